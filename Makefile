@@ -1,0 +1,41 @@
+# Thin entry points; the build itself is CMake (CMakePresets.json).
+#   make demo    install deps, build release, run the main job (synthetic evaluation + report)
+#   make test    install deps, build the asan preset, run the whole test suite (ctest)
+#   make build   install deps, build release: build/release/bin/flywheel
+#   make slow    also run the slow-labelled tests (real datasets), release build
+#   make format  clang-format all sources in place
+JOBS ?= $(shell nproc)
+
+.PHONY: deps build demo test slow format check-format tsan clean
+
+deps:
+	@./scripts/install_deps.sh
+
+build: deps
+	cmake --preset release
+	cmake --build --preset release -j $(JOBS)
+
+demo: build
+	./build/release/bin/flywheel demo
+
+test: deps
+	cmake --preset asan
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan
+
+slow: build
+	ctest --test-dir build/release --output-on-failure -L slow
+
+tsan: deps
+	cmake --preset tsan
+	cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+check-format:
+	git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
+
+clean:
+	rm -rf build out

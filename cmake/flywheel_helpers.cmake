@@ -1,0 +1,32 @@
+# flywheel_cc_library(NAME n SRCS ... DEPS ...)      -> static library flywheel_<n>
+# flywheel_cc_test(NAME n SRCS ... DEPS ... [LABELS ...]) -> gtest executable, discovered by ctest
+# flywheel_cc_benchmark(NAME n SRCS ... DEPS ...)    -> Google Benchmark executable
+function(flywheel_cc_library)
+  cmake_parse_arguments(A "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(flywheel_${A_NAME} STATIC ${A_SRCS})
+  target_include_directories(flywheel_${A_NAME} PUBLIC
+    ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(flywheel_${A_NAME} PRIVATE ${FLYWHEEL_WARNING_FLAGS})
+  target_link_libraries(flywheel_${A_NAME} PUBLIC ${A_DEPS})
+endfunction()
+
+function(flywheel_cc_test)
+  cmake_parse_arguments(A "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${A_NAME} ${A_SRCS})
+  target_compile_options(${A_NAME} PRIVATE ${FLYWHEEL_WARNING_FLAGS})
+  target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} flywheel_testing GTest::gmock GTest::gtest_main)
+  if(NOT A_LABELS)
+    set(A_LABELS unit)
+  endif()
+  gtest_discover_tests(${A_NAME}
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+    PROPERTIES LABELS "${A_LABELS}"
+    DISCOVERY_TIMEOUT 60)
+endfunction()
+
+function(flywheel_cc_benchmark)
+  cmake_parse_arguments(A "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${A_NAME} ${A_SRCS})
+  target_compile_options(${A_NAME} PRIVATE ${FLYWHEEL_WARNING_FLAGS})
+  target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} benchmark::benchmark)
+endfunction()

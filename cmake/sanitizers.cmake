@@ -1,0 +1,10 @@
+# FLYWHEEL_SANITIZE=address -> ASan + UBSan (no recovery); thread -> TSan.
+if(FLYWHEEL_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+elseif(FLYWHEEL_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT FLYWHEEL_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "unknown FLYWHEEL_SANITIZE='${FLYWHEEL_SANITIZE}'")
+endif()

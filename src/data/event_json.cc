@@ -1,0 +1,191 @@
+#include "data/event_json.h"
+
+#include <cmath>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/strings.h"
+#include "base/time_util.h"
+
+namespace flywheel::data {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr size_t kMaxIdBytes = 256;
+constexpr size_t kMaxContextEntries = 32;
+constexpr size_t kMaxContextBytes = 1024;
+// Timestamps must lie in [1970-01-01, 2200-01-01): catches seconds-vs-ms confusions far out.
+constexpr TimestampMs kMaxTimestampMs = 7258118400000;
+
+Status FieldError(std::string_view field, std::string_view what) {
+  return Status::InvalidArgument("event: field '" + std::string(field) + "': " + std::string(what));
+}
+
+Status CheckId(std::string_view field, const std::string& id) {
+  if (id.empty()) {
+    return FieldError(field, "must not be empty");
+  }
+  if (id.size() > kMaxIdBytes) {
+    return FieldError(field, "longer than 256 bytes");
+  }
+  if (!base::IsValidUtf8(id)) {
+    return FieldError(field, "not valid UTF-8");
+  }
+  return Status::Ok();
+}
+
+Result<std::string> GetString(const Json& value, std::string_view field) {
+  if (!value.is_string()) {
+    return FieldError(field, std::string("expected a string, got ") + value.type_name());
+  }
+  return value.get<std::string>();
+}
+
+Result<TimestampMs> GetTimestamp(const Json& value) {
+  if (value.is_number_integer()) {
+    return value.get<int64_t>();
+  }
+  if (value.is_number_float()) {
+    const double ts = value.get<double>();
+    if (!std::isfinite(ts) || ts != std::floor(ts)) {
+      return FieldError("ts", "expected integer milliseconds");
+    }
+    return static_cast<TimestampMs>(ts);
+  }
+  if (value.is_string()) {
+    auto parsed = base::ParseIso8601(value.get<std::string>());
+    if (!parsed.ok()) {
+      return FieldError("ts", parsed.status().message());
+    }
+    return *parsed;
+  }
+  return FieldError(
+      "ts", std::string("expected milliseconds or an ISO-8601 string, got ") + value.type_name());
+}
+
+Status ParseContext(const Json& value, KeyValues* context) {
+  if (!value.is_object()) {
+    return FieldError("context", std::string("expected an object, got ") + value.type_name());
+  }
+  if (value.size() > kMaxContextEntries) {
+    return FieldError("context", "more than 32 entries");
+  }
+  for (const auto& [key, entry] : value.items()) {
+    std::string text;
+    if (entry.is_string()) {
+      text = entry.get<std::string>();
+    } else if (entry.is_number() || entry.is_boolean()) {
+      text = entry.dump();
+    } else {
+      return FieldError("context." + key, "expected a string, number or boolean");
+    }
+    if (key.empty() || key.size() + text.size() > kMaxContextBytes) {
+      return FieldError("context." + key, "empty key or entry longer than 1024 bytes");
+    }
+    context->emplace_back(key, std::move(text));
+  }
+  return Status::Ok();
+}
+
+Status ParseField(const std::string& key, const Json& value, Event* event, int* required_seen) {
+  if (key == "user" || key == "item" || key == "type" || key == "id") {
+    FLYWHEEL_ASSIGN_OR_RETURN(std::string text, GetString(value, key));
+    if (key == "user") {
+      event->user = std::move(text);
+    } else if (key == "item") {
+      event->item = std::move(text);
+    } else if (key == "type") {
+      event->type = std::move(text);
+    } else {
+      event->id = std::move(text);
+    }
+    *required_seen += key == "id" ? 0 : 1;
+  } else if (key == "ts") {
+    FLYWHEEL_ASSIGN_OR_RETURN(event->ts_ms, GetTimestamp(value));
+    *required_seen += 1;
+  } else if (key == "value") {
+    if (!value.is_number()) {
+      return FieldError("value", std::string("expected a number, got ") + value.type_name());
+    }
+    event->value = value.get<double>();
+  } else if (key == "context") {
+    FLYWHEEL_RETURN_IF_ERROR(ParseContext(value, &event->context));
+  } else {
+    return Status::InvalidArgument("event: unknown field '" + key +
+                                   "' (allowed: user, item, type, value, ts, id, context)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateEvent(const Event& event, const EventTypeTable& types) {
+  FLYWHEEL_RETURN_IF_ERROR(CheckId("user", event.user));
+  FLYWHEEL_RETURN_IF_ERROR(CheckId("item", event.item));
+  if (!event.id.empty()) {
+    FLYWHEEL_RETURN_IF_ERROR(CheckId("id", event.id));
+  }
+  auto type = types.Find(event.type);
+  if (!type.ok()) {
+    return FieldError("type", type.status().message());
+  }
+  if (!std::isfinite(event.value)) {
+    return FieldError("value", "must be finite");
+  }
+  if (event.ts_ms < 0 || event.ts_ms >= kMaxTimestampMs) {
+    return FieldError("ts",
+                      "out of range [1970, 2200) in milliseconds: " + std::to_string(event.ts_ms));
+  }
+  return Status::Ok();
+}
+
+Result<Event> ParseEventJson(std::string_view text, const EventTypeTable& types) {
+  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    return Status::InvalidArgument("event: not valid JSON");
+  }
+  if (!doc.is_object()) {
+    return Status::InvalidArgument(std::string("event: expected a JSON object, got ") +
+                                   doc.type_name());
+  }
+  Event event;
+  int required_seen = 0;
+  try {
+    for (const auto& [key, value] : doc.items()) {
+      FLYWHEEL_RETURN_IF_ERROR(ParseField(key, value, &event, &required_seen));
+    }
+  } catch (const Json::exception& e) {
+    return Status::InvalidArgument(std::string("event: ") + e.what());
+  }
+  for (const char* field : {"user", "item", "type", "ts"}) {
+    if (!doc.contains(field)) {
+      return FieldError(field, "missing");
+    }
+  }
+  FLYWHEEL_RETURN_IF_ERROR(ValidateEvent(event, types));
+  return event;
+}
+
+std::string EventToJson(const Event& event) {
+  Json doc = Json::object();
+  doc["user"] = event.user;
+  doc["item"] = event.item;
+  doc["type"] = event.type;
+  doc["value"] = event.value;
+  doc["ts"] = event.ts_ms;
+  if (!event.id.empty()) {
+    doc["id"] = event.id;
+  }
+  if (!event.context.empty()) {
+    Json context = Json::object();
+    for (const auto& [key, value] : event.context) {
+      context[key] = value;
+    }
+    doc["context"] = std::move(context);
+  }
+  return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace flywheel::data

@@ -1,0 +1,125 @@
+#include "data/event_json.h"
+
+#include <gtest/gtest.h>
+
+#include "flywheel/event_types.h"
+
+#include "testing/status_matchers.h"
+
+namespace flywheel::data {
+namespace {
+
+using ::flywheel::testing::StatusIs;
+using ::testing::HasSubstr;
+
+class EventJsonTest : public ::testing::Test {
+ protected:
+  EventTypeTable types_ = EventTypeTable::Default();
+};
+
+TEST_F(EventJsonTest, ParsesFullEvent) {
+  auto event = ParseEventJson(
+      R"({"user": "u1", "item": "i9", "type": "click", "value": 2.5, "ts": 1700000000000,)"
+      R"( "id": "e-1", "context": {"device": "ios", "hour": 13, "wifi": true}})",
+      types_);
+  ASSERT_OK(event);
+  EXPECT_EQ(event->user, "u1");
+  EXPECT_EQ(event->item, "i9");
+  EXPECT_EQ(event->type, "click");
+  EXPECT_DOUBLE_EQ(event->value, 2.5);
+  EXPECT_EQ(event->ts_ms, 1700000000000);
+  EXPECT_EQ(event->id, "e-1");
+  ASSERT_EQ(event->context.size(), 3u);
+  EXPECT_EQ(event->context[0], (std::pair<std::string, std::string>{"device", "ios"}));
+  EXPECT_EQ(event->context[1].second, "13");
+  EXPECT_EQ(event->context[2].second, "true");
+}
+
+TEST_F(EventJsonTest, OptionalFieldsAndIsoTime) {
+  auto event = ParseEventJson(
+      R"({"user": "u1", "item": "i9", "type": "buy", "ts": "2023-11-14T22:13:20Z"})", types_);
+  ASSERT_OK(event);
+  EXPECT_DOUBLE_EQ(event->value, 1.0);
+  EXPECT_EQ(event->ts_ms, 1700000000000);
+  EXPECT_TRUE(event->id.empty());
+  EXPECT_TRUE(event->context.empty());
+}
+
+TEST_F(EventJsonTest, RejectsBadInputWithClearMessages) {
+  struct Case {
+    const char* json;
+    const char* message;
+  };
+  const Case cases[] = {
+      {R"({"usr": "u1", "item": "i", "type": "click", "ts": 1})", "unknown field 'usr'"},
+      {R"({"item": "i", "type": "click", "ts": 1})", "field 'user': missing"},
+      {R"({"user": "u", "item": "i", "type": "click"})", "field 'ts': missing"},
+      {R"({"user": "", "item": "i", "type": "click", "ts": 1})", "field 'user': must not be empty"},
+      {R"({"user": 5, "item": "i", "type": "click", "ts": 1})", "field 'user': expected a string"},
+      {R"({"user": "u", "item": "i", "type": "teleport", "ts": 1})", "unknown event type"},
+      {R"({"user": "u", "item": "i", "type": "click", "ts": "soon"})", "field 'ts'"},
+      {R"({"user": "u", "item": "i", "type": "click", "ts": -5})", "field 'ts': out of range"},
+      {R"({"user": "u", "item": "i", "type": "click", "ts": 1.5})", "integer milliseconds"},
+      {R"({"user": "u", "item": "i", "type": "click", "ts": 1, "value": "x"})",
+       "field 'value': expected a number"},
+      {R"({"user": "u", "item": "i", "type": "click", "ts": 1, "context": [1]})",
+       "field 'context'"},
+      {R"({"user": "u", "item": "i", "type": "click", "ts": 1, "context": {"a": {}}})",
+       "field 'context.a'"},
+      {R"({"user": "u", "item": "i", "type": "click", "ts": 1)", "not valid JSON"},
+      {R"([1, 2])", "expected a JSON object"},
+      {"{\"user\": \"\xff\", \"item\": \"i\", \"type\": \"click\", \"ts\": 1}", "JSON"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_THAT(ParseEventJson(c.json, types_),
+                StatusIs(StatusCode::kInvalidArgument, HasSubstr(c.message)))
+        << c.json;
+  }
+  const std::string long_id(300, 'a');
+  EXPECT_THAT(
+      ParseEventJson(R"({"user": ")" + long_id + R"(", "item": "i", "type": "click", "ts": 1})",
+                     types_),
+      StatusIs(StatusCode::kInvalidArgument, HasSubstr("longer than 256")));
+}
+
+TEST_F(EventJsonTest, RoundTrip) {
+  Event event;
+  event.user = "u\"1";
+  event.item = "i9";
+  event.type = "purchase";
+  event.value = 12.5;
+  event.ts_ms = 1700000000000;
+  event.id = "e-7";
+  event.context = {{"device", "ios"}};
+  auto parsed = ParseEventJson(EventToJson(event), types_);
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->user, event.user);
+  EXPECT_EQ(parsed->type, "purchase");
+  EXPECT_DOUBLE_EQ(parsed->value, 12.5);
+  EXPECT_EQ(parsed->ts_ms, event.ts_ms);
+  EXPECT_EQ(parsed->id, "e-7");
+  EXPECT_EQ(parsed->context, event.context);
+}
+
+TEST(EventTypeTableTest, DefaultsAliasesAndOverrides) {
+  EventTypeTable table = EventTypeTable::Default();
+  auto buy = table.Find("buy");
+  ASSERT_OK(buy);
+  EXPECT_EQ(table.type(*buy).name, "purchase");
+  EXPECT_FLOAT_EQ(table.type(*buy).weight, 5.0f);
+  EXPECT_FALSE(table.type(*table.Find("skip")).positive);
+  EXPECT_LT(table.type(*table.Find("dislike")).weight, 0.0f);
+  EXPECT_THAT(table.Find("nope"), StatusIs(StatusCode::kInvalidArgument, HasSubstr("known: view")));
+
+  auto custom = EventTypeTable::Parse("purchase=8, wishlist=1.5, skip=-1");
+  ASSERT_OK(custom);
+  EXPECT_FLOAT_EQ(custom->type(*custom->Find("buy")).weight, 8.0f);
+  EXPECT_TRUE(custom->type(*custom->Find("wishlist")).positive);
+  EXPECT_FALSE(custom->type(*custom->Find("skip")).positive);
+  EXPECT_THAT(EventTypeTable::Parse("purchase"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(EventTypeTable::Parse("purchase=lots"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("purchase")));
+}
+
+}  // namespace
+}  // namespace flywheel::data

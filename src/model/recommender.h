@@ -1,0 +1,74 @@
+// Recommender: the interface every model implements, used by the evaluation harness and (later)
+// the engine's learner and serving path: one code path for offline evaluation and serving.
+//
+//   Fit(history)        optional batch warm start on time-ordered past events
+//   Observe(event, u)   incremental update from one event; `u` is the user's state BEFORE it
+//   Recommend(request)  top-k items for a user at a time, best first
+//
+// Contract: a model learns only from what it is given through Fit/Observe (the harness proves it
+// calls Recommend for an event before Observe for it: no leakage). It ranks only items it knows
+// (items it has observed), never returns an excluded item, and returns at most k items ordered by
+// (score desc, item asc). Thread safety: Observe/Fit are called by one writer; Recommend is const
+// and may run concurrently with other Recommend calls (not yet with Observe: the engine issue
+// adds the publication scheme).
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "flywheel/event.h"
+#include "flywheel/result.h"
+#include "flywheel/types.h"
+
+#include "data/interaction.h"
+#include "model/user_state.h"
+
+namespace flywheel::model {
+
+struct ScoredItem {
+  ItemIdx item = kNoItem;
+  float score = 0.0f;
+};
+
+struct RecommendRequest {
+  UserIdx user = kNoUser;
+  int k = 10;
+  TimestampMs now_ms = 0;
+  const UserState* user_state = nullptr;  // the user's history; never null (empty for new users)
+  std::span<const ItemIdx> exclude;       // items that must not be returned
+};
+
+class Recommender {
+ public:
+  virtual ~Recommender() = default;
+
+  // Short model name as used on the command line ("pop", "itemknn").
+  virtual std::string name() const = 0;
+  // Hyper-parameters, for reports.
+  virtual KeyValues params() const = 0;
+
+  // Batch warm start on time-ordered events. The default replays Observe in order with user
+  // states of its own; models with a real batch trainer override it.
+  virtual Status Fit(std::span<const data::Interaction> history);
+
+  virtual void Observe(const data::Interaction& event, const UserState& user) = 0;
+
+  // Fills *out (cleared first) with at most request.k items.
+  virtual void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const = 0;
+
+  // Number of items the model can rank now (a prefix [0, n) of the item index space).
+  virtual size_t num_items() const = 0;
+};
+
+// Selects the top `k` entries of `scores` (index = item) by (score desc, index asc), skipping
+// `exclude` and entries equal to -infinity. `scores` is used as scratch (excluded entries are
+// overwritten). Deterministic.
+void SelectTopK(std::span<float> scores, int k, std::span<const ItemIdx> exclude,
+                std::vector<ScoredItem>* out);
+
+// A per-thread scratch vector of `n` zeros for dense scoring in Recommend().
+std::span<float> ScratchScores(size_t n);
+
+}  // namespace flywheel::model

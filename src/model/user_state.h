@@ -1,0 +1,68 @@
+// UserState: what the engine knows about one user at a moment: the most recent interactions
+// (bounded ring, oldest first) and the set of distinct items ever interacted with (for
+// "exclude seen" and first-interaction checks). Owned outside the models (by the evaluation
+// harness or the engine's learner), so that a frozen model still sees the user's latest history
+// as input, as a serving system would.
+// Not thread-safe: mutated by one writer; readers need external synchronisation.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <unordered_set>
+#include <vector>
+
+#include "flywheel/types.h"
+
+#include "data/interaction.h"
+
+namespace flywheel::model {
+
+struct HistoryEntry {
+  ItemIdx item = 0;
+  TimestampMs ts_ms = 0;
+  float weight = 1.0f;
+  EventTypeId type = 0;
+};
+
+class UserState {
+ public:
+  static constexpr size_t kDefaultCapacity = 200;
+
+  explicit UserState(size_t capacity = kDefaultCapacity) : capacity_(capacity) {}
+
+  // Appends the interaction (evicting the oldest beyond capacity) and records the item as seen.
+  void Add(const data::Interaction& event);
+
+  // Most recent interactions, oldest first (at most capacity()).
+  const std::deque<HistoryEntry>& recent() const { return recent_; }
+  bool HasSeen(ItemIdx item) const { return seen_.count(item) != 0; }
+  // Distinct items in order of first interaction.
+  std::span<const ItemIdx> seen_items() const { return seen_order_; }
+  int64_t num_events() const { return num_events_; }
+  size_t capacity() const { return capacity_; }
+
+ private:
+  size_t capacity_;
+  std::deque<HistoryEntry> recent_;
+  std::unordered_set<ItemIdx> seen_;
+  std::vector<ItemIdx> seen_order_;
+  int64_t num_events_ = 0;
+};
+
+// Dense table of UserState by UserIdx, growing on demand.
+class UserStateStore {
+ public:
+  explicit UserStateStore(size_t capacity = UserState::kDefaultCapacity) : capacity_(capacity) {}
+  UserState& Get(UserIdx user);
+  // An empty state for users never seen.
+  const UserState& Find(UserIdx user) const;
+  size_t size() const { return states_.size(); }
+
+ private:
+  size_t capacity_;
+  std::vector<UserState> states_;
+  UserState empty_;
+};
+
+}  // namespace flywheel::model
