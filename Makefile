@@ -4,9 +4,10 @@
 #   make build   install deps, build release: build/release/bin/flywheel
 #   make slow    also run the slow-labelled tests (real datasets), release build
 #   make format  clang-format all sources in place
+#   make tidy    clang-tidy 14 over all non-test sources (needs the release build's compile db)
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo test slow format check-format tsan clean
+.PHONY: deps build demo test slow format check-format tidy tsan clean
 
 deps:
 	@./scripts/install_deps.sh
@@ -36,6 +37,10 @@ format:
 
 check-format:
 	git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
+
+tidy: build
+	git ls-files 'src/*.cc' 'apps/*.cc' 'testing/*.cc' | grep -v '_test\.cc$$' | \
+	  xargs -P $(JOBS) -n 4 clang-tidy -p build/release --quiet
 
 clean:
 	rm -rf build out

@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake make git pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev zlib1g-dev
-  clang-format
+  clang-format clang-tidy
 )
 
 missing=()

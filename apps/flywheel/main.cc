@@ -233,6 +233,7 @@ int DemoMain(int argc, char** argv) {
                                    "--json",     out + "/result.json",
                                    "--report",   out + "/report.html"};
   std::vector<char*> ptrs;
+  ptrs.reserve(args.size());
   for (auto& arg : args) {
     ptrs.push_back(arg.data());
   }

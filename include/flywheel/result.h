@@ -60,16 +60,19 @@ class [[nodiscard]] Result {
 
 }  // namespace flywheel
 
-#define FLYWHEEL_CONCAT_INNER_(a, b) a##b
-#define FLYWHEEL_CONCAT_(a, b) FLYWHEEL_CONCAT_INNER_(a, b)
-#define FLYWHEEL_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+#define FLYWHEEL_CONCAT_INNER(a, b) a##b
+#define FLYWHEEL_CONCAT(a, b) FLYWHEEL_CONCAT_INNER(a, b)
+// `lhs` may be a declaration and `tmp` is a name, so neither can be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define FLYWHEEL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                    \
   if (!tmp.ok()) {                                      \
     return tmp.status();                                \
   }                                                     \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 // Evaluates `expr` (a Result<T>); on error returns its status, else assigns the value to `lhs`
 // (which may be a declaration: FLYWHEEL_ASSIGN_OR_RETURN(auto x, F());).
 #define FLYWHEEL_ASSIGN_OR_RETURN(lhs, expr) \
-  FLYWHEEL_ASSIGN_OR_RETURN_IMPL_(FLYWHEEL_CONCAT_(flywheel_result_, __LINE__), lhs, expr)
+  FLYWHEEL_ASSIGN_OR_RETURN_IMPL(FLYWHEEL_CONCAT(flywheel_result_, __LINE__), lhs, expr)

@@ -49,8 +49,8 @@ Status& Status::operator=(const Status& other) {
 }
 
 const std::string& Status::message() const {
-  static const std::string kEmpty;
-  return state_ ? state_->message : kEmpty;
+  static const std::string* const kEmpty = new std::string();
+  return state_ ? state_->message : *kEmpty;
 }
 
 std::string Status::ToString() const {

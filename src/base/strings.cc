@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace flywheel::base {
@@ -53,7 +54,7 @@ void SplitInto(std::string_view text, std::string_view sep, std::vector<std::str
 }
 
 std::string_view Trim(std::string_view text) {
-  const char* kSpace = " \t\r\n";
+  static constexpr const char* kSpace = " \t\r\n";
   const size_t begin = text.find_first_not_of(kSpace);
   if (begin == std::string_view::npos) {
     return {};
@@ -132,6 +133,13 @@ bool IsValidUtf8(std::string_view text) {
     i += static_cast<size_t>(extra) + 1;
   }
   return true;
+}
+
+std::string ErrnoString(int errnum) {
+  char buf[256];
+  // GNU strerror_r returns a pointer to the message (possibly not `buf`).
+  const char* message = ::strerror_r(errnum, buf, sizeof(buf));
+  return message != nullptr ? std::string(message) : "errno " + std::to_string(errnum);
 }
 
 }  // namespace flywheel::base

@@ -34,4 +34,7 @@ std::string Latin1ToUtf8(std::string_view text);
 // True when `text` is valid UTF-8.
 bool IsValidUtf8(std::string_view text);
 
+// The message for an errno value (thread-safe, unlike std::strerror).
+std::string ErrnoString(int errnum);
+
 }  // namespace flywheel::base

@@ -1,5 +1,7 @@
 #include "data/line_reader.h"
 
+#include "base/strings.h"
+
 #include <cerrno>
 #include <cstring>
 
@@ -11,14 +13,14 @@ namespace flywheel::data {
 Result<std::unique_ptr<LineReader>> LineReader::Open(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    return Status::NotFound("data: cannot open '" + path + "': " + std::strerror(errno));
+    return Status::NotFound("data: cannot open '" + path + "': " + base::ErrnoString(errno));
   }
   if (S_ISDIR(st.st_mode)) {
     return Status::InvalidArgument("data: '" + path + "' is a directory, expected a file");
   }
   gzFile gz = gzopen(path.c_str(), "rb");
   if (gz == nullptr) {
-    return Status::IoError("data: cannot open '" + path + "': " + std::strerror(errno));
+    return Status::IoError("data: cannot open '" + path + "': " + base::ErrnoString(errno));
   }
   gzbuffer(gz, 1 << 17);
   return std::unique_ptr<LineReader>(new LineReader(path, gz));

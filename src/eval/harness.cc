@@ -8,11 +8,9 @@
 #include <unistd.h>
 
 #include "eval/protocols.h"
+#include "flywheel_commit.h"
 #include "model/registry.h"
 
-#ifndef FLYWHEEL_GIT_COMMIT
-#define FLYWHEEL_GIT_COMMIT ""
-#endif
 
 namespace flywheel::eval {
 namespace internal {

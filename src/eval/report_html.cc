@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -15,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include "base/strings.h"
 #include "base/time_util.h"
 
 namespace flywheel::eval {
@@ -210,6 +212,7 @@ std::vector<std::string> UnionKeys(const std::vector<const json*>& objects,
 
 std::vector<const json*> Children(const std::vector<const json*>& results, const char* key) {
   std::vector<const json*> children;
+  children.reserve(results.size());
   for (const json* result : results) {
     children.push_back(Field(result, key));
   }
@@ -443,7 +446,8 @@ std::string SvgOpen(const std::string& title, const std::vector<std::string>& le
     longest = std::max(longest, label.size());
   }
   const double width = kLegendX + 30 + kLegendCharWidth * static_cast<double>(longest);
-  const double height = std::max(kTop + kPlotHeight + 60, kTop + 20 + 18.0 * legend.size());
+  const double height =
+      std::max(kTop + kPlotHeight + 60, kTop + 20 + 18.0 * static_cast<double>(legend.size()));
   return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Coord(width) + "\" height=\"" +
          Coord(height) + "\" viewBox=\"0 0 " + Coord(width) + " " + Coord(height) +
          "\" role=\"img\" font-family=\"sans-serif\" font-size=\"11\"><title>" + Escape(title) +
@@ -492,8 +496,8 @@ void AppendAxes(const Plot& plot, const std::string& x_label, const std::string&
   for (int i = 0; i <= 4; ++i) {
     const double value = plot.y_min + (plot.y_max - plot.y_min) * i / 4.0;
     const std::string y = Coord(plot.Y(value));
-    *out += "<line class=\"grid\" stroke=\"#e6e6e6\" x1=\"" + Coord(kLeft) + "\" x2=\"" +
-            Coord(kLeft + kPlotWidth) + "\" y1=\"" + y + "\" y2=\"" + y + "\"/>\n";
+    *out += "<line class=\"grid\" stroke=\"#e6e6e6\" x1=\"" + Coord(kLeft) + "\" x2=\"";
+    *out += Coord(kLeft + kPlotWidth) + "\" y1=\"" + y + "\" y2=\"" + y + "\"/>\n";
     *out += SvgText(kLeft - 6, plot.Y(value) + 4, format_y(value), "end");
   }
   *out += "<path class=\"axis\" fill=\"none\" stroke=\"#666\" d=\"M" + Coord(kLeft) + "," +
@@ -508,7 +512,7 @@ void AppendAxes(const Plot& plot, const std::string& x_label, const std::string&
 
 void AppendLegendEntry(size_t row, size_t colour_index, const std::string& label, bool bar,
                        std::string* out) {
-  const double y = kTop + 10 + 18.0 * row;
+  const double y = kTop + 10 + 18.0 * static_cast<double>(row);
   const std::string colour = Colour(colour_index);
   if (bar) {
     *out += "<rect x=\"" + Coord(kLegendX) + "\" y=\"" + Coord(y - 9) +
@@ -613,7 +617,8 @@ std::vector<Line> CollectLines(const std::vector<const json*>& results, const st
 
 // Covers every point, includes y = 0, and never has an empty range.
 Plot FitPlot(const std::vector<Line>& lines, XAxis axis) {
-  Plot plot{INFINITY, -INFINITY, 0.0, -INFINITY};
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  Plot plot{kInf, -kInf, 0.0, -kInf};
   for (const Line& line : lines) {
     for (const Point& p : line.points) {
       plot.x_min = std::min(plot.x_min, p.x);
@@ -657,8 +662,8 @@ void AppendXTicks(const Plot& plot, const std::vector<Line>& lines, XAxis axis, 
   const double bottom = kTop + kPlotHeight;
   for (const double tick : ticks) {
     const std::string x = Coord(plot.X(tick));
-    *out += "<line class=\"axis\" stroke=\"#666\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" +
-            Coord(bottom) + "\" y2=\"" + Coord(bottom + 5) + "\"/>\n";
+    *out += "<line class=\"axis\" stroke=\"#666\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"";
+    *out += Coord(bottom) + "\" y2=\"" + Coord(bottom + 5) + "\"/>\n";
     *out += SvgText(plot.X(tick), bottom + 18, Escape(FormatX(tick, axis)), "middle");
   }
 }
@@ -688,6 +693,7 @@ void AppendLineChart(const std::string& metric, const std::vector<Line>& lines, 
                      const std::string& x_label, std::string* out) {
   const Plot plot = FitPlot(lines, axis);
   std::vector<std::string> legend;
+  legend.reserve(lines.size());
   for (const Line& line : lines) {
     legend.push_back(line.label);
   }
@@ -792,11 +798,12 @@ void AppendBars(const Plot& plot, const std::vector<double>& buckets,
       }
       const double share = it->second / histograms[h].total;
       const double top = plot.Y(share);
-      *out += "<rect x=\"" + Coord(kLeft + slot * (b + 0.1) + bar * h) + "\" y=\"" + Coord(top) +
-              "\" width=\"" + Fmt("%.2f", bar) + "\" height=\"" + Coord(kTop + kPlotHeight - top) +
-              "\" fill=\"" + Colour(histograms[h].index) + "\" fill-opacity=\"0.85\"><title>" +
-              Escape(histograms[h].label) + ": &#8804; " + Ms(buckets[b]) +
-              " ms: " + Count(it->second) + " calls (" + FormatPercent(share) +
+      *out += "<rect x=\"" +
+              Coord(kLeft + slot * (static_cast<double>(b) + 0.1) + bar * static_cast<double>(h)) +
+              "\" y=\"" + Coord(top) + "\" width=\"" + Fmt("%.2f", bar) + "\" height=\"" +
+              Coord(kTop + kPlotHeight - top) + "\" fill=\"" + Colour(histograms[h].index) +
+              "\" fill-opacity=\"0.85\"><title>" + Escape(histograms[h].label) + ": &#8804; " +
+              Ms(buckets[b]) + " ms: " + Count(it->second) + " calls (" + FormatPercent(share) +
               ")</title></rect>\n";
     }
   }
@@ -807,7 +814,7 @@ void AppendBucketLabels(const std::vector<double>& buckets, std::string* out) {
   const double slot = kPlotWidth / static_cast<double>(buckets.size());
   const size_t step = (buckets.size() + 11) / 12;
   for (size_t b = 0; b < buckets.size(); b += step) {
-    const double x = kLeft + slot * (b + 0.5);
+    const double x = kLeft + slot * (static_cast<double>(b) + 0.5);
     const double y = kTop + kPlotHeight + 12;
     *out += "<text transform=\"translate(" + Coord(x) + "," + Coord(y) +
             ") rotate(-30)\" text-anchor=\"end\">" + Ms(buckets[b]) + "</text>\n";
@@ -912,14 +919,15 @@ Status WriteHtmlReport(const nlohmann::json& doc, const std::string& path) {
   const std::string html = RenderHtmlReport(doc);
   std::FILE* file = std::fopen(path.c_str(), "wb");
   if (file == nullptr) {
-    return Status::IoError("eval: cannot open html report '" + path + "': " + std::strerror(errno));
+    return Status::IoError("eval: cannot open html report '" + path +
+                           "': " + base::ErrnoString(errno));
   }
   const bool written = std::fwrite(html.data(), 1, html.size(), file) == html.size();
   const int write_errno = errno;
   const bool closed = std::fclose(file) == 0;
   if (!written || !closed) {
     return Status::IoError("eval: cannot write html report '" + path +
-                           "': " + std::strerror(written ? errno : write_errno));
+                           "': " + base::ErrnoString(written ? errno : write_errno));
   }
   return Status::Ok();
 }

@@ -14,7 +14,8 @@ Status CheckKeys(const std::string& model, const ModelParams& params,
     if (allowed.count(key) == 0) {
       std::string list;
       for (const auto& name : allowed) {
-        list += (list.empty() ? "" : ", ") + name;
+        list += list.empty() ? "" : ", ";
+        list += name;
       }
       return Status::InvalidArgument("model " + model + ": unknown parameter '" + key +
                                      "' (allowed: " + (list.empty() ? "none" : list) + ")");

@@ -150,6 +150,29 @@ TEST(CliTest, DemoRunsOnSyntheticStream) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() + "/report.html"));
 }
 
+// Same seed, same data, same options: the same JSON document (timing fields off).
+TEST(CliTest, SameSeedSameJson) {
+  testing::TempDir dir;
+  const std::string args =
+      "eval --dataset synthetic:users=300,items=400,events=20000,seed=11 --protocol prequential "
+      "--models pop,recentpop,itemknn --no-timing --no-progress --warmup 0.2 --json ";
+  ASSERT_EQ(RunCli(args + dir.path() + "/a.json").exit_code, 0);
+  ASSERT_EQ(RunCli(args + dir.path() + "/b.json").exit_code, 0);
+  nlohmann::json a = ReadJson(dir.path() + "/a.json");
+  nlohmann::json b = ReadJson(dir.path() + "/b.json");
+  ASSERT_TRUE(a.is_object());
+  EXPECT_FALSE(a.contains("seconds"));
+  EXPECT_EQ(a.dump(), b.dump());
+  EXPECT_GT(a["events_scored"].get<int64_t>(), 1000);
+  // A different seed gives a different stream and different numbers.
+  const std::string other =
+      "eval --dataset synthetic:users=300,items=400,events=20000,seed=12 --protocol prequential "
+      "--models itemknn --no-timing --no-progress --json " + dir.path() + "/c.json";
+  ASSERT_EQ(RunCli(other).exit_code, 0);
+  nlohmann::json c = ReadJson(dir.path() + "/c.json");
+  EXPECT_NE(c["results"][0]["metrics"].dump(), a["results"][2]["metrics"].dump());
+}
+
 // The acceptance check of the foundation issue: on ml-100k, prequential, ItemKNN beats MostPop
 // on HR@10. Skipped when the shared datasets are not beside the checkout.
 TEST(CliTest, ItemKnnBeatsMostPopOnMl100k) {
