@@ -65,10 +65,10 @@ class [[nodiscard]] Result {
 // `lhs` may be a declaration and `tmp` is a name, so neither can be parenthesised.
 // NOLINTBEGIN(bugprone-macro-parentheses)
 #define FLYWHEEL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                                    \
-  if (!tmp.ok()) {                                      \
-    return tmp.status();                                \
-  }                                                     \
+  auto tmp = (expr);                                   \
+  if (!tmp.ok()) {                                     \
+    return tmp.status();                               \
+  }                                                    \
   lhs = std::move(tmp).value()
 // NOLINTEND(bugprone-macro-parentheses)
 

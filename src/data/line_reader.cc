@@ -1,12 +1,12 @@
 #include "data/line_reader.h"
 
-#include "base/strings.h"
-
 #include <cerrno>
 #include <cstring>
 
 #include <sys/stat.h>
 #include <zlib.h>
+
+#include "base/strings.h"
 
 namespace flywheel::data {
 

@@ -11,7 +11,6 @@
 #include "flywheel_commit.h"
 #include "model/registry.h"
 
-
 namespace flywheel::eval {
 namespace internal {
 

@@ -29,7 +29,8 @@ double LatencyHistogram::Quantile(double q) const {
     const int64_t n = buckets_[static_cast<size_t>(b)];
     if (n > 0 && static_cast<double>(below + n) >= rank) {
       const double lo = b == 0 ? kMinMs : UpperBound(b - 1);
-      const double frac = std::clamp((rank - static_cast<double>(below)) / static_cast<double>(n), 0.0, 1.0);
+      const double frac =
+          std::clamp((rank - static_cast<double>(below)) / static_cast<double>(n), 0.0, 1.0);
       return lo * std::pow(UpperBound(b) / lo, frac);
     }
     below += n;

@@ -167,7 +167,8 @@ TEST(CliTest, SameSeedSameJson) {
   // A different seed gives a different stream and different numbers.
   const std::string other =
       "eval --dataset synthetic:users=300,items=400,events=20000,seed=12 --protocol prequential "
-      "--models itemknn --no-timing --no-progress --json " + dir.path() + "/c.json";
+      "--models itemknn --no-timing --no-progress --json " +
+      dir.path() + "/c.json";
   ASSERT_EQ(RunCli(other).exit_code, 0);
   nlohmann::json c = ReadJson(dir.path() + "/c.json");
   EXPECT_NE(c["results"][0]["metrics"].dump(), a["results"][2]["metrics"].dump());
