@@ -2,6 +2,7 @@
 //   flywheel eval --dataset KIND:PATH --protocol prequential|loo|temporal --models a,b ...
 //   flywheel demo          the main job (until the server exists): baselines on the embedded
 //                          synthetic stream, with a progress bar and an HTML report
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "base/progress.h"
 #include "base/strings.h"
 #include "data/dataset.h"
+#include "data/event_json.h"
 #include "eval/harness.h"
 #include "eval/report_html.h"
 #include "flags.h"
@@ -244,6 +246,62 @@ int DemoMain(int argc, char** argv) {
   return rc;
 }
 
+// Streams a dataset's events (in the reader's order) as event JSON Lines, or only counts them.
+Status RunGenerate(const cli::Flags& flags) {
+  if (!flags.Has("dataset")) {
+    return Status::InvalidArgument(
+        "generate: --dataset is required (see flywheel generate --help)");
+  }
+  const std::string format = flags.Get("format");
+  if (format != "jsonl" && format != "none") {
+    return Status::InvalidArgument("generate: --format must be jsonl or none");
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(data::DatasetSpec spec, data::ParseDatasetSpec(flags.Get("dataset")));
+  const EventTypeTable types = EventTypeTable::Default();
+  FLYWHEEL_ASSIGN_OR_RETURN(auto reader, data::OpenReader(spec, types, data::SkipPolicy{}));
+  base::ProgressBar progress("generate", -1, base::ProgressBar::StderrIsTty());
+  const auto start = std::chrono::steady_clock::now();
+  Event event;
+  int64_t count = 0;
+  while (true) {
+    FLYWHEEL_ASSIGN_OR_RETURN(bool more, reader->Next(&event));
+    if (!more) {
+      break;
+    }
+    ++count;
+    if (format == "jsonl") {
+      const std::string line = data::EventToJson(event);
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fputc('\n', stdout);
+    }
+    progress.Update(count);
+  }
+  progress.Finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "generate: %lld events in %.2f s (%.0f events/s)\n",
+               static_cast<long long>(count), seconds, seconds > 0 ? count / seconds : 0.0);
+  return Status::Ok();
+}
+
+int GenerateMain(int argc, char** argv) {
+  cli::Flags flags(
+      "generate",
+      "Streams a dataset's events as event JSON Lines on stdout (constant memory), "
+      "e.g. the synthetic stream for piping into other tools.",
+      {{"dataset", "SPEC", "dataset spec, e.g. synthetic:users=1000,events=1000000", ""},
+       {"format", "F", "jsonl, or none to only count (generation speed)", "jsonl"}});
+  if (Status status = flags.Parse(argc, argv, 2); !status.ok()) {
+    return Fail(status);
+  }
+  if (flags.help()) {
+    std::fputs(flags.Usage().c_str(), stdout);
+    return 0;
+  }
+  Status status = RunGenerate(flags);
+  return status.ok() ? 0 : Fail(status);
+}
+
 int Usage(FILE* out) {
   std::fputs(
       "usage: flywheel <command> [flags]\n\n"
@@ -251,6 +309,7 @@ int Usage(FILE* out) {
       "commands:\n"
       "  eval      evaluate models on a dataset (protocols prequential, loo, temporal)\n"
       "  demo      the main job: baselines on the embedded synthetic stream + HTML report\n"
+      "  generate  stream a dataset (e.g. the synthetic generator) as event JSON Lines\n"
       "  version   print the version\n\n"
       "Run 'flywheel <command> --help' for the flags of a command.\n",
       out);
@@ -273,6 +332,9 @@ int main(int argc, char** argv) {
     if (command == "demo") {
       return DemoMain(argc, argv);
     }
+    if (command == "generate") {
+      return GenerateMain(argc, argv);
+    }
     if (command == "version" || command == "--version") {
       std::printf("flywheel 0.1.0\n");
       return 0;
@@ -284,9 +346,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "flywheel: internal error: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr,
-               "flywheel: unknown command '%s' (commands: eval, demo, version; see flywheel "
-               "--help)\n",
-               command.c_str());
+  std::fprintf(
+      stderr,
+      "flywheel: unknown command '%s' (commands: eval, demo, generate, version; see flywheel "
+      "--help)\n",
+      command.c_str());
   return 2;
 }
