@@ -3,6 +3,24 @@
 #include <algorithm>
 
 namespace flywheel::model {
+namespace {
+
+// out[i] += scale * row[i]. The rows never alias the caller's score buffer (`__restrict`). The
+// body works in blocks of 8 so that GCC's -O2 (which only vectorises loops without a scalar
+// epilogue) turns each block into SIMD instructions; the tail is scalar.
+void AddScaled(const float* __restrict row, size_t n, float scale, float* __restrict out) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (size_t j = 0; j < 8; ++j) {
+      out[i + j] += scale * row[i + j];
+    }
+  }
+  for (; i < n; ++i) {
+    out[i] += scale * row[i];
+  }
+}
+
+}  // namespace
 
 void SparseRow::Add(ItemIdx key, float delta) {
   if (dense()) {
@@ -64,12 +82,7 @@ float SparseRow::Get(ItemIdx key) const {
 
 void SparseRow::AddScaledTo(std::span<float> scores, float scale) const {
   if (dense()) {
-    const size_t n = std::min(scores.size(), dense_.size());
-    float* out = scores.data();
-    const float* row = dense_.data();
-    for (size_t key = 0; key < n; ++key) {
-      out[key] += scale * row[key];
-    }
+    AddScaled(dense_.data(), std::min(scores.size(), dense_.size()), scale, scores.data());
     return;
   }
   for (const Slot& slot : slots_) {
