@@ -49,9 +49,17 @@ class TempDir {
 
 }  // namespace flywheel::testing
 
-#define EXPECT_OK(expr)                                  \
-  EXPECT_TRUE(::flywheel::testing::GetStatus(expr).ok()) \
-      << ::flywheel::testing::GetStatus(expr).ToString()
-#define ASSERT_OK(expr)                                  \
-  ASSERT_TRUE(::flywheel::testing::GetStatus(expr).ok()) \
-      << ::flywheel::testing::GetStatus(expr).ToString()
+namespace flywheel::testing {
+// Predicate-formatter for EXPECT_OK / ASSERT_OK: evaluates the expression exactly once.
+template <typename T>
+::testing::AssertionResult IsOkFormat(const char* text, const T& value) {
+  const Status& status = GetStatus(value);
+  if (status.ok()) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << text << " is " << status.ToString();
+}
+}  // namespace flywheel::testing
+
+#define EXPECT_OK(expr) EXPECT_PRED_FORMAT1(::flywheel::testing::IsOkFormat, expr)
+#define ASSERT_OK(expr) ASSERT_PRED_FORMAT1(::flywheel::testing::IsOkFormat, expr)

@@ -280,7 +280,8 @@ Status RunGenerate(const cli::Flags& flags) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "generate: %lld events in %.2f s (%.0f events/s)\n",
-               static_cast<long long>(count), seconds, seconds > 0 ? count / seconds : 0.0);
+               static_cast<long long>(count), seconds,
+               seconds > 0 ? static_cast<double>(count) / seconds : 0.0);
   return Status::Ok();
 }
 

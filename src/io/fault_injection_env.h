@@ -1,0 +1,98 @@
+// FaultInjectionEnv: an Env for tests that wraps another Env (usually Env::Default() on a temp
+// directory) and simulates crashes and I/O errors deterministically (after RocksDB's
+// FaultInjectionTestFS and SQLite's test6.c):
+//   - it tracks, per file written through it, how many bytes were synced; SimulateCrash() stops
+//     all further I/O and drops unsynced bytes (power loss), and deletes files created since the
+//     last SyncDir() of their directory;
+//   - FailNthWrite / FailNthSync / FailNthRename make the n-th such call from now fail (kIoError;
+//     a failing write first writes half of its data, like a torn write);
+//   - SetSpaceLimit(k) makes appends fail with kResourceExhausted once k more bytes were written
+//     (what fits is written first, as a real ENOSPC would leave it).
+// Files opened for writing before the env existed, or through the base env, are not tracked;
+// tracked files deleted behind its back are ignored by SimulateCrash().
+// Thread safety: all methods may be called concurrently (one mutex guards the bookkeeping; the
+// base env's calls run outside it).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "io/env.h"
+
+namespace flywheel::io {
+
+class FaultInjectionEnv final : public Env {
+ public:
+  // `base` is not owned and must outlive this env.
+  explicit FaultInjectionEnv(Env* base) : base_(base) {}
+
+  // Fault knobs. n counts calls from now, 1-based; 0 disables. Sync counts file syncs and
+  // directory syncs together (deterministic as long as no background thread syncs).
+  void FailNthWrite(int n);
+  void FailNthSync(int n);
+  void FailNthRename(int n);
+  // Fail appends with kResourceExhausted after `bytes` more bytes (UINT64_MAX: no limit).
+  void SetSpaceLimit(uint64_t bytes);
+  // When false, Sync()/SyncDir() update the bookkeeping but skip the real fsync (fast tests;
+  // durability is simulated by SimulateCrash() anyway). Default true.
+  void set_forward_syncs(bool forward);
+
+  // Power loss: from now on every Append/Sync/Rename/Remove/OpenWritable/Truncate fails with
+  // kIoError "simulated crash"; unsynced bytes of tracked files are dropped (files truncated to
+  // their synced size) and files not yet made durable by a SyncDir() are removed. With a non-zero
+  // `seed`, each file instead keeps a random prefix of its unsynced bytes (partial writeback; the
+  // choice is a function of the seed). Call Reactivate() before recovery.
+  Status SimulateCrash(uint64_t seed = 0);
+  void Reactivate();
+
+  uint64_t UnsyncedBytes(const std::string& path) const;
+  int64_t writes() const;
+  int64_t syncs() const;
+
+  Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) override;
+  Result<std::unique_ptr<SequentialFile>> OpenSequential(const std::string& path) override {
+    return base_->OpenSequential(path);
+  }
+  Status Rename(const std::string& from, const std::string& to) override;
+  Status RemoveFile(const std::string& path) override;
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    return base_->ListDir(dir);
+  }
+  Status CreateDir(const std::string& dir) override { return base_->CreateDir(dir); }
+  Status SyncDir(const std::string& dir) override;
+  Result<uint64_t> FileSize(const std::string& path) override { return base_->FileSize(path); }
+  Status Truncate(const std::string& path, uint64_t size) override;
+  bool FileExists(const std::string& path) override { return base_->FileExists(path); }
+
+ private:
+  friend class FaultInjectionFile;
+  struct FileState {
+    uint64_t size = 0;
+    uint64_t synced = 0;
+    bool durable_name = false;  // a SyncDir() of its directory happened after creation
+  };
+
+  // Decides the fate of an append of `n` bytes to `path`: returns how many bytes to really write
+  // and sets `*fault` to the error to return afterwards (OK for none).
+  uint64_t PlanAppend(uint64_t n, Status* fault);
+  void RecordAppend(const std::string& path, uint64_t n);
+  Status FileSync(WritableFile* base_file, const std::string& path);
+  Status CheckActive() const;  // REQUIRES: mu_ held
+  static bool Hit(int* countdown);
+
+  Env* const base_;
+  mutable std::mutex mu_;
+  std::map<std::string, FileState> files_;  // guarded by mu_
+  int write_countdown_ = 0;                 // guarded by mu_
+  int sync_countdown_ = 0;                  // guarded by mu_
+  int rename_countdown_ = 0;                // guarded by mu_
+  uint64_t space_left_ = UINT64_MAX;        // guarded by mu_
+  bool forward_syncs_ = true;               // guarded by mu_
+  bool active_ = true;                      // guarded by mu_
+  int64_t writes_ = 0;                      // guarded by mu_
+  int64_t syncs_ = 0;                       // guarded by mu_
+};
+
+}  // namespace flywheel::io
