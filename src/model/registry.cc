@@ -4,6 +4,7 @@
 
 #include "base/strings.h"
 #include "model/baselines.h"
+#include "model/bpr.h"
 
 namespace flywheel::model {
 namespace {
@@ -39,10 +40,76 @@ Result<double> GetDouble(const std::string& model, const ModelParams& params,
   return *value;
 }
 
+Result<std::string> GetChoice(const std::string& model, const ModelParams& params,
+                              const std::string& key, const std::string& fallback,
+                              const std::vector<std::string>& choices) {
+  auto it = params.find(key);
+  if (it == params.end()) {
+    return fallback;
+  }
+  std::string list;
+  for (const auto& choice : choices) {
+    if (choice == it->second) {
+      return choice;
+    }
+    list += (list.empty() ? "" : "|") + choice;
+  }
+  return Status::InvalidArgument("model " + model + ": parameter " + key + "='" + it->second +
+                                 "' must be one of " + list);
+}
+
+Result<BprOptions> BprOptionsFromParams(const ModelParams& params) {
+  const std::string name = "bpr";
+  FLYWHEEL_RETURN_IF_ERROR(
+      CheckKeys(name, params,
+                {"dim", "optimizer", "lr", "l2", "lr_decay", "init_std", "clip", "negatives",
+                 "sampling", "recent_window", "replay", "reservoir", "epochs", "seed", "loss"}));
+  BprOptions o;
+  auto get = [&](const std::string& key, double fallback, double min, double max) {
+    return GetDouble(name, params, key, fallback, min, max);
+  };
+  FLYWHEEL_ASSIGN_OR_RETURN(double dim, get("dim", o.dim, 1, 4096));
+  FLYWHEEL_ASSIGN_OR_RETURN(double lr, get("lr", o.lr, 1e-30, 1e30));
+  FLYWHEEL_ASSIGN_OR_RETURN(double l2, get("l2", o.l2, 0, 1e6));
+  FLYWHEEL_ASSIGN_OR_RETURN(double lr_decay, get("lr_decay", o.lr_decay, 0, 1e6));
+  FLYWHEEL_ASSIGN_OR_RETURN(double init_std, get("init_std", o.init_std, 0, 1e3));
+  FLYWHEEL_ASSIGN_OR_RETURN(double clip, get("clip", o.clip, 0, 1e30));
+  FLYWHEEL_ASSIGN_OR_RETURN(double negatives, get("negatives", o.negatives, 1, 1000));
+  FLYWHEEL_ASSIGN_OR_RETURN(double window, get("recent_window", o.recent_window, 1, 1e8));
+  FLYWHEEL_ASSIGN_OR_RETURN(double replay, get("replay", o.replay, 0, 100));
+  FLYWHEEL_ASSIGN_OR_RETURN(double reservoir, get("reservoir", o.reservoir, 1, 1e8));
+  FLYWHEEL_ASSIGN_OR_RETURN(double epochs, get("epochs", o.epochs, 0, 1000));
+  FLYWHEEL_ASSIGN_OR_RETURN(double seed, get("seed", static_cast<double>(o.seed), 0, 1e15));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string optimizer, GetChoice(name, params, "optimizer", "adagrad",
+                                                             {"sgd", "adagrad", "adam"}));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string sampling, GetChoice(name, params, "sampling", "uniform",
+                                                            {"uniform", "popularity", "recent"}));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string loss,
+                            GetChoice(name, params, "loss", "bpr", {"bpr", "mse"}));
+  FLYWHEEL_ASSIGN_OR_RETURN(o.optimizer, embedding::ParseOptimizerKind(optimizer));
+  o.dim = static_cast<uint32_t>(dim);
+  o.lr = static_cast<float>(lr);
+  o.l2 = static_cast<float>(l2);
+  o.lr_decay = static_cast<float>(lr_decay);
+  o.init_std = static_cast<float>(init_std);
+  o.clip = static_cast<float>(clip);
+  o.negatives = static_cast<int>(negatives);
+  o.recent_window = static_cast<int>(window);
+  o.replay = static_cast<int>(replay);
+  o.reservoir = static_cast<int>(reservoir);
+  o.epochs = static_cast<int>(epochs);
+  o.seed = static_cast<uint64_t>(seed);
+  o.sampling = sampling == "popularity" ? BprSampling::kPopularity
+               : sampling == "recent"   ? BprSampling::kRecent
+                                        : BprSampling::kUniform;
+  o.loss = loss == "mse" ? BprLoss::kMse : BprLoss::kBpr;
+  return o;
+}
+
 }  // namespace
 
 std::vector<std::string> KnownModels() {
-  return {"pop", "recentpop", "itemknn"};
+  return {"pop", "recentpop", "itemknn", "bpr"};
 }
 
 Result<std::unique_ptr<Recommender>> CreateRecommender(const std::string& name,
@@ -67,6 +134,11 @@ Result<std::unique_ptr<Recommender>> CreateRecommender(const std::string& name,
     options.window = static_cast<int>(window);
     options.history = static_cast<int>(history);
     return std::unique_ptr<Recommender>(std::make_unique<ItemKnn>(options));
+  }
+  if (name == "bpr") {
+    FLYWHEEL_ASSIGN_OR_RETURN(BprOptions options, BprOptionsFromParams(params));
+    FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Bpr> model, Bpr::Create(options));
+    return std::unique_ptr<Recommender>(std::move(model));
   }
   std::string known;
   for (const auto& model : KnownModels()) {

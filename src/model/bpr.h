@@ -1,0 +1,154 @@
+// Bpr ("bpr"): online matrix factorization. A user u and an item i have factor vectors p_u, q_i
+// of `dim` floats and biases b_u, b_i, kept in two embedding::EmbeddingTable (ids = UserIdx /
+// ItemIdx; the bias is the row's last column, so a row has dim + 1 floats and every parameter
+// goes through the table's sparse optimizer and non-finite guard).
+//
+//   loss=bpr (default, implicit feedback). Score x_ui = p_u . q_i + b_i. A positive event
+//     (weight > 0) takes one SGD step on mean_j -log sigmoid(x_ui - x'_uj) over `negatives`
+//     sampled items j, with L2 `l2` on the touched rows:
+//       sampling=uniform     j uniform over known items;
+//       sampling=popularity  j drawn from the replay reservoir (a uniform sample of past
+//                            positives, hence ~ proportional to counts) with log-q correction
+//                            x'_uj = x_uj - log(q_j * n), q_j = count_j / total, n = known
+//                            items (the correction is relative to uniform sampling: 0 there);
+//       sampling=recent      j uniform over a ring of the last `recent_window` positives.
+//     A sampled j equal to i or already seen by the user is redrawn up to 3 times. A
+//     negative-weight event (skip, dislike) takes one step on -log sigmoid(-x_ui).
+//   loss=mse (explicit ratings). Prediction r_ui = mu + b_u + b_i + p_u . q_i, mu = running mean
+//     of the ratings (event.value) seen; one SGD step on (r_ui - r)^2 / 2 per positive event.
+//
+// Online: every positive Observe also replays `replay` events drawn from a reservoir (Algorithm
+// R, capacity `reservoir`) of past positives, against forgetting. Learning rate per step:
+// lr / sqrt(1 + lr_decay * steps). Fit(history) runs `epochs` seeded shuffled passes through
+// the same step code (no replay inside Fit), after recording the history's statistics once in
+// time order; online continuation follows. Single-threaded and deterministic for a given seed
+// (Hogwild-style multi-threaded Fit is not implemented).
+//
+// Scoring: exact over all known items (num_items() = 1 + the largest item index observed; items
+// in that prefix never observed are not returned). Item factors are mirrored in a dense blocked
+// layout (panels of 8 items: q_i[k] at panel[(i / 8) * 8 * dim + k * 8 + i % 8]) refreshed from
+// the table after every item update, so Recommend is one GEMV whose inner loop is 8 independent
+// lanes (vectorised by -O2 without reassociating sums). A user without a row yet is scored with
+// the mean factor of the recent positive items in request.user_state; with none, by popularity.
+// Non-finite scores (overflow after a diverging learning rate) are clamped to finite values.
+//
+// Thread safety: see Recommender (one writer; concurrent const Recommend calls are safe).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/random.h"
+#include "embedding/embedding_table.h"
+#include "model/recommender.h"
+
+namespace flywheel::model {
+
+enum class BprSampling { kUniform, kPopularity, kRecent };
+enum class BprLoss { kBpr, kMse };
+
+struct BprOptions {
+  uint32_t dim = 32;
+  embedding::OptimizerKind optimizer = embedding::OptimizerKind::kAdagrad;
+  float lr = 0.05f;
+  float l2 = 1e-4f;
+  float lr_decay = 0.0f;  // lr_t = lr / sqrt(1 + lr_decay * t), t = steps taken so far
+  float init_std = 0.1f;  // new rows ~ normal(0, init_std)
+  float clip = 0.0f;      // > 0: gradient L2-norm clipping in the optimizer
+  int negatives = 4;
+  BprSampling sampling = BprSampling::kUniform;
+  int recent_window = 10000;  // sampling=recent: ring of the last positives
+  int replay = 1;             // replayed past events per positive Observe
+  int reservoir = 100000;     // replay reservoir capacity
+  int epochs = 5;             // Fit passes
+  uint64_t seed = 1;
+  BprLoss loss = BprLoss::kBpr;
+};
+
+// kInvalidArgument naming the bad field.
+Status ValidateBprOptions(const BprOptions& options);
+
+class Bpr final : public Recommender {
+ public:
+  static Result<std::unique_ptr<Bpr>> Create(const BprOptions& options);
+
+  std::string name() const override { return "bpr"; }
+  KeyValues params() const override;
+  Status Fit(std::span<const data::Interaction> history) override;
+  void Observe(const data::Interaction& event, const UserState& user) override;
+  void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
+  size_t num_items() const override { return known_.size(); }
+
+  // x_ui = p_u . q_i + b_i (rows the tables do not hold count as zeros).
+  float Score(UserIdx user, ItemIdx item) const;
+  // mu + b_u + b_i + p_u . q_i: the rating prediction of loss=mse.
+  float PredictRating(UserIdx user, ItemIdx item) const;
+  // Fills `scores` (size num_items()) with the raw scores Recommend ranks (unknown items -inf).
+  void ScoreAll(const RecommendRequest& request, std::span<float> scores) const;
+
+  // Copy of the row (dim + 1 floats, bias last) or empty if the table has none.
+  std::vector<float> UserRow(UserIdx user) const;
+  std::vector<float> ItemRow(ItemIdx item) const;
+
+  const BprOptions& options() const { return options_; }
+  uint64_t steps() const { return steps_; }
+  // Updates dropped by the tables' non-finite guards.
+  uint64_t skipped_non_finite() const;
+
+ private:
+  struct Replayed {
+    UserIdx user;
+    ItemIdx item;
+    float value;
+  };
+
+  Bpr(const BprOptions& options, std::unique_ptr<embedding::EmbeddingTable> users,
+      std::unique_ptr<embedding::EmbeddingTable> items);
+
+  size_t row_floats() const { return options_.dim + 1; }
+  void GrowItems(ItemIdx item);
+  // Records a positive event's statistics: counts, mean, recent ring, reservoir.
+  void Remember(const data::Interaction& event);
+  // One step on the event plus `replay` reservoir replays. `user` may be null (replays).
+  void Learn(const Replayed& event, const UserState* user, TimestampMs now, int replay);
+  void BprStep(const Replayed& event, const UserState* user, TimestampMs now);
+  void MseStep(const Replayed& event, TimestampMs now);
+  void DislikeStep(const data::Interaction& event);
+  // Observe's and Fit's common path: the steps one event triggers.
+  void Train(const data::Interaction& event, const UserState* user, int replay);
+  ItemIdx SampleNegative(ItemIdx positive, const UserState* user);
+  ItemIdx DrawCandidate();
+  float LogQCorrection(ItemIdx item) const;
+  float NextLr();
+  // Applies the user's and the items' gradients and refreshes the item mirror.
+  void Apply(UserIdx user, std::span<const float> user_grad, std::span<const uint64_t> item_ids,
+             std::span<const float> item_grads, TimestampMs now);
+  void RefreshMirror(std::span<const uint64_t> item_ids);
+  // Query vector of the request's user (dim floats); false when popularity must be used.
+  bool QueryVector(const RecommendRequest& request, std::span<float> query) const;
+
+  BprOptions options_;
+  std::unique_ptr<embedding::EmbeddingTable> users_;
+  std::unique_ptr<embedding::EmbeddingTable> items_;
+  base::Rng rng_;
+  std::vector<float> panels_;     // blocked item factors (see the header comment)
+  std::vector<float> item_bias_;  // b_i, padded to a multiple of 8
+  std::vector<uint8_t> known_;    // 1 if the item was observed
+  std::vector<float> counts_;     // positive events per item
+  double total_count_ = 0;
+  size_t num_known_ = 0;
+  double rating_sum_ = 0;
+  std::vector<ItemIdx> recent_;  // ring of recent positive items
+  size_t recent_next_ = 0;
+  std::vector<Replayed> reservoir_;
+  uint64_t positives_seen_ = 0;  // for Algorithm R
+  uint64_t steps_ = 0;
+  // Scratch for one step.
+  std::vector<float> user_row_, item_rows_, user_grad_, item_grads_;
+  std::vector<uint64_t> item_ids_;
+};
+
+}  // namespace flywheel::model
