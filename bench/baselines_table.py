@@ -55,6 +55,9 @@ def main(out_dir):
                               "%.3f" % r.get("recommend_ms_p99", 0)]
                 print("| %s | %s | %s |" % (r["model"], r["update"], " | ".join(cells)))
             print()
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "baselines_notes.md")
+    if os.path.exists(notes):
+        print(open(notes).read())
     docs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out_dir, "*.json")))]
     if docs:
         print("Machine: %s. Commit: %s. Throughput and latency were measured while other "

@@ -124,6 +124,8 @@ Status RunLeaveLastOut(const ProtocolContext& ctx, const ModelEntry& entry, json
   }
   (*doc)["events_scored"] = test_small.count();
   (*doc)["train_events"] = split.train.size();
+  // The sequences use every positive-weight interaction; the positive filter does not apply.
+  (*doc)["filters"]["positive"] = "all";
   (*doc)["results"].push_back(std::move(result));
   return Status::Ok();
 }
