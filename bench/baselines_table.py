@@ -60,8 +60,8 @@ def main(out_dir):
         print(open(notes).read())
     docs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(out_dir, "*.json")))]
     if docs:
-        print("Machine: %s. Commit: %s. Throughput and latency were measured while other "
-              "processes shared the 2 cores; quality numbers are deterministic.\n" % (
+        print("Machine: %s. Commit: %s. Throughput and latency depend on the machine's load at "
+              "the time; quality numbers are deterministic.\n" % (
                   docs[0].get("machine", "?"), docs[0].get("commit", "?")))
 
 
