@@ -2,19 +2,18 @@
 #   make demo    install deps, build release, run the main job (synthetic evaluation + report)
 #   make test    install deps, build the asan preset, run the whole test suite (ctest)
 #   make build   install deps, build release: build/release/bin/flywheel
-#   make slow    also run the slow-labelled tests (real datasets), release build
 #   make format  clang-format all sources in place
 #   make tidy    clang-tidy 14 over all non-test sources (needs the release build's compile db)
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo test slow format check-format tidy tsan clean
+.PHONY: deps build demo test format check-format tidy tsan clean
 
 deps:
 	@./scripts/install_deps.sh
 
 build: deps
 	cmake --preset release
-	cmake --build --preset release -j $(JOBS)
+	cmake --build --preset release -j $(JOBS) --target flywheel
 
 demo: build
 	./build/release/bin/flywheel demo
@@ -23,9 +22,6 @@ test: deps
 	cmake --preset asan
 	cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan
-
-slow: build
-	ctest --test-dir build/release --output-on-failure -L slow
 
 tsan: deps
 	cmake --preset tsan
