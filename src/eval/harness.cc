@@ -24,6 +24,26 @@ double SecondsSince(int64_t start_ns) {
   return static_cast<double>(NowNs() - start_ns) * 1e-9;
 }
 
+void AddRatingError(const ProtocolContext& ctx, const model::Recommender& model,
+                    const data::Interaction& event, RatingErrorAccumulator* acc) {
+  if (event.type != ctx.rating_type) {
+    return;
+  }
+  const std::optional<float> predicted = model.PredictRating(event.user, event.item);
+  if (predicted.has_value()) {
+    acc->Add(*predicted, event.value);
+  }
+}
+
+void RatingErrorJson(const RatingErrorAccumulator& acc, nlohmann::json* result) {
+  if (acc.count() == 0) {
+    return;
+  }
+  (*result)["metrics"]["rmse"] = acc.rmse();
+  (*result)["metrics"]["mae"] = acc.mae();
+  (*result)["rated"] = acc.count();
+}
+
 nlohmann::json ParamsJson(const model::Recommender& model) {
   nlohmann::json params = nlohmann::json::object();
   for (const auto& [key, value] : model.params()) {
@@ -93,6 +113,9 @@ Result<nlohmann::json> RunEvaluation(const data::Dataset& dataset,
   doc["notes"] = dataset.notes;
   doc["results"] = nlohmann::json::array();
   internal::ProtocolContext ctx{&dataset, &options, &positive};
+  if (auto rating = dataset.types.Find("rating"); rating.ok()) {
+    ctx.rating_type = *rating;
+  }
   for (const ModelEntry& model : models) {
     Status status;
     switch (options.protocol) {

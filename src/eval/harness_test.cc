@@ -1,5 +1,7 @@
 #include "eval/harness.h"
 
+#include <cmath>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -236,6 +238,64 @@ TEST(HarnessTest, TemporalFrozenVsOnline) {
   }
   // The single-shot metrics at T do not depend on the update mode.
   EXPECT_EQ(results[0]["metrics"]["ndcg_at_split"], results[1]["metrics"]["ndcg_at_split"]);
+}
+
+// Predicts the running mean of the ratings it has observed (3 before any), so RMSE can be
+// computed by hand and proves predictions are made before the model learns the event.
+class MeanRater final : public model::Recommender {
+ public:
+  std::string name() const override { return "meanrater"; }
+  KeyValues params() const override { return {}; }
+  void Observe(const data::Interaction& e, const UserState& /*user*/) override {
+    sum_ += e.value;
+    ++count_;
+  }
+  void Recommend(const RecommendRequest& /*request*/, std::vector<ScoredItem>* out) const override {
+    out->clear();
+  }
+  size_t num_items() const override { return 0; }
+  std::optional<float> PredictRating(UserIdx /*user*/, ItemIdx /*item*/) const override {
+    return count_ == 0 ? 3.0f : static_cast<float>(sum_ / count_);
+  }
+
+ private:
+  double sum_ = 0;
+  int count_ = 0;
+};
+
+TEST(HarnessTest, RatingPredictionReportsRmseAndMaeBeforeLearning) {
+  data::Dataset ds;
+  ds.name = "ratings";
+  const EventTypeId rating = *ds.types.Find("rating");
+  const float values[] = {5, 1, 4, 2};
+  for (int i = 0; i < 4; ++i) {
+    data::Interaction e;
+    e.user = ds.users.GetOrAdd("u" + std::to_string(i));
+    e.item = ds.items.GetOrAdd("i");
+    e.ts_ms = i + 1;
+    e.type = rating;
+    e.value = values[i];
+    ds.events.push_back(e);
+  }
+  ds.num_items_with_events = 1;
+  const ModelEntry rater{
+      "meanrater", []() -> Result<std::unique_ptr<model::Recommender>> {
+        return std::unique_ptr<model::Recommender>(std::make_unique<MeanRater>());
+      }};
+  EvalOptions options;
+  options.timing = false;
+  auto doc = RunEvaluation(ds, {rater}, options);
+  ASSERT_OK(doc);
+  // Predictions before each event: 3, 5, 3, 3.333..; errors -2, 4, -1, 1.333..
+  const double e4 = 10.0 / 3 - 2;
+  const auto& metrics = (*doc)["results"][0]["metrics"];
+  EXPECT_NEAR(metrics["rmse"].get<double>(), std::sqrt((4 + 16 + 1 + e4 * e4) / 4), 1e-6);
+  EXPECT_NEAR(metrics["mae"].get<double>(), (2 + 4 + 1 + e4) / 4, 1e-6);
+  EXPECT_EQ((*doc)["results"][0]["rated"].get<int>(), 4);
+  // Models without rating predictions report no rmse.
+  auto pop = RunEvaluation(ds, *MakeModelEntries({{"pop", {}}}), options);
+  ASSERT_OK(pop);
+  EXPECT_FALSE((*pop)["results"][0]["metrics"].contains("rmse"));
 }
 
 TEST(HarnessTest, RejectsBadOptions) {

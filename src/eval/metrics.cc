@@ -52,6 +52,10 @@ SetMetrics ScoreAgainstSet(std::span<const model::ScoredItem> top, int k,
   return m;
 }
 
+double RatingErrorAccumulator::rmse() const {
+  return count_ ? std::sqrt(sum_squared_ / static_cast<double>(count_)) : 0.0;
+}
+
 void CoverageCounter::Add(std::span<const model::ScoredItem> top) {
   for (const auto& entry : top) {
     if (entry.item >= seen_.size()) {

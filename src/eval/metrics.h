@@ -50,6 +50,25 @@ struct SetMetrics {
 SetMetrics ScoreAgainstSet(std::span<const model::ScoredItem> top, int k,
                            const std::unordered_set<ItemIdx>& targets);
 
+// RMSE and MAE of rating predictions (explicit-rating mode).
+class RatingErrorAccumulator {
+ public:
+  void Add(double predicted, double actual) {
+    const double error = predicted - actual;
+    sum_squared_ += error * error;
+    sum_absolute_ += error < 0 ? -error : error;
+    ++count_;
+  }
+  int64_t count() const { return count_; }
+  double rmse() const;
+  double mae() const { return count_ ? sum_absolute_ / static_cast<double>(count_) : 0.0; }
+
+ private:
+  double sum_squared_ = 0;
+  double sum_absolute_ = 0;
+  int64_t count_ = 0;
+};
+
 // Share of the catalogue ever recommended.
 class CoverageCounter {
  public:

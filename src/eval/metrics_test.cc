@@ -60,6 +60,17 @@ TEST(MetricsTest, SetMetricsByHand) {
   EXPECT_DOUBLE_EQ(perfect.recall, 1.0);
 }
 
+TEST(MetricsTest, RatingErrorsByHand) {
+  RatingErrorAccumulator acc;
+  acc.Add(3.0, 4.0);  // error -1
+  acc.Add(5.0, 2.0);  // error 3
+  acc.Add(2.5, 2.5);  // error 0
+  EXPECT_EQ(acc.count(), 3);
+  EXPECT_DOUBLE_EQ(acc.rmse(), std::sqrt((1.0 + 9.0 + 0.0) / 3));
+  EXPECT_DOUBLE_EQ(acc.mae(), (1.0 + 3.0 + 0.0) / 3);
+  EXPECT_DOUBLE_EQ(RatingErrorAccumulator().rmse(), 0.0);
+}
+
 TEST(MetricsTest, Coverage) {
   CoverageCounter coverage;
   coverage.Add(List({1, 2}));

@@ -51,6 +51,7 @@ struct Replay {
   double popularity_sum = 0;
   int64_t popularity_n = 0;
   LatencyHistogram recommend_latency, observe_latency;
+  RatingErrorAccumulator rating_error;
   std::vector<Window> windows;
   double model_seconds = 0;  // time inside Observe/Recommend/Fit
   int retrains = 0;
@@ -138,6 +139,7 @@ json ResultJson(const ProtocolContext& ctx, const Replay& r, const UpdateMode& m
       {"popularity_percentile",
        r.popularity_n ? r.popularity_sum / static_cast<double>(r.popularity_n) : 0.0}};
   result["scored"] = r.all.count();
+  RatingErrorJson(r.rating_error, &result);
   result["splits"] = {{"cold_user", SplitJson(r.cold_user)},
                       {"warm_user", SplitJson(r.warm)},
                       {"cold_item", SplitJson(r.cold_item)}};
@@ -202,6 +204,7 @@ Status RunOne(const ProtocolContext& ctx, const ModelEntry& entry, const UpdateM
     if (scorable) {
       Score(ctx, event, &r, &top, &window);
     }
+    AddRatingError(ctx, *r.model, event, &r.rating_error);
     if (mode.kind == UpdateMode::Kind::kOnline) {
       const int64_t start = NowNs();
       r.model->Observe(event, r.users.Get(event.user));

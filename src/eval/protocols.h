@@ -6,6 +6,7 @@
 
 #include "data/dataset.h"
 #include "eval/harness.h"
+#include "eval/metrics.h"
 #include "eval/options.h"
 
 namespace flywheel::eval::internal {
@@ -14,7 +15,15 @@ struct ProtocolContext {
   const data::Dataset* dataset = nullptr;
   const EvalOptions* options = nullptr;
   const PositiveFilter* positive = nullptr;
+  int rating_type = -1;  // EventTypeId of "rating", or -1 when the table has none
 };
+
+// Adds the model's rating prediction for `event` (before it learns from it) when the event is a
+// rating and the model predicts ratings.
+void AddRatingError(const ProtocolContext& ctx, const model::Recommender& model,
+                    const data::Interaction& event, RatingErrorAccumulator* acc);
+// Adds "rmse", "mae" to `metrics` and "rated" to `result` when anything was predicted.
+void RatingErrorJson(const RatingErrorAccumulator& acc, nlohmann::json* result);
 
 // Each appends to doc["results"] and may set protocol-level fields (events_scored, split...).
 Status RunPrequential(const ProtocolContext& ctx, const ModelEntry& model, nlohmann::json* doc);

@@ -137,6 +137,7 @@ Status RunTemporal(const ProtocolContext& ctx, const ModelEntry& entry, json* do
     // Replay of the test period.
     std::unordered_map<UserIdx, UserMean> per_user;
     CoverageCounter coverage;
+    RatingErrorAccumulator rating_error;
     base::ProgressBar progress("eval " + entry.name + " " + mode.ToString(),
                                static_cast<int64_t>(events.size() - split), ctx.options->progress);
     for (size_t i = split; i < events.size(); ++i) {
@@ -148,6 +149,7 @@ Status RunTemporal(const ProtocolContext& ctx, const ModelEntry& entry, json* do
         coverage.Add(top);
         it->second.erase(e.item);
       }
+      AddRatingError(ctx, *model, e, &rating_error);
       if (mode.kind == UpdateMode::Kind::kOnline) {
         model->Observe(e, users.Get(e.user));
       }
@@ -175,6 +177,7 @@ Status RunTemporal(const ProtocolContext& ctx, const ModelEntry& entry, json* do
         {"recall_at_split", at_split.Mean(at_split.sum.recall)},
         {"ndcg_at_split", at_split.Mean(at_split.sum.ndcg)}};
     result["scored"] = requests;
+    RatingErrorJson(rating_error, &result);
     result["test_users"] = mean.users;
     if (ctx.options->timing) {
       result["seconds"] = SecondsSince(wall_start);

@@ -382,7 +382,14 @@ float Bpr::Score(UserIdx user, ItemIdx item) const {
   return (p.empty() ? 0.0f : Dot(p.data(), q.data(), dim)) + q[dim];
 }
 
-float Bpr::PredictRating(UserIdx user, ItemIdx item) const {
+std::optional<float> Bpr::PredictRating(UserIdx user, ItemIdx item) const {
+  if (options_.loss != BprLoss::kMse) {
+    return std::nullopt;
+  }
+  return RatingOf(user, item);
+}
+
+float Bpr::RatingOf(UserIdx user, ItemIdx item) const {
   const size_t dim = options_.dim;
   std::vector<float> p(row_floats());
   std::vector<float> q(row_floats());

@@ -37,6 +37,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -85,7 +86,9 @@ class Bpr final : public Recommender {
   // x_ui = p_u . q_i + b_i (rows the tables do not hold count as zeros).
   float Score(UserIdx user, ItemIdx item) const;
   // mu + b_u + b_i + p_u . q_i: the rating prediction of loss=mse.
-  float PredictRating(UserIdx user, ItemIdx item) const;
+  float RatingOf(UserIdx user, ItemIdx item) const;
+  // RatingOf() with loss=mse; nullopt with the BPR loss (its scores are not ratings).
+  std::optional<float> PredictRating(UserIdx user, ItemIdx item) const override;
   // Fills `scores` (size num_items()) with the raw scores Recommend ranks (unknown items -inf).
   void ScoreAll(const RecommendRequest& request, std::span<float> scores) const;
 

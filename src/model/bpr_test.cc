@@ -244,7 +244,8 @@ TEST(BprTest, MseModeBeatsGlobalMeanRmse) {
   double se_model = 0;
   double se_mean = 0;
   for (const auto& e : test) {
-    se_model += std::pow(model->PredictRating(e.user, e.item) - e.value, 2);
+    ASSERT_TRUE(model->PredictRating(e.user, e.item).has_value());
+    se_model += std::pow(*model->PredictRating(e.user, e.item) - e.value, 2);
     se_mean += std::pow(mean - e.value, 2);
   }
   const double rmse_model = std::sqrt(se_model / static_cast<double>(test.size()));

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -60,6 +61,12 @@ class Recommender {
 
   // Number of items the model can rank now (a prefix [0, n) of the item index space).
   virtual size_t num_items() const = 0;
+
+  // Explicit-rating prediction for models that have one (e.g. bpr with loss=mse); nullopt
+  // otherwise. The evaluation reports RMSE and MAE on rating events when this is available.
+  virtual std::optional<float> PredictRating(UserIdx /*user*/, ItemIdx /*item*/) const {
+    return std::nullopt;
+  }
 };
 
 // Selects the top `k` entries of `scores` (index = item) by (score desc, index asc), skipping
