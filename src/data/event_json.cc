@@ -89,7 +89,7 @@ Status ParseContext(const Json& value, KeyValues* context) {
   return Status::Ok();
 }
 
-Status ParseField(const std::string& key, const Json& value, Event* event, int* required_seen) {
+Status ParseField(const std::string& key, const Json& value, Event* event) {
   if (key == "user" || key == "item" || key == "type" || key == "id") {
     FLYWHEEL_ASSIGN_OR_RETURN(std::string text, GetString(value, key));
     if (key == "user") {
@@ -98,13 +98,13 @@ Status ParseField(const std::string& key, const Json& value, Event* event, int* 
       event->item = std::move(text);
     } else if (key == "type") {
       event->type = std::move(text);
+    } else if (text.empty()) {
+      return FieldError("id", "must not be empty (omit the field instead)");
     } else {
       event->id = std::move(text);
     }
-    *required_seen += key == "id" ? 0 : 1;
   } else if (key == "ts") {
     FLYWHEEL_ASSIGN_OR_RETURN(event->ts_ms, GetTimestamp(value));
-    *required_seen += 1;
   } else if (key == "value") {
     if (!value.is_number()) {
       return FieldError("value", std::string("expected a number, got ") + value.type_name());
@@ -151,10 +151,9 @@ Result<Event> ParseEventJson(std::string_view text, const EventTypeTable& types)
                                    doc.type_name());
   }
   Event event;
-  int required_seen = 0;
   try {
     for (const auto& [key, value] : doc.items()) {
-      FLYWHEEL_RETURN_IF_ERROR(ParseField(key, value, &event, &required_seen));
+      FLYWHEEL_RETURN_IF_ERROR(ParseField(key, value, &event));
     }
   } catch (const Json::exception& e) {
     return Status::InvalidArgument(std::string("event: ") + e.what());

@@ -68,6 +68,7 @@ TEST_F(EventJsonTest, RejectsBadInputWithClearMessages) {
        "field 'context.a'"},
       {R"({"user": "u", "item": "i", "type": "click", "ts": 1)", "not valid JSON"},
       {R"([1, 2])", "expected a JSON object"},
+      {R"({"user": "u", "item": "i", "type": "click", "ts": 1, "id": ""})", "field 'id'"},
       {"{\"user\": \"\xff\", \"item\": \"i\", \"type\": \"click\", \"ts\": 1}", "JSON"},
   };
   for (const Case& c : cases) {
