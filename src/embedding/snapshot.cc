@@ -9,7 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "embedding/crc32c.h"
+#include "base/crc32c.h"
 #include "embedding/embedding_table.h"
 
 namespace flywheel::embedding {
@@ -80,7 +80,7 @@ std::string EncodeHeader(const EmbeddingTableOptions& o, size_t state_floats, ui
                       o.optimizer.ftrl_beta, o.optimizer.ftrl_l1, o.optimizer.ftrl_l2}) {
     e.Put(value);
   }
-  e.Put(Crc32c(e.data().data(), e.data().size()));
+  e.Put(base::crc32c::Value(e.data().data(), e.data().size()));
   return e.data();
 }
 
@@ -152,7 +152,7 @@ class SnapshotFile {
     FLYWHEEL_RETURN_IF_ERROR(Read(buffer, n, what));
     uint32_t stored;
     FLYWHEEL_RETURN_IF_ERROR(Read(&stored, sizeof(stored), what + " checksum"));
-    if (stored != Crc32c(buffer, n)) {
+    if (stored != base::crc32c::Value(buffer, n)) {
       return Error("crc mismatch in " + what, start);
     }
     return Status::Ok();
@@ -202,7 +202,7 @@ Result<Header> ReadHeader(SnapshotFile& file) {
   }
   uint32_t stored_crc;
   std::memcpy(&stored_crc, bytes + kHeaderSize - 4, sizeof(stored_crc));
-  if (stored_crc != Crc32c(bytes, kHeaderSize - 4)) {
+  if (stored_crc != base::crc32c::Value(bytes, kHeaderSize - 4)) {
     return file.Error("header crc mismatch", 0);
   }
   Header header = DecodeHeaderFields(bytes);
@@ -267,7 +267,7 @@ Status EmbeddingTable::WriteSnapshotLocked(std::FILE* file) const {
   Encoder block;
   uint32_t rows_in_block = 0;
   auto flush = [&] {
-    const uint32_t crc = Crc32c(block.data().data(), block.data().size());
+    const uint32_t crc = base::crc32c::Value(block.data().data(), block.data().size());
     ok =
         ok && std::fwrite(block.data().data(), 1, block.data().size(), file) == block.data().size();
     ok = ok && std::fwrite(&crc, sizeof(crc), 1, file) == 1;

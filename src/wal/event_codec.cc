@@ -2,8 +2,8 @@
 
 #include <bit>
 
+#include "base/crc32c.h"
 #include "wal/coding.h"
-#include "wal/crc32c.h"
 #include "wal/log_format.h"
 
 namespace flywheel::wal {
@@ -93,7 +93,7 @@ Status AppendEventRecord(uint64_t seq, const Event& event, std::string* out) {
   char* header = out->data() + start;
   EncodeFixed32(header + 4, static_cast<uint32_t>(payload_size));
   header[8] = static_cast<char>(kEventType);
-  EncodeFixed32(header, crc32c::Mask(crc32c::Value(header + 4, 5 + payload_size)));
+  EncodeFixed32(header, base::crc32c::Mask(base::crc32c::Value(header + 4, 5 + payload_size)));
   return Status::Ok();
 }
 
@@ -101,7 +101,7 @@ std::string EncodeSegmentHeader(uint64_t first_seq) {
   std::string header(kSegmentMagic);
   PutFixed32(&header, kFormatVersion);
   PutFixed64(&header, first_seq);
-  PutFixed32(&header, crc32c::Mask(crc32c::Value(header)));
+  PutFixed32(&header, base::crc32c::Mask(base::crc32c::Value(header)));
   return header;
 }
 

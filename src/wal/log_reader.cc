@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/crc32c.h"
 #include "wal/coding.h"
-#include "wal/crc32c.h"
 #include "wal/log_format.h"
 
 namespace flywheel::wal {
@@ -20,7 +20,8 @@ std::string CheckHeader(const std::string& buffer) {
   if (std::string_view(buffer.data(), 4) != kSegmentMagic) {
     return "bad segment magic";
   }
-  if (crc32c::Unmask(DecodeFixed32(buffer.data() + 16)) != crc32c::Value(buffer.data(), 16)) {
+  if (base::crc32c::Unmask(DecodeFixed32(buffer.data() + 16)) !=
+      base::crc32c::Value(buffer.data(), 16)) {
     return "segment header checksum mismatch";
   }
   const uint32_t version = DecodeFixed32(buffer.data() + 4);
@@ -151,7 +152,7 @@ std::string LogReader::ParseRecordAt(uint64_t offset, LogRecord* out, uint64_t* 
   if (length > avail - kRecordHeaderSize) {
     return "record extends past end of file (length " + std::to_string(length) + ")";
   }
-  if (crc32c::Unmask(DecodeFixed32(p)) != crc32c::Value(p + 4, 5 + length)) {
+  if (base::crc32c::Unmask(DecodeFixed32(p)) != base::crc32c::Value(p + 4, 5 + length)) {
     return "checksum mismatch";
   }
   const Status decoded = DecodeEvent(std::string_view(p + kRecordHeaderSize, length), out);

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/crc32c.h"
 #include "base/strings.h"
 #include "wal/coding.h"
-#include "wal/crc32c.h"
 #include "wal/event_codec.h"
 #include "wal/log_format.h"
 
@@ -21,7 +21,7 @@ uint64_t ReadFirstSeq(io::Env* env, const std::string& path) {
   char header[kSegmentHeaderSize];
   Result<size_t> got = (*file)->Read(sizeof(header), header);
   if (!got.ok() || *got != sizeof(header) || std::string_view(header, 4) != kSegmentMagic ||
-      crc32c::Unmask(DecodeFixed32(header + 16)) != crc32c::Value(header, 16)) {
+      base::crc32c::Unmask(DecodeFixed32(header + 16)) != base::crc32c::Value(header, 16)) {
     return UINT64_MAX;
   }
   return DecodeFixed64(header + 8);

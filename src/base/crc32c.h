@@ -7,12 +7,12 @@
 #include <cstdint>
 #include <string_view>
 
-namespace flywheel::wal::crc32c {
+namespace flywheel::base::crc32c {
 
 // Returns the crc32c of concat(A, data) where `init_crc` is the crc32c of some string A.
-uint32_t Extend(uint32_t init_crc, const char* data, size_t n);
+uint32_t Extend(uint32_t init_crc, const void* data, size_t n);
 
-inline uint32_t Value(const char* data, size_t n) {
+inline uint32_t Value(const void* data, size_t n) {
   return Extend(0, data, n);
 }
 inline uint32_t Value(std::string_view data) {
@@ -30,4 +30,4 @@ inline uint32_t Unmask(uint32_t masked) {
   return (rot >> 17) | (rot << 15);
 }
 
-}  // namespace flywheel::wal::crc32c
+}  // namespace flywheel::base::crc32c

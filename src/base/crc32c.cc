@@ -1,8 +1,8 @@
-#include "wal/crc32c.h"
+#include "base/crc32c.h"
 
 #include <array>
 
-namespace flywheel::wal::crc32c {
+namespace flywheel::base::crc32c {
 namespace {
 
 constexpr uint32_t kPoly = 0x82F63B78u;  // reflected Castagnoli polynomial
@@ -37,8 +37,8 @@ inline uint32_t LoadLe32(const unsigned char* p) {
 
 }  // namespace
 
-uint32_t Extend(uint32_t init_crc, const char* data, size_t n) {
-  const auto* p = reinterpret_cast<const unsigned char*>(data);
+uint32_t Extend(uint32_t init_crc, const void* data, size_t n) {
+  const auto* p = static_cast<const unsigned char*>(data);
   uint32_t crc = ~init_crc;
   for (; n >= 8; n -= 8, p += 8) {
     const uint32_t low = LoadLe32(p) ^ crc;
@@ -53,4 +53,4 @@ uint32_t Extend(uint32_t init_crc, const char* data, size_t n) {
   return ~crc;
 }
 
-}  // namespace flywheel::wal::crc32c
+}  // namespace flywheel::base::crc32c

@@ -1,10 +1,10 @@
-#include "wal/crc32c.h"
+#include "base/crc32c.h"
 
 #include <string>
 
 #include <gtest/gtest.h>
 
-namespace flywheel::wal::crc32c {
+namespace flywheel::base::crc32c {
 namespace {
 
 TEST(Crc32cTest, StandardVectors) {
@@ -36,4 +36,4 @@ TEST(Crc32cTest, MaskRoundTripsAndChangesValue) {
 }
 
 }  // namespace
-}  // namespace flywheel::wal::crc32c
+}  // namespace flywheel::base::crc32c
