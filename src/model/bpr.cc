@@ -302,18 +302,26 @@ void Bpr::BprStep(const Replayed& event, const UserState* user, TimestampMs now)
   Apply(event.user, user_grad_, item_ids_, item_grads_, now);
 }
 
+void Bpr::LoadPair(UserIdx user, ItemIdx item) {
+  item_ids_.assign(1, item);
+  item_rows_.resize(row_floats());
+  item_grads_.resize(row_floats());
+  users_->Lookup(user, user_row_);
+  items_->Lookup(item, item_rows_);
+}
+
+float Bpr::RatingFromRows(const float* pu, const float* qi) const {
+  const size_t dim = options_.dim;
+  const auto mean = static_cast<float>(rating_sum_ / std::max(total_count_, 1.0));
+  return mean + pu[dim] + qi[dim] + Dot(pu, qi, dim);
+}
+
 void Bpr::MseStep(const Replayed& event, TimestampMs now) {
   const size_t dim = options_.dim;
-  const size_t rf = row_floats();
-  item_ids_.assign(1, event.item);
-  item_rows_.resize(rf);
-  users_->Lookup(event.user, user_row_);
-  items_->Lookup(event.item, item_rows_);
+  LoadPair(event.user, event.item);
   const float* pu = user_row_.data();
   const float* qi = item_rows_.data();
-  const auto mean = static_cast<float>(rating_sum_ / std::max(total_count_, 1.0));
-  const float error = mean + pu[dim] + qi[dim] + Dot(pu, qi, dim) - event.value;
-  item_grads_.resize(rf);
+  const float error = RatingFromRows(pu, qi) - event.value;
   const float l2 = options_.l2;
   for (size_t k = 0; k < dim; ++k) {
     user_grad_[k] = error * qi[k] + l2 * pu[k];
@@ -326,16 +334,11 @@ void Bpr::MseStep(const Replayed& event, TimestampMs now) {
 
 void Bpr::DislikeStep(const data::Interaction& event) {
   const size_t dim = options_.dim;
-  const size_t rf = row_floats();
-  item_ids_.assign(1, event.item);
-  item_rows_.resize(rf);
-  users_->Lookup(event.user, user_row_);
-  items_->Lookup(event.item, item_rows_);
+  LoadPair(event.user, event.item);
   const float* pu = user_row_.data();
   const float* qi = item_rows_.data();
   // d/dx of -log sigmoid(-x) is sigmoid(x).
   const float g = Sigmoid(Dot(pu, qi, dim) + qi[dim]);
-  item_grads_.resize(rf);
   const float l2 = options_.l2;
   for (size_t k = 0; k < dim; ++k) {
     user_grad_[k] = g * qi[k] + l2 * pu[k];
@@ -390,13 +393,11 @@ std::optional<float> Bpr::PredictRating(UserIdx user, ItemIdx item) const {
 }
 
 float Bpr::RatingOf(UserIdx user, ItemIdx item) const {
-  const size_t dim = options_.dim;
   std::vector<float> p(row_floats());
   std::vector<float> q(row_floats());
   users_->Lookup(user, p);
   items_->Lookup(item, q);
-  const double mean = rating_sum_ / std::max(total_count_, 1.0);
-  return static_cast<float>(mean) + p[dim] + q[dim] + Dot(p.data(), q.data(), dim);
+  return RatingFromRows(p.data(), q.data());
 }
 
 std::vector<float> Bpr::UserRow(UserIdx user) const {

@@ -118,6 +118,10 @@ class Bpr final : public Recommender {
   // One step on the event plus `replay` reservoir replays. `user` may be null (replays).
   void Learn(const Replayed& event, const UserState* user, TimestampMs now, int replay);
   void BprStep(const Replayed& event, const UserState* user, TimestampMs now);
+  // Fills user_row_, item_rows_ (one item) and item_ids_, and sizes item_grads_ for one item.
+  void LoadPair(UserIdx user, ItemIdx item);
+  // mu + b_u + b_i + p_u . q_i from two rows (dim + 1 floats, bias last).
+  float RatingFromRows(const float* pu, const float* qi) const;
   void MseStep(const Replayed& event, TimestampMs now);
   void DislikeStep(const data::Interaction& event);
   // Observe's and Fit's common path: the steps one event triggers.
