@@ -37,6 +37,7 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flywheel/result.h"
@@ -84,6 +85,11 @@ class EmbeddingTable {
   // Writes path + ".tmp", fsyncs, renames to `path`. kIoError on failure (the old file at
   // `path`, if any, is left intact). Takes the shared lock.
   Status SaveSnapshot(const std::string& path) const;
+  // The same snapshot bytes appended to / read from memory (model state inside an engine
+  // snapshot, doc/formats/snapshot.md). `what` names the source in error messages.
+  Status AppendSnapshot(std::string* out) const;
+  static Result<std::unique_ptr<EmbeddingTable>> LoadSnapshotBytes(std::string_view bytes,
+                                                                   const std::string& what);
 
   EmbeddingTable(const EmbeddingTable&) = delete;
   EmbeddingTable& operator=(const EmbeddingTable&) = delete;
@@ -143,7 +149,9 @@ class EmbeddingTable {
   size_t slots() const { return slot_ids_.size(); }
   Status RestoreRowLocked(uint64_t id, TimestampMs last_seen, const float* row);
 
-  // Snapshot helpers (snapshot.cc).
+  // Snapshot helpers (snapshot.cc). LoadFromFile takes ownership of `file`.
+  static Result<std::unique_ptr<EmbeddingTable>> LoadFromFile(std::FILE* file,
+                                                              const std::string& path);
   Status WriteSnapshotLocked(std::FILE* file) const;
   Status ReadRowsLocked(SnapshotFile& file, uint64_t row_count, uint32_t rows_per_block);
 

@@ -1,6 +1,7 @@
 // EmbeddingTable::SaveSnapshot / LoadSnapshot. Byte layout: doc/formats/embedding_table.md.
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -247,6 +248,47 @@ Result<std::unique_ptr<EmbeddingTable>> EmbeddingTable::LoadSnapshot(const std::
   if (raw == nullptr) {
     return Status::IoError("embedding: cannot open snapshot " + path);
   }
+  return LoadFromFile(raw, path);
+}
+
+Result<std::unique_ptr<EmbeddingTable>> EmbeddingTable::LoadSnapshotBytes(
+    std::string_view bytes, const std::string& what) {
+  if (bytes.empty()) {
+    return Status::Corruption("embedding: snapshot " + what + ": empty");
+  }
+  // fmemopen only reads the buffer; the cast drops const for its C signature.
+  std::FILE* raw = ::fmemopen(const_cast<char*>(bytes.data()), bytes.size(), "rb");
+  if (raw == nullptr) {
+    return Status::IoError("embedding: fmemopen failed for " + what);
+  }
+  return LoadFromFile(raw, what);
+}
+
+Status EmbeddingTable::AppendSnapshot(std::string* out) const {
+  char* data = nullptr;
+  size_t size = 0;
+  std::FILE* file = ::open_memstream(&data, &size);
+  if (file == nullptr) {
+    return Status::IoError("embedding: open_memstream failed");
+  }
+  Status written;
+  {
+    std::shared_lock lock(mu_);
+    written = WriteSnapshotLocked(file);
+  }
+  const bool closed = std::fclose(file) == 0;
+  if (written.ok() && closed) {
+    out->append(data, size);
+  }
+  std::free(data);  // NOLINT(cppcoreguidelines-no-malloc): open_memstream's buffer
+  if (!written.ok() || !closed) {
+    return Status::IoError("embedding: in-memory snapshot failed");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<EmbeddingTable>> EmbeddingTable::LoadFromFile(std::FILE* raw,
+                                                                     const std::string& path) {
   SnapshotFile file(raw, path);
   FLYWHEEL_ASSIGN_OR_RETURN(Header header, ReadHeader(file));
   std::unique_ptr<EmbeddingTable> table(new EmbeddingTable(header.options));

@@ -127,3 +127,27 @@ TEST(SnapshotTest, SaveLeavesNoTempFile) {
 
 }  // namespace
 }  // namespace flywheel::embedding
+
+namespace flywheel::embedding {
+namespace {
+
+TEST(SnapshotBytesTest, InMemoryRoundTripMatchesTheFileFormat) {
+  testing::TempDir dir;
+  auto table = Filled(OptimizerKind::kAdam, 300, 1);
+  std::string bytes = "prefix";
+  ASSERT_OK(table->AppendSnapshot(&bytes));
+  const std::string path = dir.path() + "/t.emb";
+  ASSERT_OK(table->SaveSnapshot(path));
+  EXPECT_EQ(bytes.substr(6), ReadAll(path));
+  auto restored = EmbeddingTable::LoadSnapshotBytes(std::string_view(bytes).substr(6), "mem");
+  ASSERT_OK(restored.status());
+  ExpectSameRows(*table, **restored, 300);
+  EXPECT_THAT(EmbeddingTable::LoadSnapshotBytes("", "mem").status(),
+              testing::StatusIs(StatusCode::kCorruption));
+  EXPECT_THAT(EmbeddingTable::LoadSnapshotBytes(std::string_view(bytes).substr(6, 100), "mem")
+                  .status(),
+              testing::StatusIs(StatusCode::kCorruption));
+}
+
+}  // namespace
+}  // namespace flywheel::embedding

@@ -1,5 +1,6 @@
 #include "eval/harness.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -42,6 +43,16 @@ void RatingErrorJson(const RatingErrorAccumulator& acc, nlohmann::json* result) 
   (*result)["metrics"]["rmse"] = acc.rmse();
   (*result)["metrics"]["mae"] = acc.mae();
   (*result)["rated"] = acc.count();
+}
+
+void DeliverItemContent(const data::Dataset& dataset, size_t from, size_t to,
+                        model::Recommender* model) {
+  to = std::min(to, dataset.item_meta.size());
+  for (size_t i = from; i < to; ++i) {
+    if (!dataset.item_meta[i].id.empty()) {
+      model->SetItemContent(static_cast<ItemIdx>(i), dataset.item_meta[i]);
+    }
+  }
 }
 
 nlohmann::json ParamsJson(const model::Recommender& model) {

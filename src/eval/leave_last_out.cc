@@ -76,6 +76,7 @@ Status RunLeaveLastOut(const ProtocolContext& ctx, const ModelEntry& entry, json
   const int64_t wall_start = NowNs();
   Split split = MakeSplit(events, num_users);
   FLYWHEEL_ASSIGN_OR_RETURN(auto model, entry.factory());
+  DeliverItemContent(*ctx.dataset, 0, ctx.dataset->items.size(), model.get());  // the catalogue
   const int64_t fit_start = NowNs();
   FLYWHEEL_RETURN_IF_ERROR(model->Fit(split.train));
   const double fit_seconds = SecondsSince(fit_start);

@@ -55,6 +55,7 @@ struct Replay {
   std::vector<Window> windows;
   double model_seconds = 0;  // time inside Observe/Recommend/Fit
   int retrains = 0;
+  size_t items_delivered = 0;  // items [0, n) have had their content delivered to the model
 };
 
 void Remember(const data::Interaction& event, Replay* r) {
@@ -162,8 +163,26 @@ json ResultJson(const ProtocolContext& ctx, const Replay& r, const UpdateMode& m
   return result;
 }
 
-Status Refit(const ModelEntry& entry, std::span<const data::Interaction> past, Replay* r) {
+// Items enter the catalogue at their first event: the model gets an item's content just before
+// that event is scored (items are numbered in order of first appearance).
+void DeliverUpTo(const ProtocolContext& ctx, ItemIdx item, Replay* r) {
+  if (item >= r->items_delivered) {
+    DeliverItemContent(*ctx.dataset, r->items_delivered, static_cast<size_t>(item) + 1,
+                       r->model.get());
+    r->items_delivered = static_cast<size_t>(item) + 1;
+  }
+}
+
+Status Refit(const ProtocolContext& ctx, const ModelEntry& entry,
+             std::span<const data::Interaction> past, Replay* r) {
   FLYWHEEL_ASSIGN_OR_RETURN(r->model, entry.factory());
+  ItemIdx max_item = 0;
+  for (const data::Interaction& e : past) {
+    max_item = std::max(max_item, e.item);
+  }
+  DeliverItemContent(*ctx.dataset, 0, past.empty() ? 0 : static_cast<size_t>(max_item) + 1,
+                     r->model.get());
+  r->items_delivered = past.empty() ? 0 : static_cast<size_t>(max_item) + 1;
   const int64_t start = NowNs();
   FLYWHEEL_RETURN_IF_ERROR(r->model->Fit(past));
   r->model_seconds += SecondsSince(start);
@@ -176,7 +195,7 @@ Status RunOne(const ProtocolContext& ctx, const ModelEntry& entry, const UpdateM
   const size_t warm_end = WarmupEnd(events, ctx.options->warmup);
   const int64_t wall_start = NowNs();
   Replay r;
-  FLYWHEEL_RETURN_IF_ERROR(Refit(entry, std::span(events.data(), warm_end), &r));
+  FLYWHEEL_RETURN_IF_ERROR(Refit(ctx, entry, std::span(events.data(), warm_end), &r));
   for (size_t i = 0; i < warm_end; ++i) {
     Remember(events[i], &r);
   }
@@ -190,7 +209,7 @@ Status RunOne(const ProtocolContext& ctx, const ModelEntry& entry, const UpdateM
   for (size_t i = warm_end; i < events.size(); ++i) {
     const data::Interaction& event = events[i];
     if (mode.kind == UpdateMode::Kind::kRetrain && event.ts_ms >= next_retrain) {
-      FLYWHEEL_RETURN_IF_ERROR(Refit(entry, std::span(events.data(), i), &r));
+      FLYWHEEL_RETURN_IF_ERROR(Refit(ctx, entry, std::span(events.data(), i), &r));
       ++r.retrains;
       while (next_retrain <= event.ts_ms) {
         next_retrain += mode.period_ms;
@@ -198,6 +217,7 @@ Status RunOne(const ProtocolContext& ctx, const ModelEntry& entry, const UpdateM
     }
     const size_t offset = i - warm_end;
     Window& window = r.windows[offset * static_cast<size_t>(num_windows) / replayed];
+    DeliverUpTo(ctx, event.item, &r);
     const model::UserState& user = r.users.Find(event.user);
     const bool scorable =
         ctx.positive->Accept(event) && !(ctx.options->exclude_seen && user.HasSeen(event.item));

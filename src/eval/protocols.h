@@ -30,6 +30,10 @@ Status RunPrequential(const ProtocolContext& ctx, const ModelEntry& model, nlohm
 Status RunLeaveLastOut(const ProtocolContext& ctx, const ModelEntry& model, nlohmann::json* doc);
 Status RunTemporal(const ProtocolContext& ctx, const ModelEntry& model, nlohmann::json* doc);
 
+// Gives the model the content of items [from, to) that have metadata (SetItemContent).
+void DeliverItemContent(const data::Dataset& dataset, size_t from, size_t to,
+                        model::Recommender* model);
+
 // Seconds since `start` on the steady clock.
 double SecondsSince(int64_t start_ns);
 int64_t NowNs();

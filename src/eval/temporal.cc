@@ -114,6 +114,7 @@ Status RunTemporal(const ProtocolContext& ctx, const ModelEntry& entry, json* do
     }
     const int64_t wall_start = NowNs();
     FLYWHEEL_ASSIGN_OR_RETURN(auto model, entry.factory());
+    DeliverItemContent(*ctx.dataset, 0, ctx.dataset->items.size(), model.get());  // the catalogue
     FLYWHEEL_RETURN_IF_ERROR(model->Fit(std::span(events.data(), split)));
     model::UserStateStore users;
     for (size_t i = 0; i < split; ++i) {

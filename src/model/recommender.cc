@@ -15,6 +15,14 @@ Status Recommender::Fit(std::span<const data::Interaction> history) {
   return Status::Ok();
 }
 
+Status Recommender::SaveState(base::ByteWriter* /*out*/) const {
+  return Status::Unimplemented("model '" + name() + "' does not support snapshots");
+}
+
+Status Recommender::LoadState(base::ByteReader* /*in*/) {
+  return Status::Unimplemented("model '" + name() + "' does not support snapshots");
+}
+
 namespace {
 
 // Heap order: the worst kept item on top (lowest score, then highest index).

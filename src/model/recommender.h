@@ -23,6 +23,7 @@
 #include "flywheel/result.h"
 #include "flywheel/types.h"
 
+#include "base/serial.h"
 #include "data/interaction.h"
 #include "model/user_state.h"
 
@@ -61,6 +62,21 @@ class Recommender {
 
   // Number of items the model can rank now (a prefix [0, n) of the item index space).
   virtual size_t num_items() const = 0;
+
+  // Item content (title, categories, tags, attributes) for an item entering the catalogue or
+  // changing. The harness and the engine call it before any event of the item is scored (in
+  // evaluation: just before the item's first event, or before Fit for protocols L and T).
+  // Content-aware models use it so that a new item is recommendable before its first
+  // interaction; the default ignores it. Writer-side (same thread as Observe).
+  virtual void SetItemContent(ItemIdx /*item*/, const Item& /*content*/) {}
+
+  // Snapshot support (doc/formats/snapshot.md): SaveState appends the whole learned state,
+  // including random-generator state, so that LoadState into a model freshly created with the
+  // same parameters, followed by the same Observe calls, gives bit-identical results. LoadState
+  // returns kCorruption on malformed bytes and leaves the model unusable on error (the engine
+  // then discards it). Models that cannot be snapshotted return kUnimplemented.
+  virtual Status SaveState(base::ByteWriter* out) const;
+  virtual Status LoadState(base::ByteReader* in);
 
   // Explicit-rating prediction for models that have one (e.g. bpr with loss=mse); nullopt
   // otherwise. The evaluation reports RMSE and MAE on rating events when this is available.
