@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake make git pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev zlib1g-dev
+  libopenblas-dev libeigen3-dev
   clang-format clang-tidy
 )
 
