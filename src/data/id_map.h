@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/serial.h"
+
 namespace flywheel::data {
 
 class IdMap {
@@ -20,6 +22,11 @@ class IdMap {
   // REQUIRES: index < size()
   const std::string& external(uint32_t index) const { return ids_[index]; }
   size_t size() const { return ids_.size(); }
+
+  // Snapshot encoding: the ids in index order. Load replaces the contents; kCorruption on
+  // malformed bytes or a repeated id.
+  void Save(base::ByteWriter* out) const;
+  Status Load(base::ByteReader* in);
 
  private:
   struct Hash {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 namespace flywheel::model {
 namespace {
@@ -38,6 +39,38 @@ void MostPop::Recommend(const RecommendRequest& request, std::vector<ScoredItem>
   std::span<float> scores = ScratchScores(counts_.size());
   std::copy(counts_.begin(), counts_.end(), scores.begin());
   SelectTopK(scores, request.k, request.exclude, out);
+}
+
+namespace {
+
+constexpr uint32_t kBaselineStateVersion = 1;
+
+struct CoocEntry {  // one co-occurrence count in an ItemKnn snapshot
+  ItemIdx key;
+  float value;
+};
+
+Status CheckVersion(base::ByteReader* in, const char* model) {
+  uint32_t version = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&version, "state version"));
+  if (version != kBaselineStateVersion) {
+    return in->Error(std::string(model) + " state version " + std::to_string(version) +
+                     " is not supported");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status MostPop::SaveState(base::ByteWriter* out) const {
+  out->Put(kBaselineStateVersion);
+  out->PutVector(counts_);
+  return Status::Ok();
+}
+
+Status MostPop::LoadState(base::ByteReader* in) {
+  FLYWHEEL_RETURN_IF_ERROR(CheckVersion(in, "pop"));
+  return in->GetVector(&counts_, "pop counts");
 }
 
 // ----- RecentPop -----
@@ -95,6 +128,25 @@ void RecentPop::Recommend(const RecommendRequest& request, std::vector<ScoredIte
   for (ScoredItem& item : *out) {
     item.score = static_cast<float>(scores_[item.item] * to_now);
   }
+}
+
+Status RecentPop::SaveState(base::ByteWriter* out) const {
+  out->Put(kBaselineStateVersion);
+  out->Put(options_.half_life_hours);
+  out->Put(landmark_ms_);
+  out->PutVector(scores_);
+  return Status::Ok();
+}
+
+Status RecentPop::LoadState(base::ByteReader* in) {
+  FLYWHEEL_RETURN_IF_ERROR(CheckVersion(in, "recentpop"));
+  double half_life = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&half_life, "half-life"));
+  if (half_life != options_.half_life_hours) {
+    return in->Error("recentpop half_life_hours differs from the model's parameters");
+  }
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&landmark_ms_, "landmark"));
+  return in->GetVector(&scores_, "recentpop scores");
 }
 
 // ----- ItemKNN -----
@@ -166,6 +218,44 @@ void ItemKnn::Recommend(const RecommendRequest& request, std::vector<ScoredItem>
     scores[i] = scores[i] * inv_sqrt_n_[i] + 1e-9f * counts_[i];
   }
   SelectTopK(scores, request.k, request.exclude, out);
+}
+
+Status ItemKnn::SaveState(base::ByteWriter* out) const {
+  out->Put(kBaselineStateVersion);
+  out->PutVector(counts_);
+  std::vector<CoocEntry> entries;
+  for (const SparseRow& row : cooc_) {
+    entries.clear();
+    row.ForEach([&](ItemIdx key, float value) { entries.push_back(CoocEntry{key, value}); });
+    // Sorted by key: independent of the row's hash layout.
+    std::sort(entries.begin(), entries.end(),
+              [](const CoocEntry& a, const CoocEntry& b) { return a.key < b.key; });
+    out->PutVector(entries);
+  }
+  return Status::Ok();
+}
+
+Status ItemKnn::LoadState(base::ByteReader* in) {
+  FLYWHEEL_RETURN_IF_ERROR(CheckVersion(in, "itemknn"));
+  FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&counts_, "itemknn counts"));
+  const size_t n = counts_.size();
+  cooc_.assign(n, SparseRow());
+  inv_sqrt_n_.assign(n, 0.0f);
+  std::vector<CoocEntry> entries;
+  for (size_t i = 0; i < n; ++i) {
+    if (!(counts_[i] >= 0.0f) || !std::isfinite(counts_[i])) {
+      return in->Error("itemknn: invalid item count");
+    }
+    inv_sqrt_n_[i] = counts_[i] > 0 ? 1.0f / std::sqrt(counts_[i]) : 0.0f;
+    FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&entries, "itemknn row"));
+    for (const auto& [key, value] : entries) {
+      if (key >= n) {
+        return in->Error("itemknn: co-occurrence key out of range");
+      }
+      cooc_[i].Add(key, value);
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace flywheel::model

@@ -32,6 +32,8 @@ class MostPop final : public Recommender {
   void Observe(const data::Interaction& event, const UserState& user) override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
   size_t num_items() const override { return counts_.size(); }
+  Status SaveState(base::ByteWriter* out) const override;
+  Status LoadState(base::ByteReader* in) override;
 
  private:
   std::vector<float> counts_;
@@ -49,6 +51,8 @@ class RecentPop final : public Recommender {
   void Observe(const data::Interaction& event, const UserState& user) override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
   size_t num_items() const override { return scores_.size(); }
+  Status SaveState(base::ByteWriter* out) const override;
+  Status LoadState(base::ByteReader* in) override;
 
  private:
   void Rebase(TimestampMs new_landmark);
@@ -73,6 +77,8 @@ class ItemKnn final : public Recommender {
   void Observe(const data::Interaction& event, const UserState& user) override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
   size_t num_items() const override { return counts_.size(); }
+  Status SaveState(base::ByteWriter* out) const override;
+  Status LoadState(base::ByteReader* in) override;
 
   // Cosine similarity of two items (0 when they never co-occurred). For tests and explanations.
   float Similarity(ItemIdx a, ItemIdx b) const;

@@ -12,8 +12,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "flywheel/status.h"
 #include "flywheel/types.h"
 
+#include "base/serial.h"
 #include "data/interaction.h"
 
 namespace flywheel::model {
@@ -42,6 +44,10 @@ class UserState {
   int64_t num_events() const { return num_events_; }
   size_t capacity() const { return capacity_; }
 
+  // Snapshot encoding (doc/formats/snapshot.md). Load replaces the contents.
+  void Save(base::ByteWriter* out) const;
+  Status Load(base::ByteReader* in);
+
  private:
   size_t capacity_;
   std::deque<HistoryEntry> recent_;
@@ -58,6 +64,11 @@ class UserStateStore {
   // An empty state for users never seen.
   const UserState& Find(UserIdx user) const;
   size_t size() const { return states_.size(); }
+  // Drops the state of `user` (forgetting); no-op for unknown users.
+  void Clear(UserIdx user);
+
+  void Save(base::ByteWriter* out) const;
+  Status Load(base::ByteReader* in);
 
  private:
   size_t capacity_;

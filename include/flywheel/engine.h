@@ -1,0 +1,170 @@
+// Engine: the durable, incrementally learning core of a Flywheel server (doc/engine.md).
+//
+// An engine owns a data directory:
+//   D/engine.json            the model configuration the directory was created with
+//   D/LOCK                   held (fcntl) while an engine has the directory open
+//   D/wal/NNNNNN.log         the event log (doc/formats/event_log.md)
+//   D/snapshots/snap-<seq>.fws  snapshots of the learned state (doc/formats/snapshot.md)
+//
+// Write path: Ingest(batch) validates every event (nothing is logged if one is invalid), drops
+// events whose id was seen before (acknowledged, not applied twice), assigns consecutive
+// sequence numbers, appends the batch to the log and returns once it is durable under the
+// configured mode ("sync": after fdatasync; "interval:<ms>": after write(), durable within the
+// interval: see durable_seq()). The batch then goes to the single learner thread, which applies
+// events in log order to the id maps, the per-user state and every configured model (Observe).
+// A failed write or fdatasync is fatal: every later Ingest fails with the first error.
+//
+// Read path: Recommend() ranks items for a user with a configured model. Readers and the learner
+// share the learned state through a reader-writer lock taken per event by the learner and per
+// request by a reader: a reader waits at most for one event's update, the learner at most for
+// the requests in flight (doc/engine.md discusses this bound and the lock-free alternative).
+//
+// Recovery (Open): load the newest valid snapshot, replay the log after its sequence number, cut
+// a torn tail; corruption before the tail refuses to open unless skip_corruption is set. With
+// deterministic models the state after recovery is bit-identical to an uninterrupted run over the
+// same events (StateDigest() makes that checkable).
+//
+// Thread safety: all methods may be called concurrently from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "flywheel/event.h"
+#include "flywheel/result.h"
+#include "flywheel/types.h"
+
+namespace flywheel {
+
+namespace io {
+class Env;
+}  // namespace io
+
+struct ModelSpec {
+  std::string name;                           // a registry name: pop, recentpop, itemknn, bpr...
+  std::map<std::string, std::string> params;  // parameter -> value text
+};
+
+struct EngineOptions {
+  std::string data_dir;
+  // "sync" or "interval:<ms>" (1..60000).
+  std::string durability = "sync";
+  // The models the learner trains; the first one serves Recommend unless a query names another.
+  // Empty: the configuration stored in the data directory (engine.json), or {"pop"} for a new
+  // directory. A non-empty list must equal the stored one (kFailedPrecondition otherwise).
+  std::vector<ModelSpec> models;
+  // Automatic snapshot after this many applied events since the last one; 0: only on demand.
+  uint64_t snapshot_every = 0;
+  // Snapshots kept (>= 1); the log is kept from the oldest kept snapshot on.
+  int keep_snapshots = 3;
+  // Write a snapshot in Close() when events were applied since the last one.
+  bool snapshot_on_close = true;
+  // Skip damaged log spans before the tail during recovery (the events in them are lost and
+  // counted) instead of refusing to open.
+  bool skip_corruption = false;
+  // Event ids remembered for idempotency (the most recent ones, FIFO).
+  size_t dedup_window = 1'000'000;
+  // Recent interactions kept per user.
+  size_t user_history = 200;
+  // Log segment size before rollover.
+  uint64_t segment_bytes = 64ull << 20;
+  // File-system interface (tests inject faults); null: the real one. Not owned.
+  io::Env* env = nullptr;
+};
+
+struct IngestResult {
+  size_t accepted = 0;     // events logged (new)
+  size_t duplicates = 0;   // events whose id was already known: acknowledged, not logged again
+  uint64_t first_seq = 0;  // sequence number of the first logged event (0 when none was new)
+  uint64_t last_seq = 0;   // the highest sequence number assigned so far (after this batch)
+};
+
+// One invalid event of a batch: its index in the batch, the field (may be empty) and why.
+struct EventError {
+  size_t index = 0;
+  std::string field;
+  std::string message;
+};
+
+struct RecommendQuery {
+  std::string user;          // external id; an unknown user gets non-personal results
+  int k = 10;                // 1..1000
+  bool exclude_seen = true;  // leave out items the user interacted with
+  std::string model;         // a configured model name; empty: the first one
+  TimestampMs now_ms = 0;    // request time; 0: the time of the last applied event
+};
+
+struct Recommendation {
+  std::string item;  // external id
+  float score = 0.0f;
+};
+
+struct RecommendResult {
+  std::vector<Recommendation> items;
+  std::string model;         // the model that ranked them
+  uint64_t applied_seq = 0;  // the state they reflect: events up to this sequence number
+  bool known_user = false;
+};
+
+struct EngineStats {
+  uint64_t last_seq = 0;     // highest sequence number logged
+  uint64_t durable_seq = 0;  // highest sequence number known durable
+  uint64_t applied_seq = 0;  // highest sequence number applied by the learner
+  uint64_t duplicates = 0;   // duplicate events acknowledged since open
+  uint64_t users = 0;
+  uint64_t items = 0;
+  uint64_t snapshot_seq = 0;  // sequence number of the newest snapshot (0: none)
+  uint64_t snapshots_written = 0;
+  std::vector<std::string> models;  // "name" of each configured model
+  // Recovery at Open.
+  uint64_t recovered_snapshot_seq = 0;  // 0: started from an empty state
+  uint64_t replayed_events = 0;
+  double recovery_seconds = 0;
+  std::vector<std::string> recovery_messages;  // torn tail cut, snapshot skipped, ...
+};
+
+class Engine {
+ public:
+  // Opens (creating if needed) and recovers the data directory, then starts the learner.
+  static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options);
+
+  // Stops the learner without a snapshot and closes the log without syncing (what a crash
+  // leaves, minus the lost page cache). Call Close() for a clean shutdown.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Validates and logs a batch (see the header comment). kInvalidArgument naming the first bad
+  // event ("event 3: field 'ts': ...") when one is invalid: nothing is logged then.
+  Result<IngestResult> Ingest(std::span<const Event> events);
+  // Every invalid event of a batch (empty when all are valid); for per-event error reports.
+  std::vector<EventError> Validate(std::span<const Event> events) const;
+
+  Result<RecommendResult> Recommend(const RecommendQuery& query) const;
+
+  // Blocks until the learner applied `seq` (or timeout: kDeadlineExceeded).
+  Status WaitForApplied(uint64_t seq, int timeout_ms) const;
+  // Writes a snapshot of the state now (after syncing the log) and applies retention. Returns
+  // its sequence number.
+  Result<uint64_t> Snapshot();
+
+  EngineStats stats() const;
+  // CRC32C of the serialised learned state (id maps, user states, models) at the applied
+  // sequence number: equal digests mean bit-identical state.
+  Result<uint32_t> StateDigest() const;
+
+  // Waits for the learner to apply everything logged, snapshots if configured, syncs and closes
+  // the log. Later calls fail with kFailedPrecondition.
+  Status Close();
+
+ private:
+  class Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace flywheel

@@ -1,0 +1,873 @@
+#include "flywheel/engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "flywheel/event_types.h"
+
+#include "base/crc32c.h"
+#include "base/serial.h"
+#include "data/event_json.h"
+#include "data/id_map.h"
+#include "data/interaction.h"
+#include "engine/snapshot_file.h"
+#include "io/env.h"
+#include "model/registry.h"
+#include "model/user_state.h"
+#include "wal/log_reader.h"
+#include "wal/log_writer.h"
+
+namespace flywheel {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kConfigFile[] = "engine.json";
+constexpr int kConfigVersion = 1;
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+json ModelsToJson(const std::vector<ModelSpec>& models) {
+  json out = json::array();
+  for (const ModelSpec& m : models) {
+    json params = json::object();
+    for (const auto& [k, v] : m.params) {
+      params[k] = v;
+    }
+    out.push_back({{"name", m.name}, {"params", params}});
+  }
+  return out;
+}
+
+Result<std::vector<ModelSpec>> ModelsFromJson(const json& j) {
+  if (!j.is_array() || j.empty()) {
+    return Status::Corruption("engine.json: 'models' must be a non-empty array");
+  }
+  std::vector<ModelSpec> models;
+  for (const json& m : j) {
+    if (!m.is_object() || !m.contains("name") || !m["name"].is_string()) {
+      return Status::Corruption("engine.json: every model needs a string 'name'");
+    }
+    ModelSpec spec;
+    spec.name = m["name"].get<std::string>();
+    if (m.contains("params")) {
+      if (!m["params"].is_object()) {
+        return Status::Corruption("engine.json: 'params' must be an object");
+      }
+      for (const auto& [k, v] : m["params"].items()) {
+        if (!v.is_string()) {
+          return Status::Corruption("engine.json: parameter values must be strings");
+        }
+        spec.params[k] = v.get<std::string>();
+      }
+    }
+    models.push_back(std::move(spec));
+  }
+  return models;
+}
+
+bool SameModels(const std::vector<ModelSpec>& a, const std::vector<ModelSpec>& b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].params != b[i].params) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string DescribeModels(const std::vector<ModelSpec>& models) {
+  return ModelsToJson(models).dump();
+}
+
+// Exclusive advisory lock on D/LOCK for the life of the engine (a second process is refused).
+class DirLock {
+ public:
+  static Result<std::unique_ptr<DirLock>> Acquire(const std::string& dir) {
+    const std::string path = io::JoinPath(dir, "LOCK");
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return Status::IoError("engine: cannot open " + path);
+    }
+    // flock: held per open file description, so a second Open in the same process is refused
+    // too (fcntl locks would not see it).
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return Status::FailedPrecondition("engine: data directory " + dir +
+                                        " is in use by another process (LOCK is held)");
+    }
+    return std::unique_ptr<DirLock>(new DirLock(fd));
+  }
+  ~DirLock() { ::close(fd_); }
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+
+ private:
+  explicit DirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// Event ids remembered for idempotency: the most recent `capacity` ids with their sequence
+// numbers, in log order.
+class DedupWindow {
+ public:
+  explicit DedupWindow(size_t capacity) : capacity_(capacity) {}
+  bool Contains(const std::string& id) const { return seq_of_.count(id) != 0; }
+  void Add(const std::string& id, uint64_t seq) {
+    if (capacity_ == 0 || !seq_of_.emplace(id, seq).second) {
+      return;
+    }
+    order_.emplace_back(seq, id);
+    while (order_.size() > capacity_) {
+      seq_of_.erase(order_.front().second);
+      order_.pop_front();
+    }
+  }
+  // Ids with seq <= max_seq, oldest first.
+  void Save(uint64_t max_seq, base::ByteWriter* out) const {
+    uint64_t n = 0;
+    for (const auto& entry : order_) {
+      n += entry.first <= max_seq ? 1 : 0;
+    }
+    out->Put<uint64_t>(n);
+    for (const auto& [seq, id] : order_) {
+      if (seq <= max_seq) {
+        out->Put<uint64_t>(seq);
+        out->PutString(id);
+      }
+    }
+  }
+  Status Load(base::ByteReader* in) {
+    uint64_t n = 0;
+    FLYWHEEL_RETURN_IF_ERROR(in->Get(&n, "dedup count"));
+    if (n > in->remaining() / (2 * sizeof(uint64_t))) {
+      return in->Error("dedup count exceeds the data");
+    }
+    std::string id;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t seq = 0;
+      FLYWHEEL_RETURN_IF_ERROR(in->Get(&seq, "dedup seq"));
+      FLYWHEEL_RETURN_IF_ERROR(in->GetString(&id, "dedup id"));
+      Add(id, seq);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  size_t capacity_;
+  std::unordered_map<std::string, uint64_t> seq_of_;
+  std::deque<std::pair<uint64_t, std::string>> order_;
+};
+
+struct Batch {
+  uint64_t first_seq = 0;
+  std::vector<Event> events;
+};
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------
+
+class Engine::Impl {
+ public:
+  explicit Impl(EngineOptions options)
+      : options_(std::move(options)),
+        env_(options_.env != nullptr ? options_.env : io::Env::Default()),
+        wal_dir_(io::JoinPath(options_.data_dir, "wal")),
+        snapshot_dir_(io::JoinPath(options_.data_dir, "snapshots")),
+        types_(EventTypeTable::Default()),
+        users_(options_.user_history),
+        dedup_(options_.dedup_window) {}
+
+  ~Impl() { StopLearner(); }
+
+  Status Open();
+  Result<IngestResult> Ingest(std::span<const Event> events);
+  std::vector<EventError> Validate(std::span<const Event> events) const;
+  Result<RecommendResult> Recommend(const RecommendQuery& query) const;
+  Status WaitForApplied(uint64_t seq, int timeout_ms) const;
+  Result<uint64_t> Snapshot();
+  EngineStats stats() const;
+  Result<uint32_t> StateDigest() const;
+  Status Close();
+
+ private:
+  Status LoadOrWriteConfig();
+  Status CreateModels(std::vector<std::unique_ptr<model::Recommender>>* out) const;
+  Status Recover();
+  Status LoadSnapshot(uint64_t seq);
+  // Applies one logged event to the state. REQUIRES: state_mu_ held exclusively (or no other
+  // thread running, during recovery).
+  void Apply(uint64_t seq, const Event& event);
+  // Serialises the learned state. REQUIRES: state_mu_ held (shared is enough).
+  Status SerializeStateLocked(std::vector<engine::SnapshotSection>* sections) const;
+  Result<uint64_t> WriteSnapshot();
+  Status ApplyRetention();
+  void LearnerLoop();
+  void StopLearner();
+
+  const EngineOptions options_;
+  io::Env* const env_;
+  const std::string wal_dir_;
+  const std::string snapshot_dir_;
+  const EventTypeTable types_;
+  std::vector<ModelSpec> model_specs_;
+  std::unique_ptr<DirLock> lock_;
+
+  // Ingest side: serialises Ingest calls.
+  mutable std::mutex ingest_mu_;
+  std::unique_ptr<wal::LogWriter> writer_;  // guarded by ingest_mu_ for appends
+  DedupWindow dedup_;                       // guarded by ingest_mu_
+  uint64_t next_seq_ = 1;                   // guarded by ingest_mu_
+  Status failure_;                          // guarded by ingest_mu_; sticky
+  bool closed_ = false;                     // guarded by ingest_mu_
+  std::atomic<uint64_t> last_seq_{0};
+  std::atomic<uint64_t> duplicates_{0};
+
+  // Learner queue.
+  mutable std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Batch> queue_;  // guarded by queue_mu_
+  bool stop_ = false;        // guarded by queue_mu_
+  std::thread learner_;
+  mutable std::mutex applied_mu_;
+  mutable std::condition_variable applied_cv_;
+  std::atomic<uint64_t> applied_seq_{0};
+
+  // Learned state: written by the learner under the exclusive lock, read under the shared one.
+  mutable std::shared_mutex state_mu_;
+  data::IdMap user_ids_;
+  data::IdMap item_ids_;
+  model::UserStateStore users_;
+  std::vector<std::unique_ptr<model::Recommender>> models_;
+  TimestampMs last_event_ms_ = 0;
+
+  // Snapshots.
+  std::mutex snapshot_mu_;  // one snapshot at a time
+  std::atomic<uint64_t> snapshot_seq_{0};
+  std::atomic<uint64_t> snapshots_written_{0};
+  uint64_t last_auto_snapshot_ = 0;  // learner thread only
+
+  // Recovery report.
+  uint64_t recovered_snapshot_seq_ = 0;
+  uint64_t replayed_events_ = 0;
+  double recovery_seconds_ = 0;
+  std::vector<std::string> recovery_messages_;
+};
+
+Status Engine::Impl::Open() {
+  if (options_.data_dir.empty()) {
+    return Status::InvalidArgument("engine: data_dir is empty");
+  }
+  if (options_.keep_snapshots < 1) {
+    return Status::InvalidArgument("engine: keep_snapshots must be >= 1");
+  }
+  FLYWHEEL_RETURN_IF_ERROR(wal::Durability::Parse(options_.durability).status());
+  FLYWHEEL_RETURN_IF_ERROR(env_->CreateDir(options_.data_dir));
+  FLYWHEEL_ASSIGN_OR_RETURN(lock_, DirLock::Acquire(options_.data_dir));
+  FLYWHEEL_RETURN_IF_ERROR(env_->CreateDir(wal_dir_));
+  FLYWHEEL_RETURN_IF_ERROR(env_->CreateDir(snapshot_dir_));
+  FLYWHEEL_RETURN_IF_ERROR(LoadOrWriteConfig());
+  FLYWHEEL_RETURN_IF_ERROR(Recover());
+  learner_ = std::thread([this] { LearnerLoop(); });
+  return Status::Ok();
+}
+
+Status Engine::Impl::LoadOrWriteConfig() {
+  const std::string path = io::JoinPath(options_.data_dir, kConfigFile);
+  if (env_->FileExists(path)) {
+    std::string text;
+    FLYWHEEL_RETURN_IF_ERROR(io::ReadFileToString(env_, path, &text));
+    json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("models")) {
+      return Status::Corruption("engine: " + path + " is not a valid engine configuration");
+    }
+    FLYWHEEL_ASSIGN_OR_RETURN(std::vector<ModelSpec> stored, ModelsFromJson(doc["models"]));
+    if (!options_.models.empty() && !SameModels(options_.models, stored)) {
+      return Status::FailedPrecondition(
+          "engine: data directory was created with models " + DescribeModels(stored) + " but " +
+          DescribeModels(options_.models) +
+          " were requested; use the same models or a new data directory");
+    }
+    model_specs_ = std::move(stored);
+  } else {
+    model_specs_ = options_.models;
+    if (model_specs_.empty()) {
+      model_specs_.push_back(ModelSpec{"pop", {}});
+    }
+    // Validate before persisting: a typo must not be written into the directory.
+    std::vector<std::unique_ptr<model::Recommender>> probe;
+    FLYWHEEL_RETURN_IF_ERROR(CreateModels(&probe));
+    const json doc = {{"version", kConfigVersion}, {"models", ModelsToJson(model_specs_)}};
+    FLYWHEEL_RETURN_IF_ERROR(
+        engine::WriteFileAtomically(env_, options_.data_dir, kConfigFile, doc.dump(2) + "\n"));
+  }
+  for (size_t i = 0; i < model_specs_.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (model_specs_[i].name == model_specs_[j].name) {
+        return Status::InvalidArgument("engine: model '" + model_specs_[i].name +
+                                       "' is configured twice");
+      }
+    }
+  }
+  return CreateModels(&models_);
+}
+
+Status Engine::Impl::CreateModels(std::vector<std::unique_ptr<model::Recommender>>* out) const {
+  out->clear();
+  for (const ModelSpec& spec : model_specs_) {
+    model::ModelParams params(spec.params.begin(), spec.params.end());
+    FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<model::Recommender> m,
+                              model::CreateRecommender(spec.name, params));
+    out->push_back(std::move(m));
+  }
+  return Status::Ok();
+}
+
+Status Engine::Impl::Recover() {
+  const auto start = std::chrono::steady_clock::now();
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<uint64_t> snapshots,
+                            engine::ListSnapshots(env_, snapshot_dir_));
+  uint64_t from_seq = 0;
+  for (uint64_t seq : snapshots) {
+    Status st = LoadSnapshot(seq);
+    if (st.ok()) {
+      from_seq = seq;
+      break;
+    }
+    recovery_messages_.push_back("engine: skipped snapshot " + engine::SnapshotFileName(seq) +
+                                 ": " + st.ToString());
+    // Start the next attempt from a clean state.
+    user_ids_ = data::IdMap();
+    item_ids_ = data::IdMap();
+    users_ = model::UserStateStore(options_.user_history);
+    dedup_ = DedupWindow(options_.dedup_window);
+    FLYWHEEL_RETURN_IF_ERROR(CreateModels(&models_));
+  }
+  recovered_snapshot_seq_ = from_seq;
+  snapshot_seq_.store(from_seq);
+  last_auto_snapshot_ = from_seq;
+  applied_seq_.store(from_seq);
+
+  wal::ReaderOptions reader_options;
+  reader_options.start_seq = from_seq + 1;
+  reader_options.tolerate_corruption = options_.skip_corruption;
+  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogReader> reader,
+                            wal::LogReader::Open(env_, wal_dir_, reader_options));
+  wal::LogRecord record;
+  while (true) {
+    Result<bool> more = reader->Next(&record);
+    if (!more.ok()) {
+      return Status(more.status().code(),
+                    more.status().message() +
+                        " (the log is damaged before its tail; restart with skip_corruption "
+                        "(--skip-corruption) to skip damaged spans and lose their events)");
+    }
+    if (!*more) {
+      break;
+    }
+    if (!record.event.id.empty()) {
+      dedup_.Add(record.event.id, record.seq);
+    }
+    Apply(record.seq, record.event);
+    ++replayed_events_;
+  }
+  const wal::ReadReport& report = reader->report();
+  for (const std::string& m : report.messages) {
+    recovery_messages_.push_back(m);
+  }
+  if (report.tail_truncated || report.tail_header_torn) {
+    FLYWHEEL_RETURN_IF_ERROR(wal::TruncateTail(env_, wal_dir_, report));
+  }
+  next_seq_ = std::max(report.next_seq, applied_seq_.load() + 1);
+  if (report.next_seq < next_seq_ && report.last_seq != 0) {
+    return Status::Corruption("engine: snapshot " + std::to_string(from_seq) +
+                              " is ahead of the log (last seq " + std::to_string(report.last_seq) +
+                              ")");
+  }
+  last_seq_.store(next_seq_ - 1);
+  wal::WriterOptions writer_options;
+  FLYWHEEL_ASSIGN_OR_RETURN(writer_options.durability, wal::Durability::Parse(options_.durability));
+  writer_options.segment_bytes = options_.segment_bytes;
+  FLYWHEEL_ASSIGN_OR_RETURN(writer_,
+                            wal::LogWriter::Open(env_, wal_dir_, writer_options, next_seq_));
+  recovery_seconds_ = SecondsSince(start);
+  return Status::Ok();
+}
+
+Status Engine::Impl::LoadSnapshot(uint64_t seq) {
+  const std::string name = engine::SnapshotFileName(seq);
+  std::string bytes;
+  FLYWHEEL_RETURN_IF_ERROR(io::ReadFileToString(env_, io::JoinPath(snapshot_dir_, name), &bytes));
+  FLYWHEEL_ASSIGN_OR_RETURN(engine::SnapshotView view, engine::DecodeSnapshot(bytes, name));
+  if (view.seq != seq) {
+    return Status::Corruption("snapshot " + name + " holds sequence number " +
+                              std::to_string(view.seq));
+  }
+  auto section = [&](const std::string& s) -> Result<base::ByteReader> {
+    auto payload = view.Find(s);
+    if (!payload) {
+      return Status::Corruption("snapshot " + name + ": missing section '" + s + "'");
+    }
+    return base::ByteReader(*payload, "snapshot " + name + " section " + s);
+  };
+  {
+    FLYWHEEL_ASSIGN_OR_RETURN(base::ByteReader meta, section("meta"));
+    std::string text;
+    FLYWHEEL_RETURN_IF_ERROR(meta.GetString(&text, "meta"));
+    json doc = json::parse(text, nullptr, false);
+    if (doc.is_discarded() || !doc.contains("models")) {
+      return Status::Corruption("snapshot " + name + ": bad meta section");
+    }
+    FLYWHEEL_ASSIGN_OR_RETURN(std::vector<ModelSpec> models, ModelsFromJson(doc["models"]));
+    if (!SameModels(models, model_specs_)) {
+      return Status::FailedPrecondition("snapshot " + name + " was written for models " +
+                                        DescribeModels(models));
+    }
+    if (doc.contains("last_event_ms") && doc["last_event_ms"].is_number_integer()) {
+      last_event_ms_ = doc["last_event_ms"].get<TimestampMs>();
+    }
+  }
+  auto load = [&](const std::string& s, auto&& fn) -> Status {
+    FLYWHEEL_ASSIGN_OR_RETURN(base::ByteReader r, section(s));
+    FLYWHEEL_RETURN_IF_ERROR(fn(r));
+    return r.ExpectEnd();
+  };
+  FLYWHEEL_RETURN_IF_ERROR(
+      load("user_ids", [&](base::ByteReader& r) { return user_ids_.Load(&r); }));
+  FLYWHEEL_RETURN_IF_ERROR(
+      load("item_ids", [&](base::ByteReader& r) { return item_ids_.Load(&r); }));
+  FLYWHEEL_RETURN_IF_ERROR(
+      load("user_states", [&](base::ByteReader& r) { return users_.Load(&r); }));
+  FLYWHEEL_RETURN_IF_ERROR(load("dedup", [&](base::ByteReader& r) { return dedup_.Load(&r); }));
+  if (users_.size() > user_ids_.size()) {
+    return Status::Corruption("snapshot " + name + ": more user states than users");
+  }
+  for (size_t i = 0; i < models_.size(); ++i) {
+    FLYWHEEL_RETURN_IF_ERROR(load("model/" + model_specs_[i].name,
+                                  [&](base::ByteReader& r) { return models_[i]->LoadState(&r); }));
+  }
+  return Status::Ok();
+}
+
+void Engine::Impl::Apply(uint64_t seq, const Event& event) {
+  const EventTypeId type = types_.Find(event.type).value();  // validated before logging
+  data::Interaction x;
+  x.user = user_ids_.GetOrAdd(event.user);
+  const size_t items_before = item_ids_.size();
+  x.item = item_ids_.GetOrAdd(event.item);
+  x.ts_ms = event.ts_ms;
+  x.value = static_cast<float>(event.value);
+  x.weight = types_.type(type).weight;
+  x.type = type;
+  model::UserState& user = users_.Get(x.user);
+  for (auto& m : models_) {
+    if (item_ids_.size() != items_before) {
+      m->SetItemContent(x.item, Item{event.item, {}, {}, {}, {}, 0});
+    }
+    m->Observe(x, user);
+  }
+  user.Add(x);
+  last_event_ms_ = std::max(last_event_ms_, event.ts_ms);
+  applied_seq_.store(seq, std::memory_order_release);
+}
+
+std::vector<EventError> Engine::Impl::Validate(std::span<const Event> events) const {
+  std::vector<EventError> errors;
+  for (size_t i = 0; i < events.size(); ++i) {
+    Status st = data::ValidateEvent(events[i], types_);
+    if (!st.ok()) {
+      EventError e;
+      e.index = i;
+      e.message = st.message();
+      // ValidateEvent messages name the field as "field 'x': ...".
+      const std::string& m = e.message;
+      const size_t at = m.find("field '");
+      if (at != std::string::npos) {
+        const size_t end = m.find('\'', at + 7);
+        if (end != std::string::npos) {
+          e.field = m.substr(at + 7, end - at - 7);
+        }
+      }
+      errors.push_back(std::move(e));
+    }
+  }
+  return errors;
+}
+
+Result<IngestResult> Engine::Impl::Ingest(std::span<const Event> events) {
+  std::vector<EventError> errors = Validate(events);
+  if (!errors.empty()) {
+    return Status::InvalidArgument("event " + std::to_string(errors.front().index) + ": " +
+                                   errors.front().message);
+  }
+  IngestResult result;
+  Batch batch;
+  {
+    std::lock_guard lock(ingest_mu_);
+    if (closed_) {
+      return Status::FailedPrecondition("engine: closed");
+    }
+    if (!failure_.ok()) {
+      return Status(failure_.code(), "engine: failed earlier: " + failure_.message());
+    }
+    // Deduplicate against the window and within the batch.
+    std::vector<size_t> keep;
+    keep.reserve(events.size());
+    std::unordered_map<std::string_view, bool> in_batch;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const std::string& id = events[i].id;
+      if (!id.empty() && (dedup_.Contains(id) || !in_batch.emplace(id, true).second)) {
+        ++result.duplicates;
+        continue;
+      }
+      keep.push_back(i);
+    }
+    if (!keep.empty()) {
+      batch.first_seq = next_seq_;
+      batch.events.reserve(keep.size());
+      for (size_t i : keep) {
+        batch.events.push_back(events[i]);
+      }
+      Status st = writer_->AppendBatch(next_seq_, batch.events);
+      if (!st.ok()) {
+        if (st.code() != StatusCode::kInvalidArgument) {
+          failure_ = st;  // fatal: a failed write or fdatasync (see wal/log_writer.h)
+        }
+        return st;
+      }
+      for (size_t j = 0; j < batch.events.size(); ++j) {
+        if (!batch.events[j].id.empty()) {
+          dedup_.Add(batch.events[j].id, next_seq_ + j);
+        }
+      }
+      result.first_seq = next_seq_;
+      next_seq_ += batch.events.size();
+      last_seq_.store(next_seq_ - 1, std::memory_order_release);
+    }
+    result.accepted = keep.size();
+    result.last_seq = next_seq_ - 1;
+    if (!batch.events.empty()) {
+      // Enqueue under ingest_mu_ so batches reach the learner in log order.
+      std::lock_guard qlock(queue_mu_);
+      queue_.push_back(std::move(batch));
+      queue_cv_.notify_one();
+    }
+  }
+  duplicates_.fetch_add(result.duplicates, std::memory_order_relaxed);
+  return result;
+}
+
+void Engine::Impl::LearnerLoop() {
+  while (true) {
+    Batch batch;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        return;  // stop_ and drained
+      }
+      batch = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    for (size_t i = 0; i < batch.events.size(); ++i) {
+      {
+        std::unique_lock state(state_mu_);
+        Apply(batch.first_seq + i, batch.events[i]);
+      }
+      if (options_.snapshot_every > 0 &&
+          applied_seq_.load() - last_auto_snapshot_ >= options_.snapshot_every) {
+        last_auto_snapshot_ = applied_seq_.load();
+        Result<uint64_t> snap = WriteSnapshot();
+        if (!snap.ok()) {
+          std::lock_guard lock(applied_mu_);
+          recovery_messages_.push_back("engine: automatic snapshot failed: " +
+                                       snap.status().ToString());
+        }
+      }
+    }
+    { std::lock_guard lock(applied_mu_); }
+    applied_cv_.notify_all();
+  }
+}
+
+void Engine::Impl::StopLearner() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stop_ = true;
+  }
+  queue_cv_.notify_all();
+  if (learner_.joinable()) {
+    learner_.join();
+  }
+}
+
+Status Engine::Impl::WaitForApplied(uint64_t seq, int timeout_ms) const {
+  std::unique_lock lock(applied_mu_);
+  const bool done = applied_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return applied_seq_.load(std::memory_order_acquire) >= seq;
+  });
+  if (!done) {
+    return Status::DeadlineExceeded("engine: sequence " + std::to_string(seq) +
+                                    " not applied within " + std::to_string(timeout_ms) + " ms");
+  }
+  return Status::Ok();
+}
+
+Result<RecommendResult> Engine::Impl::Recommend(const RecommendQuery& query) const {
+  if (query.k < 1 || query.k > 1000) {
+    return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(query.k));
+  }
+  size_t which = 0;
+  if (!query.model.empty()) {
+    which = model_specs_.size();
+    for (size_t i = 0; i < model_specs_.size(); ++i) {
+      if (model_specs_[i].name == query.model) {
+        which = i;
+      }
+    }
+    if (which == model_specs_.size()) {
+      return Status::InvalidArgument("field 'model': '" + query.model +
+                                     "' is not configured in this engine");
+    }
+  }
+  RecommendResult result;
+  result.model = model_specs_[which].name;
+  std::vector<model::ScoredItem> top;
+  std::shared_lock state(state_mu_);
+  result.applied_seq = applied_seq_.load(std::memory_order_acquire);
+  const std::optional<uint32_t> user = user_ids_.Find(query.user);
+  result.known_user = user.has_value();
+  const model::UserState& user_state = users_.Find(user.value_or(kNoUser));
+  model::RecommendRequest request;
+  request.user = user.value_or(kNoUser);
+  request.k = query.k;
+  request.now_ms = query.now_ms != 0 ? query.now_ms : last_event_ms_;
+  request.user_state = &user_state;
+  if (query.exclude_seen) {
+    request.exclude = user_state.seen_items();
+  }
+  models_[which]->Recommend(request, &top);
+  result.items.reserve(top.size());
+  for (const model::ScoredItem& s : top) {
+    if (s.item < item_ids_.size()) {
+      result.items.push_back(Recommendation{item_ids_.external(s.item), s.score});
+    }
+  }
+  return result;
+}
+
+Status Engine::Impl::SerializeStateLocked(std::vector<engine::SnapshotSection>* sections) const {
+  const uint64_t seq = applied_seq_.load(std::memory_order_acquire);
+  auto add = [&](std::string name) -> std::string* {
+    sections->push_back(engine::SnapshotSection{std::move(name), {}});
+    return &sections->back().payload;
+  };
+  {
+    const json meta = {{"models", ModelsToJson(model_specs_)},
+                       {"seq", seq},
+                       {"last_event_ms", last_event_ms_},
+                       {"users", user_ids_.size()},
+                       {"items", item_ids_.size()}};
+    base::ByteWriter w(add("meta"));
+    w.PutString(meta.dump());
+  }
+  {
+    base::ByteWriter w(add("user_ids"));
+    user_ids_.Save(&w);
+  }
+  {
+    base::ByteWriter w(add("item_ids"));
+    item_ids_.Save(&w);
+  }
+  {
+    base::ByteWriter w(add("user_states"));
+    users_.Save(&w);
+  }
+  {
+    base::ByteWriter w(add("dedup"));
+    std::lock_guard lock(ingest_mu_);
+    dedup_.Save(seq, &w);
+  }
+  for (size_t i = 0; i < models_.size(); ++i) {
+    base::ByteWriter w(add("model/" + model_specs_[i].name));
+    FLYWHEEL_RETURN_IF_ERROR(models_[i]->SaveState(&w));
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> Engine::Impl::WriteSnapshot() {
+  std::lock_guard snapshot_lock(snapshot_mu_);
+  std::vector<engine::SnapshotSection> sections;
+  uint64_t seq = 0;
+  {
+    std::shared_lock state(state_mu_);
+    seq = applied_seq_.load(std::memory_order_acquire);
+    FLYWHEEL_RETURN_IF_ERROR(SerializeStateLocked(&sections));
+  }
+  // The log must be durable through `seq` before a snapshot claims it (interval mode).
+  FLYWHEEL_RETURN_IF_ERROR(writer_->Sync());
+  const std::string bytes = engine::EncodeSnapshot(seq, sections);
+  FLYWHEEL_RETURN_IF_ERROR(
+      engine::WriteFileAtomically(env_, snapshot_dir_, engine::SnapshotFileName(seq), bytes));
+  snapshot_seq_.store(seq);
+  snapshots_written_.fetch_add(1);
+  FLYWHEEL_RETURN_IF_ERROR(ApplyRetention());
+  return seq;
+}
+
+Status Engine::Impl::ApplyRetention() {
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, engine::ListSnapshots(env_, snapshot_dir_));
+  const auto keep = static_cast<size_t>(options_.keep_snapshots);
+  for (size_t i = keep; i < seqs.size(); ++i) {
+    FLYWHEEL_RETURN_IF_ERROR(
+        env_->RemoveFile(io::JoinPath(snapshot_dir_, engine::SnapshotFileName(seqs[i]))));
+  }
+  if (seqs.size() > keep) {
+    FLYWHEEL_RETURN_IF_ERROR(env_->SyncDir(snapshot_dir_));
+  }
+  if (!seqs.empty()) {
+    // Keep the log from the oldest kept snapshot on, so recovery can fall back to it.
+    const uint64_t oldest = seqs[std::min(keep, seqs.size()) - 1];
+    FLYWHEEL_RETURN_IF_ERROR(writer_->RemoveSegmentsBefore(oldest + 1));
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> Engine::Impl::Snapshot() {
+  {
+    std::lock_guard lock(ingest_mu_);
+    if (closed_) {
+      return Status::FailedPrecondition("engine: closed");
+    }
+    if (!failure_.ok()) {
+      return Status(failure_.code(), "engine: failed earlier: " + failure_.message());
+    }
+  }
+  return WriteSnapshot();
+}
+
+EngineStats Engine::Impl::stats() const {
+  EngineStats s;
+  s.last_seq = last_seq_.load();
+  s.durable_seq = writer_ != nullptr ? std::min(writer_->SyncedThrough(), s.last_seq) : 0;
+  s.applied_seq = applied_seq_.load();
+  s.duplicates = duplicates_.load();
+  {
+    std::shared_lock state(state_mu_);
+    s.users = user_ids_.size();
+    s.items = item_ids_.size();
+  }
+  s.snapshot_seq = snapshot_seq_.load();
+  s.snapshots_written = snapshots_written_.load();
+  for (const ModelSpec& m : model_specs_) {
+    s.models.push_back(m.name);
+  }
+  s.recovered_snapshot_seq = recovered_snapshot_seq_;
+  s.replayed_events = replayed_events_;
+  s.recovery_seconds = recovery_seconds_;
+  std::lock_guard lock(applied_mu_);
+  s.recovery_messages = recovery_messages_;
+  return s;
+}
+
+Result<uint32_t> Engine::Impl::StateDigest() const {
+  std::vector<engine::SnapshotSection> sections;
+  {
+    std::shared_lock state(state_mu_);
+    FLYWHEEL_RETURN_IF_ERROR(SerializeStateLocked(&sections));
+  }
+  uint32_t crc = 0;
+  for (const auto& s : sections) {
+    if (s.name == "dedup") {
+      continue;  // log bookkeeping, not learned state
+    }
+    crc = base::crc32c::Extend(crc, s.name.data(), s.name.size());
+    crc = base::crc32c::Extend(crc, s.payload.data(), s.payload.size());
+  }
+  return crc;
+}
+
+Status Engine::Impl::Close() {
+  uint64_t last = 0;
+  {
+    std::lock_guard lock(ingest_mu_);
+    if (closed_) {
+      return Status::FailedPrecondition("engine: closed");
+    }
+    closed_ = true;
+    last = next_seq_ - 1;
+  }
+  StopLearner();  // drains the queue first
+  Status st;
+  if (last != applied_seq_.load()) {
+    st = Status::Internal("engine: learner stopped at " + std::to_string(applied_seq_.load()) +
+                          " of " + std::to_string(last));
+  }
+  bool healthy = false;
+  {
+    std::lock_guard lock(ingest_mu_);
+    healthy = failure_.ok();
+  }
+  if (st.ok() && healthy && options_.snapshot_on_close && applied_seq_.load() > 0 &&
+      applied_seq_.load() != snapshot_seq_.load()) {
+    st = WriteSnapshot().status();
+  }
+  Status closed = writer_->Close();
+  return st.ok() ? closed : st;
+}
+
+// ------------------------------------------------------------------------------------------
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  auto impl = std::make_unique<Impl>(options);
+  FLYWHEEL_RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Result<IngestResult> Engine::Ingest(std::span<const Event> events) {
+  return impl_->Ingest(events);
+}
+std::vector<EventError> Engine::Validate(std::span<const Event> events) const {
+  return impl_->Validate(events);
+}
+Result<RecommendResult> Engine::Recommend(const RecommendQuery& query) const {
+  return impl_->Recommend(query);
+}
+Status Engine::WaitForApplied(uint64_t seq, int timeout_ms) const {
+  return impl_->WaitForApplied(seq, timeout_ms);
+}
+Result<uint64_t> Engine::Snapshot() {
+  return impl_->Snapshot();
+}
+EngineStats Engine::stats() const {
+  return impl_->stats();
+}
+Result<uint32_t> Engine::StateDigest() const {
+  return impl_->StateDigest();
+}
+Status Engine::Close() {
+  return impl_->Close();
+}
+
+}  // namespace flywheel
