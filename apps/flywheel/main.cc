@@ -14,6 +14,7 @@
 
 #include "base/progress.h"
 #include "base/strings.h"
+#include "commands.h"
 #include "data/dataset.h"
 #include "data/event_json.h"
 #include "eval/harness.h"
@@ -311,6 +312,9 @@ int Usage(FILE* out) {
       "  eval      evaluate models on a dataset (protocols prequential, loo, temporal)\n"
       "  demo      the main job: baselines on the embedded synthetic stream + HTML report\n"
       "  generate  stream a dataset (e.g. the synthetic generator) as event JSON Lines\n"
+      "  ingest    append events durably to a data directory and learn from them\n"
+      "  inspect   print a JSON summary of a data directory\n"
+      "  snapshot  write a snapshot of a data directory's learned state\n"
       "  version   print the version\n\n"
       "Run 'flywheel <command> --help' for the flags of a command.\n",
       out);
@@ -336,6 +340,15 @@ int main(int argc, char** argv) {
     if (command == "generate") {
       return GenerateMain(argc, argv);
     }
+    if (command == "ingest") {
+      return cli::IngestMain(argc, argv);
+    }
+    if (command == "inspect") {
+      return cli::InspectMain(argc, argv);
+    }
+    if (command == "snapshot") {
+      return cli::SnapshotMain(argc, argv);
+    }
     if (command == "version" || command == "--version") {
       std::printf("flywheel 0.1.0\n");
       return 0;
@@ -347,10 +360,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "flywheel: internal error: %s\n", e.what());
     return 1;
   }
-  std::fprintf(
-      stderr,
-      "flywheel: unknown command '%s' (commands: eval, demo, generate, version; see flywheel "
-      "--help)\n",
-      command.c_str());
+  std::fprintf(stderr,
+               "flywheel: unknown command '%s' (commands: eval, demo, generate, ingest, inspect, "
+               "snapshot, version; see flywheel "
+               "--help)\n",
+               command.c_str());
   return 2;
 }

@@ -72,6 +72,9 @@ struct EngineOptions {
   size_t user_history = 200;
   // Log segment size before rollover.
   uint64_t segment_bytes = 64ull << 20;
+  // Recover and serve reads only: no log writer, no configuration written, Ingest and
+  // Snapshot fail with kFailedPrecondition (for inspection while nothing else runs).
+  bool read_only = false;
   // File-system interface (tests inject faults); null: the real one. Not owned.
   io::Env* env = nullptr;
 };

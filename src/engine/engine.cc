@@ -280,10 +280,18 @@ Status Engine::Impl::Open() {
     return Status::InvalidArgument("engine: keep_snapshots must be >= 1");
   }
   FLYWHEEL_RETURN_IF_ERROR(wal::Durability::Parse(options_.durability).status());
-  FLYWHEEL_RETURN_IF_ERROR(env_->CreateDir(options_.data_dir));
+  if (options_.read_only) {
+    if (!env_->FileExists(io::JoinPath(options_.data_dir, kConfigFile))) {
+      return Status::NotFound("engine: " + options_.data_dir + " is not a Flywheel data directory");
+    }
+  } else {
+    FLYWHEEL_RETURN_IF_ERROR(env_->CreateDir(options_.data_dir));
+  }
   FLYWHEEL_ASSIGN_OR_RETURN(lock_, DirLock::Acquire(options_.data_dir));
-  FLYWHEEL_RETURN_IF_ERROR(env_->CreateDir(wal_dir_));
-  FLYWHEEL_RETURN_IF_ERROR(env_->CreateDir(snapshot_dir_));
+  if (!options_.read_only) {
+    FLYWHEEL_RETURN_IF_ERROR(env_->CreateDir(wal_dir_));
+    FLYWHEEL_RETURN_IF_ERROR(env_->CreateDir(snapshot_dir_));
+  }
   FLYWHEEL_RETURN_IF_ERROR(LoadOrWriteConfig());
   FLYWHEEL_RETURN_IF_ERROR(Recover());
   learner_ = std::thread([this] { LearnerLoop(); });
@@ -392,6 +400,12 @@ Status Engine::Impl::Recover() {
   const wal::ReadReport& report = reader->report();
   for (const std::string& m : report.messages) {
     recovery_messages_.push_back(m);
+  }
+  if (options_.read_only) {
+    next_seq_ = std::max(report.next_seq, applied_seq_.load() + 1);
+    last_seq_.store(next_seq_ - 1);
+    recovery_seconds_ = SecondsSince(start);
+    return Status::Ok();
   }
   if (report.tail_truncated || report.tail_header_torn) {
     FLYWHEEL_RETURN_IF_ERROR(wal::TruncateTail(env_, wal_dir_, report));
@@ -522,6 +536,9 @@ Result<IngestResult> Engine::Impl::Ingest(std::span<const Event> events) {
   Batch batch;
   {
     std::lock_guard lock(ingest_mu_);
+    if (options_.read_only) {
+      return Status::FailedPrecondition("engine: opened read-only");
+    }
     if (closed_) {
       return Status::FailedPrecondition("engine: closed");
     }
@@ -754,6 +771,9 @@ Status Engine::Impl::ApplyRetention() {
 Result<uint64_t> Engine::Impl::Snapshot() {
   {
     std::lock_guard lock(ingest_mu_);
+    if (options_.read_only) {
+      return Status::FailedPrecondition("engine: opened read-only");
+    }
     if (closed_) {
       return Status::FailedPrecondition("engine: closed");
     }
@@ -767,7 +787,7 @@ Result<uint64_t> Engine::Impl::Snapshot() {
 EngineStats Engine::Impl::stats() const {
   EngineStats s;
   s.last_seq = last_seq_.load();
-  s.durable_seq = writer_ != nullptr ? std::min(writer_->SyncedThrough(), s.last_seq) : 0;
+  s.durable_seq = writer_ != nullptr ? std::min(writer_->SyncedThrough(), s.last_seq) : s.last_seq;
   s.applied_seq = applied_seq_.load();
   s.duplicates = duplicates_.load();
   {
@@ -825,6 +845,9 @@ Status Engine::Impl::Close() {
   {
     std::lock_guard lock(ingest_mu_);
     healthy = failure_.ok();
+  }
+  if (options_.read_only) {
+    return st;
   }
   if (st.ok() && healthy && options_.snapshot_on_close && applied_seq_.load() > 0 &&
       applied_seq_.load() != snapshot_seq_.load()) {
