@@ -193,8 +193,8 @@ class Engine::Impl {
         wal_dir_(io::JoinPath(options_.data_dir, "wal")),
         snapshot_dir_(io::JoinPath(options_.data_dir, "snapshots")),
         types_(EventTypeTable::Default()),
-        users_(options_.user_history),
-        dedup_(options_.dedup_window) {}
+        dedup_(options_.dedup_window),
+        users_(options_.user_history) {}
 
   ~Impl() { StopLearner(); }
 
