@@ -9,6 +9,7 @@
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include "data/event_json.h"
 #include "data/id_map.h"
 #include "data/interaction.h"
+#include "engine/dedup_window.h"
 #include "engine/snapshot_file.h"
 #include "io/env.h"
 #include "model/registry.h"
@@ -124,58 +126,6 @@ class DirLock {
   int fd_;
 };
 
-// Event ids remembered for idempotency: the most recent `capacity` ids with their sequence
-// numbers, in log order.
-class DedupWindow {
- public:
-  explicit DedupWindow(size_t capacity) : capacity_(capacity) {}
-  bool Contains(const std::string& id) const { return seq_of_.count(id) != 0; }
-  void Add(const std::string& id, uint64_t seq) {
-    if (capacity_ == 0 || !seq_of_.emplace(id, seq).second) {
-      return;
-    }
-    order_.emplace_back(seq, id);
-    while (order_.size() > capacity_) {
-      seq_of_.erase(order_.front().second);
-      order_.pop_front();
-    }
-  }
-  // Ids with seq <= max_seq, oldest first.
-  void Save(uint64_t max_seq, base::ByteWriter* out) const {
-    uint64_t n = 0;
-    for (const auto& entry : order_) {
-      n += entry.first <= max_seq ? 1 : 0;
-    }
-    out->Put<uint64_t>(n);
-    for (const auto& [seq, id] : order_) {
-      if (seq <= max_seq) {
-        out->Put<uint64_t>(seq);
-        out->PutString(id);
-      }
-    }
-  }
-  Status Load(base::ByteReader* in) {
-    uint64_t n = 0;
-    FLYWHEEL_RETURN_IF_ERROR(in->Get(&n, "dedup count"));
-    if (n > in->remaining() / (2 * sizeof(uint64_t))) {
-      return in->Error("dedup count exceeds the data");
-    }
-    std::string id;
-    for (uint64_t i = 0; i < n; ++i) {
-      uint64_t seq = 0;
-      FLYWHEEL_RETURN_IF_ERROR(in->Get(&seq, "dedup seq"));
-      FLYWHEEL_RETURN_IF_ERROR(in->GetString(&id, "dedup id"));
-      Add(id, seq);
-    }
-    return Status::Ok();
-  }
-
- private:
-  size_t capacity_;
-  std::unordered_map<std::string, uint64_t> seq_of_;
-  std::deque<std::pair<uint64_t, std::string>> order_;
-};
-
 struct Batch {
   uint64_t first_seq = 0;
   std::vector<Event> events;
@@ -234,7 +184,7 @@ class Engine::Impl {
   // Ingest side: serialises Ingest calls.
   mutable std::mutex ingest_mu_;
   std::unique_ptr<wal::LogWriter> writer_;  // guarded by ingest_mu_ for appends
-  DedupWindow dedup_;                       // guarded by ingest_mu_
+  engine::DedupWindow dedup_;               // guarded by ingest_mu_
   uint64_t next_seq_ = 1;                   // guarded by ingest_mu_
   Status failure_;                          // guarded by ingest_mu_; sticky
   bool closed_ = false;                     // guarded by ingest_mu_
@@ -366,7 +316,7 @@ Status Engine::Impl::Recover() {
     user_ids_ = data::IdMap();
     item_ids_ = data::IdMap();
     users_ = model::UserStateStore(options_.user_history);
-    dedup_ = DedupWindow(options_.dedup_window);
+    dedup_.Clear();
     FLYWHEEL_RETURN_IF_ERROR(CreateModels(&models_));
   }
   recovered_snapshot_seq_ = from_seq;
@@ -548,10 +498,11 @@ Result<IngestResult> Engine::Impl::Ingest(std::span<const Event> events) {
     // Deduplicate against the window and within the batch.
     std::vector<size_t> keep;
     keep.reserve(events.size());
-    std::unordered_map<std::string_view, bool> in_batch;
+    std::unordered_set<std::string_view> in_batch;
+    in_batch.reserve(events.size());
     for (size_t i = 0; i < events.size(); ++i) {
       const std::string& id = events[i].id;
-      if (!id.empty() && (dedup_.Contains(id) || !in_batch.emplace(id, true).second)) {
+      if (!id.empty() && (dedup_.Contains(id) || !in_batch.insert(id).second)) {
         ++result.duplicates;
         continue;
       }

@@ -18,8 +18,8 @@ void UserState::Add(const data::Interaction& event) {
 }
 
 UserState& UserStateStore::Get(UserIdx user) {
-  if (user >= states_.size()) {
-    states_.resize(static_cast<size_t>(user) + 1, UserState(capacity_));
+  while (user >= states_.size()) {
+    states_.emplace_back(capacity_);
   }
   return states_[user];
 }
@@ -94,7 +94,10 @@ Status UserStateStore::Load(base::ByteReader* in) {
   if (n > in->remaining() / (2 * sizeof(uint64_t))) {
     return in->Error("user count " + std::to_string(n) + " exceeds the data");
   }
-  states_.assign(n, UserState(capacity_));
+  states_.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    states_.emplace_back(capacity_);
+  }
   for (UserState& state : states_) {
     FLYWHEEL_RETURN_IF_ERROR(state.Load(in));
   }

@@ -56,7 +56,8 @@ class UserState {
   int64_t num_events_ = 0;
 };
 
-// Dense table of UserState by UserIdx, growing on demand.
+// Dense table of UserState by UserIdx, growing on demand. A deque: growing never moves or copies
+// existing states (a vector would copy them, std::deque's move not being noexcept).
 class UserStateStore {
  public:
   explicit UserStateStore(size_t capacity = UserState::kDefaultCapacity) : capacity_(capacity) {}
@@ -72,7 +73,7 @@ class UserStateStore {
 
  private:
   size_t capacity_;
-  std::vector<UserState> states_;
+  std::deque<UserState> states_;
   UserState empty_;
 };
 
