@@ -196,5 +196,74 @@ TEST(CliTest, ItemKnnBeatsMostPopOnMl100k) {
   EXPECT_GT(knn, pop * 1.5) << "pop " << pop << " itemknn " << knn;
 }
 
+TEST(CliTest, IngestInspectSnapshotRoundTrip) {
+  testing::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  const std::string events = dir.path() + "/ev.jsonl";
+  {
+    std::ofstream out(events);
+    for (int i = 0; i < 2500; ++i) {
+      out << R"({"user":"u)" << i % 50 << R"(","item":"i)" << (i * 7) % 80
+          << R"(","type":"view","ts":)" << 1700000000000LL + i * 1000 << "}\n";
+    }
+  }
+  RunResult ingest =
+      RunCli("ingest --data-dir " + data + " --models pop,itemknn --batch 1000 " + events);
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.output;
+  EXPECT_THAT(ingest.output, HasSubstr("{\"acked_through\": 1000}"));
+  EXPECT_THAT(ingest.output, HasSubstr("{\"acked_through\": 2500}"));
+  // Stdin, one more event with an id, then the same again: acknowledged, logged once.
+  const std::string line =
+      R"({"user":"u1","item":"i2","type":"click","ts":1700000000000,"id":"x1"})";
+  const std::string one = dir.path() + "/one.jsonl";
+  std::ofstream(one) << line << "\n";
+  for (int i = 0; i < 2; ++i) {
+    RunResult more = RunCli("ingest --data-dir " + data + " - < " + one);
+    ASSERT_EQ(more.exit_code, 0) << more.output;
+    EXPECT_THAT(more.output, HasSubstr("{\"acked_through\": 2501}"));
+  }
+  RunResult snap = RunCli("snapshot --data-dir " + data);
+  ASSERT_EQ(snap.exit_code, 0) << snap.output;
+  EXPECT_THAT(snap.output, HasSubstr("\"snapshot_seq\":2501"));
+  RunResult inspect = RunCli("inspect --data-dir " + data + " 2>/dev/null");
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
+  const auto doc = nlohmann::json::parse(inspect.output, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << inspect.output;
+  EXPECT_EQ(doc["events"], 2501);
+  EXPECT_EQ(doc["last_seq"], 2501);
+  EXPECT_EQ(doc["users"], 50);
+  EXPECT_EQ(doc["models"].size(), 2u);
+  EXPECT_EQ(doc["snapshots"][0]["seq"], 2501);
+  EXPECT_EQ(doc["recovery"]["replayed_events"], 0);
+}
+
+TEST(CliTest, IngestErrorsAreClear) {
+  testing::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  RunResult no_dir = RunCli("ingest -");
+  EXPECT_EQ(no_dir.exit_code, 2);
+  EXPECT_THAT(no_dir.output, HasSubstr("--data-dir is required"));
+  RunResult bad_mode = RunCli("ingest --data-dir " + data + " --durability often - </dev/null");
+  EXPECT_EQ(bad_mode.exit_code, 2);
+  EXPECT_THAT(bad_mode.output, HasSubstr("durability"));
+  const std::string good = R"({"user":"u1","item":"i2","type":"click","ts":1700000000000})";
+  const std::string bad = R"({"user":"u1","item":"i2","type":"teleport","ts":1700000000000})";
+  const std::string input = dir.path() + "/in.jsonl";
+  std::ofstream(input) << good << "\n" << bad << "\n";
+  RunResult bad_line = RunCli("ingest --data-dir " + data + " - < " + input);
+  EXPECT_EQ(bad_line.exit_code, 2);
+  EXPECT_THAT(bad_line.output, HasSubstr("stdin:2"));
+  EXPECT_THAT(bad_line.output, HasSubstr("type"));
+  RunResult skipped = RunCli("ingest --data-dir " + data + " --skip-bad 1 - < " + input);
+  EXPECT_EQ(skipped.exit_code, 0) << skipped.output;
+  EXPECT_THAT(skipped.output, HasSubstr("1 bad lines skipped"));
+  RunResult wrong_models = RunCli("ingest --data-dir " + data + " --models itemknn - </dev/null");
+  EXPECT_EQ(wrong_models.exit_code, 1);
+  EXPECT_THAT(wrong_models.output, HasSubstr("created with models"));
+  RunResult missing = RunCli("inspect --data-dir " + dir.path() + "/nothing-here");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.output, HasSubstr("not a Flywheel data directory"));
+}
+
 }  // namespace
 }  // namespace flywheel
