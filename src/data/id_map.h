@@ -1,13 +1,16 @@
 // IdMap: external string id <-> dense index (0, 1, 2, ... in order of first insertion).
 // An index is never reused. Not thread-safe for mutation; const methods may run concurrently
 // with each other (not with GetOrAdd).
+// Layout: the ids in a vector (index -> id) and an open-addressing index (linear probing, load
+// <= 1/2) of (32 hash bits, index) pairs, 8 bytes a slot: a lookup costs about one cache miss
+// in the index plus one to confirm the id, against three or four in a node-based map (the
+// engine's learner and recovery do two lookups per event).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/serial.h"
@@ -29,11 +32,17 @@ class IdMap {
   Status Load(base::ByteReader* in);
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  struct Slot {
+    uint32_t tag = 0;  // high 32 bits of the hash
+    uint32_t index = kEmpty;
   };
-  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> index_;
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  static uint64_t Hash(std::string_view id);
+  // The slot holding `id`, or the empty slot where it would go. REQUIRES: !slots_.empty().
+  size_t Probe(std::string_view id, uint64_t hash) const;
+  void Grow();
+
+  std::vector<Slot> slots_;
   std::vector<std::string> ids_;
 };
 
