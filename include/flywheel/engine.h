@@ -123,6 +123,14 @@ struct EngineStats {
   uint64_t snapshot_seq = 0;  // sequence number of the newest snapshot (0: none)
   uint64_t snapshots_written = 0;
   std::vector<std::string> models;  // "name" of each configured model
+  // Freshness: time from an event's acknowledgement to the learner having applied it (the
+  // user's next recommendation reflects it), over all events since open.
+  double freshness_ms_p50 = 0;
+  double freshness_ms_p99 = 0;
+  uint64_t freshness_count = 0;
+  // Ingest call latency (validation to acknowledgement).
+  double ingest_ms_p50 = 0;
+  double ingest_ms_p99 = 0;
   // Recovery at Open.
   uint64_t recovered_snapshot_seq = 0;  // 0: started from an empty state
   uint64_t replayed_events = 0;
@@ -156,6 +164,9 @@ class Engine {
   Result<uint64_t> Snapshot();
 
   EngineStats stats() const;
+  // Prometheus text lines for the engine's counters and histograms (flywheel_* names).
+  std::string MetricsText() const;
+
   // CRC32C of the serialised learned state (id maps, user states, models) at the applied
   // sequence number: equal digests mean bit-identical state.
   Result<uint32_t> StateDigest() const;

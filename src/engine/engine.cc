@@ -20,6 +20,7 @@
 #include "flywheel/event_types.h"
 
 #include "base/crc32c.h"
+#include "base/histogram.h"
 #include "base/serial.h"
 #include "data/event_json.h"
 #include "data/id_map.h"
@@ -129,7 +130,12 @@ class DirLock {
 struct Batch {
   uint64_t first_seq = 0;
   std::vector<Event> events;
+  std::chrono::steady_clock::time_point acked;  // when Ingest acknowledged it
 };
+
+double MsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
 
 }  // namespace
 
@@ -155,6 +161,7 @@ class Engine::Impl {
   Status WaitForApplied(uint64_t seq, int timeout_ms) const;
   Result<uint64_t> Snapshot();
   EngineStats stats() const;
+  std::string MetricsText() const;
   Result<uint32_t> StateDigest() const;
   Status Close();
 
@@ -214,6 +221,9 @@ class Engine::Impl {
   std::atomic<uint64_t> snapshot_seq_{0};
   std::atomic<uint64_t> snapshots_written_{0};
   uint64_t last_auto_snapshot_ = 0;  // learner thread only
+
+  base::AtomicHistogram freshness_;
+  base::AtomicHistogram ingest_latency_;
 
   // Recovery report.
   uint64_t recovered_snapshot_seq_ = 0;
@@ -477,6 +487,7 @@ std::vector<EventError> Engine::Impl::Validate(std::span<const Event> events) co
 }
 
 Result<IngestResult> Engine::Impl::Ingest(std::span<const Event> events) {
+  const auto start = std::chrono::steady_clock::now();
   std::vector<EventError> errors = Validate(events);
   if (!errors.empty()) {
     return Status::InvalidArgument("event " + std::to_string(errors.front().index) + ": " +
@@ -533,6 +544,7 @@ Result<IngestResult> Engine::Impl::Ingest(std::span<const Event> events) {
     result.accepted = keep.size();
     result.last_seq = next_seq_ - 1;
     if (!batch.events.empty()) {
+      batch.acked = std::chrono::steady_clock::now();
       // Enqueue under ingest_mu_ so batches reach the learner in log order.
       std::lock_guard qlock(queue_mu_);
       queue_.push_back(std::move(batch));
@@ -540,6 +552,7 @@ Result<IngestResult> Engine::Impl::Ingest(std::span<const Event> events) {
     }
   }
   duplicates_.fetch_add(result.duplicates, std::memory_order_relaxed);
+  ingest_latency_.Add(MsSince(start));
   return result;
 }
 
@@ -560,6 +573,7 @@ void Engine::Impl::LearnerLoop() {
         std::unique_lock state(state_mu_);
         Apply(batch.first_seq + i, batch.events[i]);
       }
+      freshness_.Add(MsSince(batch.acked));
       if (options_.snapshot_every > 0 &&
           applied_seq_.load() - last_auto_snapshot_ >= options_.snapshot_every) {
         last_auto_snapshot_ = applied_seq_.load();
@@ -751,12 +765,42 @@ EngineStats Engine::Impl::stats() const {
   for (const ModelSpec& m : model_specs_) {
     s.models.push_back(m.name);
   }
+  s.freshness_ms_p50 = freshness_.Quantile(0.5);
+  s.freshness_ms_p99 = freshness_.Quantile(0.99);
+  s.freshness_count = freshness_.count();
+  s.ingest_ms_p50 = ingest_latency_.Quantile(0.5);
+  s.ingest_ms_p99 = ingest_latency_.Quantile(0.99);
   s.recovered_snapshot_seq = recovered_snapshot_seq_;
   s.replayed_events = replayed_events_;
   s.recovery_seconds = recovery_seconds_;
   std::lock_guard lock(applied_mu_);
   s.recovery_messages = recovery_messages_;
   return s;
+}
+
+std::string Engine::Impl::MetricsText() const {
+  const EngineStats s = stats();
+  std::string out;
+  auto gauge = [&](const char* name, const char* help, uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name +
+           " " + std::to_string(value) + "\n";
+  };
+  gauge("flywheel_last_seq", "Highest sequence number logged.", s.last_seq);
+  gauge("flywheel_durable_seq", "Highest sequence number known durable.", s.durable_seq);
+  gauge("flywheel_applied_seq", "Highest sequence number applied by the learner.", s.applied_seq);
+  gauge("flywheel_users", "Users known.", s.users);
+  gauge("flywheel_items", "Items known.", s.items);
+  gauge("flywheel_duplicates", "Duplicate events acknowledged since start.", s.duplicates);
+  gauge("flywheel_snapshot_seq", "Sequence number of the newest snapshot.", s.snapshot_seq);
+  out +=
+      "# HELP flywheel_freshness_seconds Acknowledgement to applied by the learner.\n"
+      "# TYPE flywheel_freshness_seconds histogram\n";
+  out += freshness_.Prometheus("flywheel_freshness_seconds", "");
+  out +=
+      "# HELP flywheel_ingest_ack_seconds Ingest call to acknowledgement.\n"
+      "# TYPE flywheel_ingest_ack_seconds histogram\n";
+  out += ingest_latency_.Prometheus("flywheel_ingest_ack_seconds", "");
+  return out;
 }
 
 Result<uint32_t> Engine::Impl::StateDigest() const {

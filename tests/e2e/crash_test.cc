@@ -235,6 +235,11 @@ TEST(CrashTest, KillDuringSnapshots) {
         "--models", "pop,itemknn", "--snapshot-every", "300",    input};
     ChildRun run = RunIngest(args, cycle == 5 ? -1 : static_cast<int>(rng() % 400));
     acked = std::max(acked, run.acked);
+    if (!io::Env::Default()->FileExists(data_dir + "/engine.json")) {
+      // Killed before the directory was even created: nothing can have been acknowledged.
+      EXPECT_EQ(acked, 0u);
+      continue;
+    }
     // Every restart recovers; the events are retried with their ids, so nothing repeats.
     ChildRun inspect = RunIngest({"flywheel", "inspect", "--data-dir", data_dir}, -1);
     ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
