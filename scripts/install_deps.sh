@@ -8,6 +8,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev zlib1g-dev
   libopenblas-dev libeigen3-dev
+  libboost-dev
   clang-format clang-tidy
 )
 

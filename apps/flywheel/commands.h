@@ -9,6 +9,7 @@ namespace flywheel::cli {
 int IngestMain(int argc, char** argv);
 int InspectMain(int argc, char** argv);
 int SnapshotMain(int argc, char** argv);
+int ServeMain(int argc, char** argv);
 
 // Prints "flywheel: <message>" on stderr and returns 2 for kInvalidArgument, else 1.
 int Fail(const Status& status);

@@ -315,6 +315,7 @@ int Usage(FILE* out) {
       "  ingest    append events durably to a data directory and learn from them\n"
       "  inspect   print a JSON summary of a data directory\n"
       "  snapshot  write a snapshot of a data directory's learned state\n"
+      "  serve     the HTTP API over a data directory (doc/http_api.md)\n"
       "  version   print the version\n\n"
       "Run 'flywheel <command> --help' for the flags of a command.\n",
       out);
@@ -348,6 +349,9 @@ int main(int argc, char** argv) {
     }
     if (command == "snapshot") {
       return cli::SnapshotMain(argc, argv);
+    }
+    if (command == "serve") {
+      return cli::ServeMain(argc, argv);
     }
     if (command == "version" || command == "--version") {
       std::printf("flywheel 0.1.0\n");

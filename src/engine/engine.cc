@@ -881,6 +881,9 @@ Result<uint64_t> Engine::Snapshot() {
 EngineStats Engine::stats() const {
   return impl_->stats();
 }
+std::string Engine::MetricsText() const {
+  return impl_->MetricsText();
+}
 Result<uint32_t> Engine::StateDigest() const {
   return impl_->StateDigest();
 }

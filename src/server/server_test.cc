@@ -1,0 +1,231 @@
+// The HTTP API end to end over real sockets: a server on an ephemeral loopback port, a Beast
+// client. Checks routes, status codes, error bodies, auth scopes and limits.
+#include <string>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "flywheel/engine.h"
+
+#include "server/api.h"
+#include "server/http_server.h"
+#include "testing/status_matchers.h"
+
+namespace flywheel::server {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using ::flywheel::testing::TempDir;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+struct Reply {
+  int status = 0;
+  json body;
+  std::string text;
+};
+
+class Client {
+ public:
+  explicit Client(uint16_t port) : stream_(ioc_) {
+    net::ip::tcp::resolver resolver(ioc_);
+    stream_.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+  }
+  Reply Send(http::verb verb, const std::string& target, const std::string& body = "",
+             const std::string& key = "") {
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    if (!key.empty()) {
+      req.set(http::field::authorization, "Bearer " + key);
+    }
+    if (!body.empty()) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+    }
+    req.prepare_payload();
+    http::write(stream_, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream_, buffer, res);
+    Reply reply;
+    reply.status = res.result_int();
+    reply.text = res.body();
+    reply.body = json::parse(res.body(), nullptr, false);
+    return reply;
+  }
+
+ private:
+  net::io_context ioc_;
+  beast::tcp_stream stream_;
+};
+
+std::string EventsBody(int n, int first = 0) {
+  json events = json::array();
+  for (int i = first; i < first + n; ++i) {
+    events.push_back({{"user", "u" + std::to_string(i % 7)},
+                      {"item", "i" + std::to_string(i % 11)},
+                      {"type", "view"},
+                      {"ts", 1700000000000LL + i},
+                      {"id", "e" + std::to_string(i)}});
+  }
+  return json{{"events", events}}.dump();
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ApiKeys keys, ServerOptions options = {}) {
+    EngineOptions eo;
+    eo.data_dir = dir_.path();
+    eo.models = {ModelSpec{"pop", {}}, ModelSpec{"itemknn", {}}};
+    auto engine = Engine::Open(eo);
+    ASSERT_OK(engine.status());
+    engine_ = std::move(engine).value();
+    api_ = std::make_unique<Api>(keys, ApiLimits{});
+    options.port = 0;
+    auto server = HttpServer::Start(options, [this](const Request& r) { return api_->Handle(r); });
+    ASSERT_OK(server.status());
+    server_ = std::move(server).value();
+  }
+  void TearDown() override {
+    if (server_) {
+      server_->Stop();
+    }
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(ServerTest, ReadyOnlyOnceTheEngineIsSet) {
+  StartServer({});
+  Client c(server_->port());
+  EXPECT_EQ(c.Send(http::verb::get, "/healthz").status, 200);
+  Reply r = c.Send(http::verb::get, "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body["status"], "recovering");
+  EXPECT_EQ(c.Send(http::verb::post, "/v1/events", EventsBody(1)).status, 503);
+  api_->SetEngine(engine_.get());
+  r = c.Send(http::verb::get, "/readyz");  // same keep-alive connection
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["status"], "ready");
+}
+
+TEST_F(ServerTest, EventsThenRecommendationsStatsAndMetrics) {
+  StartServer({});
+  api_->SetEngine(engine_.get());
+  Client c(server_->port());
+  Reply r = c.Send(http::verb::post, "/v1/events", EventsBody(50));
+  ASSERT_EQ(r.status, 202) << r.text;
+  EXPECT_EQ(r.body["accepted"], 50);
+  EXPECT_EQ(r.body["last_seq"], 50);
+  r = c.Send(http::verb::post, "/v1/events", EventsBody(10, 45));  // 5 repeats
+  ASSERT_EQ(r.status, 202);
+  EXPECT_EQ(r.body["accepted"], 5);
+  EXPECT_EQ(r.body["duplicates"], 5);
+  ASSERT_OK(engine_->WaitForApplied(55, 10000));
+  r = c.Send(http::verb::get, "/v1/users/u3/recommendations?k=3&model=itemknn");
+  ASSERT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body["items"].size(), 3u);
+  EXPECT_EQ(r.body["model_version"], "itemknn@55");
+  EXPECT_TRUE(r.body["known_user"].get<bool>());
+  EXPECT_FALSE(r.body["request_id"].get<std::string>().empty());
+  EXPECT_THAT(r.body["items"][0]["reason"].get<std::string>(), HasSubstr("recent activity"));
+  r = c.Send(http::verb::get, "/v1/users/nobody/recommendations");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_FALSE(r.body["known_user"].get<bool>());
+  EXPECT_THAT(r.body["items"][0]["reason"].get<std::string>(), HasSubstr("popular"));
+  r = c.Send(http::verb::get, "/v1/stats");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["events"], 55);
+  EXPECT_EQ(r.body["users"], 7);
+  EXPECT_EQ(r.body["freshness_ms"]["count"], 55);
+  r = c.Send(http::verb::get, "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_THAT(r.text, HasSubstr("flywheel_last_seq 55"));
+  EXPECT_THAT(r.text, HasSubstr("flywheel_freshness_seconds_count 55"));
+  EXPECT_THAT(r.text, HasSubstr("flywheel_request_seconds_bucket{route=\"events\""));
+}
+
+TEST_F(ServerTest, BadInputGetsJsonErrorsNamingIndexAndField) {
+  StartServer({});
+  api_->SetEngine(engine_.get());
+  Client c(server_->port());
+  Reply r = c.Send(http::verb::post, "/v1/events", "{not json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["code"], "invalid_argument");
+  json batch = json::parse(EventsBody(3));
+  batch["events"][1]["ts"] = "yesterday";
+  r = c.Send(http::verb::post, "/v1/events", batch.dump());
+  EXPECT_EQ(r.status, 400) << r.text;
+  EXPECT_EQ(r.body["field"], "events[1].ts");
+  EXPECT_EQ(r.body["errors"].size(), 1u);
+  EXPECT_EQ(engine_->stats().last_seq, 0u);  // nothing of a bad batch is logged
+  std::string deep(100, '[');
+  r = c.Send(http::verb::post, "/v1/events", "{\"events\":" + deep);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body["message"].get<std::string>(), HasSubstr("nested deeper"));
+  r = c.Send(http::verb::get, "/v1/users/u1/recommendations?k=0");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["field"], "k");
+  r = c.Send(http::verb::get, "/v1/users/u1/recommendations?model=nope");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(c.Send(http::verb::get, "/nowhere").status, 404);
+  EXPECT_EQ(c.Send(http::verb::get, "/v1/events").status, 405);
+  EXPECT_EQ(c.Send(http::verb::get, "/v1/items/i1/similar").status, 501);
+  // No keys configured: admin routes are disabled.
+  EXPECT_EQ(c.Send(http::verb::post, "/v1/admin/snapshot").status, 403);
+}
+
+TEST_F(ServerTest, KeysAndScopes) {
+  StartServer(ApiKeys{"rk", "wk", "ak"});
+  api_->SetEngine(engine_.get());
+  Client c(server_->port());
+  EXPECT_EQ(c.Send(http::verb::get, "/v1/stats").status, 401);
+  EXPECT_EQ(c.Send(http::verb::get, "/v1/stats", "", "bogus").status, 401);
+  EXPECT_EQ(c.Send(http::verb::get, "/v1/stats", "", "rk").status, 200);
+  EXPECT_EQ(c.Send(http::verb::post, "/v1/events", EventsBody(2), "rk").status, 403);
+  EXPECT_EQ(c.Send(http::verb::post, "/v1/events", EventsBody(2), "wk").status, 202);
+  EXPECT_EQ(c.Send(http::verb::get, "/v1/stats", "", "wk").status, 200);  // write grants read
+  EXPECT_EQ(c.Send(http::verb::post, "/v1/admin/snapshot", "", "wk").status, 403);
+  Reply r = c.Send(http::verb::post, "/v1/admin/snapshot", "", "ak");
+  EXPECT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body["snapshot_seq"], 2);
+  EXPECT_EQ(c.Send(http::verb::get, "/healthz").status, 200);  // no key needed
+}
+
+TEST_F(ServerTest, BodyLimitIs413) {
+  ServerOptions options;
+  options.max_body_bytes = 1024;
+  StartServer({}, options);
+  api_->SetEngine(engine_.get());
+  Client c(server_->port());
+  Reply r = c.Send(http::verb::post, "/v1/events", EventsBody(100));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.body["code"], "payload_too_large");
+}
+
+TEST(QueryTest, ParsesAndDecodes) {
+  auto q = ParseQuery("k=5&name=a%20b+c&flag&x=1&x=2");
+  ASSERT_OK(q.status());
+  EXPECT_EQ(q->at("k"), "5");
+  EXPECT_EQ(q->at("name"), "a b c");
+  EXPECT_EQ(q->at("flag"), "");
+  EXPECT_EQ(q->at("x"), "2");
+  EXPECT_FALSE(ParseQuery("a=%zz").ok());
+  EXPECT_FALSE(ParseQuery("a=%2").ok());
+  EXPECT_EQ(JsonDepth(R"({"a":[1,{"b":"[[[["}]})"), 3);
+}
+
+}  // namespace
+}  // namespace flywheel::server
