@@ -26,7 +26,7 @@ double AtomicHistogram::sum_ms() const {
 }
 
 double AtomicHistogram::Quantile(double q) const {
-  std::array<uint64_t, kBuckets> snapshot;
+  std::array<uint64_t, kBuckets> snapshot{};
   uint64_t total = 0;
   for (int i = 0; i < kBuckets; ++i) {
     snapshot[static_cast<size_t>(i)] =

@@ -236,7 +236,7 @@ Response Api::Handle(const Request& request) {
   const auto start = std::chrono::steady_clock::now();
   std::string request_id;
   if (auto it = request.find("X-Request-Id"); it != request.end() && it->value().size() <= 128) {
-    request_id = std::string(it->value());
+    request_id.assign(it->value().data(), it->value().size());
   } else {
     char buf[32];
     std::snprintf(buf, sizeof(buf), "r-%llx",
@@ -374,7 +374,7 @@ Response Api::Dispatch(const Request& request, const std::string& request_id, st
   return Error(request, http::status::not_found, "not_found", "no route " + std::string(path));
 }
 
-Response Api::PostEvents(const Request& request, Engine& engine) {
+Response Api::PostEvents(const Request& request, Engine& engine) const {
   const std::string& body = request.body();
   if (JsonDepth(body) > limits_.max_json_depth) {
     return Error(request, http::status::bad_request, "invalid_argument",

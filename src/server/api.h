@@ -52,7 +52,7 @@ class Api {
 
  private:
   Response Dispatch(const Request& request, const std::string& request_id, std::string* route);
-  Response PostEvents(const Request& request, Engine& engine);
+  Response PostEvents(const Request& request, Engine& engine) const;
   Response GetRecommendations(const Request& request, const std::string& user,
                               const std::map<std::string, std::string>& query,
                               const std::string& request_id, Engine& engine);
