@@ -10,7 +10,6 @@
 namespace flywheel::model {
 namespace {
 
-constexpr size_t kPanel = 8;       // items per block of the scoring mirror
 constexpr int kRedraws = 3;        // extra draws when a negative is the positive or seen
 constexpr size_t kColdItems = 50;  // recent items averaged for a user without a row
 

@@ -82,6 +82,11 @@ class Bpr final : public Recommender {
   void Observe(const data::Interaction& event, const UserState& user) override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
   size_t num_items() const override { return known_.size(); }
+  // Snapshot (doc/formats/bpr_state.md): tables, statistics, reservoir, counters and the Rng;
+  // the scoring mirror is rebuilt on load. LoadState accepts only a snapshot of a model with the
+  // same params() and returns kCorruption (checksum, version, length, consistency) otherwise.
+  Status SaveState(base::ByteWriter* out) const override;
+  Status LoadState(base::ByteReader* in) override;
 
   // x_ui = p_u . q_i + b_i (rows the tables do not hold count as zeros).
   float Score(UserIdx user, ItemIdx item) const;
@@ -107,6 +112,8 @@ class Bpr final : public Recommender {
     ItemIdx item;
     float value;
   };
+
+  static constexpr size_t kPanel = 8;  // items per block of the scoring mirror
 
   Bpr(const BprOptions& options, std::unique_ptr<embedding::EmbeddingTable> users,
       std::unique_ptr<embedding::EmbeddingTable> items);
@@ -134,6 +141,12 @@ class Bpr final : public Recommender {
   void Apply(UserIdx user, std::span<const float> user_grad, std::span<const uint64_t> item_ids,
              std::span<const float> item_grads, TimestampMs now);
   void RefreshMirror(std::span<const uint64_t> item_ids);
+  // LoadState parts (bpr_state.cc).
+  Status ReadHeader(base::ByteReader* r) const;
+  Status ReadStatistics(base::ByteReader* r);
+  Status CheckStatistics() const;
+  Status ReadTables(base::ByteReader* r);
+  void RebuildMirror();
   // Query vector of the request's user (dim floats); false when popularity must be used.
   bool QueryVector(const RecommendRequest& request, std::span<float> query) const;
 
