@@ -26,6 +26,12 @@ std::string ParamsFingerprint(const KeyValues& params) {
   return out;
 }
 
+template <typename C>
+bool ValidContext(const C& context, size_t n) {
+  return context.size <= kBprMaxContext && std::all_of(context.items, context.items + context.size,
+                                                       [n](ItemIdx item) { return item < n; });
+}
+
 Status Corrupt(const std::string& message) {
   return Status::Corruption("bpr: snapshot: " + message);
 }
@@ -49,7 +55,7 @@ Status Bpr::SaveState(base::ByteWriter* out) const {
   w.PutVector(reservoir_);
   w.Put(positives_seen_);
   w.Put(steps_);
-  for (const auto* table : {users_.get(), items_.get()}) {
+  for (const auto* table : {users_.get(), items_.get(), contexts_.get()}) {
     std::string bytes;
     FLYWHEEL_RETURN_IF_ERROR(table->AppendSnapshot(&bytes));
     w.PutString(bytes);
@@ -138,15 +144,17 @@ Status Bpr::CheckStatistics() const {
   if (reservoir_.size() > static_cast<size_t>(options_.reservoir) ||
       reservoir_.size() > positives_seen_ ||
       !std::all_of(reservoir_.begin(), reservoir_.end(),
-                   [n](const Replayed& e) { return e.item < n; })) {
+                   [n](const Replayed& e) { return e.item < n && ValidContext(e.context, n); })) {
     return Corrupt("reservoir inconsistent");
   }
   return Status::Ok();
 }
 
 Status Bpr::ReadTables(base::ByteReader* r) {
-  for (auto* table : {&users_, &items_}) {
-    const char* what = table == &users_ ? "user table" : "item table";
+  for (auto* table : {&users_, &items_, &contexts_}) {
+    const char* what = table == &users_   ? "user table"
+                       : table == &items_ ? "item table"
+                                          : "context table";
     std::string_view bytes;
     uint64_t size = 0;
     FLYWHEEL_RETURN_IF_ERROR(r->Get(&size, what));

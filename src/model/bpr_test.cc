@@ -111,6 +111,7 @@ TEST_P(BprSamplingTest, LearnsClustersAndBeatsMostPop) {
   const std::span<const data::Interaction> test(stream.data() + 20000, 1000);
   BprOptions options;
   options.sampling = GetParam();
+  options.context = 0;  // HeldOutBprLoss uses Score(), which sees only the user row
   auto bpr = MakeBpr(options);
   const double loss_before = HeldOutBprLoss(*bpr, test, kItems, kGroups);
   MostPop pop;
@@ -133,6 +134,32 @@ TEST_P(BprSamplingTest, LearnsClustersAndBeatsMostPop) {
 INSTANTIATE_TEST_SUITE_P(AllModes, BprSamplingTest,
                          ::testing::Values(BprSampling::kUniform, BprSampling::kPopularity,
                                            BprSampling::kRecent));
+
+// The two ends of the query z_u = p_u + mean e_c: plain MF (context=0) and context only.
+TEST(BprTest, PlainMfAndContextOnlyQueriesBothLearn) {
+  const auto stream = ClusterStream(kUsers, kItems, kGroups, 21000, 8);
+  const std::span<const data::Interaction> train(stream.data(), 20000);
+  const std::span<const data::Interaction> test(stream.data() + 20000, 1000);
+  MostPop pop;
+  UserStateStore pop_users;
+  Feed(pop, pop_users, train);
+  const double hr_pop = HitRate(pop, pop_users, test);
+  for (const auto& [context, user_rows] : {std::pair{0, true}, std::pair{5, false}}) {
+    BprOptions options;
+    options.context = context;
+    options.user_rows = user_rows;
+    auto bpr = MakeBpr(options);
+    UserStateStore users;
+    Feed(*bpr, users, train);
+    const double hr = HitRate(*bpr, users, test);
+    EXPECT_GT(hr, 0.15) << "context " << context;
+    EXPECT_GT(hr, 5 * hr_pop) << "context " << context << " pop " << hr_pop;
+  }
+  BprOptions empty_query;
+  empty_query.context = 0;
+  empty_query.user_rows = false;
+  EXPECT_THAT(Bpr::Create(empty_query), StatusIs(StatusCode::kInvalidArgument));
+}
 
 std::vector<ScoredItem> RecommendAll(const Recommender& model, UserIdx user, const UserState& state,
                                      std::span<const ItemIdx> exclude) {
@@ -337,8 +364,9 @@ TEST(BprTest, RegistryCreatesBprAndRejectsBadParams) {
   EXPECT_TRUE(has("sampling", "recent"));
   EXPECT_TRUE(has("loss", "mse"));
   EXPECT_TRUE(has("optimizer", "adam"));
-  EXPECT_TRUE(has("lr", "0.05"));
-  EXPECT_EQ(params.size(), 15u);
+  EXPECT_TRUE(has("lr", "0.1"));
+  EXPECT_TRUE(has("context", "5"));
+  EXPECT_EQ(params.size(), 17u);
   const auto known = KnownModels();
   EXPECT_NE(std::find(known.begin(), known.end(), "bpr"), known.end());
   for (const ModelParams& bad : std::vector<ModelParams>{{{"dim", "0"}},
@@ -347,6 +375,7 @@ TEST(BprTest, RegistryCreatesBprAndRejectsBadParams) {
                                                          {{"optimizer", "ftrl"}},
                                                          {{"loss", "hinge"}},
                                                          {{"negatives", "x"}},
+                                                         {{"context", "11"}},
                                                          {{"bogus", "1"}}}) {
     EXPECT_THAT(CreateRecommender("bpr", bad), StatusIs(StatusCode::kInvalidArgument))
         << bad.begin()->first;
