@@ -141,6 +141,22 @@ uint64_t Bpr::skipped_non_finite() const {
          contexts_->skipped_non_finite();
 }
 
+Bpr::Memory Bpr::memory() const {
+  Memory m;
+  m.user_rows = users_->size();
+  m.item_rows = items_->size();
+  m.context_rows = contexts_->size();
+  m.user_row_bytes = users_->bytes_per_row();
+  m.item_row_bytes = items_->bytes_per_row();
+  m.context_row_bytes = contexts_->bytes_per_row();
+  m.tables_allocated = users_->memory_bytes() + items_->memory_bytes() + contexts_->memory_bytes();
+  m.per_item_arrays =
+      (panels_.capacity() + item_bias_.capacity() + counts_.capacity()) * sizeof(float) +
+      known_.capacity();
+  m.reservoir_bytes = reservoir_.capacity() * sizeof(Replayed);
+  return m;
+}
+
 // ----- bookkeeping -----
 
 void Bpr::GrowItems(ItemIdx item) {
@@ -179,13 +195,17 @@ void Bpr::Remember(const data::Interaction& event, const Context& context) {
 }
 
 void Bpr::RefreshMirror(std::span<const uint64_t> item_ids) {
+  item_rows_.resize(item_ids.size() * row_floats());
+  items_->LookupBatch(item_ids, item_rows_);
+  MirrorRows(item_ids, item_rows_);
+}
+
+void Bpr::MirrorRows(std::span<const uint64_t> item_ids, std::span<const float> rows) {
   const size_t dim = options_.dim;
   const size_t rf = row_floats();
-  item_rows_.resize(item_ids.size() * rf);
-  items_->LookupBatch(item_ids, item_rows_);
   for (size_t n = 0; n < item_ids.size(); ++n) {
     const size_t item = item_ids[n];
-    const float* row = item_rows_.data() + n * rf;
+    const float* row = rows.data() + n * rf;
     float* out = panels_.data() + (item / kPanel) * kPanel * dim + item % kPanel;
     for (size_t k = 0; k < dim; ++k) {
       out[k * kPanel] = row[k];

@@ -114,6 +114,17 @@ class Bpr final : public Recommender {
   std::vector<float> UserRow(UserIdx user) const;
   std::vector<float> ItemRow(ItemIdx item) const;
 
+  // Rows and memory (EmbeddingTable::bytes_per_row: weights, optimizer state, id, last-seen,
+  // index share) of the three tables, and the bytes of the per-item arrays (mirror, counts).
+  struct Memory {
+    size_t user_rows = 0, item_rows = 0, context_rows = 0;
+    size_t user_row_bytes = 0, item_row_bytes = 0, context_row_bytes = 0;
+    size_t tables_allocated = 0;  // EmbeddingTable::memory_bytes(), reserved slabs included
+    size_t per_item_arrays = 0;   // mirror panels, biases, known flags, counts
+    size_t reservoir_bytes = 0;
+  };
+  Memory memory() const;
+
   const BprOptions& options() const { return options_; }
   uint64_t steps() const { return steps_; }
   // Updates dropped by the tables' non-finite guards.
@@ -167,6 +178,8 @@ class Bpr final : public Recommender {
   void ApplyItems(std::span<const uint64_t> item_ids, std::span<const float> item_grads, float lr,
                   TimestampMs now);
   void RefreshMirror(std::span<const uint64_t> item_ids);
+  // Copies rows (dim + 1 floats each, bias last) of item_ids into the scoring mirror.
+  void MirrorRows(std::span<const uint64_t> item_ids, std::span<const float> rows);
   // Query vector of the request's user (dim floats); false when popularity must be used.
   bool QueryVector(const RecommendRequest& request, std::span<float> query) const;
   // Adds mean_c e_c over the request's context to `query`; false if the context is empty.

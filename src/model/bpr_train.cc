@@ -90,9 +90,20 @@ void Bpr::Train(const data::Interaction& event, const Context& context, const Us
   }
   const bool mse = options_.loss == BprLoss::kMse;
   const Replayed current{event.user, event.item, event.value, context};
+  // Replayed entries are drawn one step ahead and prefetched: a random reservoir entry is a
+  // cache miss (the reservoir is MBs), overlapped with the step before it.
+  size_t next = replay == 0 || reservoir_.empty() ? 0 : rng_.Uniform(reservoir_.size());
+  if (replay > 0 && !reservoir_.empty()) {
+    __builtin_prefetch(&reservoir_[next]);
+  }
   mse ? MseStep(current, event.ts_ms) : BprStep(current, user, event.ts_ms);
   for (int r = 0; r < replay && !reservoir_.empty(); ++r) {
-    const Replayed& past = reservoir_[rng_.Uniform(reservoir_.size())];
+    const size_t index = next;
+    if (r + 1 < replay) {
+      next = rng_.Uniform(reservoir_.size());
+      __builtin_prefetch(&reservoir_[next]);
+    }
+    const Replayed& past = reservoir_[index];
     mse ? MseStep(past, event.ts_ms) : BprStep(past, nullptr, event.ts_ms);
   }
 }
@@ -283,8 +294,9 @@ void Bpr::MseStep(const Replayed& event, TimestampMs now) {
 
 void Bpr::ApplyItems(std::span<const uint64_t> item_ids, std::span<const float> item_grads,
                      float lr, TimestampMs now) {
-  items_->ApplyGradients(item_ids, item_grads, lr, now);
-  RefreshMirror(item_ids);
+  item_rows_.resize(item_grads.size());
+  items_->ApplyGradients(item_ids, item_grads, lr, now, item_rows_);
+  MirrorRows(item_ids, item_rows_);
 }
 
 }  // namespace flywheel::model
