@@ -79,6 +79,9 @@ Status ValidateBprOptions(const BprOptions& o) {
   if (o.context < 0 || o.context > kBprMaxContext) {
     return Invalid("context", "in [0, " + std::to_string(kBprMaxContext) + "]");
   }
+  if (o.threads < 1 || o.threads > 64) {
+    return Invalid("threads", "in [1, 64]");
+  }
   if (!o.user_rows && o.context == 0) {
     return Invalid("user_rows", "1 when context is 0 (the query would be empty)");
   }
@@ -110,10 +113,7 @@ Bpr::Bpr(const BprOptions& options, std::unique_ptr<embedding::EmbeddingTable> u
       users_(std::move(users)),
       items_(std::move(items)),
       contexts_(std::move(contexts)),
-      rng_(base::Mix64(options.seed ^ 0xB9Bu)),
-      user_row_(row_floats()),
-      user_grad_(row_floats()),
-      query_(options.dim) {}
+      worker_(base::Mix64(options.seed ^ 0xB9Bu), options.dim) {}
 
 KeyValues Bpr::params() const {
   const BprOptions& o = options_;
@@ -132,6 +132,7 @@ KeyValues Bpr::params() const {
           {"epochs", std::to_string(o.epochs)},
           {"context", std::to_string(o.context)},
           {"user_rows", o.user_rows ? "1" : "0"},
+          {"threads", std::to_string(o.threads)},
           {"seed", std::to_string(o.seed)},
           {"loss", o.loss == BprLoss::kMse ? "mse" : "bpr"}};
 }
@@ -189,15 +190,15 @@ void Bpr::Remember(const data::Interaction& event, const Context& context) {
   ++positives_seen_;
   if (reservoir_.size() < static_cast<size_t>(options_.reservoir)) {
     reservoir_.push_back(entry);
-  } else if (const uint64_t slot = rng_.Uniform(positives_seen_); slot < reservoir_.size()) {
+  } else if (const uint64_t slot = worker_.rng.Uniform(positives_seen_); slot < reservoir_.size()) {
     reservoir_[slot] = entry;
   }
 }
 
 void Bpr::RefreshMirror(std::span<const uint64_t> item_ids) {
-  item_rows_.resize(item_ids.size() * row_floats());
-  items_->LookupBatch(item_ids, item_rows_);
-  MirrorRows(item_ids, item_rows_);
+  std::vector<float> rows(item_ids.size() * row_floats());
+  items_->LookupBatch(item_ids, rows);
+  MirrorRows(item_ids, rows);
 }
 
 void Bpr::MirrorRows(std::span<const uint64_t> item_ids, std::span<const float> rows) {

@@ -28,8 +28,12 @@
 // R, capacity `reservoir`) of past positives with their contexts, against forgetting. Learning
 // rate per step: lr / sqrt(1 + lr_decay * steps). Fit(history) runs `epochs` seeded shuffled
 // passes through the same step code (no replay inside Fit; each event with the context it had
-// in time order), after recording the history's statistics once in time order. Single-threaded
-// and deterministic for a given seed (multi-threaded Fit is not implemented).
+// in time order), after recording the history's statistics once in time order. With
+// `threads`=1 (default) everything is single-threaded and deterministic for a given seed;
+// `threads` > 1 runs Fit's passes Hogwild-style (bpr_parallel.cc): each thread takes a shard
+// of the shuffled events with its own Rng and scratch, updates go to the shared tables (row
+// updates serialised by the tables' locks, but steps interleave, so results vary run to run),
+// and the scoring mirror is rebuilt once at the end.
 //
 // Scoring: exact over all known items (num_items() = 1 + the largest item index observed; items
 // in that prefix never observed are not returned). Item factors are mirrored in a dense blocked
@@ -77,6 +81,7 @@ struct BprOptions {
   int epochs = 5;             // Fit passes
   int context = 5;            // recent positive items in the query (<= kBprMaxContext); 0: none
   bool user_rows = true;      // p_u in the query
+  int threads = 1;            // Fit threads: > 1 Hogwild-style (not deterministic)
   uint64_t seed = 1;
   BprLoss loss = BprLoss::kBpr;
 };
@@ -126,7 +131,7 @@ class Bpr final : public Recommender {
   Memory memory() const;
 
   const BprOptions& options() const { return options_; }
-  uint64_t steps() const { return steps_; }
+  uint64_t steps() const { return worker_.steps; }
   // Updates dropped by the tables' non-finite guards.
   uint64_t skipped_non_finite() const;
 
@@ -145,6 +150,20 @@ class Bpr final : public Recommender {
 
   static constexpr size_t kPanel = 8;  // items per block of the scoring mirror
 
+  // What one training thread owns: its Rng, step count and scratch. The writer's is worker_;
+  // Hogwild Fit threads have their own.
+  struct Worker {
+    Worker(uint64_t seed, size_t dim)
+        : rng(seed), user_row(dim + 1), user_grad(dim + 1), query(dim) {}
+    base::Rng rng;
+    uint64_t steps = 0;      // steps taken by this worker
+    uint64_t step_base = 0;  // learning-rate schedule: t = step_base + stride * steps
+    uint64_t stride = 1;
+    bool mirror = true;  // refresh the scoring mirror after item updates
+    std::vector<float> user_row, item_rows, user_grad, item_grads, query, ctx_rows, ctx_grads;
+    std::vector<uint64_t> item_ids, ctx_ids;
+  };
+
   Bpr(const BprOptions& options, std::unique_ptr<embedding::EmbeddingTable> users,
       std::unique_ptr<embedding::EmbeddingTable> items,
       std::unique_ptr<embedding::EmbeddingTable> contexts);
@@ -157,26 +176,26 @@ class Bpr final : public Recommender {
   void Remember(const data::Interaction& event, const Context& context);
   // Observe's and Fit's common path: the steps one event triggers (`replay` replays after a
   // positive one).
-  void Train(const data::Interaction& event, const Context& context, const UserState* user,
-             int replay);
-  void BprStep(const Replayed& event, const UserState* user, TimestampMs now);
-  void DislikeStep(const data::Interaction& event, const Context& context);
-  // Fills query_ = z_u (dim floats) from user_row_ and ctx_rows_ after reading them.
-  void LoadQuery(UserIdx user, const Context& context);
+  void Train(Worker& w, const data::Interaction& event, const Context& context,
+             const UserState* user, int replay);
+  void BprStep(Worker& w, const Replayed& event, const UserState* user, TimestampMs now);
+  void DislikeStep(Worker& w, const data::Interaction& event, const Context& context);
+  // Fills w.query = z_u (dim floats) from w.user_row and w.ctx_rows after reading them.
+  void LoadQuery(Worker& w, UserIdx user, const Context& context);
   // Applies dL/dz_u (dim floats) to p_u and the context rows, with L2.
-  void ApplyQueryGrad(UserIdx user, const Context& context, float lr, TimestampMs now);
-  // Fills user_row_, item_rows_ (one item) and item_ids_, and sizes item_grads_ for one item.
-  void LoadPair(UserIdx user, ItemIdx item);
+  void ApplyQueryGrad(Worker& w, UserIdx user, const Context& context, float lr, TimestampMs now);
+  // Fills w.user_row, w.item_rows (one item) and w.item_ids, sizes w.item_grads for one item.
+  void LoadPair(Worker& w, UserIdx user, ItemIdx item);
   // mu + b_u + b_i + p_u . q_i from two rows (dim + 1 floats, bias last).
   float RatingFromRows(const float* pu, const float* qi) const;
-  void MseStep(const Replayed& event, TimestampMs now);
-  ItemIdx SampleNegative(ItemIdx positive, const UserState* user);
-  ItemIdx DrawCandidate();
+  void MseStep(Worker& w, const Replayed& event, TimestampMs now);
+  ItemIdx SampleNegative(Worker& w, ItemIdx positive, const UserState* user);
+  ItemIdx DrawCandidate(Worker& w);
   float LogQCorrection(ItemIdx item) const;
-  float NextLr();
+  float NextLr(Worker& w);
   // Applies the items' gradients and refreshes the item mirror.
-  void ApplyItems(std::span<const uint64_t> item_ids, std::span<const float> item_grads, float lr,
-                  TimestampMs now);
+  void ApplyItems(Worker& w, std::span<const uint64_t> item_ids, std::span<const float> item_grads,
+                  float lr, TimestampMs now);
   void RefreshMirror(std::span<const uint64_t> item_ids);
   // Copies rows (dim + 1 floats each, bias last) of item_ids into the scoring mirror.
   void MirrorRows(std::span<const uint64_t> item_ids, std::span<const float> rows);
@@ -185,6 +204,11 @@ class Bpr final : public Recommender {
   // Adds mean_c e_c over the request's context to `query`; false if the context is empty.
   bool AddContext(const UserState& state, std::span<float> query) const;
   bool ColdQuery(const UserState& state, std::span<float> query) const;
+
+  void Shuffle(std::vector<size_t>& order);
+  // Fit's passes over `threads` threads (bpr_parallel.cc).
+  void HogwildPasses(std::span<const data::Interaction> history, std::span<const Context> contexts,
+                     const UserStateStore& users);
 
   // LoadState parts (bpr_state.cc).
   Status ReadHeader(base::ByteReader* r) const;
@@ -197,7 +221,6 @@ class Bpr final : public Recommender {
   std::unique_ptr<embedding::EmbeddingTable> users_;
   std::unique_ptr<embedding::EmbeddingTable> items_;
   std::unique_ptr<embedding::EmbeddingTable> contexts_;  // e_c (dim floats), used if context > 0
-  base::Rng rng_;
   std::vector<float> panels_;     // blocked item factors (see the header comment)
   std::vector<float> item_bias_;  // b_i, padded to a multiple of 8
   std::vector<uint8_t> known_;    // 1 if the item was observed
@@ -209,10 +232,7 @@ class Bpr final : public Recommender {
   size_t recent_next_ = 0;
   std::vector<Replayed> reservoir_;
   uint64_t positives_seen_ = 0;  // for Algorithm R
-  uint64_t steps_ = 0;
-  // Scratch for one step.
-  std::vector<float> user_row_, item_rows_, user_grad_, item_grads_, query_, ctx_rows_, ctx_grads_;
-  std::vector<uint64_t> item_ids_, ctx_ids_;
+  Worker worker_;                // the writer's Rng, step count and scratch
 };
 
 }  // namespace flywheel::model

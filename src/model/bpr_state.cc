@@ -21,6 +21,9 @@ static_assert(std::is_trivially_copyable_v<base::Rng> && sizeof(base::Rng) == 32
 std::string ParamsFingerprint(const KeyValues& params) {
   std::string out;
   for (const auto& [key, value] : params) {
+    if (key == "threads") {  // Fit parallelism: not part of the learned state
+      continue;
+    }
     out += key + "=" + value + ";";
   }
   return out;
@@ -44,7 +47,7 @@ Status Bpr::SaveState(base::ByteWriter* out) const {
   w.Put(kMagic);
   w.Put(kVersion);
   w.PutString(ParamsFingerprint(params()));
-  w.Put(rng_);
+  w.Put(worker_.rng);
   w.PutVector(known_);
   w.PutVector(counts_);
   w.Put(total_count_);
@@ -54,7 +57,7 @@ Status Bpr::SaveState(base::ByteWriter* out) const {
   w.Put<uint64_t>(recent_next_);
   w.PutVector(reservoir_);
   w.Put(positives_seen_);
-  w.Put(steps_);
+  w.Put(worker_.steps);
   for (const auto* table : {users_.get(), items_.get(), contexts_.get()}) {
     std::string bytes;
     FLYWHEEL_RETURN_IF_ERROR(table->AppendSnapshot(&bytes));
@@ -112,7 +115,7 @@ Status Bpr::ReadHeader(base::ByteReader* r) const {
 Status Bpr::ReadStatistics(base::ByteReader* r) {
   uint64_t num_known = 0;
   uint64_t recent_next = 0;
-  FLYWHEEL_RETURN_IF_ERROR(r->Get(&rng_, "rng"));
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(&worker_.rng, "rng"));
   FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&known_, "known items"));
   FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&counts_, "item counts"));
   FLYWHEEL_RETURN_IF_ERROR(r->Get(&total_count_, "total count"));
@@ -122,7 +125,7 @@ Status Bpr::ReadStatistics(base::ByteReader* r) {
   FLYWHEEL_RETURN_IF_ERROR(r->Get(&recent_next, "recent position"));
   FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&reservoir_, "reservoir"));
   FLYWHEEL_RETURN_IF_ERROR(r->Get(&positives_seen_, "positives seen"));
-  FLYWHEEL_RETURN_IF_ERROR(r->Get(&steps_, "steps"));
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(&worker_.steps, "steps"));
   num_known_ = num_known;
   recent_next_ = recent_next;
   return CheckStatistics();
