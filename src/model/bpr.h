@@ -142,9 +142,9 @@ class Bpr final : public Recommender {
     ItemIdx items[kBprMaxContext] = {};
   };
   struct Replayed {
-    UserIdx user;
-    ItemIdx item;
-    float value;
+    UserIdx user = 0;
+    ItemIdx item = 0;
+    float value = 0.0f;
     Context context;
   };
 
@@ -192,7 +192,7 @@ class Bpr final : public Recommender {
   ItemIdx SampleNegative(Worker& w, ItemIdx positive, const UserState* user);
   ItemIdx DrawCandidate(Worker& w);
   float LogQCorrection(ItemIdx item) const;
-  float NextLr(Worker& w);
+  float NextLr(Worker& w) const;
   // Applies the items' gradients and refreshes the item mirror.
   void ApplyItems(Worker& w, std::span<const uint64_t> item_ids, std::span<const float> item_grads,
                   float lr, TimestampMs now);

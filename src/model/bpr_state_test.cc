@@ -1,5 +1,7 @@
 // Bpr snapshots: save, load into a fresh model, continue bit-identically; damaged bytes rejected.
 
+#include <bit>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -82,7 +84,7 @@ void ExpectSameModel(const Bpr& a, const Bpr& b, const UserStateStore& users) {
     ASSERT_EQ(top_a.size(), top_b.size());
     for (size_t i = 0; i < top_a.size(); ++i) {
       EXPECT_EQ(top_a[i].item, top_b[i].item);
-      EXPECT_EQ(std::memcmp(&top_a[i].score, &top_b[i].score, sizeof(float)), 0);
+      EXPECT_EQ(std::bit_cast<uint32_t>(top_a[i].score), std::bit_cast<uint32_t>(top_b[i].score));
     }
     EXPECT_EQ(a.UserRow(user), b.UserRow(user));
   }

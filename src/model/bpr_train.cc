@@ -116,7 +116,7 @@ void Bpr::Train(Worker& w, const data::Interaction& event, const Context& contex
   }
 }
 
-float Bpr::NextLr(Worker& w) {
+float Bpr::NextLr(Worker& w) const {
   const auto t = static_cast<double>(w.step_base + w.stride * w.steps++);
   return static_cast<float>(options_.lr / std::sqrt(1.0 + options_.lr_decay * t));
 }
