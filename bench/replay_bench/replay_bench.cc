@@ -37,42 +37,43 @@ struct Flags {
   int passes = 1;
 };
 
-[[noreturn]] void Usage(const std::string& message) {
+// Prints the error and the usage line; returns the exit status 2.
+int Usage(const std::string& message) {
   std::fprintf(stderr,
                "error: %s\nusage: flywheel_replay_bench --dataset SPEC [--model NAME] "
                "[--param KEY=VALUE ...] [--passes N]\n",
                message.c_str());
-  std::exit(2);
+  return 2;
 }
 
-Flags ParseFlags(int argc, char** argv) {
-  Flags flags;
+// Fills *flags; an error message, or empty on success.
+std::string ParseFlags(int argc, char** argv, Flags* flags) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view name = argv[i];
     if (i + 1 >= argc) {
-      Usage("missing value for " + std::string(name));
+      return "missing value for " + std::string(name);
     }
     const std::string value = argv[++i];
     if (name == "--dataset") {
-      flags.dataset = value;
+      flags->dataset = value;
     } else if (name == "--model") {
-      flags.model = value;
+      flags->model = value;
     } else if (name == "--passes") {
-      flags.passes = std::atoi(value.c_str());
+      flags->passes = static_cast<int>(std::strtol(value.c_str(), nullptr, 10));
     } else if (name == "--param") {
       const size_t eq = value.find('=');
       if (eq == std::string::npos) {
-        Usage("--param needs KEY=VALUE");
+        return "--param needs KEY=VALUE";
       }
-      flags.params[value.substr(0, eq)] = value.substr(eq + 1);
+      flags->params[value.substr(0, eq)] = value.substr(eq + 1);
     } else {
-      Usage("unknown flag " + std::string(name));
+      return "unknown flag " + std::string(name);
     }
   }
-  if (flags.dataset.empty() || flags.passes < 1) {
-    Usage("--dataset is required and --passes must be >= 1");
+  if (flags->dataset.empty() || flags->passes < 1) {
+    return "--dataset is required and --passes must be >= 1";
   }
-  return flags;
+  return "";
 }
 
 double Seconds(Clock::time_point start) {
@@ -126,15 +127,18 @@ void PrintBprMemory(const fw::model::Recommender& model) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Flags flags = ParseFlags(argc, argv);
+  Flags flags;
+  if (const std::string error = ParseFlags(argc, argv, &flags); !error.empty()) {
+    return Usage(error);
+  }
   auto dataset =
       fw::data::LoadDataset(flags.dataset, fw::EventTypeTable::Default(), fw::data::SkipPolicy{});
   if (!dataset.ok()) {
-    Usage(dataset.status().ToString());
+    return Usage(dataset.status().ToString());
   }
   auto model = fw::model::CreateRecommender(flags.model, flags.params);
   if (!model.ok()) {
-    Usage(model.status().ToString());
+    return Usage(model.status().ToString());
   }
   const auto& events = dataset->events;
   const Timing with_model = Replay(events, flags.passes, model->get());

@@ -1,8 +1,9 @@
 #include "model/bpr.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
-#include <cstring>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -197,7 +198,7 @@ TEST(BprTest, SameSeedSameEventsGiveBitIdenticalModels) {
     ASSERT_EQ(a.size(), b.size());
     for (size_t i = 0; i < a.size(); ++i) {
       EXPECT_EQ(a[i].item, b[i].item);
-      EXPECT_EQ(std::memcmp(&a[i].score, &b[i].score, sizeof(float)), 0);
+      EXPECT_EQ(std::bit_cast<uint32_t>(a[i].score), std::bit_cast<uint32_t>(b[i].score));
     }
     EXPECT_EQ(models[0]->UserRow(user), models[1]->UserRow(user));
   }
@@ -259,7 +260,7 @@ TEST(BprTest, MseModeBeatsGlobalMeanRmse) {
   constexpr int kRank = 2;
   base::Rng rng(5);
   std::vector<double> user_bias(kRatingUsers), item_bias(kRatingItems);
-  std::vector<double> p(kRatingUsers * kRank), q(kRatingItems * kRank);
+  std::vector<double> p(size_t{kRatingUsers} * kRank), q(size_t{kRatingItems} * kRank);
   for (auto* values : {&user_bias, &item_bias}) {
     for (double& v : *values) {
       v = 0.5 * rng.Normal();
