@@ -117,8 +117,10 @@ UpdateOutcome EmbeddingTable::ApplyGradient(uint64_t id, std::span<const float> 
 }
 
 void EmbeddingTable::ApplyGradients(std::span<const uint64_t> ids, std::span<const float> grads,
-                                    float lr, TimestampMs now) {
+                                    float lr, TimestampMs now, std::span<float> updated) {
   FLYWHEEL_CHECK(grads.size() == ids.size() * options_.dim) << "embedding: batch grads size";
+  FLYWHEEL_CHECK(updated.empty() || updated.size() == grads.size())
+      << "embedding: batch updated-rows size";
   // Two-stage software pipeline: the index entry of id i + 2 * kAhead and the row of id
   // i + kAhead are requested while id i is updated (random rows of a large table miss cache).
   constexpr size_t kAhead = 8;
@@ -131,6 +133,10 @@ void EmbeddingTable::ApplyGradients(std::span<const uint64_t> ids, std::span<con
       PrefetchRowLocked(ids[i + kAhead]);
     }
     ApplyLocked(ids[i], grads.subspan(i * options_.dim, options_.dim), lr, now);
+  }
+  // Read back after the whole batch (an id may occur twice: its final row both times).
+  for (size_t i = 0; i < ids.size() && !updated.empty(); ++i) {
+    LookupLocked(ids[i], updated.subspan(i * options_.dim, options_.dim), {});
   }
 }
 

@@ -112,8 +112,11 @@ class EmbeddingTable {
   // of the gradient of ids[i]. Same result as calling ApplyGradient in order, but faster on
   // large tables: index entries and rows of later ids are prefetched while earlier ones are
   // updated, overlapping the cache misses. REQUIRES: grads.size() == ids.size() * dim().
+  // If `updated` is not empty, it receives the rows after the batch as LookupBatch would return
+  // them (zeros for ids without a row), read under the same lock: a caller mirroring rows saves
+  // a second lock and index probe. REQUIRES: updated.empty() or updated.size() == grads.size().
   void ApplyGradients(std::span<const uint64_t> ids, std::span<const float> grads, float lr,
-                      TimestampMs now);
+                      TimestampMs now, std::span<float> updated = {});
   // Writer: evicts rows with now - last_seen > ttl_ms (no-op when ttl_ms == 0); O(slots).
   // Returns the number evicted. Their slots are reused by later admissions.
   size_t EvictExpired(TimestampMs now);

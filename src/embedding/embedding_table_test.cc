@@ -184,6 +184,25 @@ TEST(EmbeddingTableTest, BatchEqualsSingleUpdates) {
   EXPECT_EQ(Row(*a, 8), Row(*b, 8));
 }
 
+TEST(EmbeddingTableTest, BatchReturnsUpdatedRowsLikeLookupBatch) {
+  EmbeddingTableOptions o = Small(OptimizerKind::kAdagrad);
+  o.admission_count = 2;  // id 7 stays pending: its updated row reads as zeros
+  auto table = Make(o);
+  table->ApplyGradient(4, kGrad, 0.1f, 0);
+  table->ApplyGradient(8, kGrad, 0.1f, 0);
+  const std::vector<uint64_t> ids = {4, 8, 4, 7};
+  std::vector<float> grads;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    grads.insert(grads.end(), kGrad.begin(), kGrad.end());
+  }
+  std::vector<float> updated(grads.size(), -1.0f);
+  table->ApplyGradients(ids, grads, 0.1f, 1, updated);
+  std::vector<float> looked_up(grads.size());
+  table->LookupBatch(ids, looked_up);
+  EXPECT_EQ(updated, looked_up);
+  EXPECT_EQ(std::vector<float>(updated.end() - 4, updated.end()), std::vector<float>(4, 0.0f));
+}
+
 // One writer sets every component of a row to the same value; readers must never see a row
 // whose components differ (a torn row).
 TEST(EmbeddingTableConcurrencyTest, ReadersNeverSeeTornRows) {

@@ -10,8 +10,6 @@
 namespace flywheel::model {
 namespace {
 
-constexpr size_t kPanel = 8;       // items per block of the scoring mirror
-constexpr int kRedraws = 3;        // extra draws when a negative is the positive or seen
 constexpr size_t kColdItems = 50;  // recent items averaged for a user without a row
 
 float Dot(const float* a, const float* b, size_t n) {
@@ -20,10 +18,6 @@ float Dot(const float* a, const float* b, size_t n) {
     sum += a[k] * b[k];
   }
   return sum;
-}
-
-float Sigmoid(float x) {
-  return 1.0f / (1.0f + std::exp(-x));
 }
 
 std::string Num(double value) {
@@ -82,6 +76,15 @@ Status ValidateBprOptions(const BprOptions& o) {
   if (o.replay < 0 || o.replay > 100 || o.epochs < 0 || o.epochs > 1000) {
     return Invalid("replay, epochs", "in [0, 100], [0, 1000]");
   }
+  if (o.context < 0 || o.context > kBprMaxContext) {
+    return Invalid("context", "in [0, " + std::to_string(kBprMaxContext) + "]");
+  }
+  if (o.threads < 1 || o.threads > 64) {
+    return Invalid("threads", "in [1, 64]");
+  }
+  if (!o.user_rows && o.context == 0) {
+    return Invalid("user_rows", "1 when context is 0 (the query would be empty)");
+  }
   return Status::Ok();
 }
 
@@ -96,17 +99,21 @@ Result<std::unique_ptr<Bpr>> Bpr::Create(const BprOptions& options) {
   FLYWHEEL_ASSIGN_OR_RETURN(auto users, embedding::EmbeddingTable::Create(table));
   table.seed = base::Mix64(options.seed * 2 + 1);
   FLYWHEEL_ASSIGN_OR_RETURN(auto items, embedding::EmbeddingTable::Create(table));
-  return std::unique_ptr<Bpr>(new Bpr(options, std::move(users), std::move(items)));
+  table.dim = options.dim;  // context vectors have no bias
+  table.seed = base::Mix64(options.seed * 2 + 2);
+  FLYWHEEL_ASSIGN_OR_RETURN(auto contexts, embedding::EmbeddingTable::Create(table));
+  return std::unique_ptr<Bpr>(
+      new Bpr(options, std::move(users), std::move(items), std::move(contexts)));
 }
 
 Bpr::Bpr(const BprOptions& options, std::unique_ptr<embedding::EmbeddingTable> users,
-         std::unique_ptr<embedding::EmbeddingTable> items)
+         std::unique_ptr<embedding::EmbeddingTable> items,
+         std::unique_ptr<embedding::EmbeddingTable> contexts)
     : options_(options),
       users_(std::move(users)),
       items_(std::move(items)),
-      rng_(base::Mix64(options.seed ^ 0xB9Bu)),
-      user_row_(row_floats()),
-      user_grad_(row_floats()) {}
+      contexts_(std::move(contexts)),
+      worker_(base::Mix64(options.seed ^ 0xB9Bu), options.dim) {}
 
 KeyValues Bpr::params() const {
   const BprOptions& o = options_;
@@ -123,12 +130,32 @@ KeyValues Bpr::params() const {
           {"replay", std::to_string(o.replay)},
           {"reservoir", std::to_string(o.reservoir)},
           {"epochs", std::to_string(o.epochs)},
+          {"context", std::to_string(o.context)},
+          {"user_rows", o.user_rows ? "1" : "0"},
+          {"threads", std::to_string(o.threads)},
           {"seed", std::to_string(o.seed)},
           {"loss", o.loss == BprLoss::kMse ? "mse" : "bpr"}};
 }
 
 uint64_t Bpr::skipped_non_finite() const {
-  return users_->skipped_non_finite() + items_->skipped_non_finite();
+  return users_->skipped_non_finite() + items_->skipped_non_finite() +
+         contexts_->skipped_non_finite();
+}
+
+Bpr::Memory Bpr::memory() const {
+  Memory m;
+  m.user_rows = users_->size();
+  m.item_rows = items_->size();
+  m.context_rows = contexts_->size();
+  m.user_row_bytes = users_->bytes_per_row();
+  m.item_row_bytes = items_->bytes_per_row();
+  m.context_row_bytes = contexts_->bytes_per_row();
+  m.tables_allocated = users_->memory_bytes() + items_->memory_bytes() + contexts_->memory_bytes();
+  m.per_item_arrays =
+      (panels_.capacity() + item_bias_.capacity() + counts_.capacity()) * sizeof(float) +
+      known_.capacity();
+  m.reservoir_bytes = reservoir_.capacity() * sizeof(Replayed);
+  return m;
 }
 
 // ----- bookkeeping -----
@@ -148,7 +175,7 @@ void Bpr::GrowItems(ItemIdx item) {
   }
 }
 
-void Bpr::Remember(const data::Interaction& event) {
+void Bpr::Remember(const data::Interaction& event, const Context& context) {
   counts_[event.item] += 1.0f;
   total_count_ += 1.0;
   rating_sum_ += event.value;
@@ -159,212 +186,27 @@ void Bpr::Remember(const data::Interaction& event) {
     recent_[recent_next_] = event.item;
   }
   recent_next_ = (recent_next_ + 1) % window;
-  const Replayed entry{event.user, event.item, event.value};
+  const Replayed entry{event.user, event.item, event.value, context};
   ++positives_seen_;
   if (reservoir_.size() < static_cast<size_t>(options_.reservoir)) {
     reservoir_.push_back(entry);
-  } else if (const uint64_t slot = rng_.Uniform(positives_seen_); slot < reservoir_.size()) {
+  } else if (const uint64_t slot = worker_.rng.Uniform(positives_seen_); slot < reservoir_.size()) {
     reservoir_[slot] = entry;
   }
 }
 
-// ----- training -----
-
-void Bpr::Observe(const data::Interaction& event, const UserState& user) {
-  GrowItems(event.item);
-  if (event.weight > 0) {
-    Remember(event);
-  }
-  Train(event, &user, options_.replay);
-}
-
-Status Bpr::Fit(std::span<const data::Interaction> history) {
-  UserStateStore users;
-  for (const data::Interaction& event : history) {
-    GrowItems(event.item);
-    if (event.weight > 0) {
-      Remember(event);
-    }
-    users.Get(event.user).Add(event);
-  }
-  std::vector<size_t> order(history.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  for (int epoch = 0; epoch < options_.epochs; ++epoch) {
-    for (size_t i = order.size(); i > 1; --i) {  // Fisher-Yates with the model's own Rng
-      std::swap(order[i - 1], order[rng_.Uniform(i)]);
-    }
-    for (size_t index : order) {
-      const data::Interaction& event = history[index];
-      Train(event, &users.Find(event.user), 0);
-    }
-  }
-  return Status::Ok();
-}
-
-void Bpr::Train(const data::Interaction& event, const UserState* user, int replay) {
-  if (event.weight > 0) {
-    Learn({event.user, event.item, event.value}, user, event.ts_ms, replay);
-  } else if (event.weight < 0 && options_.loss == BprLoss::kBpr) {
-    DislikeStep(event);
-  }
-}
-
-void Bpr::Learn(const Replayed& event, const UserState* user, TimestampMs now, int replay) {
-  const bool mse = options_.loss == BprLoss::kMse;
-  mse ? MseStep(event, now) : BprStep(event, user, now);
-  for (int r = 0; r < replay && !reservoir_.empty(); ++r) {
-    const Replayed past = reservoir_[rng_.Uniform(reservoir_.size())];
-    mse ? MseStep(past, now) : BprStep(past, nullptr, now);
-  }
-}
-
-float Bpr::NextLr() {
-  const double t = static_cast<double>(steps_++);
-  return static_cast<float>(options_.lr / std::sqrt(1.0 + options_.lr_decay * t));
-}
-
-ItemIdx Bpr::DrawCandidate() {
-  switch (options_.sampling) {
-    case BprSampling::kPopularity:
-      if (!reservoir_.empty()) {
-        return reservoir_[rng_.Uniform(reservoir_.size())].item;
-      }
-      break;
-    case BprSampling::kRecent:
-      if (!recent_.empty()) {
-        return recent_[rng_.Uniform(recent_.size())];
-      }
-      break;
-    case BprSampling::kUniform:
-      break;
-  }
-  return static_cast<ItemIdx>(rng_.Uniform(known_.size()));
-}
-
-ItemIdx Bpr::SampleNegative(ItemIdx positive, const UserState* user) {
-  ItemIdx item = DrawCandidate();
-  for (int attempt = 0; attempt < kRedraws; ++attempt) {
-    if (item != positive && known_[item] != 0 && (user == nullptr || !user->HasSeen(item))) {
-      break;
-    }
-    item = DrawCandidate();
-  }
-  return item;
-}
-
-float Bpr::LogQCorrection(ItemIdx item) const {
-  if (options_.sampling != BprSampling::kPopularity || counts_[item] <= 0) {
-    return 0.0f;
-  }
-  const double q = counts_[item] / total_count_;
-  return static_cast<float>(std::log(q * static_cast<double>(num_known_)));
-}
-
-void Bpr::BprStep(const Replayed& event, const UserState* user, TimestampMs now) {
-  const size_t dim = options_.dim;
-  const size_t rf = row_floats();
-  const auto negatives = static_cast<size_t>(options_.negatives);
-  item_ids_.assign(1, event.item);
-  for (size_t n = 0; n < negatives; ++n) {
-    item_ids_.push_back(SampleNegative(event.item, user));
-  }
-  item_rows_.resize(item_ids_.size() * rf);
-  users_->Lookup(event.user, user_row_);
-  items_->LookupBatch(item_ids_, item_rows_);
-  const float* pu = user_row_.data();
-  const float* qi = item_rows_.data();
-  const float x_ui = Dot(pu, qi, dim) + qi[dim];
-  std::fill(user_grad_.begin(), user_grad_.end(), 0.0f);
-  item_grads_.assign(item_rows_.size(), 0.0f);
-  float* gi = item_grads_.data();
-  const float inv_n = 1.0f / static_cast<float>(negatives);
-  for (size_t n = 1; n <= negatives; ++n) {
-    const float* qj = qi + n * rf;
-    float* gj = gi + n * rf;
-    const float x_uj = Dot(pu, qj, dim) + qj[dim] - LogQCorrection(item_ids_[n]);
-    // d/dx_ui of -log sigmoid(x_ui - x_uj) is -sigmoid(x_uj - x_ui).
-    const float g = Sigmoid(x_uj - x_ui) * inv_n;
-    for (size_t k = 0; k < dim; ++k) {
-      user_grad_[k] -= g * (qi[k] - qj[k]);
-      gi[k] -= g * pu[k];
-      gj[k] += g * pu[k];
-    }
-    gi[dim] -= g;
-    gj[dim] += g;
-  }
-  const float l2 = options_.l2;
-  for (size_t k = 0; k < dim; ++k) {
-    user_grad_[k] += l2 * pu[k];
-  }
-  for (size_t k = 0; k < item_grads_.size(); ++k) {
-    item_grads_[k] += l2 * item_rows_[k];
-  }
-  Apply(event.user, user_grad_, item_ids_, item_grads_, now);
-}
-
-void Bpr::LoadPair(UserIdx user, ItemIdx item) {
-  item_ids_.assign(1, item);
-  item_rows_.resize(row_floats());
-  item_grads_.resize(row_floats());
-  users_->Lookup(user, user_row_);
-  items_->Lookup(item, item_rows_);
-}
-
-float Bpr::RatingFromRows(const float* pu, const float* qi) const {
-  const size_t dim = options_.dim;
-  const auto mean = static_cast<float>(rating_sum_ / std::max(total_count_, 1.0));
-  return mean + pu[dim] + qi[dim] + Dot(pu, qi, dim);
-}
-
-void Bpr::MseStep(const Replayed& event, TimestampMs now) {
-  const size_t dim = options_.dim;
-  LoadPair(event.user, event.item);
-  const float* pu = user_row_.data();
-  const float* qi = item_rows_.data();
-  const float error = RatingFromRows(pu, qi) - event.value;
-  const float l2 = options_.l2;
-  for (size_t k = 0; k < dim; ++k) {
-    user_grad_[k] = error * qi[k] + l2 * pu[k];
-    item_grads_[k] = error * pu[k] + l2 * qi[k];
-  }
-  user_grad_[dim] = error + l2 * pu[dim];
-  item_grads_[dim] = error + l2 * qi[dim];
-  Apply(event.user, user_grad_, item_ids_, item_grads_, now);
-}
-
-void Bpr::DislikeStep(const data::Interaction& event) {
-  const size_t dim = options_.dim;
-  LoadPair(event.user, event.item);
-  const float* pu = user_row_.data();
-  const float* qi = item_rows_.data();
-  // d/dx of -log sigmoid(-x) is sigmoid(x).
-  const float g = Sigmoid(Dot(pu, qi, dim) + qi[dim]);
-  const float l2 = options_.l2;
-  for (size_t k = 0; k < dim; ++k) {
-    user_grad_[k] = g * qi[k] + l2 * pu[k];
-    item_grads_[k] = g * pu[k] + l2 * qi[k];
-  }
-  user_grad_[dim] = 0.0f;  // the user bias does not enter x_ui
-  item_grads_[dim] = g + l2 * qi[dim];
-  Apply(event.user, user_grad_, item_ids_, item_grads_, event.ts_ms);
-}
-
-void Bpr::Apply(UserIdx user, std::span<const float> user_grad, std::span<const uint64_t> item_ids,
-                std::span<const float> item_grads, TimestampMs now) {
-  const float lr = NextLr();
-  users_->ApplyGradient(user, user_grad, lr, now);
-  items_->ApplyGradients(item_ids, item_grads, lr, now);
-  RefreshMirror(item_ids);
-}
-
 void Bpr::RefreshMirror(std::span<const uint64_t> item_ids) {
+  std::vector<float> rows(item_ids.size() * row_floats());
+  items_->LookupBatch(item_ids, rows);
+  MirrorRows(item_ids, rows);
+}
+
+void Bpr::MirrorRows(std::span<const uint64_t> item_ids, std::span<const float> rows) {
   const size_t dim = options_.dim;
   const size_t rf = row_floats();
-  item_rows_.resize(item_ids.size() * rf);
-  items_->LookupBatch(item_ids, item_rows_);
   for (size_t n = 0; n < item_ids.size(); ++n) {
     const size_t item = item_ids[n];
-    const float* row = item_rows_.data() + n * rf;
+    const float* row = rows.data() + n * rf;
     float* out = panels_.data() + (item / kPanel) * kPanel * dim + item % kPanel;
     for (size_t k = 0; k < dim; ++k) {
       out[k * kPanel] = row[k];
@@ -414,17 +256,46 @@ bool Bpr::QueryVector(const RecommendRequest& request, std::span<float> query) c
   const size_t dim = options_.dim;
   thread_local std::vector<float> row;
   row.resize(row_floats());
-  if (users_->Lookup(request.user, row)) {
-    std::copy(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(dim), query.begin());
-    return true;
-  }
-  // Cold user: the mean factor of their most recent positive known items.
   std::fill(query.begin(), query.end(), 0.0f);
+  bool have = false;
+  if ((options_.user_rows || options_.loss == BprLoss::kMse) && users_->Lookup(request.user, row)) {
+    std::copy(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(dim), query.begin());
+    have = true;
+  }
   if (request.user_state == nullptr) {
+    return have;
+  }
+  if (options_.context > 0 && options_.loss == BprLoss::kBpr) {
+    return AddContext(*request.user_state, query) || have;
+  }
+  return have || ColdQuery(*request.user_state, query);
+}
+
+bool Bpr::AddContext(const UserState& state, std::span<float> query) const {
+  const Context context = ContextOf(&state);
+  if (context.size == 0) {
     return false;
   }
+  const size_t dim = options_.dim;
+  thread_local std::vector<float> rows;
+  thread_local std::vector<uint64_t> ids;
+  ids.assign(context.items, context.items + context.size);
+  rows.resize(context.size * dim);
+  contexts_->LookupBatch(ids, rows);
+  const float inv = 1.0f / static_cast<float>(context.size);
+  for (size_t c = 0; c < context.size; ++c) {
+    for (size_t k = 0; k < dim; ++k) {
+      query[k] += inv * rows[c * dim + k];
+    }
+  }
+  return true;
+}
+
+// A user without a row (context=0): the mean q of their most recent positive known items.
+bool Bpr::ColdQuery(const UserState& state, std::span<float> query) const {
+  const size_t dim = options_.dim;
   size_t used = 0;
-  const auto& recent = request.user_state->recent();
+  const auto& recent = state.recent();
   for (auto it = recent.rbegin(); it != recent.rend() && used < kColdItems; ++it) {
     if (it->weight <= 0 || it->item >= known_.size() || known_[it->item] == 0) {
       continue;

@@ -1,8 +1,9 @@
 #include "model/bpr.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
-#include <cstring>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -111,6 +112,7 @@ TEST_P(BprSamplingTest, LearnsClustersAndBeatsMostPop) {
   const std::span<const data::Interaction> test(stream.data() + 20000, 1000);
   BprOptions options;
   options.sampling = GetParam();
+  options.context = 0;  // HeldOutBprLoss uses Score(), which sees only the user row
   auto bpr = MakeBpr(options);
   const double loss_before = HeldOutBprLoss(*bpr, test, kItems, kGroups);
   MostPop pop;
@@ -133,6 +135,32 @@ TEST_P(BprSamplingTest, LearnsClustersAndBeatsMostPop) {
 INSTANTIATE_TEST_SUITE_P(AllModes, BprSamplingTest,
                          ::testing::Values(BprSampling::kUniform, BprSampling::kPopularity,
                                            BprSampling::kRecent));
+
+// The two ends of the query z_u = p_u + mean e_c: plain MF (context=0) and context only.
+TEST(BprTest, PlainMfAndContextOnlyQueriesBothLearn) {
+  const auto stream = ClusterStream(kUsers, kItems, kGroups, 21000, 8);
+  const std::span<const data::Interaction> train(stream.data(), 20000);
+  const std::span<const data::Interaction> test(stream.data() + 20000, 1000);
+  MostPop pop;
+  UserStateStore pop_users;
+  Feed(pop, pop_users, train);
+  const double hr_pop = HitRate(pop, pop_users, test);
+  for (const auto& [context, user_rows] : {std::pair{0, true}, std::pair{5, false}}) {
+    BprOptions options;
+    options.context = context;
+    options.user_rows = user_rows;
+    auto bpr = MakeBpr(options);
+    UserStateStore users;
+    Feed(*bpr, users, train);
+    const double hr = HitRate(*bpr, users, test);
+    EXPECT_GT(hr, 0.15) << "context " << context;
+    EXPECT_GT(hr, 5 * hr_pop) << "context " << context << " pop " << hr_pop;
+  }
+  BprOptions empty_query;
+  empty_query.context = 0;
+  empty_query.user_rows = false;
+  EXPECT_THAT(Bpr::Create(empty_query), StatusIs(StatusCode::kInvalidArgument));
+}
 
 std::vector<ScoredItem> RecommendAll(const Recommender& model, UserIdx user, const UserState& state,
                                      std::span<const ItemIdx> exclude) {
@@ -170,7 +198,7 @@ TEST(BprTest, SameSeedSameEventsGiveBitIdenticalModels) {
     ASSERT_EQ(a.size(), b.size());
     for (size_t i = 0; i < a.size(); ++i) {
       EXPECT_EQ(a[i].item, b[i].item);
-      EXPECT_EQ(std::memcmp(&a[i].score, &b[i].score, sizeof(float)), 0);
+      EXPECT_EQ(std::bit_cast<uint32_t>(a[i].score), std::bit_cast<uint32_t>(b[i].score));
     }
     EXPECT_EQ(models[0]->UserRow(user), models[1]->UserRow(user));
   }
@@ -200,13 +228,39 @@ TEST(BprTest, FitLearnsAsWellAsObserve) {
   EXPECT_GT(HitRate(*bpr, users, test), 0.09);
 }
 
+// threads=2 (Hogwild Fit) is not deterministic, so only quality bounds: it must learn about as
+// well as threads=1 (measured: both HR@10 about 0.2 here, held-out loss < 0.2).
+TEST(BprTest, HogwildFitWithTwoThreadsStillLearns) {
+  const auto stream = ClusterStream(kUsers, kItems, kGroups, 7000, 11);
+  const std::span<const data::Interaction> train(stream.data(), 6000);
+  const std::span<const data::Interaction> test(stream.data() + 6000, 1000);
+  UserStateStore users;
+  for (const auto& e : train) {
+    users.Get(e.user).Add(e);
+  }
+  double hr[2] = {0, 0};
+  for (int threads : {1, 2}) {
+    BprOptions options;
+    options.epochs = 3;
+    options.threads = threads;
+    options.context = 0;  // HeldOutBprLoss uses Score(), which sees only the user row
+    auto bpr = MakeBpr(options);
+    ASSERT_OK(bpr->Fit(train));
+    EXPECT_LT(HeldOutBprLoss(*bpr, test, kItems, kGroups), 0.2) << "threads " << threads;
+    EXPECT_EQ(bpr->steps(), 3u * 6000u);
+    hr[threads - 1] = HitRate(*bpr, users, test);
+  }
+  EXPECT_GT(hr[1], 0.09);
+  EXPECT_GT(hr[1], 0.8 * hr[0]) << "threads=1 " << hr[0];
+}
+
 TEST(BprTest, MseModeBeatsGlobalMeanRmse) {
   constexpr int kRatingUsers = 100;
   constexpr int kRatingItems = 100;
   constexpr int kRank = 2;
   base::Rng rng(5);
   std::vector<double> user_bias(kRatingUsers), item_bias(kRatingItems);
-  std::vector<double> p(kRatingUsers * kRank), q(kRatingItems * kRank);
+  std::vector<double> p(size_t{kRatingUsers} * kRank), q(size_t{kRatingItems} * kRank);
   for (auto* values : {&user_bias, &item_bias}) {
     for (double& v : *values) {
       v = 0.5 * rng.Normal();
@@ -337,8 +391,9 @@ TEST(BprTest, RegistryCreatesBprAndRejectsBadParams) {
   EXPECT_TRUE(has("sampling", "recent"));
   EXPECT_TRUE(has("loss", "mse"));
   EXPECT_TRUE(has("optimizer", "adam"));
-  EXPECT_TRUE(has("lr", "0.05"));
-  EXPECT_EQ(params.size(), 15u);
+  EXPECT_TRUE(has("lr", "0.1"));
+  EXPECT_TRUE(has("context", "5"));
+  EXPECT_EQ(params.size(), 18u);
   const auto known = KnownModels();
   EXPECT_NE(std::find(known.begin(), known.end(), "bpr"), known.end());
   for (const ModelParams& bad : std::vector<ModelParams>{{{"dim", "0"}},
@@ -347,6 +402,8 @@ TEST(BprTest, RegistryCreatesBprAndRejectsBadParams) {
                                                          {{"optimizer", "ftrl"}},
                                                          {{"loss", "hinge"}},
                                                          {{"negatives", "x"}},
+                                                         {{"context", "11"}},
+                                                         {{"threads", "0"}},
                                                          {{"bogus", "1"}}}) {
     EXPECT_THAT(CreateRecommender("bpr", bad), StatusIs(StatusCode::kInvalidArgument))
         << bad.begin()->first;

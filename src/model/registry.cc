@@ -63,7 +63,8 @@ Result<BprOptions> BprOptionsFromParams(const ModelParams& params) {
   FLYWHEEL_RETURN_IF_ERROR(
       CheckKeys(name, params,
                 {"dim", "optimizer", "lr", "l2", "lr_decay", "init_std", "clip", "negatives",
-                 "sampling", "recent_window", "replay", "reservoir", "epochs", "seed", "loss"}));
+                 "sampling", "recent_window", "replay", "reservoir", "epochs", "seed", "loss",
+                 "context", "user_rows", "threads"}));
   BprOptions o;
   auto get = [&](const std::string& key, double fallback, double min, double max) {
     return GetDouble(name, params, key, fallback, min, max);
@@ -80,6 +81,9 @@ Result<BprOptions> BprOptionsFromParams(const ModelParams& params) {
   FLYWHEEL_ASSIGN_OR_RETURN(double reservoir, get("reservoir", o.reservoir, 1, 1e8));
   FLYWHEEL_ASSIGN_OR_RETURN(double epochs, get("epochs", o.epochs, 0, 1000));
   FLYWHEEL_ASSIGN_OR_RETURN(double seed, get("seed", static_cast<double>(o.seed), 0, 1e15));
+  FLYWHEEL_ASSIGN_OR_RETURN(double context, get("context", o.context, 0, kBprMaxContext));
+  FLYWHEEL_ASSIGN_OR_RETURN(double user_rows, get("user_rows", o.user_rows ? 1 : 0, 0, 1));
+  FLYWHEEL_ASSIGN_OR_RETURN(double threads, get("threads", o.threads, 1, 64));
   FLYWHEEL_ASSIGN_OR_RETURN(std::string optimizer, GetChoice(name, params, "optimizer", "adagrad",
                                                              {"sgd", "adagrad", "adam"}));
   FLYWHEEL_ASSIGN_OR_RETURN(std::string sampling, GetChoice(name, params, "sampling", "uniform",
@@ -99,6 +103,9 @@ Result<BprOptions> BprOptionsFromParams(const ModelParams& params) {
   o.reservoir = static_cast<int>(reservoir);
   o.epochs = static_cast<int>(epochs);
   o.seed = static_cast<uint64_t>(seed);
+  o.context = static_cast<int>(context);
+  o.user_rows = user_rows != 0;
+  o.threads = static_cast<int>(threads);
   o.sampling = sampling == "popularity" ? BprSampling::kPopularity
                : sampling == "recent"   ? BprSampling::kRecent
                                         : BprSampling::kUniform;
