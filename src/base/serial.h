@@ -30,7 +30,11 @@ class ByteWriter {
     static_assert(std::is_trivially_copyable_v<T>);
     out_->append(reinterpret_cast<const char*>(&value), sizeof(T));
   }
-  void PutBytes(const void* data, size_t n) { out_->append(static_cast<const char*>(data), n); }
+  void PutBytes(const void* data, size_t n) {
+    if (n > 0) {
+      out_->append(static_cast<const char*>(data), n);
+    }
+  }
   void PutString(std::string_view s) {
     Put<uint64_t>(s.size());
     out_->append(s.data(), s.size());
@@ -64,6 +68,9 @@ class ByteReader {
   Status GetBytes(void* out, size_t n, std::string_view field) {
     if (remaining() < n) {
       return Truncated(field);
+    }
+    if (n == 0) {
+      return Status::Ok();  // `out` may be null (an empty vector's data())
     }
     std::memcpy(out, data_.data() + pos_, n);
     pos_ += n;
