@@ -1,0 +1,216 @@
+// TwoTower snapshots: SaveState / LoadState (format: doc/models/twotower.md).
+//
+//   u32 magic "TWT1" | u32 version | u64 body length | body | u32 masked crc32c(body)
+//   body: params text | Rng | steps | known | feature hashes | item features | reservoir |
+//         positives_seen | rings | user table | item table | feature table
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "base/crc32c.h"
+#include "model/twotower.h"
+#include "model/twotower_internal.h"
+
+namespace flywheel::model {
+namespace {
+
+constexpr uint32_t kMagic = 0x31545754;  // "TWT1"
+constexpr uint32_t kVersion = 1;
+
+std::string ParamsText(const KeyValues& params) {
+  std::string text;
+  for (const auto& [key, value] : params) {
+    text += key + "=" + value + ";";
+  }
+  return text;
+}
+
+void PutTable(const embedding::EmbeddingTable& table, base::ByteWriter* out) {
+  std::string bytes;
+  (void)table.AppendSnapshot(&bytes);  // appending to memory cannot fail
+  out->PutString(bytes);
+}
+
+Result<std::unique_ptr<embedding::EmbeddingTable>> GetTable(base::ByteReader* in, const char* what,
+                                                            uint32_t dim) {
+  uint64_t n = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&n, what));
+  std::string_view bytes;
+  if (n > in->remaining()) {
+    return in->Error(std::string("truncated ") + what);
+  }
+  FLYWHEEL_RETURN_IF_ERROR(in->GetView(n, &bytes, what));
+  FLYWHEEL_ASSIGN_OR_RETURN(auto table,
+                            embedding::EmbeddingTable::LoadSnapshotBytes(bytes, what));
+  if (table->dim() != dim) {
+    return in->Error(std::string(what) + ": dim mismatch");
+  }
+  return table;
+}
+
+Status GetHistoryEntry(base::ByteReader* in, HistoryEntry* entry) {
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&entry->item, "ring item"));
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&entry->ts_ms, "ring ts"));
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&entry->weight, "ring weight"));
+  return in->Get(&entry->type, "ring type");
+}
+
+}  // namespace
+
+Status TwoTower::SaveState(base::ByteWriter* out) const {
+  std::string body;
+  base::ByteWriter w(&body);
+  w.PutString(ParamsText(params()));
+  w.Put(worker_->rng);
+  w.Put<uint64_t>(steps());
+  w.PutVector(known_);
+  w.PutVector(feature_hashes_);
+  for (const std::vector<FeatureRef>& refs : item_features_) {
+    w.PutVector(refs);
+  }
+  w.PutVector(reservoir_);
+  w.Put<uint64_t>(positives_seen_);
+  std::vector<UserIdx> users;
+  for (const auto& [user, ring] : rings_) {
+    users.push_back(user);
+  }
+  std::sort(users.begin(), users.end());
+  w.Put<uint64_t>(users.size());
+  for (UserIdx user : users) {
+    const std::vector<HistoryEntry>& ring = rings_.at(user);
+    w.Put(user);
+    w.Put<uint64_t>(ring.size());
+    for (const HistoryEntry& entry : ring) {
+      w.Put(entry.item);
+      w.Put(entry.ts_ms);
+      w.Put(entry.weight);
+      w.Put(entry.type);
+    }
+  }
+  PutTable(*users_, &w);
+  PutTable(*items_, &w);
+  PutTable(*features_, &w);
+  out->Put(kMagic);
+  out->Put(kVersion);
+  out->PutString(body);
+  out->Put(base::crc32c::Mask(base::crc32c::Value(body)));
+  return Status::Ok();
+}
+
+Status TwoTower::LoadState(base::ByteReader* in) {
+  uint32_t magic = 0;
+  uint32_t version = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&magic, "twotower magic"));
+  if (magic != kMagic) {
+    return in->Error("twotower: bad magic");
+  }
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&version, "twotower version"));
+  if (version != kVersion) {
+    return in->Error("twotower: unsupported state version " + std::to_string(version));
+  }
+  uint64_t n = 0;
+  std::string_view body;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&n, "twotower body length"));
+  if (n > in->remaining()) {
+    return in->Error("truncated twotower body");
+  }
+  FLYWHEEL_RETURN_IF_ERROR(in->GetView(n, &body, "twotower body"));
+  uint32_t crc = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&crc, "twotower checksum"));
+  if (base::crc32c::Unmask(crc) != base::crc32c::Value(body)) {
+    return in->Error("twotower: checksum mismatch");
+  }
+  base::ByteReader reader(body, "twotower state");
+  return LoadBody(&reader);
+}
+
+Status TwoTower::LoadBody(base::ByteReader* in) {
+  std::string params_text;
+  FLYWHEEL_RETURN_IF_ERROR(in->GetString(&params_text, "params"));
+  if (params_text != ParamsText(params())) {
+    return in->Error("twotower: state saved with other parameters: " + params_text);
+  }
+  base::Rng rng(0);
+  uint64_t steps = 0;
+  std::vector<uint8_t> known;
+  std::vector<uint64_t> hashes;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&rng, "rng"));
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&steps, "steps"));
+  FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&known, "known items"));
+  FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&hashes, "feature hashes"));
+  std::unordered_map<uint64_t, uint32_t> index;
+  for (size_t f = 0; f < hashes.size(); ++f) {
+    if (!index.emplace(hashes[f], static_cast<uint32_t>(f)).second) {
+      return in->Error("duplicate feature hash");
+    }
+  }
+  std::vector<std::vector<FeatureRef>> item_features(known.size());
+  for (std::vector<FeatureRef>& refs : item_features) {
+    FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&refs, "item features"));
+    for (const FeatureRef& ref : refs) {
+      if (ref.feature >= hashes.size() || !std::isfinite(ref.weight)) {
+        return in->Error("bad item feature");
+      }
+    }
+  }
+  std::vector<Replayed> reservoir;
+  uint64_t positives_seen = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&reservoir, "reservoir"));
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&positives_seen, "positives seen"));
+  for (const Replayed& r : reservoir) {
+    if (r.item >= known.size() || reservoir.size() > static_cast<size_t>(options_.reservoir)) {
+      return in->Error("bad reservoir entry");
+    }
+  }
+  std::unordered_map<UserIdx, std::vector<HistoryEntry>> rings;
+  uint64_t num_users = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&num_users, "ring count"));
+  for (uint64_t u = 0; u < num_users; ++u) {
+    UserIdx user = 0;
+    uint64_t size = 0;
+    FLYWHEEL_RETURN_IF_ERROR(in->Get(&user, "ring user"));
+    FLYWHEEL_RETURN_IF_ERROR(in->Get(&size, "ring size"));
+    if (size > static_cast<uint64_t>(options_.history) || rings.count(user) != 0) {
+      return in->Error("bad ring");
+    }
+    std::vector<HistoryEntry>& ring = rings[user];
+    ring.resize(size);
+    for (HistoryEntry& entry : ring) {
+      FLYWHEEL_RETURN_IF_ERROR(GetHistoryEntry(in, &entry));
+      if (entry.item >= known.size()) {
+        return in->Error("bad ring item");
+      }
+    }
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(auto users, GetTable(in, "user table", options_.dim));
+  FLYWHEEL_ASSIGN_OR_RETURN(auto items, GetTable(in, "item table", options_.dim + 1));
+  FLYWHEEL_ASSIGN_OR_RETURN(auto features, GetTable(in, "feature table", options_.dim));
+  FLYWHEEL_RETURN_IF_ERROR(in->ExpectEnd());
+  // Everything parsed and checked: install it.
+  worker_->rng = rng;
+  steps_.store(steps, std::memory_order_relaxed);
+  known_.clear();
+  item_features_.clear();
+  item_bias_.clear();
+  item_panels_.clear();
+  if (!known.empty()) {
+    GrowItems(static_cast<ItemIdx>(known.size() - 1));
+  }
+  known_ = std::move(known);
+  item_features_ = std::move(item_features);
+  feature_hashes_ = std::move(hashes);
+  feature_index_ = std::move(index);
+  feature_panels_.assign((feature_hashes_.size() + internal::kPanel - 1) / internal::kPanel *
+                             internal::kPanel * options_.dim,
+                         0.0f);
+  reservoir_ = std::move(reservoir);
+  positives_seen_ = positives_seen;
+  rings_ = std::move(rings);
+  users_ = std::move(users);
+  items_ = std::move(items);
+  features_ = std::move(features);
+  RebuildMirrors();
+  return Status::Ok();
+}
+
+}  // namespace flywheel::model
