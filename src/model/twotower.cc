@@ -74,11 +74,15 @@ void TwoTower::GrowItems(ItemIdx item) {
     const size_t n = static_cast<size_t>(item) + 1;
     const size_t padded = (n + kPanel - 1) / kPanel * kPanel;
     known_.resize(n, 0);
+    counts_.resize(n, 0.0f);
     item_features_.resize(n);
     item_bias_.resize(padded, 0.0f);
     item_panels_.resize(padded * options_.dim, 0.0f);
   }
-  known_[item] = 1;
+  if (known_[item] == 0) {
+    known_[item] = 1;
+    ++num_known_;
+  }
 }
 
 uint32_t TwoTower::FeatureIndex(uint64_t hash) {
@@ -106,12 +110,39 @@ void TwoTower::SetItemContent(ItemIdx item, const Item& content) {
     ids.push_back(ref.feature);
   }
   RefreshFeatures(ids);
+  UpdateCsr(item);
+}
+
+void TwoTower::UpdateCsr(ItemIdx item) {
+  if (csr_begin_.empty()) {
+    csr_begin_.push_back(0);
+  }
+  if (item + 1 < csr_begin_.size()) {
+    RebuildCsr();
+    return;
+  }
+  while (csr_begin_.size() < static_cast<size_t>(item) + 1) {
+    csr_begin_.push_back(static_cast<uint32_t>(csr_refs_.size()));
+  }
+  csr_refs_.insert(csr_refs_.end(), item_features_[item].begin(), item_features_[item].end());
+  csr_begin_.push_back(static_cast<uint32_t>(csr_refs_.size()));
+}
+
+void TwoTower::RebuildCsr() {
+  csr_begin_.assign(1, 0);
+  csr_refs_.clear();
+  for (const std::vector<FeatureRef>& refs : item_features_) {
+    csr_refs_.insert(csr_refs_.end(), refs.begin(), refs.end());
+    csr_begin_.push_back(static_cast<uint32_t>(csr_refs_.size()));
+  }
 }
 
 // ----- training -----
 
 void TwoTower::Remember(const data::Interaction& event) {
   const Replayed entry{event.user, event.item, event.ts_ms};
+  counts_[event.item] += 1.0f;
+  total_count_ += 1.0;
   ++positives_seen_;
   if (reservoir_.size() < static_cast<size_t>(options_.reservoir)) {
     reservoir_.push_back(entry);
@@ -218,15 +249,30 @@ void TwoTower::FitEpochs(std::span<const data::Interaction> history,
   RebuildMirrors();
 }
 
+ItemIdx TwoTower::DrawCandidate(Worker* worker) const {
+  if (options_.popularity_sampling && !reservoir_.empty()) {
+    return reservoir_[worker->rng.Uniform(reservoir_.size())].item;
+  }
+  return static_cast<ItemIdx>(worker->rng.Uniform(known_.size()));
+}
+
 ItemIdx TwoTower::SampleNegative(ItemIdx positive, const UserState* seen, Worker* worker) const {
-  auto item = static_cast<ItemIdx>(worker->rng.Uniform(known_.size()));
+  ItemIdx item = DrawCandidate(worker);
   for (int attempt = 0; attempt < kRedraws; ++attempt) {
     if (item != positive && known_[item] != 0 && (seen == nullptr || !seen->HasSeen(item))) {
       break;
     }
-    item = static_cast<ItemIdx>(worker->rng.Uniform(known_.size()));
+    item = DrawCandidate(worker);
   }
   return item;
+}
+
+float TwoTower::LogQ(ItemIdx item) const {
+  if (!options_.popularity_sampling || counts_[item] <= 0) {
+    return 0.0f;
+  }
+  const double q = counts_[item] / total_count_;
+  return static_cast<float>(std::log(q * static_cast<double>(num_known_)));
 }
 
 float TwoTower::NextLr() {
@@ -243,7 +289,11 @@ void TwoTower::Step(UserIdx user, ItemIdx item, bool positive,
     w->item_ids.push_back(SampleNegative(item, seen, w));
   }
   const size_t candidates = w->item_ids.size();
-  internal::PoolingWeights(history, options_.half_life_hours, &w->alpha);
+  w->logq.assign(candidates, 0.0f);
+  for (size_t c = options_.loss == TwoTowerLoss::kBpr ? 1 : 0; c < candidates; ++c) {
+    w->logq[c] = LogQ(static_cast<ItemIdx>(w->item_ids[c]));
+  }
+  internal::PoolingWeights(history, options_.half_life_hours, options_.history_decay, &w->alpha);
   for (const HistoryEntry& entry : history) {
     w->item_ids.push_back(entry.item);
   }
@@ -325,7 +375,7 @@ void TwoTower::QueryVector(UserIdx user, const UserState* state, std::span<float
   thread_local std::vector<HistoryEntry> hist;
   thread_local std::vector<float> alpha, vec;
   internal::CollectHistory(state->recent(), kNoItem, options_.history, known_, &hist);
-  internal::PoolingWeights(hist, options_.half_life_hours, &alpha);
+  internal::PoolingWeights(hist, options_.half_life_hours, options_.history_decay, &alpha);
   vec.resize(dim);
   for (size_t j = 0; j < hist.size(); ++j) {
     MirrorItemVector(hist[j].item, vec.data());
@@ -347,17 +397,16 @@ void TwoTower::ScoreAll(const RecommendRequest& request, std::span<float> scores
   thread_local std::vector<float> item_scores;
   item_scores.resize((n + kPanel - 1) / kPanel * kPanel);
   BlockedGemv(item_panels_.data(), item_bias_.data(), query.data(), dim, n, item_scores.data());
+  const size_t covered = csr_begin_.empty() ? 0 : std::min(n, csr_begin_.size() - 1);
+  for (size_t i = 0; i < covered; ++i) {
+    for (uint32_t r = csr_begin_[i]; r < csr_begin_[i + 1]; ++r) {
+      item_scores[i] += csr_refs_[r].weight * feature_scores[csr_refs_[r].feature];
+    }
+  }
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   for (size_t i = 0; i < n; ++i) {
-    if (known_[i] == 0) {
-      scores[i] = kNegInf;
-      continue;
-    }
-    float score = item_scores[i];
-    for (const FeatureRef& ref : item_features_[i]) {
-      score += ref.weight * feature_scores[ref.feature];
-    }
-    scores[i] = std::isfinite(score) ? score : Finite(score);
+    const float score = item_scores[i];
+    scores[i] = known_[i] == 0 ? kNegInf : std::isfinite(score) ? score : Finite(score);
   }
 }
 

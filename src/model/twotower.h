@@ -72,8 +72,10 @@ struct TwoTowerOptions {
   float init_std = 0.1f;
   float clip = 0.0f;
   int negatives = 4;
+  bool popularity_sampling = false;  // negatives from the reservoir (~ counts) with log-q correction
   int history = 20;                // items pooled into the user tower
   float half_life_hours = 24.0f;   // time decay of the pooling
+  float history_decay = 1.0f;      // position decay of the pooling (1: none)
   bool content = true;             // false: no feature rows (ablation: an id-only model)
   int max_tags = 20;               // tags and title tokens used per item
   int replay = 1;
@@ -143,12 +145,18 @@ class TwoTower final : public Recommender {
   void Step(UserIdx user, ItemIdx item, bool positive, std::span<const HistoryEntry> history,
             const UserState* seen, TimestampMs now, Worker* worker);
   ItemIdx SampleNegative(ItemIdx positive, const UserState* seen, Worker* worker) const;
+  ItemIdx DrawCandidate(Worker* worker) const;
+  // log(q_i * n) of popularity sampling (q_i = count_i / total, n = known items); 0 when uniform.
+  float LogQ(ItemIdx item) const;
   float NextLr();
   void FitEpochs(std::span<const data::Interaction> history, std::span<const uint32_t> positions,
                  const std::vector<std::vector<HistoryEntry>>& per_user, const UserStateStore& seen);
   void RefreshItems(std::span<const uint64_t> items);
   void RefreshFeatures(std::span<const uint64_t> features);
   void RebuildMirrors();
+  // Appends the item's features to the CSR copy when it is past the covered items, else rebuilds.
+  void UpdateCsr(ItemIdx item);
+  void RebuildCsr();
   // q_u from the mirrors (dim floats).
   void QueryVector(UserIdx user, const UserState* state, std::span<float> query) const;
   // v_i (dim floats) and b_i from the mirrors.
@@ -162,6 +170,9 @@ class TwoTower final : public Recommender {
   std::unique_ptr<embedding::EmbeddingTable> features_;  // x_f: dim (id = dense feature index)
   std::unique_ptr<Worker> worker_;                       // the writer's (holds the model Rng)
   std::vector<uint8_t> known_;
+  size_t num_known_ = 0;
+  std::vector<float> counts_;  // positive events per item
+  double total_count_ = 0;
   std::vector<std::vector<FeatureRef>> item_features_;
   std::unordered_map<uint64_t, uint32_t> feature_index_;
   std::vector<uint64_t> feature_hashes_;  // dense index -> hash
@@ -174,6 +185,10 @@ class TwoTower final : public Recommender {
   std::vector<float> item_panels_;
   std::vector<float> item_bias_;
   std::vector<float> feature_panels_;
+  // item_features_ flattened (CSR) for scoring: item i's features are
+  // csr_refs_[csr_begin_[i], csr_begin_[i + 1]) for i + 1 < csr_begin_.size().
+  std::vector<uint32_t> csr_begin_;
+  std::vector<FeatureRef> csr_refs_;
 };
 
 }  // namespace flywheel::model

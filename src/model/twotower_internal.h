@@ -29,6 +29,7 @@ struct TwoTower::Worker {
   std::vector<float> feat_weights, feat_rows;
   std::vector<float> vecs;  // v of each item_ids entry (dim floats each)
   std::vector<float> user_row, query, gq, logits, coef;
+  std::vector<float> logq;  // sampling correction subtracted from each candidate's logit
   std::vector<uint64_t> g_item_ids, g_feat_ids;  // merged gradients to apply
   std::vector<float> g_item, g_feat, g_user;
 };
@@ -52,8 +53,9 @@ void CollectHistory(const Container& recent, ItemIdx exclude, int limit,
   }
 }
 
-// alpha_j = weight_j * 2^(-(t_last - t_j) / half_life), normalised to sum 1.
-void PoolingWeights(std::span<const HistoryEntry> history, float half_life_hours,
+// alpha_j = weight_j * 2^(-(t_last - t_j) / half_life) * decay^j (history most recent first, j
+// its position), normalised to sum 1.
+void PoolingWeights(std::span<const HistoryEntry> history, float half_life_hours, float decay,
                     std::vector<float>* alpha);
 
 // out[i] = (bias ? bias[i] : 0) + sum_k query[k] * row_i[k] for i < n over rows in panels of

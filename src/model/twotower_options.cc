@@ -33,7 +33,7 @@ struct NumericParam {
 constexpr NumericParam kNumeric[] = {
     {"dim", 1, 4096},        {"lr", 1e-30, 1e30},      {"lr_decay", 0, 1e6},
     {"l2", 0, 1e6},          {"init_std", 0, 1e3},     {"clip", 0, 1e30},
-    {"negatives", 1, 1000},  {"history", 0, 1000},     {"half_life_hours", 1e-6, 1e9},
+    {"negatives", 1, 1000},  {"popularity_sampling", 0, 1},  {"history", 0, 1000},     {"half_life_hours", 1e-6, 1e9}, {"history_decay", 0, 1},
     {"content", 0, 1},       {"max_tags", 0, 1000},    {"replay", 0, 100},
     {"reservoir", 1, 1e8},   {"epochs", 0, 1000},      {"threads", 1, 64},
     {"seed", 0, 1e15},
@@ -52,29 +52,32 @@ double* Field(std::string_view key, std::vector<double>* values) {
 std::vector<double> Values(const TwoTowerOptions& o) {
   return {static_cast<double>(o.dim), o.lr,         o.lr_decay,
           o.l2,                       o.init_std,   o.clip,
-          static_cast<double>(o.negatives), static_cast<double>(o.history), o.half_life_hours,
+          static_cast<double>(o.negatives), o.popularity_sampling ? 1.0 : 0.0, static_cast<double>(o.history), o.half_life_hours, o.history_decay,
           o.content ? 1.0 : 0.0,      static_cast<double>(o.max_tags), static_cast<double>(o.replay),
           static_cast<double>(o.reservoir), static_cast<double>(o.epochs),
           static_cast<double>(o.threads), static_cast<double>(o.seed)};
 }
 
 void Assign(const std::vector<double>& v, TwoTowerOptions* o) {
-  o->dim = static_cast<uint32_t>(v[0]);
-  o->lr = static_cast<float>(v[1]);
-  o->lr_decay = static_cast<float>(v[2]);
-  o->l2 = static_cast<float>(v[3]);
-  o->init_std = static_cast<float>(v[4]);
-  o->clip = static_cast<float>(v[5]);
-  o->negatives = static_cast<int>(v[6]);
-  o->history = static_cast<int>(v[7]);
-  o->half_life_hours = static_cast<float>(v[8]);
-  o->content = v[9] != 0;
-  o->max_tags = static_cast<int>(v[10]);
-  o->replay = static_cast<int>(v[11]);
-  o->reservoir = static_cast<int>(v[12]);
-  o->epochs = static_cast<int>(v[13]);
-  o->threads = static_cast<int>(v[14]);
-  o->seed = static_cast<uint64_t>(v[15]);
+  size_t i = 0;
+  o->dim = static_cast<uint32_t>(v[i++]);
+  o->lr = static_cast<float>(v[i++]);
+  o->lr_decay = static_cast<float>(v[i++]);
+  o->l2 = static_cast<float>(v[i++]);
+  o->init_std = static_cast<float>(v[i++]);
+  o->clip = static_cast<float>(v[i++]);
+  o->negatives = static_cast<int>(v[i++]);
+  o->popularity_sampling = v[i++] != 0;
+  o->history = static_cast<int>(v[i++]);
+  o->half_life_hours = static_cast<float>(v[i++]);
+  o->history_decay = static_cast<float>(v[i++]);
+  o->content = v[i++] != 0;
+  o->max_tags = static_cast<int>(v[i++]);
+  o->replay = static_cast<int>(v[i++]);
+  o->reservoir = static_cast<int>(v[i++]);
+  o->epochs = static_cast<int>(v[i++]);
+  o->threads = static_cast<int>(v[i++]);
+  o->seed = static_cast<uint64_t>(v[i++]);
 }
 
 }  // namespace
@@ -120,7 +123,7 @@ Result<TwoTowerOptions> TwoTowerOptionsFromParams(const std::map<std::string, st
       return Status::InvalidArgument(
           "model twotower: unknown parameter '" + key +
           "' (allowed: dim, loss, optimizer, lr, lr_decay, l2, init_std, clip, negatives, "
-          "history, half_life_hours, content, max_tags, replay, reservoir, epochs, threads, seed)");
+          "popularity_sampling, history, half_life_hours, history_decay, content, max_tags, replay, reservoir, epochs, threads, seed)");
     }
     auto value = base::ParseDouble(text);
     if (!value.ok()) {

@@ -64,6 +64,8 @@ Status TwoTower::SaveState(base::ByteWriter* out) const {
   w.Put(worker_->rng);
   w.Put<uint64_t>(steps());
   w.PutVector(known_);
+  w.PutVector(counts_);
+  w.Put(total_count_);
   w.PutVector(feature_hashes_);
   for (const std::vector<FeatureRef>& refs : item_features_) {
     w.PutVector(refs);
@@ -137,6 +139,13 @@ Status TwoTower::LoadBody(base::ByteReader* in) {
   FLYWHEEL_RETURN_IF_ERROR(in->Get(&rng, "rng"));
   FLYWHEEL_RETURN_IF_ERROR(in->Get(&steps, "steps"));
   FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&known, "known items"));
+  std::vector<float> counts;
+  double total_count = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&counts, "counts"));
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&total_count, "total count"));
+  if (counts.size() != known.size() || !std::isfinite(total_count) || total_count < 0) {
+    return in->Error("bad counts");
+  }
   FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&hashes, "feature hashes"));
   std::unordered_map<uint64_t, uint32_t> index;
   for (size_t f = 0; f < hashes.size(); ++f) {
@@ -196,7 +205,11 @@ Status TwoTower::LoadBody(base::ByteReader* in) {
   if (!known.empty()) {
     GrowItems(static_cast<ItemIdx>(known.size() - 1));
   }
+  num_known_ = static_cast<size_t>(
+      std::count_if(known.begin(), known.end(), [](uint8_t k) { return k != 0; }));
   known_ = std::move(known);
+  counts_ = std::move(counts);
+  total_count_ = total_count;
   item_features_ = std::move(item_features);
   feature_hashes_ = std::move(hashes);
   feature_index_ = std::move(index);
@@ -210,6 +223,7 @@ Status TwoTower::LoadBody(base::ByteReader* in) {
   items_ = std::move(items);
   features_ = std::move(features);
   RebuildMirrors();
+  RebuildCsr();
   return Status::Ok();
 }
 

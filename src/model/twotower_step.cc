@@ -34,7 +34,7 @@ float* MergedRow(uint64_t id, size_t n, std::vector<uint64_t>* ids, std::vector<
 
 }  // namespace
 
-void PoolingWeights(std::span<const HistoryEntry> history, float half_life_hours,
+void PoolingWeights(std::span<const HistoryEntry> history, float half_life_hours, float decay,
                     std::vector<float>* alpha) {
   alpha->clear();
   if (history.empty()) {
@@ -46,9 +46,11 @@ void PoolingWeights(std::span<const HistoryEntry> history, float half_life_hours
   }
   const double half_life_ms = static_cast<double>(half_life_hours) * 3.6e6;
   double sum = 0;
+  double position = 1.0;
   for (const HistoryEntry& entry : history) {
     const double age = static_cast<double>(last - entry.ts_ms) / half_life_ms;
-    const double a = static_cast<double>(entry.weight) * std::exp2(-std::min(age, 1000.0));
+    const double a = static_cast<double>(entry.weight) * std::exp2(-std::min(age, 1000.0)) * position;
+    position *= static_cast<double>(decay);
     alpha->push_back(static_cast<float>(a));
     sum += a;
   }
@@ -123,7 +125,8 @@ void Coefficients(bool positive, TwoTowerLoss loss, size_t candidates, TwoTower:
   w->logits.resize(candidates);
   for (size_t c = 0; c < candidates; ++c) {
     w->logits[c] =
-        Dot(w->query.data(), w->vecs.data() + c * dim, dim) + w->item_rows[c * (dim + 1) + dim];
+        Dot(w->query.data(), w->vecs.data() + c * dim, dim) + w->item_rows[c * (dim + 1) + dim] -
+        w->logq[c];
   }
   w->coef.assign(candidates, 0.0f);
   if (!positive) {
