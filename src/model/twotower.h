@@ -13,11 +13,14 @@
 //     equivalent to decay from "now"). A new user is personal after their first event (h_u).
 //   score       x_ui = q_u . v_i + b_i.
 //
-// Loss per positive event (weight > 0) with `negatives` items j uniform over known items (a
-// sampled j equal to i or seen by the user is redrawn up to 3 times):
-//   loss=bpr      mean_j -log sigmoid(x_ui - x_uj);
-//   loss=softmax  -log softmax over {i} + negatives (sampled softmax; uniform proposal, so no
-//                 log-q correction is needed).
+// Loss per positive event (weight > 0) with `negatives` sampled items j (a sampled j equal to i or
+// seen by the user is redrawn up to 3 times):
+//   popularity_sampling=1 (default)  j drawn from the replay reservoir (~ proportional to past
+//     positive counts) with log-q correction x'_uj = x_uj - log(q_j * n), q_j = count_j / total,
+//     n = known items (relative to uniform); 0: j uniform over known items, no correction.
+//   loss=softmax (default)  -log softmax over {i} + negatives (sampled softmax; with popularity
+//     sampling the correction applies to every candidate, the positive included);
+//   loss=bpr                mean_j -log sigmoid(x_ui - x'_uj).
 // A negative-weight event (skip, dislike) takes one step on -log sigmoid(-x_ui): pushes away.
 // Gradients reach p_u, e_i, b_i, the feature rows x_f (times w_if) and the history items' id
 // rows e_j (times a_j / sum a), all through embedding::EmbeddingTable (sparse optimizer, L2 `l2`
@@ -64,18 +67,18 @@ enum class TwoTowerLoss : uint32_t { kBpr = 0, kSoftmax = 1 };
 
 struct TwoTowerOptions {
   uint32_t dim = 32;
-  TwoTowerLoss loss = TwoTowerLoss::kBpr;
+  TwoTowerLoss loss = TwoTowerLoss::kSoftmax;
   embedding::OptimizerKind optimizer = embedding::OptimizerKind::kAdagrad;
-  float lr = 0.05f;
+  float lr = 0.1f;
   float lr_decay = 0.0f;
   float l2 = 1e-4f;
   float init_std = 0.1f;
   float clip = 0.0f;
-  int negatives = 4;
-  bool popularity_sampling = false;  // negatives from the reservoir (~ counts) with log-q correction
+  int negatives = 16;
+  bool popularity_sampling = true;  // negatives from the reservoir (~ counts) with log-q correction
   int history = 20;                // items pooled into the user tower
   float half_life_hours = 24.0f;   // time decay of the pooling
-  float history_decay = 1.0f;      // position decay of the pooling (1: none)
+  float history_decay = 0.7f;      // position decay of the pooling (1: none)
   bool content = true;             // false: no feature rows (ablation: an id-only model)
   int max_tags = 20;               // tags and title tokens used per item
   int replay = 1;
