@@ -166,8 +166,7 @@ void TwoTower::Observe(const data::Interaction& event, const UserState& user) {
   if (event.weight > 0) {
     Remember(event);
   }
-  internal::CollectHistory(user.recent(), event.item, options_.history, known_,
-                           &worker_->pooled);
+  internal::CollectHistory(user.recent(), event.item, options_.history, known_, &worker_->pooled);
   Train(event, worker_->pooled, &user, options_.replay, worker_.get());
 }
 
@@ -183,8 +182,7 @@ void TwoTower::Train(const data::Interaction& event, std::span<const HistoryEntr
   Step(event.user, event.item, true, history, seen, event.ts_ms, worker);
   for (int r = 0; r < replay && !reservoir_.empty(); ++r) {
     const Replayed past = reservoir_[worker->rng.Uniform(reservoir_.size())];
-    internal::CollectHistory(rings_[past.user], past.item, options_.history, known_,
-                             &worker->hist);
+    internal::CollectHistory(rings_[past.user], past.item, options_.history, known_, &worker->hist);
     Step(past.user, past.item, true, worker->hist, nullptr, event.ts_ms, worker);
   }
 }

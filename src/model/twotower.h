@@ -39,10 +39,10 @@
 //
 // Scoring is exact over all known items (num_items() = 1 + the largest item index given to
 // SetItemContent or Observe; items in that prefix never given are not returned). Because
-// x_ui = q.e_i + b_i + sum_f w_if (q.x_f), Recommend computes q.x_f once per feature and q.e_i + b_i
-// with one blocked GEMV each (mirrors of the rows in panels of 8: r[k] of row n at
-// panel[(n / 8) * 8 * dim + k * 8 + n % 8], refreshed from the tables after every update), then
-// adds each item's weighted feature scores. Non-finite scores are clamped to finite values.
+// x_ui = q.e_i + b_i + sum_f w_if (q.x_f), Recommend computes q.x_f once per feature and q.e_i +
+// b_i with one blocked GEMV each (mirrors of the rows in panels of 8: r[k] of row n at panel[(n /
+// 8) * 8 * dim + k * 8 + n % 8], refreshed from the tables after every update), then adds each
+// item's weighted feature scores. Non-finite scores are clamped to finite values.
 //
 // Snapshots: SaveState/LoadState (format in doc/models/twotower.md; versioned, CRC32C-checked,
 // kCorruption on any damage). Thread safety: see Recommender.
@@ -76,11 +76,11 @@ struct TwoTowerOptions {
   float clip = 0.0f;
   int negatives = 16;
   bool popularity_sampling = true;  // negatives from the reservoir (~ counts) with log-q correction
-  int history = 20;                // items pooled into the user tower
-  float half_life_hours = 24.0f;   // time decay of the pooling
-  float history_decay = 0.7f;      // position decay of the pooling (1: none)
-  bool content = true;             // false: no feature rows (ablation: an id-only model)
-  int max_tags = 20;               // tags and title tokens used per item
+  int history = 20;                 // items pooled into the user tower
+  float half_life_hours = 24.0f;    // time decay of the pooling
+  float history_decay = 0.7f;       // position decay of the pooling (1: none)
+  bool content = true;              // false: no feature rows (ablation: an id-only model)
+  int max_tags = 20;                // tags and title tokens used per item
   int replay = 1;
   int reservoir = 100000;
   int epochs = 5;
@@ -153,7 +153,8 @@ class TwoTower final : public Recommender {
   float LogQ(ItemIdx item) const;
   float NextLr();
   void FitEpochs(std::span<const data::Interaction> history, std::span<const uint32_t> positions,
-                 const std::vector<std::vector<HistoryEntry>>& per_user, const UserStateStore& seen);
+                 const std::vector<std::vector<HistoryEntry>>& per_user,
+                 const UserStateStore& seen);
   void RefreshItems(std::span<const uint64_t> items);
   void RefreshFeatures(std::span<const uint64_t> features);
   void RebuildMirrors();

@@ -91,8 +91,8 @@ std::vector<HashedFeature> ItemFeatureHashes(const Item& item, int max_tokens) {
   for (const auto& [key, value] : item.attributes) {
     Attribute(key, value, &kinds[3]);
   }
-  const auto present = static_cast<float>(
-      std::count_if(std::begin(kinds), std::end(kinds), [](const Kind& k) { return !k.hashes.empty(); }));
+  const auto present = static_cast<float>(std::count_if(
+      std::begin(kinds), std::end(kinds), [](const Kind& k) { return !k.hashes.empty(); }));
   std::vector<HashedFeature> out;
   for (const Kind& kind : kinds) {
     for (uint64_t hash : kind.hashes) {

@@ -46,8 +46,7 @@ void CollectHistory(const Container& recent, ItemIdx exclude, int limit,
   out->clear();
   const auto max = static_cast<size_t>(limit);
   for (auto it = recent.rbegin(); it != recent.rend() && out->size() < max; ++it) {
-    if (it->weight > 0 && it->item != exclude && it->item < known.size() &&
-        known[it->item] != 0) {
+    if (it->weight > 0 && it->item != exclude && it->item < known.size() && known[it->item] != 0) {
       out->push_back(*it);
     }
   }

@@ -31,12 +31,15 @@ struct NumericParam {
 // Every numeric parameter with its range, in the order of Values(); Validate, the parser and
 // params() share it.
 constexpr NumericParam kNumeric[] = {
-    {"dim", 1, 4096},        {"lr", 1e-30, 1e30},      {"lr_decay", 0, 1e6},
-    {"l2", 0, 1e6},          {"init_std", 0, 1e3},     {"clip", 0, 1e30},
-    {"negatives", 1, 1000},  {"popularity_sampling", 0, 1},  {"history", 0, 1000},     {"half_life_hours", 1e-6, 1e9}, {"history_decay", 0, 1},
-    {"content", 0, 1},       {"max_tags", 0, 1000},    {"replay", 0, 100},
-    {"reservoir", 1, 1e8},   {"epochs", 0, 1000},      {"threads", 1, 64},
-    {"seed", 0, 1e15},
+    {"dim", 1, 4096},        {"lr", 1e-30, 1e30},
+    {"lr_decay", 0, 1e6},    {"l2", 0, 1e6},
+    {"init_std", 0, 1e3},    {"clip", 0, 1e30},
+    {"negatives", 1, 1000},  {"popularity_sampling", 0, 1},
+    {"history", 0, 1000},    {"half_life_hours", 1e-6, 1e9},
+    {"history_decay", 0, 1}, {"content", 0, 1},
+    {"max_tags", 0, 1000},   {"replay", 0, 100},
+    {"reservoir", 1, 1e8},   {"epochs", 0, 1000},
+    {"threads", 1, 64},      {"seed", 0, 1e15},
 };
 
 // The slot of `key` in a Values() vector (same order as kNumeric), or null.
@@ -50,12 +53,24 @@ double* Field(std::string_view key, std::vector<double>* values) {
 }
 
 std::vector<double> Values(const TwoTowerOptions& o) {
-  return {static_cast<double>(o.dim), o.lr,         o.lr_decay,
-          o.l2,                       o.init_std,   o.clip,
-          static_cast<double>(o.negatives), o.popularity_sampling ? 1.0 : 0.0, static_cast<double>(o.history), o.half_life_hours, o.history_decay,
-          o.content ? 1.0 : 0.0,      static_cast<double>(o.max_tags), static_cast<double>(o.replay),
-          static_cast<double>(o.reservoir), static_cast<double>(o.epochs),
-          static_cast<double>(o.threads), static_cast<double>(o.seed)};
+  return {static_cast<double>(o.dim),
+          o.lr,
+          o.lr_decay,
+          o.l2,
+          o.init_std,
+          o.clip,
+          static_cast<double>(o.negatives),
+          o.popularity_sampling ? 1.0 : 0.0,
+          static_cast<double>(o.history),
+          o.half_life_hours,
+          o.history_decay,
+          o.content ? 1.0 : 0.0,
+          static_cast<double>(o.max_tags),
+          static_cast<double>(o.replay),
+          static_cast<double>(o.reservoir),
+          static_cast<double>(o.epochs),
+          static_cast<double>(o.threads),
+          static_cast<double>(o.seed)};
 }
 
 void Assign(const std::vector<double>& v, TwoTowerOptions* o) {
@@ -86,8 +101,8 @@ Status ValidateTwoTowerOptions(const TwoTowerOptions& o) {
   const std::vector<double> values = Values(o);
   for (size_t i = 0; i < std::size(kNumeric); ++i) {
     if (!InRange(values[i], kNumeric[i].min, kNumeric[i].max)) {
-      return Invalid(kNumeric[i].key, "in [" + Num(kNumeric[i].min) + ", " +
-                                          Num(kNumeric[i].max) + "], got " + Num(values[i]));
+      return Invalid(kNumeric[i].key, "in [" + Num(kNumeric[i].min) + ", " + Num(kNumeric[i].max) +
+                                          "], got " + Num(values[i]));
     }
   }
   if (o.optimizer == embedding::OptimizerKind::kFtrl) {
@@ -99,7 +114,8 @@ Status ValidateTwoTowerOptions(const TwoTowerOptions& o) {
   return Status::Ok();
 }
 
-Result<TwoTowerOptions> TwoTowerOptionsFromParams(const std::map<std::string, std::string>& params) {
+Result<TwoTowerOptions> TwoTowerOptionsFromParams(
+    const std::map<std::string, std::string>& params) {
   TwoTowerOptions o;
   std::vector<double> values = Values(o);
   for (const auto& [key, text] : params) {
@@ -123,7 +139,8 @@ Result<TwoTowerOptions> TwoTowerOptionsFromParams(const std::map<std::string, st
       return Status::InvalidArgument(
           "model twotower: unknown parameter '" + key +
           "' (allowed: dim, loss, optimizer, lr, lr_decay, l2, init_std, clip, negatives, "
-          "popularity_sampling, history, half_life_hours, history_decay, content, max_tags, replay, reservoir, epochs, threads, seed)");
+          "popularity_sampling, history, half_life_hours, history_decay, content, max_tags, "
+          "replay, reservoir, epochs, threads, seed)");
     }
     auto value = base::ParseDouble(text);
     if (!value.ok()) {
@@ -133,8 +150,8 @@ Result<TwoTowerOptions> TwoTowerOptionsFromParams(const std::map<std::string, st
   }
   for (size_t i = 0; i < std::size(kNumeric); ++i) {
     if (!InRange(values[i], kNumeric[i].min, kNumeric[i].max)) {
-      return Invalid(kNumeric[i].key, "in [" + Num(kNumeric[i].min) + ", " +
-                                          Num(kNumeric[i].max) + "], got " + Num(values[i]));
+      return Invalid(kNumeric[i].key, "in [" + Num(kNumeric[i].min) + ", " + Num(kNumeric[i].max) +
+                                          "], got " + Num(values[i]));
     }
   }
   Assign(values, &o);

@@ -40,8 +40,7 @@ Result<std::unique_ptr<embedding::EmbeddingTable>> GetTable(base::ByteReader* in
     return in->Error(std::string("truncated ") + what);
   }
   FLYWHEEL_RETURN_IF_ERROR(in->GetView(n, &bytes, what));
-  FLYWHEEL_ASSIGN_OR_RETURN(auto table,
-                            embedding::EmbeddingTable::LoadSnapshotBytes(bytes, what));
+  FLYWHEEL_ASSIGN_OR_RETURN(auto table, embedding::EmbeddingTable::LoadSnapshotBytes(bytes, what));
   if (table->dim() != dim) {
     return in->Error(std::string(what) + ": dim mismatch");
   }

@@ -49,7 +49,8 @@ void PoolingWeights(std::span<const HistoryEntry> history, float half_life_hours
   double position = 1.0;
   for (const HistoryEntry& entry : history) {
     const double age = static_cast<double>(last - entry.ts_ms) / half_life_ms;
-    const double a = static_cast<double>(entry.weight) * std::exp2(-std::min(age, 1000.0)) * position;
+    const double a =
+        static_cast<double>(entry.weight) * std::exp2(-std::min(age, 1000.0)) * position;
     position *= static_cast<double>(decay);
     alpha->push_back(static_cast<float>(a));
     sum += a;
@@ -124,9 +125,8 @@ void Coefficients(bool positive, TwoTowerLoss loss, size_t candidates, TwoTower:
   const size_t dim = w->query.size();
   w->logits.resize(candidates);
   for (size_t c = 0; c < candidates; ++c) {
-    w->logits[c] =
-        Dot(w->query.data(), w->vecs.data() + c * dim, dim) + w->item_rows[c * (dim + 1) + dim] -
-        w->logq[c];
+    w->logits[c] = Dot(w->query.data(), w->vecs.data() + c * dim, dim) +
+                   w->item_rows[c * (dim + 1) + dim] - w->logq[c];
   }
   w->coef.assign(candidates, 0.0f);
   if (!positive) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -99,9 +100,10 @@ double HitRate(const Recommender& model, const UserStateStore& users,
     }
     const auto top = RecommendAll(model, e.user, state, 10);
     ++scored;
-    hits += std::any_of(top.begin(), top.end(), [&](const ScoredItem& s) { return s.item == e.item; })
-                ? 1
-                : 0;
+    hits +=
+        std::any_of(top.begin(), top.end(), [&](const ScoredItem& s) { return s.item == e.item; })
+            ? 1
+            : 0;
   }
   return scored == 0 ? 0.0 : static_cast<double>(hits) / scored;
 }
@@ -123,14 +125,16 @@ void ExpectSameLists(const std::vector<ScoredItem>& a, const std::vector<ScoredI
   }
 }
 
-class TwoTowerLossTest : public ::testing::TestWithParam<TwoTowerLoss> {};
+// (loss, popularity_sampling): the default and the alternative.
+class TwoTowerLossTest : public ::testing::TestWithParam<std::pair<TwoTowerLoss, bool>> {};
 
 TEST_P(TwoTowerLossTest, LearnsCategoryPreferenceOnline) {
   const auto stream = CategoryStream(kUsers, kItems, kGroups, 21000, kSeed);
   const std::span<const data::Interaction> train(stream.data(), 20000);
   const std::span<const data::Interaction> test(stream.data() + 20000, 1000);
   TwoTowerOptions options;
-  options.loss = GetParam();
+  options.loss = GetParam().first;
+  options.popularity_sampling = GetParam().second;
   auto model = Make(options);
   MostPop pop;
   UserStateStore users;
@@ -147,7 +151,8 @@ TEST_P(TwoTowerLossTest, LearnsCategoryPreferenceOnline) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BothLosses, TwoTowerLossTest,
-                         ::testing::Values(TwoTowerLoss::kBpr, TwoTowerLoss::kSoftmax));
+                         ::testing::Values(std::make_pair(TwoTowerLoss::kSoftmax, true),
+                                           std::make_pair(TwoTowerLoss::kBpr, false)));
 
 TEST(TwoTowerTest, FitLearnsSingleThreadedAndHogwild) {
   const auto stream = CategoryStream(kUsers, kItems, kGroups, 9000, kSeed + 1);
@@ -358,9 +363,9 @@ TEST(TwoTowerTest, RegistryCreatesTwoTowerAndRejectsBadParamsNamingTheField) {
   ASSERT_OK(made);
   EXPECT_EQ((*made)->name(), "twotower");
   const KeyValues params = (*made)->params();
-  EXPECT_NE(std::find(params.begin(), params.end(), std::make_pair(std::string("dim"),
-                                                                   std::string("8"))),
-            params.end());
+  EXPECT_NE(
+      std::find(params.begin(), params.end(), std::make_pair(std::string("dim"), std::string("8"))),
+      params.end());
   const auto known = KnownModels();
   EXPECT_NE(std::find(known.begin(), known.end(), "twotower"), known.end());
   const std::vector<std::pair<ModelParams, std::string>> bad = {
