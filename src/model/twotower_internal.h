@@ -32,6 +32,7 @@ struct TwoTower::Worker {
   std::vector<float> logq;  // sampling correction subtracted from each candidate's logit
   std::vector<uint64_t> g_item_ids, g_feat_ids;  // merged gradients to apply
   std::vector<float> g_item, g_feat, g_user;
+  std::vector<int32_t> item_slots, feat_slots;  // id -> position in g_*_ids, -1 between steps
 };
 
 namespace internal {

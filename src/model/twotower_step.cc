@@ -19,17 +19,27 @@ float Dot(const float* a, const float* b, size_t n) {
   return sum;
 }
 
-// The gradient row of `id` in (ids, grads) of n floats each, appended as zeros if absent. The
-// pointer is valid until the next call.
-float* MergedRow(uint64_t id, size_t n, std::vector<uint64_t>* ids, std::vector<float>* grads) {
-  for (size_t k = 0; k < ids->size(); ++k) {
-    if ((*ids)[k] == id) {
-      return grads->data() + k * n;
-    }
+// The gradient row of `id` in (ids, grads) of n floats each, appended as zeros if absent;
+// (*slots)[id] is its position in ids or -1 (ids are dense indices). The pointer is valid until
+// the next call.
+float* MergedRow(uint64_t id, size_t n, std::vector<int32_t>* slots, std::vector<uint64_t>* ids,
+                 std::vector<float>* grads) {
+  if (id >= slots->size()) {
+    slots->resize(id + 1, -1);
   }
-  ids->push_back(id);
-  grads->resize(grads->size() + n, 0.0f);
-  return grads->data() + grads->size() - n;
+  int32_t& slot = (*slots)[id];
+  if (slot < 0) {
+    slot = static_cast<int32_t>(ids->size());
+    ids->push_back(id);
+    grads->resize(grads->size() + n, 0.0f);
+  }
+  return grads->data() + static_cast<size_t>(slot) * n;
+}
+
+void ResetSlots(std::span<const uint64_t> ids, std::vector<int32_t>* slots) {
+  for (uint64_t id : ids) {
+    (*slots)[id] = -1;
+  }
 }
 
 }  // namespace
@@ -176,25 +186,28 @@ void Gradients(const StepRows& rows, size_t candidates, float l2, TwoTower::Work
   for (size_t c = 0; c < candidates; ++c) {
     const float g = w->coef[c];
     const float* e = w->item_rows.data() + c * rf;
-    float* row = MergedRow(w->item_ids[c], rf, &w->g_item_ids, &w->g_item);
+    float* row = MergedRow(w->item_ids[c], rf, &w->item_slots, &w->g_item_ids, &w->g_item);
     for (size_t k = 0; k < rf; ++k) {
       row[k] += (k < dim ? g * w->query[k] : g) + l2 * e[k];
     }
     for (uint32_t f = w->feat_begin[c]; f < w->feat_begin[c + 1]; ++f) {
       const float weight = w->feat_weights[f];
       const float* x = w->feat_rows.data() + static_cast<size_t>(f) * dim;
-      float* grad = MergedRow(w->feat_ids[f], dim, &w->g_feat_ids, &w->g_feat);
+      float* grad = MergedRow(w->feat_ids[f], dim, &w->feat_slots, &w->g_feat_ids, &w->g_feat);
       for (size_t k = 0; k < dim; ++k) {
         grad[k] += weight * (g * w->query[k] + l2 * x[k]);
       }
     }
   }
   for (size_t j = 0; j + candidates < w->item_ids.size(); ++j) {
-    float* row = MergedRow(w->item_ids[candidates + j], rf, &w->g_item_ids, &w->g_item);
+    float* row =
+        MergedRow(w->item_ids[candidates + j], rf, &w->item_slots, &w->g_item_ids, &w->g_item);
     for (size_t k = 0; k < dim; ++k) {
       row[k] += w->alpha[j] * w->gq[k];
     }
   }
+  ResetSlots(w->g_item_ids, &w->item_slots);
+  ResetSlots(w->g_feat_ids, &w->feat_slots);
 }
 
 }  // namespace flywheel::model::internal
