@@ -106,6 +106,7 @@ void TwoTower::SetItemContent(ItemIdx item, const Item& content) {
     refs.push_back({FeatureIndex(f.hash), f.weight});
   }
   std::vector<uint64_t> ids;
+  ids.reserve(refs.size());
   for (const FeatureRef& ref : refs) {
     ids.push_back(ref.feature);
   }

@@ -47,6 +47,19 @@ Result<std::unique_ptr<embedding::EmbeddingTable>> GetTable(base::ByteReader* in
   return table;
 }
 
+// ByteReader::GetVector, except that an empty vector never reaches memcpy (GetVector passes
+// data() == nullptr with length 0 to memcpy, which UBSan reports).
+template <typename T>
+Status GetVec(base::ByteReader* in, std::vector<T>* v, std::string_view field) {
+  uint64_t n = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&n, field));
+  if (n > in->remaining() / sizeof(T)) {
+    return in->Error("truncated " + std::string(field));
+  }
+  v->resize(n);
+  return n == 0 ? Status::Ok() : in->GetBytes(v->data(), n * sizeof(T), field);
+}
+
 Status GetHistoryEntry(base::ByteReader* in, HistoryEntry* entry) {
   FLYWHEEL_RETURN_IF_ERROR(in->Get(&entry->item, "ring item"));
   FLYWHEEL_RETURN_IF_ERROR(in->Get(&entry->ts_ms, "ring ts"));
@@ -137,15 +150,15 @@ Status TwoTower::LoadBody(base::ByteReader* in) {
   std::vector<uint64_t> hashes;
   FLYWHEEL_RETURN_IF_ERROR(in->Get(&rng, "rng"));
   FLYWHEEL_RETURN_IF_ERROR(in->Get(&steps, "steps"));
-  FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&known, "known items"));
+  FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &known, "known items"));
   std::vector<float> counts;
   double total_count = 0;
-  FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&counts, "counts"));
+  FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &counts, "counts"));
   FLYWHEEL_RETURN_IF_ERROR(in->Get(&total_count, "total count"));
   if (counts.size() != known.size() || !std::isfinite(total_count) || total_count < 0) {
     return in->Error("bad counts");
   }
-  FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&hashes, "feature hashes"));
+  FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &hashes, "feature hashes"));
   std::unordered_map<uint64_t, uint32_t> index;
   for (size_t f = 0; f < hashes.size(); ++f) {
     if (!index.emplace(hashes[f], static_cast<uint32_t>(f)).second) {
@@ -154,7 +167,7 @@ Status TwoTower::LoadBody(base::ByteReader* in) {
   }
   std::vector<std::vector<FeatureRef>> item_features(known.size());
   for (std::vector<FeatureRef>& refs : item_features) {
-    FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&refs, "item features"));
+    FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &refs, "item features"));
     for (const FeatureRef& ref : refs) {
       if (ref.feature >= hashes.size() || !std::isfinite(ref.weight)) {
         return in->Error("bad item feature");
@@ -163,7 +176,7 @@ Status TwoTower::LoadBody(base::ByteReader* in) {
   }
   std::vector<Replayed> reservoir;
   uint64_t positives_seen = 0;
-  FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&reservoir, "reservoir"));
+  FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &reservoir, "reservoir"));
   FLYWHEEL_RETURN_IF_ERROR(in->Get(&positives_seen, "positives seen"));
   for (const Replayed& r : reservoir) {
     if (r.item >= known.size() || reservoir.size() > static_cast<size_t>(options_.reservoir)) {
