@@ -1,8 +1,9 @@
 #include "model/twotower.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
-#include <cstring>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -121,7 +122,8 @@ void ExpectSameLists(const std::vector<ScoredItem>& a, const std::vector<ScoredI
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i].item, b[i].item) << "position " << i;
-    EXPECT_EQ(std::memcmp(&a[i].score, &b[i].score, sizeof(float)), 0) << "position " << i;
+    EXPECT_EQ(std::bit_cast<uint32_t>(a[i].score), std::bit_cast<uint32_t>(b[i].score))
+        << "position " << i;
   }
 }
 
