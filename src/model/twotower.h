@@ -8,9 +8,11 @@
 //     An item with content and no events scores with e_i = 0 and b_i = 0 (the tables return zeros
 //     for ids without a row): it is recommendable from its features before its first event.
 //   user tower  q_u = p_u + h_u,  h_u = sum_j a_j v_j / sum_j a_j over the user's last `history`
-//     positive items j (the target excluded), a_j = weight_j * 2^(-(t_last - t_j) / half_life):
-//     time-decayed pooling (relative to the user's latest event, which the normalisation makes
-//     equivalent to decay from "now"). A new user is personal after their first event (h_u).
+//     positive items j (the target excluded, most recent first, rank r_j = 0, 1, ...),
+//     a_j = weight_j * 2^(-(t_last - t_j) / half_life) * history_decay^r_j: time-decayed pooling
+//     (relative to the user's latest event, which the normalisation makes equivalent to decay
+//     from "now"). A new user is personal after their first event (h_u); a user with neither a
+//     row nor history is ranked by the biases b_i (a learned popularity).
 //   score       x_ui = q_u . v_i + b_i.
 //
 // Loss per positive event (weight > 0) with `negatives` sampled items j (a sampled j equal to i or
