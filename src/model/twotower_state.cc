@@ -138,6 +138,85 @@ Status TwoTower::LoadState(base::ByteReader* in) {
   return LoadBody(&reader);
 }
 
+namespace {
+
+// A state parsed and checked, installed only when everything is valid.
+struct Parsed {
+  std::vector<uint8_t> known;
+  std::vector<float> counts;
+  double total_count = 0;
+  std::vector<uint64_t> hashes;
+  std::unordered_map<uint64_t, uint32_t> index;
+  std::vector<std::vector<TwoTower::FeatureRef>> item_features;
+  std::vector<TwoTower::Replayed> reservoir;
+  uint64_t positives_seen = 0;
+  std::unordered_map<UserIdx, std::vector<HistoryEntry>> rings;
+};
+
+Status ParseCatalogue(base::ByteReader* in, Parsed* p) {
+  FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &p->known, "known items"));
+  FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &p->counts, "counts"));
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&p->total_count, "total count"));
+  if (p->counts.size() != p->known.size() || !std::isfinite(p->total_count) || p->total_count < 0) {
+    return in->Error("bad counts");
+  }
+  FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &p->hashes, "feature hashes"));
+  for (size_t f = 0; f < p->hashes.size(); ++f) {
+    if (!p->index.emplace(p->hashes[f], static_cast<uint32_t>(f)).second) {
+      return in->Error("duplicate feature hash");
+    }
+  }
+  p->item_features.resize(p->known.size());
+  for (std::vector<TwoTower::FeatureRef>& refs : p->item_features) {
+    FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &refs, "item features"));
+    for (const TwoTower::FeatureRef& ref : refs) {
+      if (ref.feature >= p->hashes.size() || !std::isfinite(ref.weight)) {
+        return in->Error("bad item feature");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseRings(base::ByteReader* in, const TwoTowerOptions& options, Parsed* p) {
+  uint64_t num_users = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&num_users, "ring count"));
+  for (uint64_t u = 0; u < num_users; ++u) {
+    UserIdx user = 0;
+    uint64_t size = 0;
+    FLYWHEEL_RETURN_IF_ERROR(in->Get(&user, "ring user"));
+    FLYWHEEL_RETURN_IF_ERROR(in->Get(&size, "ring size"));
+    if (size > static_cast<uint64_t>(options.history) || p->rings.count(user) != 0) {
+      return in->Error("bad ring");
+    }
+    std::vector<HistoryEntry>& ring = p->rings[user];
+    ring.resize(size);
+    for (HistoryEntry& entry : ring) {
+      FLYWHEEL_RETURN_IF_ERROR(GetHistoryEntry(in, &entry));
+      if (entry.item >= p->known.size()) {
+        return in->Error("bad ring item");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseReplay(base::ByteReader* in, const TwoTowerOptions& options, Parsed* p) {
+  FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &p->reservoir, "reservoir"));
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&p->positives_seen, "positives seen"));
+  if (p->reservoir.size() > static_cast<size_t>(options.reservoir)) {
+    return in->Error("reservoir over capacity");
+  }
+  for (const TwoTower::Replayed& r : p->reservoir) {
+    if (r.item >= p->known.size()) {
+      return in->Error("bad reservoir entry");
+    }
+  }
+  return ParseRings(in, options, p);
+}
+
+}  // namespace
+
 Status TwoTower::LoadBody(base::ByteReader* in) {
   std::string params_text;
   FLYWHEEL_RETURN_IF_ERROR(in->GetString(&params_text, "params"));
@@ -146,63 +225,11 @@ Status TwoTower::LoadBody(base::ByteReader* in) {
   }
   base::Rng rng(0);
   uint64_t steps = 0;
-  std::vector<uint8_t> known;
-  std::vector<uint64_t> hashes;
   FLYWHEEL_RETURN_IF_ERROR(in->Get(&rng, "rng"));
   FLYWHEEL_RETURN_IF_ERROR(in->Get(&steps, "steps"));
-  FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &known, "known items"));
-  std::vector<float> counts;
-  double total_count = 0;
-  FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &counts, "counts"));
-  FLYWHEEL_RETURN_IF_ERROR(in->Get(&total_count, "total count"));
-  if (counts.size() != known.size() || !std::isfinite(total_count) || total_count < 0) {
-    return in->Error("bad counts");
-  }
-  FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &hashes, "feature hashes"));
-  std::unordered_map<uint64_t, uint32_t> index;
-  for (size_t f = 0; f < hashes.size(); ++f) {
-    if (!index.emplace(hashes[f], static_cast<uint32_t>(f)).second) {
-      return in->Error("duplicate feature hash");
-    }
-  }
-  std::vector<std::vector<FeatureRef>> item_features(known.size());
-  for (std::vector<FeatureRef>& refs : item_features) {
-    FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &refs, "item features"));
-    for (const FeatureRef& ref : refs) {
-      if (ref.feature >= hashes.size() || !std::isfinite(ref.weight)) {
-        return in->Error("bad item feature");
-      }
-    }
-  }
-  std::vector<Replayed> reservoir;
-  uint64_t positives_seen = 0;
-  FLYWHEEL_RETURN_IF_ERROR(GetVec(in, &reservoir, "reservoir"));
-  FLYWHEEL_RETURN_IF_ERROR(in->Get(&positives_seen, "positives seen"));
-  for (const Replayed& r : reservoir) {
-    if (r.item >= known.size() || reservoir.size() > static_cast<size_t>(options_.reservoir)) {
-      return in->Error("bad reservoir entry");
-    }
-  }
-  std::unordered_map<UserIdx, std::vector<HistoryEntry>> rings;
-  uint64_t num_users = 0;
-  FLYWHEEL_RETURN_IF_ERROR(in->Get(&num_users, "ring count"));
-  for (uint64_t u = 0; u < num_users; ++u) {
-    UserIdx user = 0;
-    uint64_t size = 0;
-    FLYWHEEL_RETURN_IF_ERROR(in->Get(&user, "ring user"));
-    FLYWHEEL_RETURN_IF_ERROR(in->Get(&size, "ring size"));
-    if (size > static_cast<uint64_t>(options_.history) || rings.count(user) != 0) {
-      return in->Error("bad ring");
-    }
-    std::vector<HistoryEntry>& ring = rings[user];
-    ring.resize(size);
-    for (HistoryEntry& entry : ring) {
-      FLYWHEEL_RETURN_IF_ERROR(GetHistoryEntry(in, &entry));
-      if (entry.item >= known.size()) {
-        return in->Error("bad ring item");
-      }
-    }
-  }
+  Parsed p;
+  FLYWHEEL_RETURN_IF_ERROR(ParseCatalogue(in, &p));
+  FLYWHEEL_RETURN_IF_ERROR(ParseReplay(in, options_, &p));
   FLYWHEEL_ASSIGN_OR_RETURN(auto users, GetTable(in, "user table", options_.dim));
   FLYWHEEL_ASSIGN_OR_RETURN(auto items, GetTable(in, "item table", options_.dim + 1));
   FLYWHEEL_ASSIGN_OR_RETURN(auto features, GetTable(in, "feature table", options_.dim));
@@ -214,23 +241,23 @@ Status TwoTower::LoadBody(base::ByteReader* in) {
   item_features_.clear();
   item_bias_.clear();
   item_panels_.clear();
-  if (!known.empty()) {
-    GrowItems(static_cast<ItemIdx>(known.size() - 1));
+  if (!p.known.empty()) {
+    GrowItems(static_cast<ItemIdx>(p.known.size() - 1));
   }
   num_known_ = static_cast<size_t>(
-      std::count_if(known.begin(), known.end(), [](uint8_t k) { return k != 0; }));
-  known_ = std::move(known);
-  counts_ = std::move(counts);
-  total_count_ = total_count;
-  item_features_ = std::move(item_features);
-  feature_hashes_ = std::move(hashes);
-  feature_index_ = std::move(index);
+      std::count_if(p.known.begin(), p.known.end(), [](uint8_t k) { return k != 0; }));
+  known_ = std::move(p.known);
+  counts_ = std::move(p.counts);
+  total_count_ = p.total_count;
+  item_features_ = std::move(p.item_features);
+  feature_hashes_ = std::move(p.hashes);
+  feature_index_ = std::move(p.index);
   feature_panels_.assign((feature_hashes_.size() + internal::kPanel - 1) / internal::kPanel *
                              internal::kPanel * options_.dim,
                          0.0f);
-  reservoir_ = std::move(reservoir);
-  positives_seen_ = positives_seen;
-  rings_ = std::move(rings);
+  reservoir_ = std::move(p.reservoir);
+  positives_seen_ = p.positives_seen;
+  rings_ = std::move(p.rings);
   users_ = std::move(users);
   items_ = std::move(items);
   features_ = std::move(features);
