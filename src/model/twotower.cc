@@ -155,6 +155,9 @@ void TwoTower::Remember(const data::Interaction& event) {
 }
 
 void TwoTower::PushRing(UserIdx user, const HistoryEntry& entry) {
+  if (options_.history == 0) {
+    return;
+  }
   std::vector<HistoryEntry>& ring = rings_[user];
   if (ring.size() >= static_cast<size_t>(options_.history)) {
     ring.erase(ring.begin());

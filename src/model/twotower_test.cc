@@ -347,6 +347,26 @@ TEST(TwoTowerTest, HugeLearningRateNeverPutsNonFiniteValuesInRows) {
   }
 }
 
+TEST(TwoTowerTest, EdgeOptionsAndEmptyModelWork) {
+  TwoTowerOptions options;
+  options.history = 0;  // id-only user tower
+  options.max_tags = 0;
+  options.dim = 4;
+  auto model = Make(options, 0);
+  std::vector<ScoredItem> top;
+  RecommendRequest request;
+  model->Recommend(request, &top);  // no items, no user state
+  EXPECT_TRUE(top.empty());
+  UserStateStore users;
+  Feed(*model, users, {{Ev(0, 3, 1), Ev(1, 3, 2), Ev(0, 5, 3)}});
+  model->SetItemContent(8, Item{});                              // content without any feature
+  const auto for_user = RecommendAll(*model, 0, users.Find(0));  // 3 and 5 seen: only 8 left
+  ASSERT_EQ(for_user.size(), 1u);
+  EXPECT_EQ(for_user[0].item, 8u);
+  EXPECT_EQ(RecommendAll(*model, 7, users.Find(7)).size(), 3u);  // unknown user: by bias
+  EXPECT_TRUE(model->AllRowsFinite());
+}
+
 TEST(TwoTowerTest, DislikePushesScoreDown) {
   TwoTowerOptions options;
   options.optimizer = embedding::OptimizerKind::kSgd;
