@@ -1,6 +1,7 @@
 // TwoTower snapshots: SaveState / LoadState (format: doc/models/twotower.md).
 //
-//   u32 magic "TWT1" | u32 version | u64 body length | body | u32 masked crc32c(body)
+//   u32 version | u32 magic "TWT1" | u64 body length | body | u32 masked crc32c(body)
+// (the version first, as doc/formats/snapshot.md asks of model payloads)
 //   body: params text | Rng | steps | known | feature hashes | item features | reservoir |
 //         positives_seen | rings | user table | item table | feature table
 #include <algorithm>
@@ -104,8 +105,8 @@ Status TwoTower::SaveState(base::ByteWriter* out) const {
   PutTable(*users_, &w);
   PutTable(*items_, &w);
   PutTable(*features_, &w);
-  out->Put(kMagic);
   out->Put(kVersion);
+  out->Put(kMagic);
   out->PutString(body);
   out->Put(base::crc32c::Mask(base::crc32c::Value(body)));
   return Status::Ok();
@@ -114,13 +115,13 @@ Status TwoTower::SaveState(base::ByteWriter* out) const {
 Status TwoTower::LoadState(base::ByteReader* in) {
   uint32_t magic = 0;
   uint32_t version = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&version, "twotower version"));
+  if (version != kVersion) {
+    return in->Error("twotower: unsupported format version " + std::to_string(version));
+  }
   FLYWHEEL_RETURN_IF_ERROR(in->Get(&magic, "twotower magic"));
   if (magic != kMagic) {
     return in->Error("twotower: bad magic");
-  }
-  FLYWHEEL_RETURN_IF_ERROR(in->Get(&version, "twotower version"));
-  if (version != kVersion) {
-    return in->Error("twotower: unsupported state version " + std::to_string(version));
   }
   uint64_t n = 0;
   std::string_view body;

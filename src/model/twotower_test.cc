@@ -311,11 +311,11 @@ TEST_F(TwoTowerStateTest, CorruptOrTruncatedStateIsRejected) {
     EXPECT_THAT(Load(bad, fresh->get()), StatusIs(StatusCode::kCorruption)) << "byte " << pos;
   }
   std::string future = state_;
-  future[4] = 2;  // version 2
+  future[0] = 2;  // version 2 (the u32 version comes first)
   auto fresh = TwoTower::Create(options_);
   ASSERT_OK(fresh);
   EXPECT_THAT(Load(future, fresh->get()),
-              StatusIs(StatusCode::kCorruption, HasSubstr("unsupported state version 2")));
+              StatusIs(StatusCode::kCorruption, HasSubstr("unsupported format version 2")));
   // Bytes after the state belong to the caller (an engine snapshot holds more than one model).
   const std::string with_tail = state_ + "x";
   base::ByteReader longer(with_tail, "test state");
