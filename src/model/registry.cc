@@ -5,6 +5,7 @@
 #include "base/strings.h"
 #include "model/baselines.h"
 #include "model/bpr.h"
+#include "model/twotower.h"
 
 namespace flywheel::model {
 namespace {
@@ -116,7 +117,7 @@ Result<BprOptions> BprOptionsFromParams(const ModelParams& params) {
 }  // namespace
 
 std::vector<std::string> KnownModels() {
-  return {"pop", "recentpop", "itemknn", "bpr"};
+  return {"pop", "recentpop", "itemknn", "bpr", "twotower"};
 }
 
 Result<std::unique_ptr<Recommender>> CreateRecommender(const std::string& name,
@@ -145,6 +146,11 @@ Result<std::unique_ptr<Recommender>> CreateRecommender(const std::string& name,
   if (name == "bpr") {
     FLYWHEEL_ASSIGN_OR_RETURN(BprOptions options, BprOptionsFromParams(params));
     FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Bpr> model, Bpr::Create(options));
+    return std::unique_ptr<Recommender>(std::move(model));
+  }
+  if (name == "twotower") {
+    FLYWHEEL_ASSIGN_OR_RETURN(TwoTowerOptions options, TwoTowerOptionsFromParams(params));
+    FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<TwoTower> model, TwoTower::Create(options));
     return std::unique_ptr<Recommender>(std::move(model));
   }
   std::string known;
