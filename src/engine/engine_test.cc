@@ -463,7 +463,7 @@ namespace {
 
 // Small parameters so that every model runs quickly in the sanitizer builds.
 std::map<std::string, std::string> SmallParams(const std::string& model) {
-  if (model == "bpr") {
+  if (model == "bpr" || model == "twotower") {
     return {{"dim", "8"}};
   }
   return {};
