@@ -41,10 +41,11 @@ std::string EventLine(int i) {
 }
 
 struct ChildRun {
-  uint64_t acked = 0;   // highest {"acked_through": N} fully read
-  bool killed = false;  // SIGKILLed by us (not exited)
-  int exit_code = -1;   // when it exited by itself
-  std::string output;   // stdout
+  uint64_t acked = 0;      // highest {"acked_through": N} fully read
+  bool killed = false;     // SIGKILLed by us (not exited)
+  int exit_code = -1;      // when it exited by itself
+  int64_t elapsed_ms = 0;  // start to exit or kill
+  std::string output;      // stdout
 };
 
 // Runs `flywheel ingest ... input` and SIGKILLs it `kill_after_ms` after start (never if < 0).
@@ -103,6 +104,7 @@ ChildRun RunIngest(const std::vector<std::string>& args, int kill_after_ms) {
   ::close(out[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
+  run.elapsed_ms = elapsed_ms();
   if (WIFEXITED(status)) {
     run.exit_code = WEXITSTATUS(status);
     run.killed = false;  // it finished before the signal
@@ -152,8 +154,14 @@ void KillLoop(int cycles, int total_events, uint32_t seed) {
   std::set<std::string> acked_ids;
   std::set<int> logged;  // event indices in the log
   int kills = 0;
+  int kills_mid_ack = 0;  // killed after acknowledging at least one batch
+  // Each cycle offers the events not yet logged up to a frontier that advances by `chunk`, so
+  // every cycle has work; the kill time is drawn within the typical duration of a full run.
+  const int chunk = std::max(300, 3 * total_events / std::max(1, cycles));
+  double typical_ms = 150;
   for (int cycle = 0; cycle <= cycles; ++cycle) {
     const bool last = cycle == cycles;
+    const int frontier = last ? total_events : std::min(total_events, (cycle + 1) * chunk);
     {
       std::ofstream out(input);
       // Retries of already-logged events first (idempotency), then everything not logged yet.
@@ -161,7 +169,7 @@ void KillLoop(int cycles, int total_events, uint32_t seed) {
       for (int r = 0; r < 50 && !done.empty(); ++r) {
         out << EventLine(done[rng() % done.size()]) << '\n';
       }
-      for (int i = 0; i < total_events; ++i) {
+      for (int i = 0; i < frontier; ++i) {
         if (logged.count(i) == 0) {
           out << EventLine(i) << '\n';
         }
@@ -170,20 +178,29 @@ void KillLoop(int cycles, int total_events, uint32_t seed) {
     const bool interval = cycle % 3 == 2;
     const std::vector<std::string> args = {"flywheel",      "ingest",
                                            "--data-dir",    data_dir,
-                                           "--batch",       std::to_string(50 + rng() % 200),
+                                           "--batch",       std::to_string(5 + rng() % 45),
                                            "--durability",  interval ? "interval:5" : "sync",
                                            "--models",      "pop,itemknn",
                                            "--no-snapshot", input};
-    const int kill_after = last ? -1 : static_cast<int>(rng() % 250);
+    // Mostly after start-up (recovery) so that most kills land while batches are acknowledged;
+    // some land during recovery itself.
+    const double u = static_cast<double>(rng() % 1000) / 1000.0;
+    const int kill_after = last ? -1 : static_cast<int>(std::max(2.0, typical_ms * (0.15 + u)));
     ChildRun run = RunIngest(args, kill_after);
+    if (!run.killed) {
+      typical_ms = 0.7 * typical_ms + 0.3 * static_cast<double>(run.elapsed_ms);
+    }
     if (last) {
       ASSERT_EQ(run.exit_code, 0) << run.output;
     }
     kills += run.killed ? 1 : 0;
+    kills_mid_ack += run.killed && run.acked > 0 ? 1 : 0;
     const auto log = ReadLog(data_dir);
-    std::printf("cycle %d: %s after %d ms, acked through %llu, log holds %zu events\n", cycle,
-                run.killed ? "killed" : "exited", kill_after,
-                static_cast<unsigned long long>(run.acked), log.size());
+    std::printf(
+        "cycle %d: %s after %lld ms (kill planned at %d), acked through %llu, log holds "
+        "%zu events\n",
+        cycle, run.killed ? "killed" : "exited", static_cast<long long>(run.elapsed_ms), kill_after,
+        static_cast<unsigned long long>(run.acked), log.size());
     std::map<std::string, int> count;
     uint64_t expect_seq = 1;
     for (const auto& [seq, id] : log) {
@@ -205,10 +222,13 @@ void KillLoop(int cycles, int total_events, uint32_t seed) {
   EXPECT_EQ(logged.size(), static_cast<size_t>(total_events));
   EXPECT_EQ(acked_ids.size(), static_cast<size_t>(total_events));
   EXPECT_GE(kills, cycles / 3) << "most cycles should have been killed mid-run";
+  EXPECT_GE(kills_mid_ack, cycles / 10) << "too few kills while batches were acknowledged";
+  std::printf("%d cycles: %d killed, %d of them after acknowledging batches\n", cycles, kills,
+              kills_mid_ack);
 }
 
 TEST(CrashTest, KillNineLoop) {
-  KillLoop(6, 3000, 1);
+  KillLoop(8, 3000, 1);
 }
 
 TEST(CrashTest, DISABLED_KillNineLoopSlow) {
