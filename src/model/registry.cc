@@ -111,9 +111,9 @@ Result<SasrecOptions> SasrecOptionsFromParams(const ModelParams& params) {
   const std::string name = "sasrec";
   FLYWHEEL_RETURN_IF_ERROR(CheckKeys(
       name, params,
-      {"dim", "heads", "blocks", "max_len", "dropout", "act", "loss", "negatives", "lr", "l2",
-       "init_std", "batch", "epochs", "patience", "valid_users", "max_chunks", "threads",
-       "online_lr", "replay", "reservoir", "seed"}));
+      {"dim",         "heads",      "blocks",  "max_len",   "dropout", "act",       "loss",
+       "negatives",   "lr",         "l2",      "init_std",  "batch",   "epochs",    "patience",
+       "valid_users", "max_chunks", "threads", "online_lr", "replay",  "reservoir", "seed"}));
   SasrecOptions o;
   auto get = [&](const std::string& key, double fallback, double min, double max) {
     return GetDouble(name, params, key, fallback, min, max);
@@ -148,10 +148,10 @@ Result<SasrecOptions> SasrecOptionsFromParams(const ModelParams& params) {
   FLYWHEEL_RETURN_IF_ERROR(get_int("reservoir", &o.reservoir, 1, 1e7));
   FLYWHEEL_ASSIGN_OR_RETURN(double seed, get("seed", static_cast<double>(o.seed), 0, 1e15));
   o.seed = static_cast<uint64_t>(seed);
-  FLYWHEEL_ASSIGN_OR_RETURN(std::string act, GetChoice(name, params, "act", "relu",
-                                                       {"relu", "gelu"}));
-  FLYWHEEL_ASSIGN_OR_RETURN(std::string loss, GetChoice(name, params, "loss", "softmax",
-                                                        {"softmax", "sampled", "bce"}));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string act,
+                            GetChoice(name, params, "act", "relu", {"relu", "gelu"}));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      std::string loss, GetChoice(name, params, "loss", "softmax", {"softmax", "sampled", "bce"}));
   o.gelu = act == "gelu";
   o.loss = loss == "sampled" ? SasrecLoss::kSampled
            : loss == "bce"   ? SasrecLoss::kBce

@@ -220,8 +220,7 @@ void Sasrec::Recommend(const RecommendRequest& request, std::vector<ScoredItem>*
   SelectTopK(scores, request.k, request.exclude, out);
 }
 
-std::vector<std::pair<ItemIdx, float>> Sasrec::Explain(const UserState& user,
-                                                       ItemIdx item) const {
+std::vector<std::pair<ItemIdx, float>> Sasrec::Explain(const UserState& user, ItemIdx item) const {
   std::vector<std::pair<ItemIdx, float>> result;
   const std::vector<ItemIdx> seq = RecentSequence(user);
   if (seq.empty() || item >= rows_ || known_[item] == 0) {

@@ -2,12 +2,12 @@
 // corruption detection), the non-finite guard, online growth and Explain. Seeds are fixed.
 #include "model/sasrec.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "base/crc32c.h"
 #include "model/registry.h"
@@ -80,8 +80,8 @@ double RingAccuracy(const Sasrec& model) {
   int hits = 0;
   std::vector<ScoredItem> top;
   for (ItemIdx start = 0; start < kItems; ++start) {
-    UserState state = StateOf({start, (start + 1) % kItems, (start + 2) % kItems,
-                               (start + 3) % kItems});
+    UserState state =
+        StateOf({start, (start + 1) % kItems, (start + 2) % kItems, (start + 3) % kItems});
     RecommendRequest request;
     request.k = 1;
     request.user_state = &state;
@@ -104,9 +104,8 @@ TEST(SasrecTest, LearnsTheNextItemRule) {
     for (double v : model->valid_history()) {
       curve += std::to_string(v) + " ";
     }
-    EXPECT_GE(RingAccuracy(*model), 0.95)
-        << "loss " << static_cast<int>(loss) << " best epoch " << model->best_epoch()
-        << " validation ndcg " << curve;
+    EXPECT_GE(RingAccuracy(*model), 0.95) << "loss " << static_cast<int>(loss) << " best epoch "
+                                          << model->best_epoch() << " validation ndcg " << curve;
     EXPECT_EQ(model->skipped_non_finite(), 0u);
   }
 }

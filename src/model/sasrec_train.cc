@@ -55,8 +55,8 @@ double Sasrec::TrainStep(std::span<const Example* const> examples, int threads, 
     const size_t begin = std::min(examples.size(), per * t);
     const size_t end = std::min(examples.size(), begin + per);
     auto work = [this, t, begin, end, examples, stream, &shared, scale, &losses] {
-      losses[t] = SliceLossAndGrads(examples.subspan(begin, end - begin), stream * 64 + t,
-                                    shared, scale, threads_[t].get());
+      losses[t] = SliceLossAndGrads(examples.subspan(begin, end - begin), stream * 64 + t, shared,
+                                    scale, threads_[t].get());
     };
     if (t + 1 < threads) {
       workers.emplace_back(work);
@@ -201,8 +201,8 @@ double Sasrec::SoftmaxLoss(float scale, ThreadState* ts) const {
   const int m = static_cast<int>(ts->rows.size());
   const int n = static_cast<int>(rows_);
   ts->logits.resize(static_cast<size_t>(m) * n);
-  nn::Gemm(false, true, m, n, d, 1.0f, ts->h.data(), d, items_.data(), d, 0.0f,
-           ts->logits.data(), n);
+  nn::Gemm(false, true, m, n, d, 1.0f, ts->h.data(), d, items_.data(), d, 0.0f, ts->logits.data(),
+           n);
   for (int r = 0; r < m; ++r) {
     for (int i = 0; i < n; ++i) {
       if (known_[i] == 0) {
@@ -210,9 +210,8 @@ double Sasrec::SoftmaxLoss(float scale, ThreadState* ts) const {
       }
     }
   }
-  const double loss =
-      nn::SoftmaxCrossEntropy(ts->logits.data(), ts->targets.data(), m, n, scale,
-                              ts->logits.data());
+  const double loss = nn::SoftmaxCrossEntropy(ts->logits.data(), ts->targets.data(), m, n, scale,
+                                              ts->logits.data());
   nn::Gemm(false, false, m, d, n, 1.0f, ts->logits.data(), n, items_.data(), d, 0.0f,
            ts->dhr.data(), d);
   nn::Gemm(true, false, n, d, m, 1.0f, ts->logits.data(), n, ts->h.data(), d, 1.0f,
@@ -233,8 +232,7 @@ double Sasrec::SampledLoss(const std::vector<ItemIdx>& negatives, float scale,
   ts->er.resize(static_cast<size_t>(s) * d);
   nn::Gather(items_.data(), d, negatives.data(), s, ts->er.data());
   ts->neg.resize(static_cast<size_t>(m) * s);
-  nn::Gemm(false, true, m, s, d, 1.0f, ts->h.data(), d, ts->er.data(), d, 0.0f, ts->neg.data(),
-           s);
+  nn::Gemm(false, true, m, s, d, 1.0f, ts->h.data(), d, ts->er.data(), d, 0.0f, ts->neg.data(), s);
   ts->pos.resize(m);
   ts->pos_logq.resize(m);
   ts->neg_logq.resize(static_cast<size_t>(m) * s);
@@ -258,11 +256,11 @@ double Sasrec::SampledLoss(const std::vector<ItemIdx>& negatives, float scale,
                                              ts->neg_logq.data(), ts->hit.data(), m, s, scale,
                                              ts->dpos.data(), ts->dneg.data());
   // d/dh = dneg E_S + dpos E_target; dE_S += dneg^T h; dE_target += dpos h.
-  nn::Gemm(false, false, m, d, s, 1.0f, ts->dneg.data(), s, ts->er.data(), d, 0.0f,
-           ts->dhr.data(), d);
+  nn::Gemm(false, false, m, d, s, 1.0f, ts->dneg.data(), s, ts->er.data(), d, 0.0f, ts->dhr.data(),
+           d);
   ts->logits.assign(static_cast<size_t>(s) * d, 0.0f);
-  nn::Gemm(true, false, s, d, m, 1.0f, ts->dneg.data(), s, ts->h.data(), d, 0.0f,
-           ts->logits.data(), d);
+  nn::Gemm(true, false, s, d, m, 1.0f, ts->dneg.data(), s, ts->h.data(), d, 0.0f, ts->logits.data(),
+           d);
   nn::ScatterAdd(ts->logits.data(), d, negatives.data(), s, ts->item_grad.data());
   for (ItemIdx item : negatives) {
     ts->Touch(item);

@@ -138,8 +138,8 @@ void SequenceEncoder::Forward(const float* x, base::Rng* rng, EncoderWorkspace* 
     float* x_out = b + 1 < config_.blocks ? ws->blocks[b + 1].x_in.data() : ws->x_final.data();
     BlockForward(b, ws->blocks[b].x_in.data(), rng, ws, x_out);
   }
-  LayerNormForward(ws->x_final.data(), P(lnf_g_), P(lnf_b_), n, d, ws->out.data(),
-                   ws->meanf.data(), ws->rstdf.data());
+  LayerNormForward(ws->x_final.data(), P(lnf_g_), P(lnf_b_), n, d, ws->out.data(), ws->meanf.data(),
+                   ws->rstdf.data());
 }
 
 void SequenceEncoder::BlockForward(int b, const float* x_in, base::Rng* rng, EncoderWorkspace* ws,
@@ -164,8 +164,8 @@ void SequenceEncoder::BlockForward(int b, const float* x_in, base::Rng* rng, Enc
   Linear(blk.attn.data(), P(o.wo), P(o.bo), n, d, d, tmp);
   DropoutForward(tmp, nd, p, rng, blk.mask1.data(), blk.x_mid.data());
   AddInPlace(x_in, nd, blk.x_mid.data());
-  LayerNormForward(blk.x_mid.data(), P(o.ln2_g), P(o.ln2_b), n, d, blk.h2.data(),
-                   blk.mean2.data(), blk.rstd2.data());
+  LayerNormForward(blk.x_mid.data(), P(o.ln2_g), P(o.ln2_b), n, d, blk.h2.data(), blk.mean2.data(),
+                   blk.rstd2.data());
   Linear(blk.h2.data(), P(o.w1), P(o.b1), n, d, d, blk.f_pre.data());
   if (config_.gelu) {
     GeluForward(blk.f_pre.data(), nd, blk.f_act.data());
@@ -183,8 +183,8 @@ void SequenceEncoder::Backward(const float* dout, EncoderWorkspace* ws) const {
   const int64_t nd = static_cast<int64_t>(n) * d;
   float* g = ws->grads.data();
   float* dx = ws->dx.data();  // running d(loss)/d(residual stream)
-  LayerNormBackward(ws->x_final.data(), P(lnf_g_), ws->meanf.data(), ws->rstdf.data(), dout, n,
-                    d, dx, g + lnf_g_, g + lnf_b_);
+  LayerNormBackward(ws->x_final.data(), P(lnf_g_), ws->meanf.data(), ws->rstdf.data(), dout, n, d,
+                    dx, g + lnf_g_, g + lnf_b_);
   for (int b = config_.blocks - 1; b >= 0; --b) {
     BlockBackward(b, dx, ws);
   }
@@ -214,8 +214,8 @@ void SequenceEncoder::BlockBackward(int b, float* dx, EncoderWorkspace* ws) cons
     ReluBackward(blk.f_pre.data(), t2, nd, t2);
   }
   LinearBackward(blk.h2.data(), P(o.w1), t2, n, d, d, t1, g + o.w1, g + o.b1);
-  LayerNormBackward(blk.x_mid.data(), P(o.ln2_g), blk.mean2.data(), blk.rstd2.data(), t1, n, d,
-                    t2, g + o.ln2_g, g + o.ln2_b);
+  LayerNormBackward(blk.x_mid.data(), P(o.ln2_g), blk.mean2.data(), blk.rstd2.data(), t1, n, d, t2,
+                    g + o.ln2_g, g + o.ln2_b);
   AddInPlace(t2, nd, dx);  // dx = d/d(x_mid)
   AttentionBackward(b, dx, ws, dx);
 }
@@ -242,8 +242,8 @@ void SequenceEncoder::AttentionBackward(int b, const float* dx_in_out, EncoderWo
                             dqkv + static_cast<int64_t>(start) * 3 * d);
   }
   LinearBackward(blk.h1.data(), P(o.wqkv), dqkv, n, d, 3 * d, t1, g + o.wqkv, g + o.bqkv);
-  LayerNormBackward(blk.x_in.data(), P(o.ln1_g), blk.mean1.data(), blk.rstd1.data(), t1, n, d,
-                    t2, g + o.ln1_g, g + o.ln1_b);
+  LayerNormBackward(blk.x_in.data(), P(o.ln1_g), blk.mean1.data(), blk.rstd1.data(), t1, n, d, t2,
+                    g + o.ln1_g, g + o.ln1_b);
   AddInPlace(t2, nd, dx_mid);
 }
 
@@ -255,8 +255,8 @@ std::vector<float> SequenceEncoder::LastAttention(const EncoderWorkspace& ws) co
   }
   const auto& probs = ws.blocks.back().probs;
   for (int h = 0; h < config_.heads; ++h) {
-    const float* row = probs.data() + static_cast<int64_t>(h) * t * t +
-                       static_cast<int64_t>(t - 1) * t;
+    const float* row =
+        probs.data() + static_cast<int64_t>(h) * t * t + static_cast<int64_t>(t - 1) * t;
     for (int j = 0; j < t; ++j) {
       weights[j] += row[j] / static_cast<float>(config_.heads);
     }

@@ -77,8 +77,7 @@ class SequenceEncoder {
   const float* P(size_t offset) const { return params_.data() + offset; }
   void BlockForward(int b, const float* x_in, base::Rng* rng, EncoderWorkspace* ws,
                     float* x_out) const;
-  void AttentionBackward(int b, const float* dx_in_out, EncoderWorkspace* ws,
-                         float* dx_mid) const;
+  void AttentionBackward(int b, const float* dx_in_out, EncoderWorkspace* ws, float* dx_mid) const;
   void BlockBackward(int b, float* dx, EncoderWorkspace* ws) const;
 
   EncoderConfig config_;

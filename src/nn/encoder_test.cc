@@ -3,9 +3,9 @@
 // evaluation), causality, and thread-independence of the const forward pass.
 #include "nn/encoder.h"
 
-#include <gtest/gtest.h>
-
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "nn/test_util.h"
 

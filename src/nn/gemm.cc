@@ -1,8 +1,8 @@
 #include "nn/gemm.h"
 
-#include <cblas.h>
-
 #include <mutex>
+
+#include <cblas.h>
 
 namespace flywheel::nn {
 

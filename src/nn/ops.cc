@@ -207,7 +207,9 @@ namespace {
 double SoftplusNeg(float x) {
   return x > 0 ? std::log1p(std::exp(-x)) : -x + std::log1p(std::exp(x));
 }
-float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+float Sigmoid(float x) {
+  return 1.0f / (1.0f + std::exp(-x));
+}
 }  // namespace
 
 double BceWithNegatives(const float* pos, const float* neg, int rows, int s, float scale,

@@ -22,8 +22,7 @@ inline constexpr float kLayerNormEps = 1e-5f;
 void LayerNormForward(const float* x, const float* gamma, const float* beta, int rows, int cols,
                       float* y, float* mean, float* rstd);
 void LayerNormBackward(const float* x, const float* gamma, const float* mean, const float* rstd,
-                       const float* dy, int rows, int cols, float* dx, float* dgamma,
-                       float* dbeta);
+                       const float* dy, int rows, int cols, float* dx, float* dgamma, float* dbeta);
 
 // In place, per row of rows x cols (max-subtracted, so finite for any finite input).
 void SoftmaxRows(float* x, int rows, int cols);

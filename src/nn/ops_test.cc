@@ -3,10 +3,10 @@
 // below 2e-2) for every differentiable op. Seeds are fixed and printed by the assertions.
 #include "nn/ops.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "nn/adam.h"
 #include "nn/gemm.h"
@@ -169,8 +169,8 @@ TEST(LossTest, SoftmaxCrossEntropyMatchesReferenceAndGradients) {
   auto logits = RandomVector(rows * cols, &rng, 3.0);
   const std::vector<uint32_t> targets = {0, 10, 4};
   std::vector<float> d(logits.size());
-  const double loss = SoftmaxCrossEntropy(logits.data(), targets.data(), rows, cols, 1.0f,
-                                          d.data());
+  const double loss =
+      SoftmaxCrossEntropy(logits.data(), targets.data(), rows, cols, 1.0f, d.data());
   EXPECT_NEAR(loss, reference::SoftmaxCrossEntropy(logits.data(), targets.data(), rows, cols),
               1e-5);
   std::vector<float> scratch(logits.size());
@@ -191,9 +191,8 @@ TEST(LossTest, SampledSoftmaxMatchesReferenceAndGradients) {
   hit[3] = 1;
   hit[7] = 1;
   std::vector<float> dpos(rows), dneg(rows * s);
-  const double loss = SampledSoftmaxLoss(pos.data(), neg.data(), pos_logq.data(),
-                                         neg_logq.data(), hit.data(), rows, s, 1.0f,
-                                         dpos.data(), dneg.data());
+  const double loss = SampledSoftmaxLoss(pos.data(), neg.data(), pos_logq.data(), neg_logq.data(),
+                                         hit.data(), rows, s, 1.0f, dpos.data(), dneg.data());
   EXPECT_NEAR(loss,
               reference::SampledSoftmaxLoss(pos.data(), neg.data(), pos_logq.data(),
                                             neg_logq.data(), hit.data(), rows, s),
@@ -201,8 +200,8 @@ TEST(LossTest, SampledSoftmaxMatchesReferenceAndGradients) {
   EXPECT_EQ(dneg[3], 0.0f);
   std::vector<float> a(rows), b(rows * s);
   auto f = [&] {
-    return SampledSoftmaxLoss(pos.data(), neg.data(), pos_logq.data(), neg_logq.data(),
-                              hit.data(), rows, s, 1.0f, a.data(), b.data());
+    return SampledSoftmaxLoss(pos.data(), neg.data(), pos_logq.data(), neg_logq.data(), hit.data(),
+                              rows, s, 1.0f, a.data(), b.data());
   };
   EXPECT_LT(MaxGradError(f, &pos, dpos, kEps), kGradTol);
   EXPECT_LT(MaxGradError(f, &neg, dneg, kEps), kGradTol);
@@ -218,7 +217,9 @@ TEST(LossTest, BceWithNegativesMatchesReferenceAndGradients) {
       BceWithNegatives(pos.data(), neg.data(), rows, s, 1.0f, dpos.data(), dneg.data());
   EXPECT_NEAR(loss, reference::BceWithNegatives(pos.data(), neg.data(), rows, s), 1e-5);
   std::vector<float> a(rows), b(rows * s);
-  auto f = [&] { return BceWithNegatives(pos.data(), neg.data(), rows, s, 1.0f, a.data(), b.data()); };
+  auto f = [&] {
+    return BceWithNegatives(pos.data(), neg.data(), rows, s, 1.0f, a.data(), b.data());
+  };
   EXPECT_LT(MaxGradError(f, &pos, dpos, kEps), kGradTol);
   EXPECT_LT(MaxGradError(f, &neg, dneg, kEps), kGradTol);
   // Stable for huge logits.

@@ -40,8 +40,8 @@ void Softmax(const float* x, int rows, int cols, float* y) {
 void Gelu(const float* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) {
     const double v = x[i];
-    y[i] = static_cast<float>(
-        0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))));
+    y[i] = static_cast<float>(0.5 * v *
+                              (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))));
   }
 }
 

@@ -7,8 +7,7 @@
 
 namespace flywheel::nn::reference {
 
-void LayerNorm(const float* x, const float* gamma, const float* beta, int rows, int cols,
-               float* y);
+void LayerNorm(const float* x, const float* gamma, const float* beta, int rows, int cols, float* y);
 void Softmax(const float* x, int rows, int cols, float* y);
 void Gelu(const float* x, int64_t n, float* y);
 double SoftmaxCrossEntropy(const float* logits, const uint32_t* targets, int rows, int cols);
