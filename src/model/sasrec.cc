@@ -278,6 +278,7 @@ void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
       }
     }
     std::vector<const Example*> ptrs;
+    ptrs.reserve(examples.size());
     for (const Example& e : examples) {
       ptrs.push_back(&e);
     }

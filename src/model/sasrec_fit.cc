@@ -118,6 +118,7 @@ void Sasrec::RunEpochs(const std::vector<Example>& examples,
                        const std::vector<std::vector<ItemIdx>>& train,
                        const std::vector<std::pair<uint32_t, ItemIdx>>& valid) {
   std::vector<const Example*> order;
+  order.reserve(examples.size());
   for (const Example& e : examples) {
     order.push_back(&e);
   }

@@ -229,34 +229,37 @@ double BceWithNegatives(const float* pos, const float* neg, int rows, int s, flo
 
 void CausalAttentionForward(const float* qkv, int t, int d, int heads, float* probs, float* out) {
   const int dh = d / heads;
+  const int64_t dd = d;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   for (int h = 0; h < heads; ++h) {
     float* p = probs + static_cast<int64_t>(h) * t * t;
-    const float* q = qkv + h * dh;
-    const float* k = qkv + d + h * dh;
-    const float* v = qkv + 2 * d + h * dh;
+    const float* q = qkv + static_cast<int64_t>(h) * dh;
+    const float* k = qkv + dd + static_cast<int64_t>(h) * dh;
+    const float* v = qkv + 2 * dd + static_cast<int64_t>(h) * dh;
     Gemm(false, true, t, t, dh, scale, q, 3 * d, k, 3 * d, 0.0f, p, t);
     for (int i = 0; i < t; ++i) {
       float* row = p + static_cast<int64_t>(i) * t;
       SoftmaxRows(row, 1, i + 1);
       std::fill(row + i + 1, row + t, 0.0f);
     }
-    Gemm(false, false, t, dh, t, 1.0f, p, t, v, 3 * d, 0.0f, out + h * dh, d);
+    Gemm(false, false, t, dh, t, 1.0f, p, t, v, 3 * d, 0.0f, out + static_cast<int64_t>(h) * dh, d);
   }
 }
 
 void CausalAttentionBackward(const float* qkv, const float* probs, const float* dout, int t, int d,
                              int heads, float* scratch, float* dqkv) {
   const int dh = d / heads;
+  const int64_t dd = d;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   for (int h = 0; h < heads; ++h) {
     const float* p = probs + static_cast<int64_t>(h) * t * t;
-    const float* q = qkv + h * dh;
-    const float* k = qkv + d + h * dh;
-    const float* v = qkv + 2 * d + h * dh;
-    const float* dout_h = dout + h * dh;
+    const float* q = qkv + static_cast<int64_t>(h) * dh;
+    const float* k = qkv + dd + static_cast<int64_t>(h) * dh;
+    const float* v = qkv + 2 * dd + static_cast<int64_t>(h) * dh;
+    const float* dout_h = dout + static_cast<int64_t>(h) * dh;
     // dV = P^T dO; dP = dO V^T; dS = P * (dP - rowsum(dP * P)) * scale.
-    Gemm(true, false, t, dh, t, 1.0f, p, t, dout_h, d, 0.0f, dqkv + 2 * d + h * dh, 3 * d);
+    Gemm(true, false, t, dh, t, 1.0f, p, t, dout_h, d, 0.0f,
+         dqkv + 2 * dd + static_cast<int64_t>(h) * dh, 3 * d);
     Gemm(false, true, t, t, dh, 1.0f, dout_h, d, v, 3 * d, 0.0f, scratch, t);
     for (int i = 0; i < t; ++i) {
       const int64_t o = static_cast<int64_t>(i) * t;
@@ -270,8 +273,10 @@ void CausalAttentionBackward(const float* qkv, const float* probs, const float* 
       std::fill(scratch + o + i + 1, scratch + o + t, 0.0f);
     }
     // dQ = dS K; dK = dS^T Q.
-    Gemm(false, false, t, dh, t, 1.0f, scratch, t, k, 3 * d, 0.0f, dqkv + h * dh, 3 * d);
-    Gemm(true, false, t, dh, t, 1.0f, scratch, t, q, 3 * d, 0.0f, dqkv + d + h * dh, 3 * d);
+    Gemm(false, false, t, dh, t, 1.0f, scratch, t, k, 3 * d, 0.0f,
+         dqkv + static_cast<int64_t>(h) * dh, 3 * d);
+    Gemm(true, false, t, dh, t, 1.0f, scratch, t, q, 3 * d, 0.0f,
+         dqkv + dd + static_cast<int64_t>(h) * dh, 3 * d);
   }
 }
 
