@@ -17,6 +17,17 @@ void Gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
     return;
   }
   UseSingleThreadedBlas();
+  if (m == 1) {
+    // A matrix-vector product: sgemm would pack all of B first (dominant for serving, where B
+    // is the item table).
+    const int incx = trans_a ? lda : 1;
+    if (trans_b) {  // B stored n x k: c = B a
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, alpha, b, ldb, a, incx, beta, c, 1);
+    } else {  // B stored k x n: c = B^T a
+      cblas_sgemv(CblasRowMajor, CblasTrans, k, n, alpha, b, ldb, a, incx, beta, c, 1);
+    }
+    return;
+  }
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

@@ -47,6 +47,24 @@ TEST(GemmTest, MatchesReferenceForAllTransposes) {
   }
 }
 
+TEST(GemmTest, MatrixVectorPathMatchesReference) {
+  base::Rng rng(12);
+  const int n = 37, k = 19;
+  for (int ta = 0; ta < 2; ++ta) {
+    for (int tb = 0; tb < 2; ++tb) {
+      const int lda = ta ? 3 : k;  // op(A) is 1 x k; stored k x 3 when transposed (column 0)
+      auto a = RandomVector(static_cast<size_t>(ta ? k * 3 : k), &rng);
+      auto b = RandomVector(static_cast<size_t>(n) * k, &rng);
+      auto c = RandomVector(n, &rng);
+      auto c_ref = c;
+      const int ldb = tb ? k : n;
+      Gemm(ta, tb, 1, n, k, 1.5f, a.data(), lda, b.data(), ldb, 0.5f, c.data(), n);
+      GemmReference(ta, tb, 1, n, k, 1.5f, a.data(), lda, b.data(), ldb, 0.5f, c_ref.data(), n);
+      ExpectNear(c, c_ref, 1e-5);
+    }
+  }
+}
+
 TEST(LayerNormTest, MatchesReferenceAndGradients) {
   base::Rng rng(2);
   const int rows = 3, cols = 8;
