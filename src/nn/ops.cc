@@ -119,10 +119,22 @@ void GeluBackward(const float* x, const float* dy, int64_t n, float* dx) {
 }
 
 void DropoutForward(const float* x, int64_t n, float p, base::Rng* rng, float* mask, float* y) {
-  const float keep_scale = p > 0 ? 1.0f / (1.0f - p) : 1.0f;
-  for (int64_t i = 0; i < n; ++i) {
-    mask[i] = (p > 0 && rng->UniformDouble() < p) ? 0.0f : keep_scale;
+  if (p <= 0) {
+    std::fill_n(mask, n, 1.0f);
+    std::copy_n(x, n, y);
+    return;
+  }
+  // Two 32-bit uniforms per 64-bit draw; keep when the draw is >= p * 2^32.
+  const auto threshold = static_cast<uint64_t>(static_cast<double>(p) * 4294967296.0);
+  const float keep_scale = 1.0f / (1.0f - p);
+  for (int64_t i = 0; i < n; i += 2) {
+    const uint64_t bits = rng->Next();
+    mask[i] = (bits & 0xFFFFFFFFULL) < threshold ? 0.0f : keep_scale;
     y[i] = x[i] * mask[i];
+    if (i + 1 < n) {
+      mask[i + 1] = (bits >> 32) < threshold ? 0.0f : keep_scale;
+      y[i + 1] = x[i + 1] * mask[i + 1];
+    }
   }
 }
 
