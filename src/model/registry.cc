@@ -6,6 +6,7 @@
 #include "model/baselines.h"
 #include "model/bpr.h"
 #include "model/twotower.h"
+#include "model/sasrec.h"
 
 namespace flywheel::model {
 namespace {
@@ -114,10 +115,62 @@ Result<BprOptions> BprOptionsFromParams(const ModelParams& params) {
   return o;
 }
 
+Result<SasrecOptions> SasrecOptionsFromParams(const ModelParams& params) {
+  const std::string name = "sasrec";
+  FLYWHEEL_RETURN_IF_ERROR(CheckKeys(
+      name, params,
+      {"dim",         "heads",      "blocks",  "max_len",   "dropout", "act",       "loss",
+       "negatives",   "lr",         "l2",      "init_std",  "batch",   "epochs",    "patience",
+       "valid_users", "max_chunks", "threads", "online_lr", "replay",  "reservoir", "seed"}));
+  SasrecOptions o;
+  auto get = [&](const std::string& key, double fallback, double min, double max) {
+    return GetDouble(name, params, key, fallback, min, max);
+  };
+  auto get_int = [&](const std::string& key, int* field, double min, double max) -> Status {
+    FLYWHEEL_ASSIGN_OR_RETURN(double v, get(key, *field, min, max));
+    *field = static_cast<int>(v);
+    return Status::Ok();
+  };
+  auto get_float = [&](const std::string& key, float* field, double min, double max) -> Status {
+    FLYWHEEL_ASSIGN_OR_RETURN(double v, get(key, *field, min, max));
+    *field = static_cast<float>(v);
+    return Status::Ok();
+  };
+  FLYWHEEL_RETURN_IF_ERROR(get_int("dim", &o.dim, 1, 1024));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("heads", &o.heads, 1, 64));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("blocks", &o.blocks, 0, 16));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("max_len", &o.max_len, 1, 1024));
+  FLYWHEEL_RETURN_IF_ERROR(get_float("dropout", &o.dropout, 0, 0.99));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("negatives", &o.negatives, 1, 100000));
+  FLYWHEEL_RETURN_IF_ERROR(get_float("lr", &o.lr, 1e-9, 10));
+  FLYWHEEL_RETURN_IF_ERROR(get_float("l2", &o.l2, 0, 10));
+  FLYWHEEL_RETURN_IF_ERROR(get_float("init_std", &o.init_std, 1e-6, 10));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("batch", &o.batch, 1, 100000));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("epochs", &o.epochs, 0, 100000));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("patience", &o.patience, 1, 1000));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("valid_users", &o.valid_users, 0, 1e8));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("max_chunks", &o.max_chunks, 0, 1e6));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("threads", &o.threads, 1, 64));
+  FLYWHEEL_RETURN_IF_ERROR(get_float("online_lr", &o.online_lr, 0, 10));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("replay", &o.replay, 0, 1000));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("reservoir", &o.reservoir, 1, 1e7));
+  FLYWHEEL_ASSIGN_OR_RETURN(double seed, get("seed", static_cast<double>(o.seed), 0, 1e15));
+  o.seed = static_cast<uint64_t>(seed);
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string act,
+                            GetChoice(name, params, "act", "relu", {"relu", "gelu"}));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      std::string loss, GetChoice(name, params, "loss", "softmax", {"softmax", "sampled", "bce"}));
+  o.gelu = act == "gelu";
+  o.loss = loss == "sampled" ? SasrecLoss::kSampled
+           : loss == "bce"   ? SasrecLoss::kBce
+                             : SasrecLoss::kSoftmax;
+  return o;
+}
+
 }  // namespace
 
 std::vector<std::string> KnownModels() {
-  return {"pop", "recentpop", "itemknn", "bpr", "twotower"};
+  return {"pop", "recentpop", "itemknn", "bpr", "twotower", "sasrec"};
 }
 
 Result<std::unique_ptr<Recommender>> CreateRecommender(const std::string& name,
@@ -151,6 +204,11 @@ Result<std::unique_ptr<Recommender>> CreateRecommender(const std::string& name,
   if (name == "twotower") {
     FLYWHEEL_ASSIGN_OR_RETURN(TwoTowerOptions options, TwoTowerOptionsFromParams(params));
     FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<TwoTower> model, TwoTower::Create(options));
+    return std::unique_ptr<Recommender>(std::move(model));
+  }
+  if (name == "sasrec") {
+    FLYWHEEL_ASSIGN_OR_RETURN(SasrecOptions options, SasrecOptionsFromParams(params));
+    FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Sasrec> model, Sasrec::Create(options));
     return std::unique_ptr<Recommender>(std::move(model));
   }
   std::string known;

@@ -1,0 +1,290 @@
+#include "model/sasrec.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <unordered_set>
+
+#include "model/sasrec_internal.h"
+#include "nn/gemm.h"
+#include "nn/ops.h"
+
+namespace flywheel::model {
+namespace {
+
+constexpr size_t kPositivesCapacity = 100000;  // popularity-sampling reservoir
+
+nn::EncoderConfig EncoderConfigOf(const SasrecOptions& o) {
+  nn::EncoderConfig c;
+  c.dim = o.dim;
+  c.heads = o.heads;
+  c.blocks = o.blocks;
+  c.max_len = o.max_len;
+  c.dropout = o.dropout;
+  c.gelu = o.gelu;
+  return c;
+}
+
+const char* LossName(SasrecLoss loss) {
+  switch (loss) {
+    case SasrecLoss::kSoftmax:
+      return "softmax";
+    case SasrecLoss::kSampled:
+      return "sampled";
+    case SasrecLoss::kBce:
+      return "bce";
+  }
+  return "?";
+}
+
+}  // namespace
+
+Status ValidateSasrecOptions(const SasrecOptions& o) {
+  auto bad = [](const std::string& field) {
+    return Status::InvalidArgument("sasrec: invalid option " + field);
+  };
+  if (o.dim < 1 || o.dim > 1024) {
+    return bad("dim");
+  }
+  if (o.heads < 1 || o.dim % o.heads != 0) {
+    return bad("heads (must divide dim)");
+  }
+  if (o.blocks < 0 || o.blocks > 16) {
+    return bad("blocks");
+  }
+  if (o.max_len < 1 || o.max_len > 1024) {
+    return bad("max_len");
+  }
+  if (!(o.dropout >= 0 && o.dropout < 1)) {
+    return bad("dropout");
+  }
+  if (o.negatives < 1 || o.batch < 1 || o.epochs < 0 || o.patience < 1 || o.valid_users < 0 ||
+      o.max_chunks < 0 || o.threads < 1 || o.threads > 64 || o.replay < 0 || o.reservoir < 1) {
+    return bad("negatives/batch/epochs/patience/valid_users/max_chunks/threads/replay/reservoir");
+  }
+  if (!(o.lr > 0) || !(o.online_lr >= 0) || !(o.l2 >= 0) || !(o.init_std > 0)) {
+    return bad("lr/online_lr/l2/init_std");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Sasrec>> Sasrec::Create(const SasrecOptions& options) {
+  FLYWHEEL_RETURN_IF_ERROR(ValidateSasrecOptions(options));
+  return std::unique_ptr<Sasrec>(new Sasrec(options));
+}
+
+Sasrec::Sasrec(const SasrecOptions& options)
+    : options_(options), encoder_(EncoderConfigOf(options)) {
+  base::Rng rng(base::Mix64(options.seed ^ 0xE4C0DE5ULL));
+  encoder_.Init(&rng, options.init_std);
+  enc_m_.assign(encoder_.params().size(), 0.0f);
+  enc_v_.assign(encoder_.params().size(), 0.0f);
+}
+
+Sasrec::~Sasrec() = default;
+
+KeyValues Sasrec::params() const {
+  const SasrecOptions& o = options_;
+  return {{"dim", std::to_string(o.dim)},
+          {"heads", std::to_string(o.heads)},
+          {"blocks", std::to_string(o.blocks)},
+          {"max_len", std::to_string(o.max_len)},
+          {"dropout", std::to_string(o.dropout)},
+          {"act", o.gelu ? "gelu" : "relu"},
+          {"loss", LossName(o.loss)},
+          {"negatives", std::to_string(o.negatives)},
+          {"lr", std::to_string(o.lr)},
+          {"l2", std::to_string(o.l2)},
+          {"batch", std::to_string(o.batch)},
+          {"epochs", std::to_string(o.epochs)},
+          {"patience", std::to_string(o.patience)},
+          {"threads", std::to_string(o.threads)},
+          {"online_lr", std::to_string(o.online_lr)},
+          {"replay", std::to_string(o.replay)},
+          {"seed", std::to_string(o.seed)},
+          {"best_epoch", std::to_string(best_epoch_)}};
+}
+
+void Sasrec::GrowItems(ItemIdx item) {
+  if (item < rows_) {
+    return;
+  }
+  const size_t d = static_cast<size_t>(options_.dim);
+  const size_t old_rows = rows_;
+  rows_ = static_cast<size_t>(item) + 1;
+  items_.resize(rows_ * d);
+  for (size_t r = old_rows; r < rows_; ++r) {
+    base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(r + 0x17E5ULL)));
+    for (size_t c = 0; c < d; ++c) {
+      items_[r * d + c] = static_cast<float>(rng.Normal() * options_.init_std);
+    }
+  }
+  item_m_.resize(rows_ * d, 0.0f);
+  item_v_.resize(rows_ * d, 0.0f);
+  known_.resize(rows_, 0);
+  counts_.resize(rows_, 0.0f);
+}
+
+void Sasrec::NoteItem(ItemIdx item) {
+  GrowItems(item);
+  if (known_[item] == 0) {
+    known_[item] = 1;
+    known_list_.push_back(item);
+  }
+  counts_[item] += 1.0f;
+  total_count_ += 1.0;
+  ++positives_seen_;
+  if (positives_.size() < kPositivesCapacity) {
+    positives_.push_back(item);
+    return;
+  }
+  base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(positives_seen_)));
+  const uint64_t slot = rng.Uniform(positives_seen_);
+  if (slot < kPositivesCapacity) {
+    positives_[slot] = item;
+  }
+}
+
+ItemIdx Sasrec::SampleKnown(base::Rng* rng) const {
+  return known_list_[rng->Uniform(known_list_.size())];
+}
+
+ItemIdx Sasrec::SamplePopular(base::Rng* rng) const {
+  return positives_[rng->Uniform(positives_.size())];
+}
+
+float Sasrec::LogQ(ItemIdx item) const {
+  return static_cast<float>(std::log(std::max(1.0f, counts_[item]) / total_count_));
+}
+
+std::vector<ItemIdx> Sasrec::RecentSequence(const UserState& user) const {
+  std::vector<ItemIdx> seq;
+  for (const HistoryEntry& h : user.recent()) {
+    if (h.weight > 0 && h.item < rows_ && known_[h.item] != 0) {
+      seq.push_back(h.item);
+    }
+  }
+  const size_t keep = static_cast<size_t>(options_.max_len);
+  if (seq.size() > keep) {
+    seq.erase(seq.begin(), seq.end() - static_cast<int64_t>(keep));
+  }
+  return seq;
+}
+
+void Sasrec::EncodeLast(std::span<const ItemIdx> sequence, nn::EncoderWorkspace* ws,
+                        std::vector<float>* x) const {
+  const int d = options_.dim;
+  const int t = static_cast<int>(sequence.size());
+  const int lengths[1] = {t};
+  encoder_.Prepare(lengths, ws);
+  x->resize(static_cast<size_t>(t) * d);
+  nn::Gather(items_.data(), d, sequence.data(), t, x->data());
+  const float in_scale = std::sqrt(static_cast<float>(d));
+  for (float& v : *x) {
+    v *= in_scale;
+  }
+  encoder_.Forward(x->data(), nullptr, ws);
+}
+
+void Sasrec::ScoreSequence(std::span<const ItemIdx> sequence, std::span<float> scores) const {
+  thread_local nn::EncoderWorkspace ws;
+  thread_local std::vector<float> x;
+  const int d = options_.dim;
+  const int n = static_cast<int>(rows_);
+  EncodeLast(sequence, &ws, &x);
+  const float* h = ws.out.data() + (sequence.size() - 1) * d;
+  nn::Gemm(false, true, 1, n, d, 1.0f, h, d, items_.data(), d, 0.0f, scores.data(), n);
+  for (int i = 0; i < n; ++i) {
+    if (known_[i] == 0) {
+      scores[i] = -std::numeric_limits<float>::infinity();
+    }
+  }
+}
+
+void Sasrec::Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const {
+  out->clear();
+  std::span<float> scores = ScratchScores(rows_);
+  const std::vector<ItemIdx> seq = RecentSequence(*request.user_state);
+  if (seq.empty()) {
+    for (size_t i = 0; i < rows_; ++i) {
+      scores[i] = known_[i] != 0 ? counts_[i] : -std::numeric_limits<float>::infinity();
+    }
+  } else {
+    ScoreSequence(seq, scores);
+    for (float& s : scores) {
+      s = std::isnan(s) ? -std::numeric_limits<float>::infinity() : s;
+    }
+  }
+  SelectTopK(scores, request.k, request.exclude, out);
+}
+
+std::vector<std::pair<ItemIdx, float>> Sasrec::Explain(const UserState& user, ItemIdx item) const {
+  std::vector<std::pair<ItemIdx, float>> result;
+  const std::vector<ItemIdx> seq = RecentSequence(user);
+  if (seq.empty() || item >= rows_ || known_[item] == 0) {
+    return result;
+  }
+  nn::EncoderWorkspace ws;
+  std::vector<float> x;
+  EncodeLast(seq, &ws, &x);
+  const std::vector<float> weights = encoder_.LastAttention(ws);
+  for (size_t j = 0; j < seq.size(); ++j) {
+    auto it = std::find_if(result.begin(), result.end(),
+                           [&](const auto& p) { return p.first == seq[j]; });
+    if (it == result.end()) {
+      result.emplace_back(seq[j], weights[j]);
+    } else {
+      it->second += weights[j];
+    }
+  }
+  std::stable_sort(result.begin(), result.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return result;
+}
+
+void Sasrec::Remember(std::vector<ItemIdx> sequence) {
+  ++reservoir_seen_;
+  if (reservoir_.size() < static_cast<size_t>(options_.reservoir)) {
+    reservoir_.push_back(std::move(sequence));
+    return;
+  }
+  base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(reservoir_seen_ + 0x5EEDULL)));
+  const uint64_t slot = rng.Uniform(reservoir_seen_);
+  if (slot < reservoir_.size()) {
+    reservoir_[slot] = std::move(sequence);
+  }
+}
+
+void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
+  if (event.weight <= 0) {
+    return;  // negative feedback is not modelled
+  }
+  NoteItem(event.item);
+  std::vector<ItemIdx> seq = RecentSequence(user);
+  seq.push_back(event.item);
+  if (seq.size() < 2) {
+    return;
+  }
+  if (options_.online_lr > 0) {
+    std::vector<Example> examples;
+    examples.push_back({seq, static_cast<int>(seq.size()) - 2});
+    if (!reservoir_.empty()) {
+      base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(streams_++ * 64 + 62)));
+      for (int r = 0; r < options_.replay; ++r) {
+        const auto& s = reservoir_[rng.Uniform(reservoir_.size())];
+        examples.push_back({s, static_cast<int>(s.size()) - 2});
+      }
+    }
+    std::vector<const Example*> ptrs;
+    ptrs.reserve(examples.size());
+    for (const Example& e : examples) {
+      ptrs.push_back(&e);
+    }
+    TrainStep(ptrs, 1, options_.online_lr);
+  }
+  Remember(std::move(seq));
+}
+
+}  // namespace flywheel::model

@@ -1,0 +1,135 @@
+// Sasrec snapshots: version, the options that fix the shapes, every weight and Adam moment, the
+// item statistics, reservoirs and counters (the RNG state is the stream counter), all inside
+// one length-prefixed payload followed by its CRC32C, so that any flipped byte is kCorruption.
+#include <string>
+
+#include "base/crc32c.h"
+#include "model/sasrec.h"
+
+namespace flywheel::model {
+namespace {
+
+constexpr uint32_t kVersion = 1;
+
+}  // namespace
+
+Status Sasrec::SaveState(base::ByteWriter* out) const {
+  std::string payload;
+  base::ByteWriter w(&payload);
+  w.Put<uint32_t>(kVersion);
+  for (int v : {options_.dim, options_.heads, options_.blocks, options_.max_len,
+                static_cast<int>(options_.loss)}) {
+    w.Put<int32_t>(v);
+  }
+  w.PutVector(encoder_.params());
+  w.PutVector(enc_m_);
+  w.PutVector(enc_v_);
+  w.Put<uint64_t>(rows_);
+  w.PutVector(items_);
+  w.PutVector(item_m_);
+  w.PutVector(item_v_);
+  w.PutVector(known_);
+  w.PutVector(counts_);
+  w.PutVector(known_list_);
+  w.PutVector(positives_);
+  w.Put<uint64_t>(positives_seen_);
+  w.Put<double>(total_count_);
+  w.Put<uint64_t>(reservoir_.size());
+  for (const auto& seq : reservoir_) {
+    w.PutVector(seq);
+  }
+  w.Put<uint64_t>(reservoir_seen_);
+  w.Put<uint64_t>(steps_);
+  w.Put<uint64_t>(streams_);
+  w.Put<uint64_t>(skipped_non_finite_);
+  w.Put<int32_t>(best_epoch_);
+  out->PutString(payload);
+  out->Put<uint32_t>(base::crc32c::Value(payload));
+  return Status::Ok();
+}
+
+Status Sasrec::LoadState(base::ByteReader* in) {
+  std::string payload;
+  FLYWHEEL_RETURN_IF_ERROR(in->GetString(&payload, "sasrec payload"));
+  uint32_t crc = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&crc, "sasrec checksum"));
+  if (crc != base::crc32c::Value(payload)) {
+    return in->Error("sasrec: checksum mismatch");
+  }
+  base::ByteReader r(payload, "sasrec snapshot");
+  uint32_t version = 0;
+  FLYWHEEL_RETURN_IF_ERROR(r.Get(&version, "version"));
+  if (version != kVersion) {
+    return r.Error("unsupported version " + std::to_string(version));
+  }
+  for (int expected : {options_.dim, options_.heads, options_.blocks, options_.max_len,
+                       static_cast<int>(options_.loss)}) {
+    int32_t v = 0;
+    FLYWHEEL_RETURN_IF_ERROR(r.Get(&v, "shape"));
+    if (v != expected) {
+      return r.Error("shape option mismatch (dim/heads/blocks/max_len/loss)");
+    }
+  }
+  const size_t n_params = encoder_.params().size();
+  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&encoder_.params(), "encoder"));
+  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&enc_m_, "encoder m"));
+  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&enc_v_, "encoder v"));
+  if (encoder_.params().size() != n_params || enc_m_.size() != n_params ||
+      enc_v_.size() != n_params) {
+    return r.Error("encoder size mismatch");
+  }
+  uint64_t rows = 0;
+  FLYWHEEL_RETURN_IF_ERROR(r.Get(&rows, "rows"));
+  rows_ = rows;
+  const size_t cells = rows_ * static_cast<size_t>(options_.dim);
+  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&items_, "items"));
+  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&item_m_, "items m"));
+  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&item_v_, "items v"));
+  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&known_, "known"));
+  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&counts_, "counts"));
+  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&known_list_, "known list"));
+  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&positives_, "positives"));
+  if (items_.size() != cells || item_m_.size() != cells || item_v_.size() != cells ||
+      known_.size() != rows_ || counts_.size() != rows_) {
+    return r.Error("item table size mismatch");
+  }
+  for (ItemIdx item : known_list_) {
+    if (item >= rows_) {
+      return r.Error("known item out of range");
+    }
+  }
+  for (ItemIdx item : positives_) {
+    if (item >= rows_) {
+      return r.Error("positive item out of range");
+    }
+  }
+  FLYWHEEL_RETURN_IF_ERROR(r.Get(&positives_seen_, "positives seen"));
+  FLYWHEEL_RETURN_IF_ERROR(r.Get(&total_count_, "total count"));
+  uint64_t n_res = 0;
+  FLYWHEEL_RETURN_IF_ERROR(r.Get(&n_res, "reservoir size"));
+  if (n_res > static_cast<uint64_t>(options_.reservoir) || n_res > r.remaining() / 8) {
+    return r.Error("reservoir too large");
+  }
+  reservoir_.assign(n_res, {});
+  for (auto& seq : reservoir_) {
+    FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&seq, "reservoir sequence"));
+    if (seq.size() < 2 || seq.size() > static_cast<size_t>(options_.max_len) + 1) {
+      return r.Error("reservoir sequence length");
+    }
+    for (ItemIdx item : seq) {
+      if (item >= rows_) {
+        return r.Error("reservoir item out of range");
+      }
+    }
+  }
+  FLYWHEEL_RETURN_IF_ERROR(r.Get(&reservoir_seen_, "reservoir seen"));
+  FLYWHEEL_RETURN_IF_ERROR(r.Get(&steps_, "steps"));
+  FLYWHEEL_RETURN_IF_ERROR(r.Get(&streams_, "streams"));
+  FLYWHEEL_RETURN_IF_ERROR(r.Get(&skipped_non_finite_, "skipped"));
+  int32_t best = 0;
+  FLYWHEEL_RETURN_IF_ERROR(r.Get(&best, "best epoch"));
+  best_epoch_ = best;
+  return r.ExpectEnd();
+}
+
+}  // namespace flywheel::model

@@ -1,0 +1,338 @@
+// Sasrec's training step: batch split over threads, forward, output loss, backward, gradient
+// reduction in thread order, non-finite guard and Adam (see sasrec.h).
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include "model/sasrec.h"
+#include "model/sasrec_internal.h"
+#include "nn/gemm.h"
+#include "nn/ops.h"
+
+namespace flywheel::model {
+
+void Sasrec::ThreadState::Touch(uint32_t row) {
+  if (touched[row] == 0) {
+    touched[row] = 1;
+    touched_rows.push_back(row);
+  }
+}
+
+void Sasrec::ThreadState::Fit(size_t num_rows, int dim) {
+  item_grad.resize(num_rows * dim, 0.0f);
+  touched.resize(num_rows, 0);
+}
+
+double Sasrec::TrainStep(std::span<const Example* const> examples, int threads, float lr) {
+  const int d = options_.dim;
+  threads = std::max(1, std::min<int>(threads, static_cast<int>(examples.size())));
+  while (threads_.size() < static_cast<size_t>(threads)) {
+    threads_.push_back(std::make_unique<ThreadState>());
+  }
+  for (auto& ts : threads_) {
+    ts->Fit(rows_, d);
+  }
+  int64_t targets = 0;
+  for (const Example* e : examples) {
+    targets += static_cast<int64_t>(e->items.size()) - 1 - e->first_target;
+  }
+  const uint64_t stream = streams_++;
+  if (targets <= 0) {
+    return 0.0;
+  }
+  std::vector<ItemIdx> shared;
+  if (options_.loss == SasrecLoss::kSampled) {
+    base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(stream * 64 + 63)));
+    for (int j = 0; j < options_.negatives; ++j) {
+      shared.push_back(SamplePopular(&rng));
+    }
+  }
+  const float scale = 1.0f / static_cast<float>(targets);
+  std::vector<double> losses(threads, 0.0);
+  std::vector<std::thread> workers;
+  const size_t per = (examples.size() + threads - 1) / threads;
+  for (int t = 0; t < threads; ++t) {
+    const size_t begin = std::min(examples.size(), per * t);
+    const size_t end = std::min(examples.size(), begin + per);
+    auto work = [this, t, begin, end, examples, stream, &shared, scale, &losses] {
+      losses[t] = SliceLossAndGrads(examples.subspan(begin, end - begin), stream * 64 + t, shared,
+                                    scale, threads_[t].get());
+    };
+    if (t + 1 < threads) {
+      workers.emplace_back(work);
+    } else {
+      work();
+    }
+  }
+  for (auto& w : workers) {
+    w.join();
+  }
+  double loss = 0;
+  for (double l : losses) {
+    loss += l;
+  }
+  const bool applied = ApplyGradients(lr, threads);
+  return applied ? loss / static_cast<double>(targets) : NAN;
+}
+
+double Sasrec::SliceLossAndGrads(std::span<const Example* const> slice, uint64_t stream,
+                                 const std::vector<ItemIdx>& shared_negatives, float scale,
+                                 ThreadState* ts) const {
+  if (slice.empty()) {
+    return 0.0;
+  }
+  const int d = options_.dim;
+  std::vector<int> lengths;
+  ts->inputs.clear();
+  for (const Example* e : slice) {
+    const int t = static_cast<int>(e->items.size()) - 1;
+    lengths.push_back(t);
+    ts->inputs.insert(ts->inputs.end(), e->items.begin(), e->items.end() - 1);
+  }
+  encoder_.Prepare(lengths, &ts->ws);
+  const int n = ts->ws.tokens();
+  ts->x.resize(static_cast<size_t>(n) * d);
+  nn::Gather(items_.data(), d, ts->inputs.data(), n, ts->x.data());
+  const float in_scale = std::sqrt(static_cast<float>(d));
+  for (float& v : ts->x) {
+    v *= in_scale;
+  }
+  base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(stream)));
+  encoder_.Forward(ts->x.data(), &rng, &ts->ws);
+  ts->dh.assign(static_cast<size_t>(n) * d, 0.0f);
+  const double loss = OutputLoss(slice, &rng, shared_negatives, scale, ts);
+  encoder_.Backward(ts->dh.data(), &ts->ws);
+  for (float& v : ts->ws.dx) {
+    v *= in_scale;
+  }
+  nn::ScatterAdd(ts->ws.dx.data(), d, ts->inputs.data(), n, ts->item_grad.data());
+  for (uint32_t item : ts->inputs) {
+    ts->Touch(item);
+  }
+  return loss;
+}
+
+double Sasrec::OutputLoss(std::span<const Example* const> slice, base::Rng* rng,
+                          const std::vector<ItemIdx>& shared_negatives, float scale,
+                          ThreadState* ts) const {
+  const int d = options_.dim;
+  // Rows of ws.out with a target, and their targets.
+  ts->rows.clear();
+  ts->targets.clear();
+  int offset = 0;
+  for (const Example* e : slice) {
+    const int t = static_cast<int>(e->items.size()) - 1;
+    for (int p = e->first_target; p < t; ++p) {
+      ts->rows.push_back(offset + p);
+      ts->targets.push_back(e->items[p + 1]);
+    }
+    offset += t;
+  }
+  const int m = static_cast<int>(ts->rows.size());
+  ts->h.resize(static_cast<size_t>(m) * d);
+  nn::Gather(ts->ws.out.data(), d, ts->rows.data(), m, ts->h.data());
+  ts->dhr.assign(static_cast<size_t>(m) * d, 0.0f);
+  double loss = 0;
+  switch (options_.loss) {
+    case SasrecLoss::kSoftmax:
+      loss = SoftmaxLoss(scale, ts);
+      break;
+    case SasrecLoss::kSampled:
+      loss = SampledLoss(shared_negatives, scale, ts);
+      break;
+    case SasrecLoss::kBce:
+      loss = BceLoss(rng, scale, ts);
+      break;
+  }
+  nn::ScatterAdd(ts->dhr.data(), d, ts->rows.data(), m, ts->dh.data());
+  return loss;
+}
+
+bool Sasrec::ApplyGradients(float lr, int threads) {
+  const int d = options_.dim;
+  ThreadState& main = *threads_[0];
+  for (int t = 1; t < threads; ++t) {
+    ThreadState& other = *threads_[t];
+    nn::AddInPlace(other.ws.grads.data(), static_cast<int64_t>(other.ws.grads.size()),
+                   main.ws.grads.data());
+    for (uint32_t row : other.touched_rows) {
+      float* src = other.item_grad.data() + static_cast<int64_t>(row) * d;
+      nn::AddInPlace(src, d, main.item_grad.data() + static_cast<int64_t>(row) * d);
+      std::fill_n(src, d, 0.0f);
+      other.touched[row] = 0;
+      main.Touch(row);
+    }
+    other.touched_rows.clear();
+    std::fill(other.ws.grads.begin(), other.ws.grads.end(), 0.0f);
+  }
+  bool finite = nn::AllFinite(main.ws.grads);
+  for (uint32_t row : main.touched_rows) {
+    finite = finite && nn::AllFinite(std::span<const float>(
+                           main.item_grad.data() + static_cast<int64_t>(row) * d, d));
+  }
+  if (finite) {
+    ++steps_;
+    nn::AdamOptions adam;
+    adam.lr = lr;
+    adam.weight_decay = options_.l2;
+    nn::AdamStep(adam, static_cast<int64_t>(steps_), main.ws.grads, encoder_.params(), enc_m_,
+                 enc_v_);
+    std::sort(main.touched_rows.begin(), main.touched_rows.end());
+    nn::AdamStepRows(adam, static_cast<int64_t>(steps_), d, main.touched_rows, main.item_grad,
+                     items_, item_m_, item_v_);
+  } else {
+    ++skipped_non_finite_;
+  }
+  for (uint32_t row : main.touched_rows) {
+    std::fill_n(main.item_grad.data() + static_cast<int64_t>(row) * d, d, 0.0f);
+    main.touched[row] = 0;
+  }
+  main.touched_rows.clear();
+  std::fill(main.ws.grads.begin(), main.ws.grads.end(), 0.0f);
+  return finite;
+}
+
+}  // namespace flywheel::model
+
+namespace flywheel::model {
+
+double Sasrec::SoftmaxLoss(float scale, ThreadState* ts) const {
+  const int d = options_.dim;
+  const int m = static_cast<int>(ts->rows.size());
+  const int n = static_cast<int>(rows_);
+  ts->logits.resize(static_cast<size_t>(m) * n);
+  nn::Gemm(false, true, m, n, d, 1.0f, ts->h.data(), d, items_.data(), d, 0.0f, ts->logits.data(),
+           n);
+  for (int r = 0; r < m; ++r) {
+    for (int i = 0; i < n; ++i) {
+      if (known_[i] == 0) {
+        ts->logits[static_cast<size_t>(r) * n + i] = -1e30f;  // exp() = 0: not a candidate
+      }
+    }
+  }
+  const double loss = nn::SoftmaxCrossEntropy(ts->logits.data(), ts->targets.data(), m, n, scale,
+                                              ts->logits.data());
+  nn::Gemm(false, false, m, d, n, 1.0f, ts->logits.data(), n, items_.data(), d, 0.0f,
+           ts->dhr.data(), d);
+  nn::Gemm(true, false, n, d, m, 1.0f, ts->logits.data(), n, ts->h.data(), d, 1.0f,
+           ts->item_grad.data(), d);
+  for (int i = 0; i < n; ++i) {
+    if (known_[i] != 0) {
+      ts->Touch(static_cast<uint32_t>(i));
+    }
+  }
+  return loss;
+}
+
+double Sasrec::SampledLoss(const std::vector<ItemIdx>& negatives, float scale,
+                           ThreadState* ts) const {
+  const int d = options_.dim;
+  const int m = static_cast<int>(ts->rows.size());
+  const int s = static_cast<int>(negatives.size());
+  ts->er.resize(static_cast<size_t>(s) * d);
+  nn::Gather(items_.data(), d, negatives.data(), s, ts->er.data());
+  ts->neg.resize(static_cast<size_t>(m) * s);
+  nn::Gemm(false, true, m, s, d, 1.0f, ts->h.data(), d, ts->er.data(), d, 0.0f, ts->neg.data(), s);
+  ts->pos.resize(m);
+  ts->pos_logq.resize(m);
+  ts->neg_logq.resize(static_cast<size_t>(m) * s);
+  ts->hit.resize(static_cast<size_t>(m) * s);
+  for (int r = 0; r < m; ++r) {
+    const float* e = items_.data() + static_cast<size_t>(ts->targets[r]) * d;
+    float dot = 0;
+    for (int c = 0; c < d; ++c) {
+      dot += ts->h[static_cast<size_t>(r) * d + c] * e[c];
+    }
+    ts->pos[r] = dot;
+    ts->pos_logq[r] = LogQ(ts->targets[r]);
+    for (int j = 0; j < s; ++j) {
+      ts->neg_logq[static_cast<size_t>(r) * s + j] = LogQ(negatives[j]);
+      ts->hit[static_cast<size_t>(r) * s + j] = negatives[j] == ts->targets[r] ? 1 : 0;
+    }
+  }
+  ts->dpos.resize(m);
+  ts->dneg.resize(static_cast<size_t>(m) * s);
+  const double loss = nn::SampledSoftmaxLoss(ts->pos.data(), ts->neg.data(), ts->pos_logq.data(),
+                                             ts->neg_logq.data(), ts->hit.data(), m, s, scale,
+                                             ts->dpos.data(), ts->dneg.data());
+  // d/dh = dneg E_S + dpos E_target; dE_S += dneg^T h; dE_target += dpos h.
+  nn::Gemm(false, false, m, d, s, 1.0f, ts->dneg.data(), s, ts->er.data(), d, 0.0f, ts->dhr.data(),
+           d);
+  ts->logits.assign(static_cast<size_t>(s) * d, 0.0f);
+  nn::Gemm(true, false, s, d, m, 1.0f, ts->dneg.data(), s, ts->h.data(), d, 0.0f, ts->logits.data(),
+           d);
+  nn::ScatterAdd(ts->logits.data(), d, negatives.data(), s, ts->item_grad.data());
+  for (ItemIdx item : negatives) {
+    ts->Touch(item);
+  }
+  AddTargetGradients(ts);
+  return loss;
+}
+
+// dh += dpos * E_target; dE_target += dpos * h (rows of ts->rows).
+void Sasrec::AddTargetGradients(ThreadState* ts) const {
+  const int d = options_.dim;
+  for (size_t r = 0; r < ts->rows.size(); ++r) {
+    const float g = ts->dpos[r];
+    const float* e = items_.data() + static_cast<size_t>(ts->targets[r]) * d;
+    float* ge = ts->item_grad.data() + static_cast<size_t>(ts->targets[r]) * d;
+    for (int c = 0; c < d; ++c) {
+      ts->dhr[r * d + c] += g * e[c];
+      ge[c] += g * ts->h[r * d + c];
+    }
+    ts->Touch(ts->targets[r]);
+  }
+}
+
+double Sasrec::BceLoss(base::Rng* rng, float scale, ThreadState* ts) const {
+  const int d = options_.dim;
+  const int m = static_cast<int>(ts->rows.size());
+  const int s = options_.negatives;
+  ts->pos.resize(m);
+  ts->neg.resize(static_cast<size_t>(m) * s);
+  ts->neg_items.resize(static_cast<size_t>(m) * s);
+  for (int r = 0; r < m; ++r) {
+    const float* h = ts->h.data() + static_cast<size_t>(r) * d;
+    const float* e = items_.data() + static_cast<size_t>(ts->targets[r]) * d;
+    float dot = 0;
+    for (int c = 0; c < d; ++c) {
+      dot += h[c] * e[c];
+    }
+    ts->pos[r] = dot;
+    for (int j = 0; j < s; ++j) {
+      ItemIdx neg = SampleKnown(rng);
+      for (int retry = 0; retry < 3 && neg == ts->targets[r]; ++retry) {
+        neg = SampleKnown(rng);
+      }
+      ts->neg_items[static_cast<size_t>(r) * s + j] = neg;
+      const float* en = items_.data() + static_cast<size_t>(neg) * d;
+      float dn = 0;
+      for (int c = 0; c < d; ++c) {
+        dn += h[c] * en[c];
+      }
+      ts->neg[static_cast<size_t>(r) * s + j] = dn;
+    }
+  }
+  ts->dpos.resize(m);
+  ts->dneg.resize(static_cast<size_t>(m) * s);
+  const double loss = nn::BceWithNegatives(ts->pos.data(), ts->neg.data(), m, s, scale,
+                                           ts->dpos.data(), ts->dneg.data());
+  for (int r = 0; r < m; ++r) {
+    const float* h = ts->h.data() + static_cast<size_t>(r) * d;
+    for (int j = 0; j < s; ++j) {
+      const ItemIdx neg = ts->neg_items[static_cast<size_t>(r) * s + j];
+      const float g = ts->dneg[static_cast<size_t>(r) * s + j];
+      const float* en = items_.data() + static_cast<size_t>(neg) * d;
+      float* ge = ts->item_grad.data() + static_cast<size_t>(neg) * d;
+      for (int c = 0; c < d; ++c) {
+        ts->dhr[static_cast<size_t>(r) * d + c] += g * en[c];
+        ge[c] += g * h[c];
+      }
+      ts->Touch(neg);
+    }
+  }
+  AddTargetGradients(ts);
+  return loss;
+}
+
+}  // namespace flywheel::model
