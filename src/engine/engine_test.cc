@@ -466,6 +466,9 @@ std::map<std::string, std::string> SmallParams(const std::string& model) {
   if (model == "bpr" || model == "twotower") {
     return {{"dim", "8"}};
   }
+  if (model == "sasrec") {
+    return {{"dim", "16"}, {"blocks", "1"}, {"max_len", "10"}, {"threads", "1"}};
+  }
   return {};
 }
 
