@@ -44,8 +44,10 @@ TEST(SerialTest, EveryTruncationIsCorruptionNotACrash) {
     std::string s;
     std::vector<uint32_t> v;
     Status st = r.Get(&a, "a");
-    if (st.ok()) st = r.GetString(&s, "s");
-    if (st.ok()) st = r.GetVector(&v, "v");
+    if (st.ok())
+      st = r.GetString(&s, "s");
+    if (st.ok())
+      st = r.GetVector(&v, "v");
     EXPECT_THAT(st, StatusIs(StatusCode::kCorruption)) << "cut at " << cut;
   }
 }

@@ -251,8 +251,8 @@ Result<std::unique_ptr<EmbeddingTable>> EmbeddingTable::LoadSnapshot(const std::
   return LoadFromFile(raw, path);
 }
 
-Result<std::unique_ptr<EmbeddingTable>> EmbeddingTable::LoadSnapshotBytes(
-    std::string_view bytes, const std::string& what) {
+Result<std::unique_ptr<EmbeddingTable>> EmbeddingTable::LoadSnapshotBytes(std::string_view bytes,
+                                                                          const std::string& what) {
   if (bytes.empty()) {
     return Status::Corruption("embedding: snapshot " + what + ": empty");
   }

@@ -144,9 +144,9 @@ TEST(SnapshotBytesTest, InMemoryRoundTripMatchesTheFileFormat) {
   ExpectSameRows(*table, **restored, 300);
   EXPECT_THAT(EmbeddingTable::LoadSnapshotBytes("", "mem").status(),
               testing::StatusIs(StatusCode::kCorruption));
-  EXPECT_THAT(EmbeddingTable::LoadSnapshotBytes(std::string_view(bytes).substr(6, 100), "mem")
-                  .status(),
-              testing::StatusIs(StatusCode::kCorruption));
+  EXPECT_THAT(
+      EmbeddingTable::LoadSnapshotBytes(std::string_view(bytes).substr(6, 100), "mem").status(),
+      testing::StatusIs(StatusCode::kCorruption));
 }
 
 }  // namespace

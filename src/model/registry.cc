@@ -5,8 +5,8 @@
 #include "base/strings.h"
 #include "model/baselines.h"
 #include "model/bpr.h"
-#include "model/twotower.h"
 #include "model/sasrec.h"
+#include "model/twotower.h"
 
 namespace flywheel::model {
 namespace {
