@@ -1,6 +1,7 @@
 // Creates models by name with string parameters, for the CLI, the evaluation harness (which
 // re-creates a model from scratch for retrain:<period>) and, later, the engine's configuration.
-//   names: pop, recentpop, itemknn, bpr, twotower (parameters: model/bpr.h, model/twotower.h,
+//   names: pop, recentpop, itemknn, bpr, twotower, sasrec (parameters: model/bpr.h,
+//          model/twotower.h, model/sasrec.h,
 //          doc/params.md, doc/models/twotower.md)
 //   params: recentpop.half_life_hours; itemknn.window, itemknn.history, itemknn.decay
 // Unknown names or parameters are kInvalidArgument naming them and listing the allowed ones.
