@@ -5,6 +5,7 @@
 //
 // KillNineLoop runs a few cycles in the default suite; DISABLED_KillNineLoopSlow (50+ cycles) is
 // registered as the ctest test crash_kill_loop_slow with the label `slow`.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -48,8 +49,10 @@ struct ChildRun {
   std::string output;      // stdout
 };
 
-// Runs `flywheel ingest ... input` and SIGKILLs it `kill_after_ms` after start (never if < 0).
-ChildRun RunIngest(const std::vector<std::string>& args, int kill_after_ms) {
+// Runs `flywheel ingest ... input` and SIGKILLs it `kill_after_ms` after start, or as soon as it
+// has printed `kill_after_acks` acknowledgement lines (either trigger; < 0 disables it).
+ChildRun RunIngest(const std::vector<std::string>& args, int kill_after_ms,
+                   int kill_after_acks = -1) {
   ChildRun run;
   int out[2];
   if (::pipe(out) != 0) {
@@ -98,6 +101,11 @@ ChildRun RunIngest(const std::vector<std::string>& args, int kill_after_ms) {
         eof = true;
       } else {
         run.output.append(buf, static_cast<size_t>(n));
+        if (kill_after_acks >= 0 && !run.killed &&
+            std::count(run.output.begin(), run.output.end(), '\n') >= kill_after_acks) {
+          ::kill(pid, SIGKILL);  // right after an acknowledgement: mid-run, batches in flight
+          run.killed = true;
+        }
       }
     }
   }
@@ -157,8 +165,7 @@ void KillLoop(int cycles, int total_events, uint32_t seed) {
   int kills_mid_ack = 0;  // killed after acknowledging at least one batch
   // Each cycle offers the events not yet logged up to a frontier that advances by `chunk`, so
   // every cycle has work; the kill time is drawn within the typical duration of a full run.
-  const int chunk = std::max(300, 3 * total_events / std::max(1, cycles));
-  double typical_ms = 150;
+  const int chunk = total_events / std::max(1, cycles) + 1;
   for (int cycle = 0; cycle <= cycles; ++cycle) {
     const bool last = cycle == cycles;
     const int frontier = last ? total_events : std::min(total_events, (cycle + 1) * chunk);
@@ -182,14 +189,13 @@ void KillLoop(int cycles, int total_events, uint32_t seed) {
                                            "--durability",  interval ? "interval:5" : "sync",
                                            "--models",      "pop,itemknn",
                                            "--no-snapshot", input};
-    // Mostly after start-up (recovery) so that most kills land while batches are acknowledged;
-    // some land during recovery itself.
-    const double u = static_cast<double>(rng() % 1000) / 1000.0;
-    const int kill_after = last ? -1 : static_cast<int>(std::max(2.0, typical_ms * (0.15 + u)));
-    ChildRun run = RunIngest(args, kill_after);
-    if (!run.killed) {
-      typical_ms = 0.7 * typical_ms + 0.3 * static_cast<double>(run.elapsed_ms);
-    }
+    // Three kills in four come right after a random number of acknowledgements (while batches
+    // are being written and synced); the others at a random time early in the run (start-up,
+    // recovery, the first batches).
+    const bool by_acks = rng() % 4 != 0;
+    const int kill_after = last || by_acks ? -1 : static_cast<int>(rng() % 30);
+    const int kill_acks = last || !by_acks ? -1 : static_cast<int>(1 + rng() % 8);
+    ChildRun run = RunIngest(args, kill_after, kill_acks);
     if (last) {
       ASSERT_EQ(run.exit_code, 0) << run.output;
     }
@@ -221,8 +227,8 @@ void KillLoop(int cycles, int total_events, uint32_t seed) {
   }
   EXPECT_EQ(logged.size(), static_cast<size_t>(total_events));
   EXPECT_EQ(acked_ids.size(), static_cast<size_t>(total_events));
-  EXPECT_GE(kills, cycles / 3) << "most cycles should have been killed mid-run";
-  EXPECT_GE(kills_mid_ack, cycles / 10) << "too few kills while batches were acknowledged";
+  EXPECT_GE(kills, cycles / 2) << "most cycles should have been killed mid-run";
+  EXPECT_GE(kills_mid_ack, cycles / 3) << "too few kills while batches were acknowledged";
   std::printf("%d cycles: %d killed, %d of them after acknowledging batches\n", cycles, kills,
               kills_mid_ack);
 }
@@ -253,7 +259,7 @@ TEST(CrashTest, KillDuringSnapshots) {
     const std::vector<std::string> args = {
         "flywheel", "ingest",      "--data-dir",       data_dir, "--batch", "100",
         "--models", "pop,itemknn", "--snapshot-every", "300",    input};
-    ChildRun run = RunIngest(args, cycle == 5 ? -1 : static_cast<int>(rng() % 400));
+    ChildRun run = RunIngest(args, -1, cycle == 5 ? -1 : static_cast<int>(1 + rng() % 30));
     acked = std::max(acked, run.acked);
     if (!io::Env::Default()->FileExists(data_dir + "/engine.json")) {
       // Killed before the directory was even created: nothing can have been acknowledged.
