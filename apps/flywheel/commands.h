@@ -2,7 +2,13 @@
 // error, 2 invalid arguments).
 #pragma once
 
+#include <vector>
+
+#include "flywheel/engine.h"
+#include "flywheel/result.h"
 #include "flywheel/status.h"
+
+#include "flags.h"
 
 namespace flywheel::cli {
 
@@ -10,6 +16,10 @@ int IngestMain(int argc, char** argv);
 int InspectMain(int argc, char** argv);
 int SnapshotMain(int argc, char** argv);
 int ServeMain(int argc, char** argv);
+
+// --models a,b and --param a.k=v into model specs (empty when --models is absent: the data
+// directory's configuration is used).
+Result<std::vector<ModelSpec>> ParseModelSpecs(const Flags& flags);
 
 // Prints "flywheel: <message>" on stderr and returns 2 for kInvalidArgument, else 1.
 int Fail(const Status& status);

@@ -29,41 +29,6 @@ int Help(const Flags& flags) {
   return 0;
 }
 
-// --models a,b and --param a.k=v into model specs (empty when --models is absent: the data
-// directory's configuration is used).
-Result<std::vector<ModelSpec>> ParseModelSpecs(const Flags& flags) {
-  std::vector<ModelSpec> specs;
-  if (flags.Has("models")) {
-    const std::string list = flags.Get("models");
-    for (std::string_view name_view : base::Split(list, ',')) {
-      const std::string name(name_view);
-      if (name.empty()) {
-        return Status::InvalidArgument("--models: empty model name");
-      }
-      specs.push_back(ModelSpec{name, {}});
-    }
-  }
-  for (const std::string& param : flags.GetAll("param")) {
-    const size_t dot = param.find('.');
-    const size_t eq = param.find('=');
-    if (dot == std::string::npos || eq == std::string::npos || dot > eq) {
-      return Status::InvalidArgument("--param: expected MODEL.KEY=VALUE, got '" + param + "'");
-    }
-    const std::string model = param.substr(0, dot);
-    bool found = false;
-    for (ModelSpec& spec : specs) {
-      if (spec.name == model) {
-        spec.params[param.substr(dot + 1, eq - dot - 1)] = param.substr(eq + 1);
-        found = true;
-      }
-    }
-    if (!found) {
-      return Status::InvalidArgument("--param: model '" + model + "' is not in --models");
-    }
-  }
-  return specs;
-}
-
 // Events from a JSON Lines stream (stdin or a file) or a dataset spec (kind:path).
 class EventSource {
  public:
@@ -293,6 +258,41 @@ int Run(Flags flags, int argc, char** argv, Status (*fn)(const Flags&)) {
 }
 
 }  // namespace
+
+// --models a,b and --param a.k=v into model specs (empty when --models is absent: the data
+// directory's configuration is used).
+Result<std::vector<ModelSpec>> ParseModelSpecs(const Flags& flags) {
+  std::vector<ModelSpec> specs;
+  if (flags.Has("models")) {
+    const std::string list = flags.Get("models");
+    for (std::string_view name_view : base::Split(list, ',')) {
+      const std::string name(name_view);
+      if (name.empty()) {
+        return Status::InvalidArgument("--models: empty model name");
+      }
+      specs.push_back(ModelSpec{name, {}});
+    }
+  }
+  for (const std::string& param : flags.GetAll("param")) {
+    const size_t dot = param.find('.');
+    const size_t eq = param.find('=');
+    if (dot == std::string::npos || eq == std::string::npos || dot > eq) {
+      return Status::InvalidArgument("--param: expected MODEL.KEY=VALUE, got '" + param + "'");
+    }
+    const std::string model = param.substr(0, dot);
+    bool found = false;
+    for (ModelSpec& spec : specs) {
+      if (spec.name == model) {
+        spec.params[param.substr(dot + 1, eq - dot - 1)] = param.substr(eq + 1);
+        found = true;
+      }
+    }
+    if (!found) {
+      return Status::InvalidArgument("--param: model '" + model + "' is not in --models");
+    }
+  }
+  return specs;
+}
 
 int Fail(const Status& status) {
   std::fprintf(stderr, "flywheel: %s\n", status.message().c_str());

@@ -92,15 +92,7 @@ Status RunServe(const Flags& flags) {
         "serve: no API keys configured: refusing to listen on " + http.host +
         " (only loopback is allowed without keys; set FLYWHEEL_*_KEY or the config's keys)");
   }
-  if (flags.Has("models")) {
-    const std::string list = flags.Get("models");
-    size_t start = 0;
-    while (start <= list.size()) {
-      const size_t comma = std::min(list.find(',', start), list.size());
-      engine_options.models.push_back(ModelSpec{list.substr(start, comma - start), {}});
-      start = comma + 1;
-    }
-  }
+  FLYWHEEL_ASSIGN_OR_RETURN(engine_options.models, ParseModelSpecs(flags));
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -144,7 +136,8 @@ int ServeMain(int argc, char** argv) {
                {"port", "P", "TCP port (0: any free port)", "8080"},
                {"config", "FILE", "JSON config: keys, durability, snapshot_every, threads", ""},
                {"durability", "MODE", "sync | interval:<ms> (default sync)", ""},
-               {"models", "LIST", "models for a new data directory (default pop)", ""}});
+               {"models", "LIST", "models for a new data directory (default pop)", ""},
+               {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true}});
   if (Status status = flags.Parse(argc, argv, 2); !status.ok()) {
     return Fail(status);
   }
