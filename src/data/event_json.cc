@@ -141,6 +141,17 @@ Status ValidateEvent(const Event& event, const EventTypeTable& types) {
   return Status::Ok();
 }
 
+std::string ErrorField(std::string_view message) {
+  constexpr std::string_view kPrefix = "field '";
+  const size_t at = message.find(kPrefix);
+  if (at == std::string_view::npos) {
+    return "";
+  }
+  const size_t start = at + kPrefix.size();
+  const size_t end = message.find('\'', start);
+  return end == std::string_view::npos ? "" : std::string(message.substr(start, end - start));
+}
+
 Result<Event> ParseEventJson(std::string_view text, const EventTypeTable& types) {
   Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {

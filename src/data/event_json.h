@@ -26,6 +26,9 @@ Result<Event> ParseEventJson(std::string_view text, const EventTypeTable& types)
 // reader so that all interfaces apply the same rules.
 Status ValidateEvent(const Event& event, const EventTypeTable& types);
 
+// The field named by an error of ParseEventJson/ValidateEvent ("field 'ts': ..."), or empty.
+std::string ErrorField(std::string_view message);
+
 // Serialises an event to its canonical one-line JSON form (ts as integer milliseconds).
 std::string EventToJson(const Event& event);
 

@@ -471,15 +471,7 @@ std::vector<EventError> Engine::Impl::Validate(std::span<const Event> events) co
       EventError e;
       e.index = i;
       e.message = st.message();
-      // ValidateEvent messages name the field as "field 'x': ...".
-      const std::string& m = e.message;
-      const size_t at = m.find("field '");
-      if (at != std::string::npos) {
-        const size_t end = m.find('\'', at + 7);
-        if (end != std::string::npos) {
-          e.field = m.substr(at + 7, end - at - 7);
-        }
-      }
+      e.field = data::ErrorField(e.message);
       errors.push_back(std::move(e));
     }
   }

@@ -41,21 +41,11 @@ Response Error(const Request& request, http::status status, const std::string& c
   return ErrorResponse(request.version(), status, code, message, field);
 }
 
-// The field named in a "field 'x': ..." message, or empty.
-std::string FieldOf(const std::string& message) {
-  const size_t at = message.find("field '");
-  if (at == std::string::npos) {
-    return "";
-  }
-  const size_t end = message.find('\'', at + 7);
-  return end == std::string::npos ? "" : message.substr(at + 7, end - at - 7);
-}
-
 Response StatusError(const Request& request, const Status& status) {
   switch (status.code()) {
     case StatusCode::kInvalidArgument:
       return Error(request, http::status::bad_request, "invalid_argument", status.message(),
-                   FieldOf(status.message()));
+                   data::ErrorField(status.message()));
     case StatusCode::kNotFound:
       return Error(request, http::status::not_found, "not_found", status.message());
     case StatusCode::kUnimplemented:
@@ -403,7 +393,7 @@ Response Api::PostEvents(const Request& request, Engine& engine) const {
     Result<Event> event = data::ParseEventJson(list[i].dump(), types);
     if (!event.ok()) {
       errors.push_back({{"index", i},
-                        {"field", FieldOf(event.status().message())},
+                        {"field", data::ErrorField(event.status().message())},
                         {"message", event.status().message()}});
       continue;
     }
