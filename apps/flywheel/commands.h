@@ -21,6 +21,10 @@ int ServeMain(int argc, char** argv);
 // directory's configuration is used).
 Result<std::vector<ModelSpec>> ParseModelSpecs(const Flags& flags);
 
+// Parses argv[2..] into `flags`, prints the usage for --help, else runs `fn` and maps its
+// status to the exit code (Fail).
+int RunCommand(Flags flags, int argc, char** argv, Status (*fn)(const Flags&));
+
 // Prints "flywheel: <message>" on stderr and returns 2 for kInvalidArgument, else 1.
 int Fail(const Status& status);
 

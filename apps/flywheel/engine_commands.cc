@@ -246,17 +246,6 @@ Status RunSnapshot(const Flags& flags) {
   return Status::Ok();
 }
 
-int Run(Flags flags, int argc, char** argv, Status (*fn)(const Flags&)) {
-  if (Status status = flags.Parse(argc, argv, 2); !status.ok()) {
-    return Fail(status);
-  }
-  if (flags.help()) {
-    return Help(flags);
-  }
-  Status status = fn(flags);
-  return status.ok() ? 0 : Fail(status);
-}
-
 }  // namespace
 
 // --models a,b and --param a.k=v into model specs (empty when --models is absent: the data
@@ -294,6 +283,17 @@ Result<std::vector<ModelSpec>> ParseModelSpecs(const Flags& flags) {
   return specs;
 }
 
+int RunCommand(Flags flags, int argc, char** argv, Status (*fn)(const Flags&)) {
+  if (Status status = flags.Parse(argc, argv, 2); !status.ok()) {
+    return Fail(status);
+  }
+  if (flags.help()) {
+    return Help(flags);
+  }
+  Status status = fn(flags);
+  return status.ok() ? 0 : Fail(status);
+}
+
 int Fail(const Status& status) {
   std::fprintf(stderr, "flywheel: %s\n", status.message().c_str());
   return status.code() == StatusCode::kInvalidArgument ? 2 : 1;
@@ -314,7 +314,7 @@ int IngestMain(int argc, char** argv) {
        {"no-snapshot", "", "do not write a snapshot when done", ""},
        {"skip-bad", "N", "skip up to N malformed input lines instead of failing", "0"},
        {"skip-corruption", "", "recover past damaged log spans (their events are lost)", ""}});
-  return Run(std::move(flags), argc, argv, RunIngest);
+  return RunCommand(std::move(flags), argc, argv, RunIngest);
 }
 
 int InspectMain(int argc, char** argv) {
@@ -323,14 +323,14 @@ int InspectMain(int argc, char** argv) {
               "snapshots, users, items, models).",
               {{"data-dir", "DIR", "the data directory", ""},
                {"skip-corruption", "", "recover past damaged log spans", ""}});
-  return Run(std::move(flags), argc, argv, RunInspect);
+  return RunCommand(std::move(flags), argc, argv, RunInspect);
 }
 
 int SnapshotMain(int argc, char** argv) {
   Flags flags("snapshot", "Writes a snapshot of a data directory's learned state now.",
               {{"data-dir", "DIR", "the data directory", ""},
                {"skip-corruption", "", "recover past damaged log spans", ""}});
-  return Run(std::move(flags), argc, argv, RunSnapshot);
+  return RunCommand(std::move(flags), argc, argv, RunSnapshot);
 }
 
 }  // namespace flywheel::cli

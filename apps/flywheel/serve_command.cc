@@ -4,6 +4,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <pthread.h>
@@ -138,15 +139,7 @@ int ServeMain(int argc, char** argv) {
                {"durability", "MODE", "sync | interval:<ms> (default sync)", ""},
                {"models", "LIST", "models for a new data directory (default pop)", ""},
                {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true}});
-  if (Status status = flags.Parse(argc, argv, 2); !status.ok()) {
-    return Fail(status);
-  }
-  if (flags.help()) {
-    std::fputs(flags.Usage().c_str(), stdout);
-    return 0;
-  }
-  Status status = RunServe(flags);
-  return status.ok() ? 0 : Fail(status);
+  return RunCommand(std::move(flags), argc, argv, RunServe);
 }
 
 }  // namespace flywheel::cli

@@ -166,6 +166,9 @@ class Engine::Impl {
   Status Close();
 
  private:
+  // OK when Ingest/Snapshot may proceed: not read-only, not closed, no earlier fatal failure.
+  // REQUIRES: ingest_mu_ held.
+  Status CheckWritableLocked() const;
   Status LoadOrWriteConfig();
   Status CreateModels(std::vector<std::unique_ptr<model::Recommender>>* out) const;
   Status Recover();
@@ -255,6 +258,19 @@ Status Engine::Impl::Open() {
   FLYWHEEL_RETURN_IF_ERROR(LoadOrWriteConfig());
   FLYWHEEL_RETURN_IF_ERROR(Recover());
   learner_ = std::thread([this] { LearnerLoop(); });
+  return Status::Ok();
+}
+
+Status Engine::Impl::CheckWritableLocked() const {
+  if (options_.read_only) {
+    return Status::FailedPrecondition("engine: opened read-only");
+  }
+  if (closed_) {
+    return Status::FailedPrecondition("engine: closed");
+  }
+  if (!failure_.ok()) {
+    return Status(failure_.code(), "engine: failed earlier: " + failure_.message());
+  }
   return Status::Ok();
 }
 
@@ -489,15 +505,7 @@ Result<IngestResult> Engine::Impl::Ingest(std::span<const Event> events) {
   Batch batch;
   {
     std::lock_guard lock(ingest_mu_);
-    if (options_.read_only) {
-      return Status::FailedPrecondition("engine: opened read-only");
-    }
-    if (closed_) {
-      return Status::FailedPrecondition("engine: closed");
-    }
-    if (!failure_.ok()) {
-      return Status(failure_.code(), "engine: failed earlier: " + failure_.message());
-    }
+    FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
     // Deduplicate against the window and within the batch.
     std::vector<size_t> keep;
     keep.reserve(events.size());
@@ -728,15 +736,7 @@ Status Engine::Impl::ApplyRetention() {
 Result<uint64_t> Engine::Impl::Snapshot() {
   {
     std::lock_guard lock(ingest_mu_);
-    if (options_.read_only) {
-      return Status::FailedPrecondition("engine: opened read-only");
-    }
-    if (closed_) {
-      return Status::FailedPrecondition("engine: closed");
-    }
-    if (!failure_.ok()) {
-      return Status(failure_.code(), "engine: failed earlier: " + failure_.message());
-    }
+    FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
   }
   return WriteSnapshot();
 }
