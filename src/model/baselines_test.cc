@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "model/model_test_util.h"
 #include "model/registry.h"
 #include "model/sparse_row.h"
 #include "testing/status_matchers.h"
@@ -12,17 +13,10 @@
 namespace flywheel::model {
 namespace {
 
+using test::Ev;
+
 using ::flywheel::testing::StatusIs;
 using ::testing::HasSubstr;
-
-data::Interaction Ev(UserIdx user, ItemIdx item, TimestampMs ts, float weight = 1.0f) {
-  data::Interaction e;
-  e.user = user;
-  e.item = item;
-  e.ts_ms = ts;
-  e.weight = weight;
-  return e;
-}
 
 // Feeds events through Observe with harness-style user states.
 void Feed(Recommender& model, UserStateStore& users, const std::vector<data::Interaction>& evs) {

@@ -12,22 +12,15 @@
 #include "base/crc32c.h"
 #include "base/random.h"
 #include "model/bpr.h"
+#include "model/model_test_util.h"
 #include "testing/status_matchers.h"
 
 namespace flywheel::model {
 namespace {
 
-using ::flywheel::testing::StatusIs;
+using test::Ev;
 
-data::Interaction Ev(UserIdx user, ItemIdx item, TimestampMs ts, float weight, float value) {
-  data::Interaction e;
-  e.user = user;
-  e.item = item;
-  e.ts_ms = ts;
-  e.weight = weight;
-  e.value = value;
-  return e;
-}
+using ::flywheel::testing::StatusIs;
 
 // Users of 3 taste groups; one event in 10 a dislike; ratings 1..5.
 std::vector<data::Interaction> Stream(int events, uint64_t seed) {

@@ -11,40 +11,22 @@
 
 #include "base/random.h"
 #include "model/baselines.h"
+#include "model/model_test_util.h"
 #include "model/registry.h"
 #include "testing/status_matchers.h"
 
 namespace flywheel::model {
 namespace {
 
-using ::flywheel::testing::StatusIs;
+using test::Ev;
 
-data::Interaction Ev(UserIdx user, ItemIdx item, TimestampMs ts, float weight = 1.0f,
-                     float value = 1.0f) {
-  data::Interaction e;
-  e.user = user;
-  e.item = item;
-  e.ts_ms = ts;
-  e.weight = weight;
-  e.value = value;
-  return e;
-}
-
-// Users in `groups` taste groups consume (uniformly) items of their own group; user u is in
-// group u % groups, item i in group i % groups.
+// The taste-group stream of model_test_util.h with events 1000 ms apart.
 std::vector<data::Interaction> ClusterStream(int users, int items, int groups, int events,
                                              uint64_t seed) {
-  base::Rng rng(seed);
-  std::vector<data::Interaction> out;
-  const int per_group = items / groups;
-  for (int n = 0; n < events; ++n) {
-    const auto user = static_cast<UserIdx>(rng.Uniform(static_cast<uint64_t>(users)));
-    const auto slot = static_cast<int>(rng.Uniform(static_cast<uint64_t>(per_group)));
-    const auto item = static_cast<ItemIdx>(slot * groups + static_cast<int>(user) % groups);
-    out.push_back(Ev(user, item, 1000LL * n));
-  }
-  return out;
+  return test::GroupedStream(users, items, groups, events, seed, 1000);
 }
+
+using ::flywheel::testing::StatusIs;
 
 std::unique_ptr<Bpr> MakeBpr(const BprOptions& options) {
   auto model = Bpr::Create(options);

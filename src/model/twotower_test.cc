@@ -13,11 +13,20 @@
 
 #include "base/random.h"
 #include "model/baselines.h"
+#include "model/model_test_util.h"
 #include "model/registry.h"
 #include "testing/status_matchers.h"
 
 namespace flywheel::model {
 namespace {
+
+using test::Ev;
+
+// The taste-group stream of model_test_util.h with events 60000 ms apart.
+std::vector<data::Interaction> CategoryStream(int users, int items, int groups, int events,
+                                              uint64_t seed) {
+  return test::GroupedStream(users, items, groups, events, seed, 60000);
+}
 
 using ::flywheel::testing::StatusIs;
 using ::testing::HasSubstr;
@@ -26,31 +35,6 @@ constexpr int kUsers = 200;
 constexpr int kItems = 400;
 constexpr int kGroups = 4;
 constexpr uint64_t kSeed = 7;  // stream seed (printed by failing assertions through the bounds)
-
-data::Interaction Ev(UserIdx user, ItemIdx item, TimestampMs ts, float weight = 1.0f) {
-  data::Interaction e;
-  e.user = user;
-  e.item = item;
-  e.ts_ms = ts;
-  e.weight = weight;
-  return e;
-}
-
-// Item i is in category i % groups; user u likes category u % groups and consumes (uniformly)
-// items of it.
-std::vector<data::Interaction> CategoryStream(int users, int items, int groups, int events,
-                                              uint64_t seed) {
-  base::Rng rng(seed);
-  std::vector<data::Interaction> out;
-  const int per_group = items / groups;
-  for (int n = 0; n < events; ++n) {
-    const auto user = static_cast<UserIdx>(rng.Uniform(static_cast<uint64_t>(users)));
-    const auto slot = static_cast<int>(rng.Uniform(static_cast<uint64_t>(per_group)));
-    const auto item = static_cast<ItemIdx>(slot * groups + static_cast<int>(user) % groups);
-    out.push_back(Ev(user, item, 60000LL * n));
-  }
-  return out;
-}
 
 Item ContentOf(ItemIdx item, int groups) {
   Item content;
