@@ -113,13 +113,20 @@ struct RecommendResult {
   bool known_user = false;
 };
 
+struct ForgetResult {
+  uint64_t seq = 0;           // sequence number of the deletion record
+  uint64_t snapshot_seq = 0;  // the snapshot written after it (older ones are erased)
+};
+
 struct EngineStats {
   uint64_t last_seq = 0;     // highest sequence number logged
   uint64_t durable_seq = 0;  // highest sequence number known durable
   uint64_t applied_seq = 0;  // highest sequence number applied by the learner
   uint64_t duplicates = 0;   // duplicate events acknowledged since open
-  uint64_t users = 0;
-  uint64_t items = 0;
+  uint64_t users = 0;        // known users, forgotten ones excluded
+  uint64_t items = 0;        // known items, deleted ones excluded
+  uint64_t deleted_items = 0;
+  uint64_t forgotten_users = 0;
   uint64_t snapshot_seq = 0;  // sequence number of the newest snapshot (0: none)
   uint64_t snapshots_written = 0;
   std::vector<std::string> models;  // "name" of each configured model
@@ -154,6 +161,22 @@ class Engine {
   Result<IngestResult> Ingest(std::span<const Event> events);
   // Every invalid event of a batch (empty when all are valid); for per-event error reports.
   std::vector<EventError> Validate(std::span<const Event> events) const;
+
+  // Catalogue operations (doc/engine.md, "Catalogue"): validated like events (kInvalidArgument
+  // naming the field), logged as control records (durable under the configured mode, like
+  // Ingest) and applied by the learner in log order. Each returns the record's sequence number.
+  //   PutItem: content (a new item is known at once, content-aware models can rank it; a
+  //            deleted item comes back). DeleteItem: never recommended again (until PutItem).
+  //   PutUser: attributes.
+  Result<uint64_t> PutItem(const Item& item);
+  Result<uint64_t> DeleteItem(const std::string& id);
+  Result<uint64_t> PutUser(const User& user);
+  // Forgets a user: once applied, the user's id, state, model rows and attributes are gone
+  // from serving (the id, if seen again, is a new user). Returns after a snapshot was written
+  // and every older snapshot and every log segment holding the user's events was removed, so
+  // no later recovery replays them. Aggregates learned from those events are kept. Costs a
+  // snapshot per call.
+  Result<ForgetResult> ForgetUser(const std::string& id);
 
   Result<RecommendResult> Recommend(const RecommendQuery& query) const;
 

@@ -22,9 +22,11 @@
 #include "base/crc32c.h"
 #include "base/histogram.h"
 #include "base/serial.h"
+#include "data/catalog_json.h"
 #include "data/event_json.h"
 #include "data/id_map.h"
 #include "data/interaction.h"
+#include "engine/catalog.h"
 #include "engine/dedup_window.h"
 #include "engine/snapshot_file.h"
 #include "io/env.h"
@@ -157,6 +159,10 @@ class Engine::Impl {
   Status Open();
   Result<IngestResult> Ingest(std::span<const Event> events);
   std::vector<EventError> Validate(std::span<const Event> events) const;
+  Result<uint64_t> PutItem(const Item& item);
+  Result<uint64_t> DeleteItem(const std::string& id);
+  Result<uint64_t> PutUser(const User& user);
+  Result<ForgetResult> ForgetUser(const std::string& id);
   Result<RecommendResult> Recommend(const RecommendQuery& query) const;
   Status WaitForApplied(uint64_t seq, int timeout_ms) const;
   Result<uint64_t> Snapshot();
@@ -176,10 +182,21 @@ class Engine::Impl {
   // Applies one logged event to the state. REQUIRES: state_mu_ held exclusively (or no other
   // thread running, during recovery).
   void Apply(uint64_t seq, const Event& event);
+  // Applies a control record (catalog.h). Same requirements as Apply.
+  void ApplyControl(const Event& record);
+  // Logs `events` (already validated and deduplicated) as the next sequence numbers and hands
+  // them to the learner. Returns the first sequence number. REQUIRES: ingest_mu_ held, writable.
+  Result<uint64_t> LogLocked(std::vector<Event> events);
+  // Logs one control record; returns its sequence number.
+  Result<uint64_t> LogControl(Event record);
+  // Writes a snapshot now and removes every older snapshot and every log segment it covers
+  // (erasing forgotten users' events from disk).
+  Result<uint64_t> SnapshotAndPurge();
   // Serialises the learned state. REQUIRES: state_mu_ held (shared is enough).
   Status SerializeStateLocked(std::vector<engine::SnapshotSection>* sections) const;
-  Result<uint64_t> WriteSnapshot();
-  Status ApplyRetention();
+  // Writes a snapshot and keeps the newest `keep` (the option's value when 0).
+  Result<uint64_t> WriteSnapshot(size_t keep = 0);
+  Status ApplyRetention(size_t keep);
   void LearnerLoop();
   void StopLearner();
 
@@ -216,7 +233,11 @@ class Engine::Impl {
   data::IdMap user_ids_;
   data::IdMap item_ids_;
   model::UserStateStore users_;
+  engine::Catalog catalog_;
   std::vector<std::unique_ptr<model::Recommender>> models_;
+  std::vector<ItemIdx> deleted_items_;  // sorted; excluded from every recommendation
+  uint64_t forgotten_users_ = 0;        // user ids forgotten (their index stays reserved)
+  uint64_t forgets_applied_ = 0;        // user deletions applied since open (recovery included)
   TimestampMs last_event_ms_ = 0;
 
   // Snapshots.
@@ -342,6 +363,9 @@ Status Engine::Impl::Recover() {
     user_ids_ = data::IdMap();
     item_ids_ = data::IdMap();
     users_ = model::UserStateStore(options_.user_history);
+    catalog_ = engine::Catalog();
+    deleted_items_.clear();
+    forgotten_users_ = 0;
     dedup_.Clear();
     FLYWHEEL_RETURN_IF_ERROR(CreateModels(&models_));
   }
@@ -398,6 +422,13 @@ Status Engine::Impl::Recover() {
   writer_options.segment_bytes = options_.segment_bytes;
   FLYWHEEL_ASSIGN_OR_RETURN(writer_,
                             wal::LogWriter::Open(env_, wal_dir_, writer_options, next_seq_));
+  if (forgets_applied_ > 0) {
+    // A user deletion was logged but the purge that follows it may not have finished: finish
+    // it now so that the forgotten events leave the disk (the writer opened a new segment).
+    FLYWHEEL_RETURN_IF_ERROR(SnapshotAndPurge().status());
+    recovery_messages_.push_back("engine: replayed " + std::to_string(forgets_applied_) +
+                                 " user deletion(s); wrote a snapshot and erased older ones");
+  }
   recovery_seconds_ = SecondsSince(start);
   return Status::Ok();
 }
@@ -447,6 +478,17 @@ Status Engine::Impl::LoadSnapshot(uint64_t seq) {
   FLYWHEEL_RETURN_IF_ERROR(
       load("user_states", [&](base::ByteReader& r) { return users_.Load(&r); }));
   FLYWHEEL_RETURN_IF_ERROR(load("dedup", [&](base::ByteReader& r) { return dedup_.Load(&r); }));
+  FLYWHEEL_RETURN_IF_ERROR(load("catalog", [&](base::ByteReader& r) { return catalog_.Load(&r); }));
+  deleted_items_.clear();
+  for (ItemIdx i = 0; i < catalog_.num_items(); ++i) {
+    if (catalog_.deleted(i)) {
+      deleted_items_.push_back(i);
+    }
+  }
+  forgotten_users_ = 0;
+  for (UserIdx u = 0; u < user_ids_.size(); ++u) {
+    forgotten_users_ += user_ids_.forgotten(u) ? 1 : 0;
+  }
   if (users_.size() > user_ids_.size()) {
     return Status::Corruption("snapshot " + name + ": more user states than users");
   }
@@ -458,6 +500,11 @@ Status Engine::Impl::LoadSnapshot(uint64_t seq) {
 }
 
 void Engine::Impl::Apply(uint64_t seq, const Event& event) {
+  if (engine::IsControl(event)) {
+    ApplyControl(event);
+    applied_seq_.store(seq, std::memory_order_release);
+    return;
+  }
   const EventTypeId type = types_.Find(event.type).value();  // validated before logging
   data::Interaction x;
   x.user = user_ids_.GetOrAdd(event.user);
@@ -468,8 +515,13 @@ void Engine::Impl::Apply(uint64_t seq, const Event& event) {
   x.weight = types_.type(type).weight;
   x.type = type;
   model::UserState& user = users_.Get(x.user);
+  const bool new_item = item_ids_.size() != items_before;
+  if (new_item) {
+    catalog_.EnsureItem(x.item, event.ts_ms);
+  }
+  catalog_.CountEvent(x.item, x.weight, event.ts_ms);
   for (auto& m : models_) {
-    if (item_ids_.size() != items_before) {
+    if (new_item) {
       m->SetItemContent(x.item, Item{event.item, {}, {}, {}, {}, 0});
     }
     m->Observe(x, user);
@@ -477,6 +529,52 @@ void Engine::Impl::Apply(uint64_t seq, const Event& event) {
   user.Add(x);
   last_event_ms_ = std::max(last_event_ms_, event.ts_ms);
   applied_seq_.store(seq, std::memory_order_release);
+}
+
+void Engine::Impl::ApplyControl(const Event& record) {
+  if (record.type == engine::kItemPutType) {
+    Result<Item> item = engine::DecodeItemPut(record);
+    if (!item.ok()) {
+      recovery_messages_.push_back("engine: skipped a control record: " + item.status().ToString());
+      return;
+    }
+    const ItemIdx idx = item_ids_.GetOrAdd(item->id);
+    const bool was_deleted = catalog_.deleted(idx);
+    catalog_.PutItem(idx, *item, last_event_ms_);
+    if (was_deleted) {
+      deleted_items_.erase(std::lower_bound(deleted_items_.begin(), deleted_items_.end(), idx));
+    }
+    for (auto& m : models_) {
+      m->SetItemContent(idx, *item);
+    }
+  } else if (record.type == engine::kItemDeleteType) {
+    const ItemIdx idx = item_ids_.GetOrAdd(record.item);
+    if (!catalog_.deleted(idx)) {
+      catalog_.DeleteItem(idx);
+      deleted_items_.insert(std::lower_bound(deleted_items_.begin(), deleted_items_.end(), idx),
+                            idx);
+    }
+  } else if (record.type == engine::kUserPutType) {
+    Result<User> user = engine::DecodeUserPut(record);
+    if (!user.ok()) {
+      recovery_messages_.push_back("engine: skipped a control record: " + user.status().ToString());
+      return;
+    }
+    catalog_.PutUser(user_ids_.GetOrAdd(user->id), std::move(user->attributes));
+  } else if (record.type == engine::kUserDeleteType) {
+    ++forgets_applied_;
+    const std::optional<uint32_t> idx = user_ids_.Find(record.user);
+    if (!idx) {
+      return;
+    }
+    users_.Clear(*idx);
+    for (auto& m : models_) {
+      m->ForgetUser(*idx);
+    }
+    catalog_.ForgetUser(*idx);
+    user_ids_.Forget(*idx);
+    ++forgotten_users_;
+  }
 }
 
 std::vector<EventError> Engine::Impl::Validate(std::span<const Event> events) const {
@@ -502,7 +600,6 @@ Result<IngestResult> Engine::Impl::Ingest(std::span<const Event> events) {
                                    errors.front().message);
   }
   IngestResult result;
-  Batch batch;
   {
     std::lock_guard lock(ingest_mu_);
     FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
@@ -520,40 +617,95 @@ Result<IngestResult> Engine::Impl::Ingest(std::span<const Event> events) {
       keep.push_back(i);
     }
     if (!keep.empty()) {
-      batch.first_seq = next_seq_;
-      batch.events.reserve(keep.size());
+      std::vector<Event> logged;
+      logged.reserve(keep.size());
       for (size_t i : keep) {
-        batch.events.push_back(events[i]);
+        logged.push_back(events[i]);
       }
-      Status st = writer_->AppendBatch(next_seq_, batch.events);
-      if (!st.ok()) {
-        if (st.code() != StatusCode::kInvalidArgument) {
-          failure_ = st;  // fatal: a failed write or fdatasync (see wal/log_writer.h)
-        }
-        return st;
-      }
-      for (size_t j = 0; j < batch.events.size(); ++j) {
-        if (!batch.events[j].id.empty()) {
-          dedup_.Add(batch.events[j].id, next_seq_ + j);
-        }
-      }
-      result.first_seq = next_seq_;
-      next_seq_ += batch.events.size();
-      last_seq_.store(next_seq_ - 1, std::memory_order_release);
+      FLYWHEEL_ASSIGN_OR_RETURN(result.first_seq, LogLocked(std::move(logged)));
     }
     result.accepted = keep.size();
     result.last_seq = next_seq_ - 1;
-    if (!batch.events.empty()) {
-      batch.acked = std::chrono::steady_clock::now();
-      // Enqueue under ingest_mu_ so batches reach the learner in log order.
-      std::lock_guard qlock(queue_mu_);
-      queue_.push_back(std::move(batch));
-      queue_cv_.notify_one();
-    }
   }
   duplicates_.fetch_add(result.duplicates, std::memory_order_relaxed);
   ingest_latency_.Add(MsSince(start));
   return result;
+}
+
+Result<uint64_t> Engine::Impl::LogLocked(std::vector<Event> events) {
+  Batch batch;
+  const uint64_t first_seq = next_seq_;
+  batch.first_seq = first_seq;
+  batch.events = std::move(events);
+  Status st = writer_->AppendBatch(next_seq_, batch.events);
+  if (!st.ok()) {
+    if (st.code() != StatusCode::kInvalidArgument) {
+      failure_ = st;  // fatal: a failed write or fdatasync (see wal/log_writer.h)
+    }
+    return st;
+  }
+  for (size_t j = 0; j < batch.events.size(); ++j) {
+    if (!batch.events[j].id.empty()) {
+      dedup_.Add(batch.events[j].id, next_seq_ + j);
+    }
+  }
+  next_seq_ += batch.events.size();
+  last_seq_.store(next_seq_ - 1, std::memory_order_release);
+  batch.acked = std::chrono::steady_clock::now();
+  // Enqueue under ingest_mu_ so batches reach the learner in log order.
+  std::lock_guard qlock(queue_mu_);
+  queue_.push_back(std::move(batch));
+  queue_cv_.notify_one();
+  return first_seq;
+}
+
+Result<uint64_t> Engine::Impl::LogControl(Event record) {
+  std::lock_guard lock(ingest_mu_);
+  FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
+  std::vector<Event> events;
+  events.push_back(std::move(record));
+  return LogLocked(std::move(events));
+}
+
+Result<uint64_t> Engine::Impl::PutItem(const Item& item) {
+  FLYWHEEL_RETURN_IF_ERROR(data::ValidateItem(item));
+  return LogControl(engine::ItemPutRecord(item));
+}
+
+Result<uint64_t> Engine::Impl::DeleteItem(const std::string& id) {
+  FLYWHEEL_RETURN_IF_ERROR(data::ValidateItem(Item{id, {}, {}, {}, {}, 0}));
+  return LogControl(engine::ItemDeleteRecord(id));
+}
+
+Result<uint64_t> Engine::Impl::PutUser(const User& user) {
+  FLYWHEEL_RETURN_IF_ERROR(data::ValidateUser(user));
+  return LogControl(engine::UserPutRecord(user));
+}
+
+Result<ForgetResult> Engine::Impl::ForgetUser(const std::string& id) {
+  FLYWHEEL_RETURN_IF_ERROR(data::ValidateUser(User{id, {}}));
+  ForgetResult result;
+  {
+    std::lock_guard lock(ingest_mu_);
+    FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
+    std::vector<Event> events;
+    events.push_back(engine::UserDeleteRecord(id));
+    FLYWHEEL_ASSIGN_OR_RETURN(result.seq, LogLocked(std::move(events)));
+    // Later records go to a new segment, so the purge below can remove every segment that
+    // holds this user's events.
+    Status rolled = writer_->Roll();
+    if (!rolled.ok()) {
+      failure_ = rolled;
+      return rolled;
+    }
+  }
+  FLYWHEEL_RETURN_IF_ERROR(WaitForApplied(result.seq, 600'000));
+  FLYWHEEL_ASSIGN_OR_RETURN(result.snapshot_seq, SnapshotAndPurge());
+  return result;
+}
+
+Result<uint64_t> Engine::Impl::SnapshotAndPurge() {
+  return WriteSnapshot(/*keep=*/1);
 }
 
 void Engine::Impl::LearnerLoop() {
@@ -643,8 +795,14 @@ Result<RecommendResult> Engine::Impl::Recommend(const RecommendQuery& query) con
   request.k = query.k;
   request.now_ms = query.now_ms != 0 ? query.now_ms : last_event_ms_;
   request.user_state = &user_state;
+  std::vector<ItemIdx> exclude;
   if (query.exclude_seen) {
     request.exclude = user_state.seen_items();
+  }
+  if (!deleted_items_.empty()) {
+    exclude.assign(request.exclude.begin(), request.exclude.end());
+    exclude.insert(exclude.end(), deleted_items_.begin(), deleted_items_.end());
+    request.exclude = exclude;
   }
   models_[which]->Recommend(request, &top);
   result.items.reserve(top.size());
@@ -688,6 +846,10 @@ Status Engine::Impl::SerializeStateLocked(std::vector<engine::SnapshotSection>* 
     std::lock_guard lock(ingest_mu_);
     dedup_.Save(seq, &w);
   }
+  {
+    base::ByteWriter w(add("catalog"));
+    catalog_.Save(&w);
+  }
   for (size_t i = 0; i < models_.size(); ++i) {
     base::ByteWriter w(add("model/" + model_specs_[i].name));
     FLYWHEEL_RETURN_IF_ERROR(models_[i]->SaveState(&w));
@@ -695,7 +857,7 @@ Status Engine::Impl::SerializeStateLocked(std::vector<engine::SnapshotSection>* 
   return Status::Ok();
 }
 
-Result<uint64_t> Engine::Impl::WriteSnapshot() {
+Result<uint64_t> Engine::Impl::WriteSnapshot(size_t keep) {
   std::lock_guard snapshot_lock(snapshot_mu_);
   std::vector<engine::SnapshotSection> sections;
   uint64_t seq = 0;
@@ -711,13 +873,13 @@ Result<uint64_t> Engine::Impl::WriteSnapshot() {
       engine::WriteFileAtomically(env_, snapshot_dir_, engine::SnapshotFileName(seq), bytes));
   snapshot_seq_.store(seq);
   snapshots_written_.fetch_add(1);
-  FLYWHEEL_RETURN_IF_ERROR(ApplyRetention());
+  FLYWHEEL_RETURN_IF_ERROR(
+      ApplyRetention(keep > 0 ? keep : static_cast<size_t>(options_.keep_snapshots)));
   return seq;
 }
 
-Status Engine::Impl::ApplyRetention() {
+Status Engine::Impl::ApplyRetention(size_t keep) {
   FLYWHEEL_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, engine::ListSnapshots(env_, snapshot_dir_));
-  const auto keep = static_cast<size_t>(options_.keep_snapshots);
   for (size_t i = keep; i < seqs.size(); ++i) {
     FLYWHEEL_RETURN_IF_ERROR(
         env_->RemoveFile(io::JoinPath(snapshot_dir_, engine::SnapshotFileName(seqs[i]))));
@@ -749,8 +911,10 @@ EngineStats Engine::Impl::stats() const {
   s.duplicates = duplicates_.load();
   {
     std::shared_lock state(state_mu_);
-    s.users = user_ids_.size();
-    s.items = item_ids_.size();
+    s.users = user_ids_.size() - forgotten_users_;
+    s.items = item_ids_.size() - deleted_items_.size();
+    s.deleted_items = deleted_items_.size();
+    s.forgotten_users = forgotten_users_;
   }
   s.snapshot_seq = snapshot_seq_.load();
   s.snapshots_written = snapshots_written_.load();
@@ -780,8 +944,10 @@ std::string Engine::Impl::MetricsText() const {
   gauge("flywheel_last_seq", "Highest sequence number logged.", s.last_seq);
   gauge("flywheel_durable_seq", "Highest sequence number known durable.", s.durable_seq);
   gauge("flywheel_applied_seq", "Highest sequence number applied by the learner.", s.applied_seq);
-  gauge("flywheel_users", "Users known.", s.users);
-  gauge("flywheel_items", "Items known.", s.items);
+  gauge("flywheel_users", "Users known (forgotten ones excluded).", s.users);
+  gauge("flywheel_items", "Items known (deleted ones excluded).", s.items);
+  gauge("flywheel_deleted_items", "Items deleted from the catalogue.", s.deleted_items);
+  gauge("flywheel_forgotten_users", "Users forgotten on request.", s.forgotten_users);
   gauge("flywheel_duplicates", "Duplicate events acknowledged since start.", s.duplicates);
   gauge("flywheel_snapshot_seq", "Sequence number of the newest snapshot.", s.snapshot_seq);
   out +=
@@ -853,6 +1019,19 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   auto impl = std::make_unique<Impl>(options);
   FLYWHEEL_RETURN_IF_ERROR(impl->Open());
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Result<uint64_t> Engine::PutItem(const Item& item) {
+  return impl_->PutItem(item);
+}
+Result<uint64_t> Engine::DeleteItem(const std::string& id) {
+  return impl_->DeleteItem(id);
+}
+Result<uint64_t> Engine::PutUser(const User& user) {
+  return impl_->PutUser(user);
+}
+Result<ForgetResult> Engine::ForgetUser(const std::string& id) {
+  return impl_->ForgetUser(id);
 }
 
 Result<IngestResult> Engine::Ingest(std::span<const Event> events) {

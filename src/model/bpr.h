@@ -97,6 +97,8 @@ class Bpr final : public Recommender {
   KeyValues params() const override;
   Status Fit(std::span<const data::Interaction> history) override;
   void Observe(const data::Interaction& event, const UserState& user) override;
+  // Drops p_u and the user's events in the replay reservoir.
+  void ForgetUser(UserIdx user) override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
   size_t num_items() const override { return known_.size(); }
   // Snapshot (doc/formats/bpr_state.md): tables, statistics, reservoir, counters and the Rng;

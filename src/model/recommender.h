@@ -70,6 +70,11 @@ class Recommender {
   // interaction; the default ignores it. Writer-side (same thread as Observe).
   virtual void SetItemContent(ItemIdx /*item*/, const Item& /*content*/) {}
 
+  // Forgets a user (right to be forgotten): everything the model keeps about this user alone
+  // (rows, histories, replay samples) is dropped; a later event of the same index starts fresh.
+  // Aggregates learned from the user's past events (item vectors, counts) are kept. Writer-side.
+  virtual void ForgetUser(UserIdx /*user*/) {}
+
   // Snapshot support (doc/formats/snapshot.md): SaveState appends the whole learned state,
   // including random-generator state, so that LoadState into a model freshly created with the
   // same parameters, followed by the same Observe calls, gives bit-identical results. LoadState

@@ -95,6 +95,12 @@ uint32_t TwoTower::FeatureIndex(uint64_t hash) {
   return it->second;
 }
 
+void TwoTower::ForgetUser(UserIdx user) {
+  users_->Remove(user);
+  rings_.erase(user);
+  std::erase_if(reservoir_, [user](const Replayed& r) { return r.user == user; });
+}
+
 void TwoTower::SetItemContent(ItemIdx item, const Item& content) {
   if (!options_.content || item == kNoItem) {
     return;
