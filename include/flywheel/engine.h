@@ -49,6 +49,18 @@ struct ModelSpec {
   std::map<std::string, std::string> params;  // parameter -> value text
 };
 
+// The recommendation pipeline (doc/engine.md, "Recommendation pipeline").
+struct PipelineOptions {
+  int candidates = 200;           // from the model (ANN or exact)
+  int neighbour_seeds = 3;        // recent positive items whose neighbours become candidates
+  int neighbours_per_seed = 20;   // neighbours per seed
+  int trending_candidates = 100;  // trending items offered as candidates
+  double exploration = 0.1;       // share of the k slots offered to new items, 0..0.5
+  int64_t new_item_window_ms = 3LL * 24 * 3600 * 1000;  // "new": first seen within this window
+  std::vector<std::string> exclude_categories;          // business rule: never recommended
+  int max_per_category = 0;  // business rule: at most this many items per first category; 0 off
+};
+
 struct EngineOptions {
   std::string data_dir;
   // "sync" or "interval:<ms>" (1..60000).
@@ -75,6 +87,7 @@ struct EngineOptions {
   // Recover and serve reads only: no log writer, no configuration written, Ingest and
   // Snapshot fail with kFailedPrecondition (for inspection while nothing else runs).
   bool read_only = false;
+  PipelineOptions pipeline;
   // File-system interface (tests inject faults); null: the real one. Not owned.
   io::Env* env = nullptr;
 };
@@ -94,16 +107,23 @@ struct EventError {
 };
 
 struct RecommendQuery {
-  std::string user;          // external id; an unknown user gets non-personal results
-  int k = 10;                // 1..1000
-  bool exclude_seen = true;  // leave out items the user interacted with
-  std::string model;         // a configured model name; empty: the first one
-  TimestampMs now_ms = 0;    // request time; 0: the time of the last applied event
+  std::string user;                     // external id; an unknown user gets non-personal results
+  int k = 10;                           // 1..1000
+  bool exclude_seen = true;             // leave out items the user interacted with
+  std::string model;                    // a configured model name; empty: the first one
+  TimestampMs now_ms = 0;               // request time; 0: the time of the last applied event
+  std::vector<std::string> categories;  // non-empty: only items in one of these categories
+  bool explain = false;                 // fill Recommendation::because
 };
 
 struct Recommendation {
   std::string item;  // external id
   float score = 0.0f;
+  std::string reason;        // "because you viewed Heat", "popular in drama now", "new in jazz"
+  bool exploration = false;  // placed by exploration (a new item)
+  std::string source;        // candidate source: model, neighbours, trending, new
+  // With explain: the user's recent items supporting this one and their shares (sum 1).
+  std::vector<std::pair<std::string, float>> because;
 };
 
 struct RecommendResult {
@@ -179,6 +199,9 @@ class Engine {
   Result<ForgetResult> ForgetUser(const std::string& id);
 
   Result<RecommendResult> Recommend(const RecommendQuery& query) const;
+  // Items similar to `item` (the model's vectors; trending items of its categories for models
+  // without vectors). kNotFound for an unknown item.
+  Result<RecommendResult> Similar(const std::string& item, int k, const std::string& model) const;
 
   // Blocks until the learner applied `seq` (or timeout: kDeadlineExceeded).
   Status WaitForApplied(uint64_t seq, int timeout_ms) const;

@@ -123,6 +123,15 @@ EngineOptions Options(const std::string& dir) {
   return o;
 }
 
+RecommendQuery Query(const std::string& user, int k, bool exclude_seen, const std::string& model) {
+  RecommendQuery q;
+  q.user = user;
+  q.k = k;
+  q.exclude_seen = exclude_seen;
+  q.model = model;
+  return q;
+}
+
 std::vector<std::string> Ids(const RecommendResult& r) {
   std::vector<std::string> ids;
   for (const auto& item : r.items) {
@@ -165,7 +174,7 @@ TEST(EngineCatalogTest, DeletedItemsAreNeverRecommendedAlsoAfterRestart) {
       EXPECT_EQ(*del, 41u);
       ASSERT_OK((*engine)->WaitForApplied(41, 10000));
     }
-    RecommendQuery q{"u2", 10, true, "pop", 0};
+    RecommendQuery q = Query("u2", 10, true, "pop");
     auto r = (*engine)->Recommend(q);
     ASSERT_OK(r.status());
     EXPECT_EQ(r->items.size(), 6u) << round;
@@ -182,8 +191,7 @@ TEST(EngineCatalogTest, DeletedItemsAreNeverRecommendedAlsoAfterRestart) {
   auto seq = (*engine)->PutItem(Item{"i3", "back", {"x"}, {}, {}, 0});
   ASSERT_OK(seq.status());
   ASSERT_OK((*engine)->WaitForApplied(*seq, 10000));
-  EXPECT_THAT(Ids(*(*engine)->Recommend(RecommendQuery{"u2", 10, true, "pop", 0})),
-              ::testing::Contains("i3"));
+  EXPECT_THAT(Ids(*(*engine)->Recommend(Query("u2", 10, true, "pop"))), ::testing::Contains("i3"));
   EXPECT_EQ((*engine)->stats().deleted_items, 0u);
 }
 
@@ -220,14 +228,14 @@ TEST(EngineCatalogTest, ForgottenUserIsGoneFromServingAndFromDisk) {
     ASSERT_OK((*engine)->Ingest(others).status());
     ASSERT_OK((*engine)->WaitForApplied(61, 10000));
     EXPECT_EQ((*engine)->stats().users, 2u);
-    ASSERT_TRUE((*engine)->Recommend(RecommendQuery{secret, 5, true, "bpr", 0})->known_user);
+    ASSERT_TRUE((*engine)->Recommend(Query(secret, 5, true, "bpr"))->known_user);
     ASSERT_NE(AllBytes(dir.path()).find(secret), std::string::npos);
 
     auto forgotten = (*engine)->ForgetUser(secret);
     ASSERT_OK(forgotten.status());
     EXPECT_EQ(forgotten->seq, 62u);
     EXPECT_GE(forgotten->snapshot_seq, 62u);
-    auto r = (*engine)->Recommend(RecommendQuery{secret, 5, true, "bpr", 0});
+    auto r = (*engine)->Recommend(Query(secret, 5, true, "bpr"));
     ASSERT_OK(r.status());
     EXPECT_FALSE(r->known_user);
     EXPECT_EQ((*engine)->stats().users, 1u);
@@ -247,7 +255,7 @@ TEST(EngineCatalogTest, ForgottenUserIsGoneFromServingAndFromDisk) {
   EXPECT_EQ((*engine)->stats().users, 2u);
   EXPECT_EQ((*engine)->stats().forgotten_users, 1u);
   // Only the two new events remain in the user's history: 5 of the 7 items are unseen.
-  auto r = (*engine)->Recommend(RecommendQuery{secret, 10, true, "pop", 0});
+  auto r = (*engine)->Recommend(Query(secret, 10, true, "pop"));
   ASSERT_OK(r.status());
   EXPECT_EQ(r->items.size(), 5u);
 }

@@ -28,6 +28,7 @@
 #include "data/interaction.h"
 #include "engine/catalog.h"
 #include "engine/dedup_window.h"
+#include "engine/pipeline.h"
 #include "engine/snapshot_file.h"
 #include "io/env.h"
 #include "model/registry.h"
@@ -164,6 +165,7 @@ class Engine::Impl {
   Result<uint64_t> PutUser(const User& user);
   Result<ForgetResult> ForgetUser(const std::string& id);
   Result<RecommendResult> Recommend(const RecommendQuery& query) const;
+  Result<RecommendResult> Similar(const std::string& item, int k, const std::string& model) const;
   Status WaitForApplied(uint64_t seq, int timeout_ms) const;
   Result<uint64_t> Snapshot();
   EngineStats stats() const;
@@ -199,6 +201,15 @@ class Engine::Impl {
   Status ApplyRetention(size_t keep);
   void LearnerLoop();
   void StopLearner();
+  // Index of the model named `name` (empty: the first); kInvalidArgument when not configured.
+  Result<size_t> ModelIndex(const std::string& name) const;
+  // Rebuilds the trending lists from the catalogue when `force` or older than a second.
+  // Learner thread (or recovery) only: reads the catalogue without the lock, swaps under it.
+  void RebuildTrending();
+  // Whether the trending lists are due after applying `seq` (a deterministic schedule: every
+  // control record, and every max(1, min(1000, seq / 10)) events).
+  static bool TrendingDue(uint64_t seq, const Event& event);
+  std::string ItemName(ItemIdx item) const;  // REQUIRES: state_mu_ held
 
   const EngineOptions options_;
   io::Env* const env_;
@@ -235,9 +246,9 @@ class Engine::Impl {
   model::UserStateStore users_;
   engine::Catalog catalog_;
   std::vector<std::unique_ptr<model::Recommender>> models_;
-  std::vector<ItemIdx> deleted_items_;  // sorted; excluded from every recommendation
-  uint64_t forgotten_users_ = 0;        // user ids forgotten (their index stays reserved)
-  uint64_t forgets_applied_ = 0;        // user deletions applied since open (recovery included)
+  uint64_t forgotten_users_ = 0;    // user ids forgotten (their index stays reserved)
+  uint64_t forgets_applied_ = 0;    // user deletions applied since open (recovery included)
+  engine::TrendingLists trending_;  // rebuilt by the learner (MaybeRebuildTrending)
   TimestampMs last_event_ms_ = 0;
 
   // Snapshots.
@@ -264,6 +275,7 @@ Status Engine::Impl::Open() {
     return Status::InvalidArgument("engine: keep_snapshots must be >= 1");
   }
   FLYWHEEL_RETURN_IF_ERROR(wal::Durability::Parse(options_.durability).status());
+  FLYWHEEL_RETURN_IF_ERROR(engine::ValidatePipelineOptions(options_.pipeline));
   if (options_.read_only) {
     if (!env_->FileExists(io::JoinPath(options_.data_dir, kConfigFile))) {
       return Status::NotFound("engine: " + options_.data_dir + " is not a Flywheel data directory");
@@ -364,7 +376,6 @@ Status Engine::Impl::Recover() {
     item_ids_ = data::IdMap();
     users_ = model::UserStateStore(options_.user_history);
     catalog_ = engine::Catalog();
-    deleted_items_.clear();
     forgotten_users_ = 0;
     dedup_.Clear();
     FLYWHEEL_RETURN_IF_ERROR(CreateModels(&models_));
@@ -397,6 +408,7 @@ Status Engine::Impl::Recover() {
     Apply(record.seq, record.event);
     ++replayed_events_;
   }
+  RebuildTrending();
   const wal::ReadReport& report = reader->report();
   for (const std::string& m : report.messages) {
     recovery_messages_.push_back(m);
@@ -479,12 +491,6 @@ Status Engine::Impl::LoadSnapshot(uint64_t seq) {
       load("user_states", [&](base::ByteReader& r) { return users_.Load(&r); }));
   FLYWHEEL_RETURN_IF_ERROR(load("dedup", [&](base::ByteReader& r) { return dedup_.Load(&r); }));
   FLYWHEEL_RETURN_IF_ERROR(load("catalog", [&](base::ByteReader& r) { return catalog_.Load(&r); }));
-  deleted_items_.clear();
-  for (ItemIdx i = 0; i < catalog_.num_items(); ++i) {
-    if (catalog_.deleted(i)) {
-      deleted_items_.push_back(i);
-    }
-  }
   forgotten_users_ = 0;
   for (UserIdx u = 0; u < user_ids_.size(); ++u) {
     forgotten_users_ += user_ids_.forgotten(u) ? 1 : 0;
@@ -539,21 +545,13 @@ void Engine::Impl::ApplyControl(const Event& record) {
       return;
     }
     const ItemIdx idx = item_ids_.GetOrAdd(item->id);
-    const bool was_deleted = catalog_.deleted(idx);
-    catalog_.PutItem(idx, *item, last_event_ms_);
-    if (was_deleted) {
-      deleted_items_.erase(std::lower_bound(deleted_items_.begin(), deleted_items_.end(), idx));
-    }
+    // First seen: the log's event time (the item's creation time before any event).
+    catalog_.PutItem(idx, *item, last_event_ms_ > 0 ? last_event_ms_ : item->created_ms);
     for (auto& m : models_) {
       m->SetItemContent(idx, *item);
     }
   } else if (record.type == engine::kItemDeleteType) {
-    const ItemIdx idx = item_ids_.GetOrAdd(record.item);
-    if (!catalog_.deleted(idx)) {
-      catalog_.DeleteItem(idx);
-      deleted_items_.insert(std::lower_bound(deleted_items_.begin(), deleted_items_.end(), idx),
-                            idx);
-    }
+    catalog_.DeleteItem(item_ids_.GetOrAdd(record.item));
   } else if (record.type == engine::kUserPutType) {
     Result<User> user = engine::DecodeUserPut(record);
     if (!user.ok()) {
@@ -725,6 +723,9 @@ void Engine::Impl::LearnerLoop() {
         std::unique_lock state(state_mu_);
         Apply(batch.first_seq + i, batch.events[i]);
       }
+      if (TrendingDue(batch.first_seq + i, batch.events[i])) {
+        RebuildTrending();  // reads the catalogue unlocked (this thread is its only writer)
+      }
       freshness_.Add(MsSince(batch.acked));
       if (options_.snapshot_every > 0 &&
           applied_seq_.load() - last_auto_snapshot_ >= options_.snapshot_every) {
@@ -765,51 +766,117 @@ Status Engine::Impl::WaitForApplied(uint64_t seq, int timeout_ms) const {
   return Status::Ok();
 }
 
+Result<size_t> Engine::Impl::ModelIndex(const std::string& name) const {
+  if (name.empty()) {
+    return size_t{0};
+  }
+  for (size_t i = 0; i < model_specs_.size(); ++i) {
+    if (model_specs_[i].name == name) {
+      return i;
+    }
+  }
+  return Status::InvalidArgument("field 'model': '" + name + "' is not configured in this engine");
+}
+
+std::string Engine::Impl::ItemName(ItemIdx item) const {
+  const engine::ItemInfo* info = catalog_.item(item);
+  if (info != nullptr && !info->title.empty()) {
+    return info->title;
+  }
+  return item < item_ids_.size() ? item_ids_.external(item) : std::to_string(item);
+}
+
+bool Engine::Impl::TrendingDue(uint64_t seq, const Event& event) {
+  const uint64_t every = std::clamp<uint64_t>(seq / 10, 1, 1000);
+  return engine::IsControl(event) || seq % every == 0;
+}
+
+void Engine::Impl::RebuildTrending() {
+  const size_t per_list =
+      static_cast<size_t>(std::max(options_.pipeline.trending_candidates, 1)) + 100;
+  engine::TrendingLists lists = engine::TrendingLists::Build(
+      catalog_, last_event_ms_, options_.pipeline.new_item_window_ms, per_list);
+  std::unique_lock state(state_mu_);
+  trending_ = std::move(lists);
+}
+
 Result<RecommendResult> Engine::Impl::Recommend(const RecommendQuery& query) const {
   if (query.k < 1 || query.k > 1000) {
     return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(query.k));
   }
-  size_t which = 0;
-  if (!query.model.empty()) {
-    which = model_specs_.size();
-    for (size_t i = 0; i < model_specs_.size(); ++i) {
-      if (model_specs_[i].name == query.model) {
-        which = i;
-      }
-    }
-    if (which == model_specs_.size()) {
-      return Status::InvalidArgument("field 'model': '" + query.model +
-                                     "' is not configured in this engine");
-    }
+  if (query.categories.size() > 64) {
+    return Status::InvalidArgument("field 'categories': at most 64 categories");
   }
+  FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, ModelIndex(query.model));
   RecommendResult result;
   result.model = model_specs_[which].name;
-  std::vector<model::ScoredItem> top;
+  std::vector<engine::PipelineItem> top;
   std::shared_lock state(state_mu_);
   result.applied_seq = applied_seq_.load(std::memory_order_acquire);
   const std::optional<uint32_t> user = user_ids_.Find(query.user);
   result.known_user = user.has_value();
-  const model::UserState& user_state = users_.Find(user.value_or(kNoUser));
-  model::RecommendRequest request;
-  request.user = user.value_or(kNoUser);
-  request.k = query.k;
-  request.now_ms = query.now_ms != 0 ? query.now_ms : last_event_ms_;
-  request.user_state = &user_state;
-  std::vector<ItemIdx> exclude;
-  if (query.exclude_seen) {
-    request.exclude = user_state.seen_items();
-  }
-  if (!deleted_items_.empty()) {
-    exclude.assign(request.exclude.begin(), request.exclude.end());
-    exclude.insert(exclude.end(), deleted_items_.begin(), deleted_items_.end());
-    request.exclude = exclude;
-  }
-  models_[which]->Recommend(request, &top);
-  result.items.reserve(top.size());
-  for (const model::ScoredItem& s : top) {
-    if (s.item < item_ids_.size()) {
-      result.items.push_back(Recommendation{item_ids_.external(s.item), s.score});
+  engine::PipelineQuery q;
+  q.user = user.value_or(kNoUser);
+  q.state = &users_.Find(q.user);
+  q.k = query.k;
+  q.exclude_seen = query.exclude_seen;
+  q.explain = query.explain;
+  q.now_ms = query.now_ms != 0 ? query.now_ms : last_event_ms_;
+  if (!query.categories.empty()) {
+    q.filter_categories = true;
+    for (const std::string& name : query.categories) {
+      if (auto c = catalog_.FindCategory(name)) {
+        q.categories.push_back(*c);
+      }
     }
+  }
+  const engine::PipelineContext ctx{
+      *models_[which], catalog_, trending_, nullptr, options_.pipeline, types_, [this](ItemIdx i) {
+        return ItemName(i);
+      }};
+  engine::RunPipeline(ctx, q, &top);
+  result.items.reserve(top.size());
+  for (engine::PipelineItem& p : top) {
+    if (p.item >= item_ids_.size()) {
+      continue;
+    }
+    Recommendation r;
+    r.item = item_ids_.external(p.item);
+    r.score = p.score;
+    r.reason = std::move(p.reason);
+    r.exploration = p.exploration;
+    r.source = std::move(p.source);
+    for (const auto& [seed, share] : p.because) {
+      r.because.emplace_back(item_ids_.external(seed), share);
+    }
+    result.items.push_back(std::move(r));
+  }
+  return result;
+}
+
+Result<RecommendResult> Engine::Impl::Similar(const std::string& item, int k,
+                                              const std::string& model) const {
+  if (k < 1 || k > 1000) {
+    return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(k));
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, ModelIndex(model));
+  RecommendResult result;
+  result.model = model_specs_[which].name;
+  std::shared_lock state(state_mu_);
+  result.applied_seq = applied_seq_.load(std::memory_order_acquire);
+  const std::optional<uint32_t> idx = item_ids_.Find(item);
+  if (!idx || catalog_.deleted(*idx)) {
+    return Status::NotFound("item '" + item + "' is not in the catalogue");
+  }
+  const engine::PipelineContext ctx{
+      *models_[which], catalog_, trending_, nullptr, options_.pipeline, types_, [this](ItemIdx i) {
+        return ItemName(i);
+      }};
+  std::vector<engine::PipelineItem> top;
+  engine::SimilarItems(ctx, *idx, k, &top);
+  for (engine::PipelineItem& p : top) {
+    result.items.push_back(Recommendation{
+        item_ids_.external(p.item), p.score, std::move(p.reason), false, std::move(p.source), {}});
   }
   return result;
 }
@@ -912,8 +979,8 @@ EngineStats Engine::Impl::stats() const {
   {
     std::shared_lock state(state_mu_);
     s.users = user_ids_.size() - forgotten_users_;
-    s.items = item_ids_.size() - deleted_items_.size();
-    s.deleted_items = deleted_items_.size();
+    s.items = item_ids_.size() - catalog_.deleted_count();
+    s.deleted_items = catalog_.deleted_count();
     s.forgotten_users = forgotten_users_;
   }
   s.snapshot_seq = snapshot_seq_.load();
@@ -1040,6 +1107,11 @@ Result<IngestResult> Engine::Ingest(std::span<const Event> events) {
 std::vector<EventError> Engine::Validate(std::span<const Event> events) const {
   return impl_->Validate(events);
 }
+Result<RecommendResult> Engine::Similar(const std::string& item, int k,
+                                        const std::string& model) const {
+  return impl_->Similar(item, k, model);
+}
+
 Result<RecommendResult> Engine::Recommend(const RecommendQuery& query) const {
   return impl_->Recommend(query);
 }
