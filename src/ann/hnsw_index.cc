@@ -1,0 +1,219 @@
+// The only translation unit that includes hnswlib: its header defines non-inline functions
+// (cpuid, AVXCapable), so a second includer would break the link.
+//
+// NO_MANUAL_VECTORIZATION turns off hnswlib's SSE code. Its prefetches read one element past the
+// end of upper-level link lists (heap-buffer-overflow under ASan in 0.6.2's searchBaseLayer), and
+// its SSE inner product is replaced by our own space below (LaneDot, vectorised by GCC).
+#include "ann/hnsw_index.h"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+
+#define NO_MANUAL_VECTORIZATION
+#include <hnswlib/hnswlib.h>
+
+#include "flywheel/types.h"
+
+#include "ann/kernels.h"
+#include "ann/rw_lock.h"
+#include "ann/top_k.h"
+#include "base/check.h"
+
+namespace flywheel::ann {
+namespace {
+
+enum IdState : uint8_t { kAbsent = 0, kPresent = 1, kRemoved = 2 };
+
+// Runs `fn`, turning what hnswlib throws into a Status.
+template <typename Fn>
+Status Guard(std::string_view what, Fn&& fn) {
+  try {
+    std::forward<Fn>(fn)();
+    return Status::Ok();
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("ann: hnsw " + std::string(what) + ": out of memory");
+  } catch (const std::exception& e) {
+    return Status::Internal("ann: hnsw " + std::string(what) + ": " + e.what());
+  }
+}
+
+// Graph distance: the negated inner product (smaller is closer, as hnswlib wants).
+float NegativeDot(const void* a, const void* b, const void* dim) {
+  return -LaneDot(static_cast<const float*>(a), static_cast<const float*>(b),
+                  *static_cast<const size_t*>(dim));
+}
+
+class NegativeDotSpace final : public hnswlib::SpaceInterface<float> {
+ public:
+  explicit NegativeDotSpace(size_t dim) : dim_(dim) {}
+  size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return &NegativeDot; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  size_t dim_;
+};
+
+}  // namespace
+
+struct HnswIndex::Impl {
+  Impl(uint32_t d, const AnnParams& p) : dim(d), params(p), space(d) {}
+
+  const uint32_t dim;
+  const AnnParams params;
+  NegativeDotSpace space;  // must outlive graph
+  mutable RwLock mu;
+  // Graph, rows and state change only under the exclusive lock. The writer also reads them
+  // without the lock (no other thread writes them).
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
+  std::vector<float> rows;     // rows[id * dim + k]: the vectors, for exact rescoring
+  std::vector<uint8_t> state;  // IdState per id
+  std::atomic<size_t> live{0};
+
+  const float* Row(uint32_t id) const { return rows.data() + size_t{id} * dim; }
+  // Graph search for `fetch` candidates; labels come back in any order.
+  Status Candidates(std::span<const float> query, size_t fetch, std::vector<uint32_t>* ids) const;
+};
+
+Status HnswIndex::Impl::Candidates(std::span<const float> query, size_t fetch,
+                                   std::vector<uint32_t>* ids) const {
+  ids->clear();
+  return Guard("search", [&] {
+    auto heap = graph->searchKnn(query.data(), fetch);
+    while (!heap.empty()) {
+      ids->push_back(static_cast<uint32_t>(heap.top().second));
+      heap.pop();
+    }
+  });
+}
+
+HnswIndex::HnswIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HnswIndex::~HnswIndex() = default;
+
+Result<std::unique_ptr<HnswIndex>> HnswIndex::Create(uint32_t dim, const AnnParams& params) {
+  if (dim == 0 || params.m < 2 || params.m > 1024 || params.ef_construction < 1 ||
+      params.ef_search < 1 || params.initial_capacity == 0) {
+    return Status::InvalidArgument(
+        "ann: hnsw needs dim > 0, 2 <= m <= 1024, ef_construction >= 1, ef_search >= 1, "
+        "initial_capacity > 0");
+  }
+  auto impl = std::make_unique<Impl>(dim, params);
+  FLYWHEEL_RETURN_IF_ERROR(Guard("create", [&] {
+    impl->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(
+        &impl->space, params.initial_capacity, static_cast<size_t>(params.m),
+        static_cast<size_t>(params.ef_construction), static_cast<size_t>(params.seed));
+    impl->graph->setEf(static_cast<size_t>(params.ef_search));
+  }));
+  return std::unique_ptr<HnswIndex>(new HnswIndex(std::move(impl)));
+}
+
+uint32_t HnswIndex::dim() const {
+  return impl_->dim;
+}
+
+size_t HnswIndex::size() const {
+  return impl_->live.load(std::memory_order_relaxed);
+}
+
+size_t HnswIndex::nodes() const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->graph->cur_element_count;
+}
+
+size_t HnswIndex::capacity() const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->graph->max_elements_;
+}
+
+Status HnswIndex::Upsert(uint32_t id, std::span<const float> vector) {
+  FLYWHEEL_RETURN_IF_ERROR(CheckVector(vector, impl_->dim, "vector"));
+  if (id == kNoItem) {
+    return Status::InvalidArgument("ann: id kNoItem is reserved");
+  }
+  Impl& s = *impl_;
+  // Grow the per-id arrays before taking the lock (copies of writer-only state), swap under it.
+  std::vector<float> grown_rows;
+  std::vector<uint8_t> grown_state;
+  if (id >= s.state.size()) {
+    const size_t n = std::max<size_t>(size_t{id} + 1, s.state.size() * 2);
+    grown_state = s.state;
+    grown_state.resize(n, kAbsent);
+    grown_rows.reserve(n * s.dim);
+    grown_rows = s.rows;
+    grown_rows.resize(n * s.dim, 0.0f);
+  }
+  std::unique_lock lock(s.mu);
+  if (!grown_state.empty()) {
+    s.state.swap(grown_state);
+    s.rows.swap(grown_rows);
+  }
+  const bool new_node = s.state[id] == kAbsent;
+  FLYWHEEL_RETURN_IF_ERROR(Guard("upsert", [&] {
+    if (new_node && s.graph->cur_element_count >= s.graph->max_elements_) {
+      s.graph->resizeIndex(s.graph->max_elements_ * 2);
+    }
+    // A known label takes hnswlib's update path (unmarking a deleted node first).
+    s.graph->addPoint(vector.data(), id);
+  }));
+  std::copy(vector.begin(), vector.end(), s.rows.begin() + static_cast<ptrdiff_t>(id * s.dim));
+  if (s.state[id] != kPresent) {
+    s.live.fetch_add(1, std::memory_order_relaxed);
+  }
+  s.state[id] = kPresent;
+  return Status::Ok();
+}
+
+bool HnswIndex::Remove(uint32_t id) {
+  Impl& s = *impl_;
+  if (id >= s.state.size() || s.state[id] != kPresent) {
+    return false;
+  }
+  std::unique_lock lock(s.mu);
+  // Cannot throw: the label exists and is not deleted (state says so).
+  const Status status = Guard("remove", [&] { s.graph->markDelete(id); });
+  FLYWHEEL_CHECK(status.ok()) << status.ToString();
+  s.state[id] = kRemoved;
+  s.live.fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
+
+Status HnswIndex::Search(std::span<const float> query, int k, IdFilter filter,
+                         std::vector<Neighbor>* out) const {
+  FLYWHEEL_RETURN_IF_ERROR(CheckVector(query, impl_->dim, "query"));
+  if (k < 0) {
+    return Status::InvalidArgument("ann: k must be >= 0");
+  }
+  const Impl& s = *impl_;
+  const auto want = static_cast<size_t>(k);
+  std::vector<uint32_t> ids;
+  std::shared_lock lock(s.mu);
+  const size_t nodes = s.graph->cur_element_count;
+  size_t fetch = std::min(want, nodes);
+  for (;;) {
+    TopK top(want, out);
+    if (fetch == 0) {
+      return Status::Ok();
+    }
+    FLYWHEEL_RETURN_IF_ERROR(s.Candidates(query, fetch, &ids));
+    for (const uint32_t id : ids) {
+      const float score = RowDot(query.data(), s.Row(id), s.dim);
+      if (top.Admits(score, id) && filter(id)) {
+        top.Push({id, score});
+      }
+    }
+    // Done when k passed, the graph ran out of candidates, or every node was asked for.
+    if (top.size() >= want || ids.size() < fetch || fetch >= nodes) {
+      top.Finish();
+      return Status::Ok();
+    }
+    fetch = std::min(nodes, fetch * 2);
+  }
+}
+
+}  // namespace flywheel::ann
