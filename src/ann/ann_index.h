@@ -62,21 +62,34 @@ class IdFilter {
  public:
   IdFilter() = default;
   template <typename F>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, IdFilter> &&
+  requires(std::is_object_v<F> && !std::is_same_v<std::remove_cvref_t<F>, IdFilter> &&
            std::is_invocable_r_v<bool, const F&, uint32_t>)
       IdFilter(const F& f)  // NOLINT(google-explicit-constructor): lambdas convert at call sites
-      : object_(&f), call_([](const void* object, uint32_t id) -> bool {
-          return (*static_cast<const F*>(object))(id);
-        }) {}
+      : call_([](Target target, uint32_t id) -> bool {
+          return (*static_cast<const F*>(target.object))(id);
+        }) {
+    target_.object = &f;
+  }
+  IdFilter(bool (*function)(uint32_t))  // NOLINT(google-explicit-constructor): as above
+  {
+    if (function != nullptr) {
+      target_.function = function;
+      call_ = [](Target target, uint32_t id) { return target.function(id); };
+    }
+  }
 
   // True if `id` may be returned.
-  bool operator()(uint32_t id) const { return call_ == nullptr || call_(object_, id); }
+  bool operator()(uint32_t id) const { return call_ == nullptr || call_(target_, id); }
   // False for the accept-all filter.
   bool active() const { return call_ != nullptr; }
 
  private:
-  const void* object_ = nullptr;
-  bool (*call_)(const void*, uint32_t) = nullptr;
+  union Target {
+    const void* object;
+    bool (*function)(uint32_t);
+  };
+  Target target_ = {nullptr};
+  bool (*call_)(Target, uint32_t) = nullptr;
 };
 
 class AnnIndex {

@@ -371,6 +371,10 @@ TEST(HnswIndexTest, GrowsCapacityAndScoresLikeFlat) {
   Fill(&flat, rows);
   EXPECT_EQ((*hnsw)->nodes(), 1000u);
   EXPECT_GE((*hnsw)->capacity(), 1000u);
+  EXPECT_THAT((*hnsw)->SetEfSearch(0), StatusIs(StatusCode::kInvalidArgument));
+  ASSERT_OK((*hnsw)->SetEfSearch(400));  // wide beam on 1000 items: the exact answer
+  EXPECT_EQ(Ids(SearchOrDie(**hnsw, Row(rows, kDim, 3), 10)),
+            Ids(SearchOrDie(flat, Row(rows, kDim, 3), 10)));
   // Ids found by both carry bit-identical scores.
   const std::vector<Neighbor> exact = SearchOrDie(flat, Row(rows, kDim, 0), 10);
   for (const Neighbor& n : SearchOrDie(**hnsw, Row(rows, kDim, 0), 10)) {

@@ -131,6 +131,15 @@ size_t HnswIndex::capacity() const {
   return impl_->graph->max_elements_;
 }
 
+Status HnswIndex::SetEfSearch(int ef_search) {
+  if (ef_search < 1) {
+    return Status::InvalidArgument("ann: ef_search must be >= 1");
+  }
+  std::unique_lock lock(impl_->mu);
+  impl_->graph->setEf(static_cast<size_t>(ef_search));
+  return Status::Ok();
+}
+
 Status HnswIndex::Upsert(uint32_t id, std::span<const float> vector) {
   FLYWHEEL_RETURN_IF_ERROR(CheckVector(vector, impl_->dim, "vector"));
   if (id == kNoItem) {

@@ -49,6 +49,10 @@ class HnswIndex final : public AnnIndex {
                 std::vector<Neighbor>* out) const override;
   size_t size() const override;
 
+  // Changes ef_search for later searches (the recall/latency knob; doc/ann.md). Returns
+  // kInvalidArgument if ef_search < 1. Takes the exclusive lock: call it from the writer thread.
+  Status SetEfSearch(int ef_search);
+
   // Graph nodes allocated (present and removed ids) and preallocated capacity.
   size_t nodes() const;
   size_t capacity() const;
