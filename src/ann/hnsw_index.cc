@@ -77,17 +77,18 @@ struct HnswIndex::Impl {
   std::atomic<size_t> live{0};
 
   const float* Row(uint32_t id) const { return rows.data() + size_t{id} * dim; }
-  // Graph search for `fetch` candidates; labels come back in any order.
-  Status Candidates(std::span<const float> query, size_t fetch, std::vector<uint32_t>* ids) const;
+  // Graph search with a beam of max(ef_search, fetch): the best `fetch` nodes as Neighbors
+  // scored by the graph distance (-LaneDot), in any order.
+  Status Candidates(std::span<const float> query, size_t fetch, std::vector<Neighbor>* out) const;
 };
 
 Status HnswIndex::Impl::Candidates(std::span<const float> query, size_t fetch,
-                                   std::vector<uint32_t>* ids) const {
-  ids->clear();
+                                   std::vector<Neighbor>* out) const {
+  out->clear();
   return Guard("search", [&] {
     auto heap = graph->searchKnn(query.data(), fetch);
     while (!heap.empty()) {
-      ids->push_back(static_cast<uint32_t>(heap.top().second));
+      out->push_back({static_cast<uint32_t>(heap.top().second), -heap.top().first});
       heap.pop();
     }
   });
@@ -200,28 +201,41 @@ Status HnswIndex::Search(std::span<const float> query, int k, IdFilter filter,
   }
   const Impl& s = *impl_;
   const auto want = static_cast<size_t>(k);
-  std::vector<uint32_t> ids;
+  std::vector<Neighbor> candidates;
   std::shared_lock lock(s.mu);
   const size_t nodes = s.graph->cur_element_count;
-  size_t fetch = std::min(want, nodes);
+  // The beam: ef_search, or k if larger. Each round asks for as many candidates as the beam
+  // holds, so the round costs one graph search at that beam; a round with a filter is enough
+  // once `beam` candidates passed it (the filtered population was searched with the full beam).
+  const size_t beam = std::max(s.graph->ef_, want);
+  size_t fetch = std::min(beam, nodes);
   for (;;) {
     TopK top(want, out);
-    if (fetch == 0) {
+    if (fetch == 0 || want == 0) {
       return Status::Ok();
     }
-    FLYWHEEL_RETURN_IF_ERROR(s.Candidates(query, fetch, &ids));
-    for (const uint32_t id : ids) {
-      const float score = RowDot(query.data(), s.Row(id), s.dim);
-      if (top.Admits(score, id) && filter(id)) {
-        top.Push({id, score});
+    FLYWHEEL_RETURN_IF_ERROR(s.Candidates(query, fetch, &candidates));
+    size_t passed = 0;
+    for (const Neighbor& c : candidates) {
+      if (filter(c.id)) {
+        ++passed;
+        if (top.Admits(c.score, c.id)) {
+          top.Push(c);
+        }
       }
     }
-    // Done when k passed, the graph ran out of candidates, or every node was asked for.
-    if (top.size() >= want || ids.size() < fetch || fetch >= nodes) {
-      top.Finish();
+    const bool exhausted = candidates.size() < fetch || fetch >= nodes;
+    if (passed >= beam || exhausted) {
+      // Exact scores (same kernel as FlatIndex) for the k kept, then the final order.
+      for (Neighbor& n : *out) {
+        n.score = RowDot(query.data(), s.Row(n.id), s.dim);
+      }
+      std::sort(out->begin(), out->end(), BetterNeighbor);
       return Status::Ok();
     }
-    fetch = std::min(nodes, fetch * 2);
+    // Grow the list by the inverse pass rate seen so far (2x to 16x per round).
+    const size_t factor = std::clamp<size_t>((beam + passed) / std::max<size_t>(passed, 1), 2, 16);
+    fetch = std::min(nodes, fetch * factor);
   }
 }
 
