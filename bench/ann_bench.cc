@@ -9,7 +9,8 @@
 // - *Filtered: a filter that passes 10 % of ids (id % 10 == 0).
 // - Upsert/{0 flat, 1 hnsw}: replacing random existing items' vectors (with their own values).
 // - SearchUnderWrites/{kind}: searches while one writer thread upserts as fast as it can;
-//   counter writes/s = the writer's rate meanwhile.
+//   counters writes/s = the writer's rate meanwhile, upsert_wall_us = its wall time per Upsert
+//   (lock wait included; compare BM_Upsert).
 // - RwLockShared: one uncontended lock_shared/unlock_shared pair (the per-search lock cost).
 #include <algorithm>
 #include <atomic>
@@ -213,6 +214,8 @@ void BM_SearchUnderWrites(benchmark::State& state) {
   stop = true;
   writer.join();
   state.counters["writes/s"] = static_cast<double>(writes.load()) / seconds;
+  state.counters["upsert_wall_us"] =
+      seconds * 1e6 / static_cast<double>(std::max<int64_t>(1, writes.load()));
 }
 
 void BM_RwLockShared(benchmark::State& state) {
