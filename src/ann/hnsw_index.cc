@@ -30,6 +30,11 @@ namespace {
 
 enum IdState : uint8_t { kAbsent = 0, kPresent = 1, kRemoved = 2 };
 
+// A filtered search scans all vectors instead when it would ask the graph for more than
+// nodes / kScanRatio candidates: measured break-even at 100k x 64 (a beam of ~1500 costs as
+// much as a scan).
+constexpr size_t kScanRatio = 64;
+
 // Runs `fn`, turning what hnswlib throws into a Status.
 template <typename Fn>
 Status Guard(std::string_view what, Fn&& fn) {
@@ -77,6 +82,9 @@ struct HnswIndex::Impl {
   std::atomic<size_t> live{0};
 
   const float* Row(uint32_t id) const { return rows.data() + size_t{id} * dim; }
+  // Exact top-k over all present ids that pass `filter` (for filters that reject most ids).
+  void Scan(std::span<const float> query, size_t k, IdFilter filter,
+            std::vector<Neighbor>* out) const;
   // Graph search with a beam of max(ef_search, fetch): the best `fetch` nodes as Neighbors
   // scored by the graph distance (-LaneDot), in any order.
   Status Candidates(std::span<const float> query, size_t fetch, std::vector<Neighbor>* out) const;
@@ -92,6 +100,24 @@ Status HnswIndex::Impl::Candidates(std::span<const float> query, size_t fetch,
       heap.pop();
     }
   });
+}
+
+void HnswIndex::Impl::Scan(std::span<const float> query, size_t k, IdFilter filter,
+                           std::vector<Neighbor>* out) const {
+  TopK top(k, out);
+  for (uint32_t id = 0; id < state.size(); ++id) {
+    if (state[id] != kPresent) {
+      continue;
+    }
+    const float score = LaneDot(query.data(), Row(id), dim);  // vectorised; rescored below
+    if (top.Admits(score, id) && filter(id)) {
+      top.Push({id, score});
+    }
+  }
+  for (Neighbor& n : *out) {
+    n.score = RowDot(query.data(), Row(n.id), dim);
+  }
+  std::sort(out->begin(), out->end(), BetterNeighbor);
 }
 
 HnswIndex::HnswIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -171,7 +197,8 @@ Status HnswIndex::Upsert(uint32_t id, std::span<const float> vector) {
     // A known label takes hnswlib's update path (unmarking a deleted node first).
     s.graph->addPoint(vector.data(), id);
   }));
-  std::copy(vector.begin(), vector.end(), s.rows.begin() + static_cast<ptrdiff_t>(id * s.dim));
+  std::copy(vector.begin(), vector.end(),
+            s.rows.begin() + static_cast<ptrdiff_t>(size_t{id} * s.dim));
   if (s.state[id] != kPresent) {
     s.live.fetch_add(1, std::memory_order_relaxed);
   }
@@ -233,9 +260,14 @@ Status HnswIndex::Search(std::span<const float> query, int k, IdFilter filter,
       std::sort(out->begin(), out->end(), BetterNeighbor);
       return Status::Ok();
     }
-    // Grow the list by the inverse pass rate seen so far (2x to 16x per round).
+    // Grow the list by the inverse pass rate seen so far (2x to 16x per round), or scan when the
+    // graph search would cost about as much (bench/results/ann.md: a beam of nodes / 64).
     const size_t factor = std::clamp<size_t>((beam + passed) / std::max<size_t>(passed, 1), 2, 16);
     fetch = std::min(nodes, fetch * factor);
+    if (fetch > nodes / kScanRatio) {
+      s.Scan(query, want, filter, out);
+      return Status::Ok();
+    }
   }
 }
 
