@@ -4,9 +4,10 @@
 // queries drawn the same way with another seed; k = 10.
 // - HnswBuild/{m, ef_construction}: inserting the 100k items one by one (one iteration); the
 //   built index is cached for the searches with the same {m, ef_construction}.
-// - FlatSearch, HnswSearch/{m, ef_construction, ef_search}: one query per iteration, cycling
+// - FlatSearch/{N}, HnswSearch/{m, ef_construction, ef_search, N}: one query per iteration, cycling
 //   through the queries; counter recall@10 = mean overlap with the exact top 10.
-// - *Filtered: a filter that passes 10 % of ids (id % 10 == 0).
+// - Last argument of FlatSearch and HnswSearch: a filter passing 1 id in N (id % N == 0; N = 2,
+//   10, 100), 0 = none.
 // - Upsert/{0 flat, 1 hnsw}: replacing random existing items' vectors (with their own values).
 // - SearchUnderWrites/{kind}: searches while one writer thread upserts as fast as it can;
 //   counters writes/s = the writer's rate meanwhile, upsert_wall_us = its wall time per Upsert
@@ -60,8 +61,15 @@ std::span<const float> Query(size_t i) {
   return std::span<const float>(Queries()).subspan(i * kDim, kDim);
 }
 
-bool KeepTenth(uint32_t id) {
-  return id % 10 == 0;
+// The filters of the *Filtered runs: pass 1 id in `keep_every` (0: no filter).
+Status SearchKeeping(const AnnIndex& index, size_t q, int64_t keep_every,
+                     std::vector<Neighbor>* out) {
+  if (keep_every == 0) {
+    return index.Search(Query(q), kK, {}, out);
+  }
+  const auto modulus = static_cast<uint32_t>(keep_every);
+  return index.Search(
+      Query(q), kK, [modulus](uint32_t id) { return id % modulus == 0; }, out);
 }
 
 void Fill(AnnIndex* index) {
@@ -104,15 +112,13 @@ HnswIndex& SharedHnsw(int m, int ef_construction) {
 }
 
 // Exact top-k ids per query (from FlatIndex), computed once per filter setting.
-const std::vector<std::vector<uint32_t>>& ExactIds(bool filtered) {
-  static std::vector<std::vector<uint32_t>> cache[2];
-  std::vector<std::vector<uint32_t>>& ids = cache[filtered ? 1 : 0];
+const std::vector<std::vector<uint32_t>>& ExactIds(int64_t keep_every) {
+  static std::map<int64_t, std::vector<std::vector<uint32_t>>> cache;
+  std::vector<std::vector<uint32_t>>& ids = cache[keep_every];
   if (ids.empty()) {
     std::vector<Neighbor> out;
     for (size_t q = 0; q < kQueries; ++q) {
-      const Status status = filtered ? SharedFlat().Search(Query(q), kK, KeepTenth, &out)
-                                     : SharedFlat().Search(Query(q), kK, {}, &out);
-      FLYWHEEL_CHECK(status.ok());
+      FLYWHEEL_CHECK(SearchKeeping(SharedFlat(), q, keep_every, &out).ok());
       ids.emplace_back();
       for (const Neighbor& n : out) {
         ids.back().push_back(n.id);
@@ -122,14 +128,12 @@ const std::vector<std::vector<uint32_t>>& ExactIds(bool filtered) {
   return ids;
 }
 
-double Recall(const AnnIndex& index, bool filtered) {
-  const auto& exact = ExactIds(filtered);
+double Recall(const AnnIndex& index, int64_t keep_every) {
+  const auto& exact = ExactIds(keep_every);
   std::vector<Neighbor> out;
   double sum = 0;
   for (size_t q = 0; q < kQueries; ++q) {
-    const Status status = filtered ? index.Search(Query(q), kK, KeepTenth, &out)
-                                   : index.Search(Query(q), kK, {}, &out);
-    FLYWHEEL_CHECK(status.ok());
+    FLYWHEEL_CHECK(SearchKeeping(index, q, keep_every, &out).ok());
     size_t hits = 0;
     for (const Neighbor& n : out) {
       hits += static_cast<size_t>(std::count(exact[q].begin(), exact[q].end(), n.id));
@@ -139,13 +143,11 @@ double Recall(const AnnIndex& index, bool filtered) {
   return sum / kQueries;
 }
 
-void RunSearches(benchmark::State& state, const AnnIndex& index, bool filtered) {
+void RunSearches(benchmark::State& state, const AnnIndex& index, int64_t keep_every) {
   std::vector<Neighbor> out;
   size_t q = 0;
   for (auto _ : state) {
-    const Status status = filtered ? index.Search(Query(q), kK, KeepTenth, &out)
-                                   : index.Search(Query(q), kK, {}, &out);
-    benchmark::DoNotOptimize(status.ok());
+    benchmark::DoNotOptimize(SearchKeeping(index, q, keep_every, &out).ok());
     benchmark::DoNotOptimize(out.data());
     q = (q + 1) % kQueries;
   }
@@ -162,17 +164,16 @@ void BM_HnswBuild(benchmark::State& state) {
 }
 
 void BM_FlatSearch(benchmark::State& state) {
-  const bool filtered = state.range(0) != 0;
-  RunSearches(state, SharedFlat(), filtered);
+  RunSearches(state, SharedFlat(), state.range(0));
 }
 
 void BM_HnswSearch(benchmark::State& state) {
   HnswIndex& index = SharedHnsw(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
   FLYWHEEL_CHECK(index.SetEfSearch(static_cast<int>(state.range(2))).ok());
-  const bool filtered = state.range(3) != 0;
-  (void)ExactIds(filtered);  // outside the timed loop
-  RunSearches(state, index, filtered);
-  state.counters["recall@10"] = Recall(index, filtered);
+  const int64_t keep_every = state.range(3);
+  (void)ExactIds(keep_every);  // outside the timed loop
+  RunSearches(state, index, keep_every);
+  state.counters["recall@10"] = Recall(index, keep_every);
   FLYWHEEL_CHECK(index.SetEfSearch(AnnParams().ef_search).ok());
 }
 
@@ -208,7 +209,7 @@ void BM_SearchUnderWrites(benchmark::State& state) {
     }
   });
   const auto start = std::chrono::steady_clock::now();
-  RunSearches(state, index, /*filtered=*/false);
+  RunSearches(state, index, /*keep_every=*/0);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   stop = true;
@@ -234,7 +235,7 @@ BENCHMARK(BM_HnswBuild)
     ->Args({16, 100})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_FlatSearch)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FlatSearch)->Arg(0)->Arg(2)->Arg(10)->Arg(100)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_HnswSearch)
     ->Args({16, 200, 10, 0})
     ->Args({16, 200, 20, 0})
@@ -246,7 +247,9 @@ BENCHMARK(BM_HnswSearch)
     ->Args({8, 200, 100, 0})
     ->Args({32, 200, 100, 0})
     ->Args({16, 100, 100, 0})
-    ->Args({16, 200, 100, 1})
+    ->Args({16, 200, 100, 2})
+    ->Args({16, 200, 100, 10})
+    ->Args({16, 200, 100, 100})
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Upsert)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SearchUnderWrites)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
