@@ -1,17 +1,19 @@
 // HnswIndex: approximate maximum-inner-product search on a hierarchical navigable small-world
-// graph (hnswlib 0.6.2, Debian libhnswlib-dev, inner-product space). Parameters (AnnParams: m,
+// graph (hnswlib 0.6.2, Debian libhnswlib-dev; distance = -<a, b>). Parameters (AnnParams: m,
 // ef_construction, ef_search, seed, initial_capacity) and measured recall: doc/ann.md.
 //
-// - Scores are exact: candidates found in the graph are rescored with the same kernel as
-//   FlatIndex from a copy of the vectors kept here (so an item has the same score in both).
+// - Scores are exact: candidates are ranked by the graph's kernel, and the k returned are
+//   rescored with FlatIndex's kernel from a copy of the vectors kept here (so an item has the
+//   same score in both indexes).
 // - Upsert of a present id moves its node (hnswlib updatePoint, which relinks its neighbours);
 //   Upsert of a removed id revives its node. Capacity doubles (resizeIndex) when full.
 // - Remove marks the node deleted (markDelete): the graph still routes through it, searches
 //   never return it, and its memory is reused only if the same id is upserted again.
-// - Filters: the graph is searched for k candidates; if fewer than k pass the filter, the search
-//   is repeated with twice as many (up to the number of nodes), so k results come back whenever
-//   k reachable items pass. A filter that rejects most items makes a search cost up to a full
-//   graph traversal: filter in the candidate stage only what is rare (deleted, out of stock).
+// - Filters: the graph is asked for a full beam (max(ef_search, k)) of candidates; while fewer
+//   than a beam's worth pass the filter, it is asked again for more (by the inverse pass rate),
+//   and once that would exceed nodes / 128 candidates the index scans all its vectors instead
+//   (exact; as costly as FlatIndex). So k results come back whenever k present ids pass, a
+//   filter passing half the items costs ~3x, and one passing <= ~10 % costs a full scan.
 // - Determinism: one writer applies calls in order and hnswlib's level generator is seeded
 //   (AnnParams::seed), so the same calls give the same graph and the same results.
 //
