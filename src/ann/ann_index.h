@@ -101,7 +101,8 @@ class AnnIndex {
 
   // Inserts `id` with `vector`, or replaces its vector if `id` is present (a removed id comes
   // back). Returns kInvalidArgument if vector.size() != dim(), a value is NaN or infinite, or
-  // id == kNoItem; the index is unchanged then. Writer thread only.
+  // id == kNoItem, and kResourceExhausted if memory for ids up to `id` cannot be allocated; the
+  // index is unchanged then. Writer thread only.
   virtual Status Upsert(uint32_t id, std::span<const float> vector) = 0;
 
   // Removes `id`: no later Search returns it. Returns false if `id` was not present (no-op).

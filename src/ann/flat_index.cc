@@ -2,7 +2,9 @@
 
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <shared_mutex>
+#include <string>
 
 #include "flywheel/types.h"
 
@@ -61,13 +63,22 @@ Status FlatIndex::Upsert(uint32_t id, std::span<const float> vector) {
   // Only this (writer) thread changes chunks_, so reading its size unlocked is race-free, and
   // the allocation happens before readers are blocked.
   std::vector<Chunk> fresh;
-  for (size_t c = chunks_.size(); c <= chunk_index; ++c) {
-    fresh.push_back(NewChunk());
+  try {
+    for (size_t c = chunks_.size(); c <= chunk_index; ++c) {
+      fresh.push_back(NewChunk());
+    }
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("ann: out of memory growing the flat index to id " +
+                                     std::to_string(id));
   }
   const size_t slot = id % kChunkItems;
   std::unique_lock lock(mu_);
-  for (Chunk& chunk : fresh) {
-    chunks_.push_back(std::move(chunk));
+  try {
+    for (Chunk& chunk : fresh) {
+      chunks_.push_back(std::move(chunk));
+    }
+  } catch (const std::bad_alloc&) {  // the chunk table itself; chunks_ is unchanged
+    return Status::ResourceExhausted("ann: out of memory growing the flat index");
   }
   Chunk& chunk = chunks_[chunk_index];
   float* out = chunk.panels.get() + (slot / kPanel) * kPanel * dim_ + slot % kPanel;

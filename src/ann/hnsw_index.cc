@@ -178,12 +178,15 @@ Status HnswIndex::Upsert(uint32_t id, std::span<const float> vector) {
   std::vector<float> grown_rows;
   std::vector<uint8_t> grown_state;
   if (id >= s.state.size()) {
-    const size_t n = std::max<size_t>(size_t{id} + 1, s.state.size() * 2);
-    grown_state = s.state;
-    grown_state.resize(n, kAbsent);
-    grown_rows.reserve(n * s.dim);
-    grown_rows = s.rows;
-    grown_rows.resize(n * s.dim, 0.0f);
+    FLYWHEEL_RETURN_IF_ERROR(Guard("grow", [&] {
+      const size_t n = std::max<size_t>(size_t{id} + 1, s.state.size() * 2);
+      grown_state.reserve(n);
+      grown_state = s.state;
+      grown_state.resize(n, kAbsent);
+      grown_rows.reserve(n * s.dim);
+      grown_rows = s.rows;
+      grown_rows.resize(n * s.dim, 0.0f);
+    }));
   }
   std::unique_lock lock(s.mu);
   if (!grown_state.empty()) {
