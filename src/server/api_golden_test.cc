@@ -202,6 +202,7 @@ TEST_F(ApiGoldenTest, StatsFields) {
   ASSERT_EQ(c.Send(http::verb::post, "/v1/events", EventsBody(20)).status, 202);
   ASSERT_EQ(c.Send(http::verb::post, "/v1/events", EventsBody(5)).status, 202);  // 5 duplicates
   ASSERT_OK(engine_->WaitForApplied(20, 10'000));
+  ASSERT_TRUE(WaitForFreshness(20));
   ASSERT_EQ(c.Send(http::verb::get, "/v1/users/u1/recommendations").status, 200);
   Reply r = c.Send(http::verb::get, "/v1/stats");
   ASSERT_EQ(r.status, 200) << r.text;
@@ -349,6 +350,7 @@ TEST_F(ApiGoldenTest, MetricsIsValidPrometheusText) {
   Client c(port());
   ASSERT_EQ(c.Send(http::verb::post, "/v1/events", EventsBody(10)).status, 202);
   ASSERT_OK(engine_->WaitForApplied(10, 10'000));
+  ASSERT_TRUE(WaitForFreshness(10));
   ASSERT_EQ(c.Send(http::verb::get, "/v1/users/u1/recommendations").status, 200);
   ASSERT_EQ(c.Send(http::verb::get, "/nowhere").status, 404);
   Reply r = c.Send(http::verb::get, "/metrics");
@@ -412,6 +414,7 @@ TEST_F(ApiGoldenTest, SnapshotAndRequestIds) {
   StartReady(ApiKeys{"rk", "wk", "ak"});
   Client c(port());
   ASSERT_EQ(c.Send(http::verb::post, "/v1/events", EventsBody(4), "wk").status, 202);
+  ASSERT_OK(engine_->WaitForApplied(4, 10'000));  // a snapshot holds the applied state
   Reply r = c.Send(http::verb::post, "/v1/admin/snapshot", "", "ak");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, json({{"snapshot_seq", 4}}));

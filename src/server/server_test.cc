@@ -115,6 +115,7 @@ TEST_F(ServerTest, KeysAndScopes) {
   EXPECT_EQ(c.Send(http::verb::post, "/v1/events", EventsBody(2), "wk").status, 202);
   EXPECT_EQ(c.Send(http::verb::get, "/v1/stats", "", "wk").status, 200);  // write grants read
   EXPECT_EQ(c.Send(http::verb::post, "/v1/admin/snapshot", "", "wk").status, 403);
+  ASSERT_OK(engine_->WaitForApplied(2, 10000));  // a snapshot holds the applied state
   Reply r = c.Send(http::verb::post, "/v1/admin/snapshot", "", "ak");
   EXPECT_EQ(r.status, 200) << r.text;
   EXPECT_EQ(r.body["snapshot_seq"], 2);

@@ -275,6 +275,18 @@ class ServerFixture : public ::testing::Test {
     }
     return c.ReadResponse().status == 200;
   }
+  // Waits (generous bound) until the freshness histogram counts `n` events: the learner
+  // publishes applied_seq before it records the last event's freshness.
+  bool WaitForFreshness(uint64_t n, int timeout_ms = 10'000) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (engine_->stats().freshness_count < n) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  }
   // Waits (generous bound) until the server counts `n` open connections.
   bool WaitForConnections(int n, int timeout_ms = 10'000) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
