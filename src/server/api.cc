@@ -143,6 +143,31 @@ bool IsRequestIdToken(std::string_view id) {
   });
 }
 
+// A valid event holds at most ~40 JSON values (6 fields, 32 context entries, its object).
+constexpr size_t kMaxJsonValuesPerEvent = 100;
+
+// An upper bound on the values of a JSON text: one per comma and per opening bracket outside
+// strings, plus one. Linear, no allocation.
+size_t JsonValuesUpperBound(std::string_view text) {
+  size_t values = 1;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == ',' || c == '[' || c == '{') {
+      ++values;
+    }
+  }
+  return values;
+}
+
 // The scope a content route needs (doc/http_api.md), checked before it answers 501; kNone for a
 // method the route does not have. GET /v1/items/{id}/similar: read; PUT and DELETE
 // /v1/items/{id}, PUT /v1/users/{id}: write; DELETE /v1/users/{id}: admin.
@@ -419,6 +444,13 @@ Response Api::PostEvents(const Request& request, Engine& engine) const {
   if (JsonDepth(body) > limits_.max_json_depth) {
     return Error(request, http::status::bad_request, "invalid_argument",
                  "JSON nested deeper than " + std::to_string(limits_.max_json_depth));
+  }
+  // The parsed document costs up to ~80 bytes per value (8 MiB of "{}," is ~220 MiB): bound the
+  // values before parsing, generously above what max_events_per_batch valid events can hold.
+  const size_t max_values = limits_.max_events_per_batch * kMaxJsonValuesPerEvent;
+  if (JsonValuesUpperBound(body) > max_values) {
+    return Error(request, http::status::bad_request, "invalid_argument",
+                 "JSON has more than " + std::to_string(max_values) + " values");
   }
   const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {

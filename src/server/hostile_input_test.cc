@@ -117,6 +117,31 @@ TEST_F(HostileInputTest, DeeplyNestedJsonIsRejectedBeforeParsing) {
   EXPECT_TRUE(Alive());
 }
 
+TEST_F(HostileInputTest, ManySmallValuesAreRejectedBeforeParsing) {
+  ApiLimits limits;
+  limits.max_events_per_batch = 1000;  // at most 100,000 JSON values
+  StartReady({}, {}, limits);
+  EXPECT_EQ(PostEvents(EventsBody(1000)).status, 202);  // a full batch of valid events fits
+  const long before = test::ResidentKiB();
+  // 8 MiB bodies of tiny values would be hundreds of MiB as parsed documents.
+  std::string objects = "{\"events\":[";
+  std::string numbers = "{\"events\":[{\"a\":[";
+  while (objects.size() < (8u << 20) - 64) {
+    objects += "{},";
+    numbers += "0,";
+  }
+  objects += "{}]}";
+  numbers += "0]}]}";
+  for (const std::string* body : {&objects, &numbers}) {
+    Reply r = PostEvents(*body);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["message"], "JSON has more than 100000 values");
+  }
+  const long after = test::ResidentKiB();
+  EXPECT_LT(after - before, 128L << 10) << "RSS grew from " << before << " to " << after << " KiB";
+  EXPECT_TRUE(Alive());
+}
+
 TEST_F(HostileInputTest, NonFiniteAndHugeNumbers) {
   StartReady();
   // Not JSON at all (NaN, Infinity) or out of double range (1e999): rejected, never stored.
