@@ -1,5 +1,8 @@
 #include "server/api.h"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -33,7 +36,8 @@ bool SameKey(const std::string& token, const std::string& key) {
 Response JsonResponse(const Request& request, http::status status, const json& body) {
   Response res{status, request.version()};
   res.set(http::field::content_type, "application/json");
-  res.body() = body.dump();
+  // Ids and paths from the request may hold invalid UTF-8: replaced, never a throw (500).
+  res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return res;
 }
 
@@ -102,9 +106,11 @@ Result<int> ParseIntParam(const std::map<std::string, std::string>& query, const
   if (it == query.end()) {
     return fallback;
   }
-  char* end = nullptr;
-  const long value = std::strtol(it->second.c_str(), &end, 10);
-  if (it->second.empty() || *end != '\0' || value < lo || value > hi) {
+  // The whole value, digits only (no sign, space or NUL that strtol would stop at or skip).
+  const std::string& text = it->second;
+  long value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < lo || value > hi) {
     return Status::InvalidArgument("field '" + key + "': must be an integer in " +
                                    std::to_string(lo) + ".." + std::to_string(hi));
   }
@@ -124,6 +130,43 @@ Result<bool> ParseBoolParam(const std::map<std::string, std::string>& query, con
     return false;
   }
   return Status::InvalidArgument("field '" + key + "': must be true or false");
+}
+
+// An X-Request-Id worth echoing: 1..128 characters of [A-Za-z0-9._:-] (never reflects control
+// characters, quotes or bytes that are not UTF-8 into headers and bodies).
+bool IsRequestIdToken(std::string_view id) {
+  if (id.empty() || id.size() > 128) {
+    return false;
+  }
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == ':' ||
+           c == '-';
+  });
+}
+
+// A valid event holds at most ~40 JSON values (6 fields, 32 context entries, its object).
+constexpr size_t kMaxJsonValuesPerEvent = 100;
+
+// An upper bound on the values of a JSON text: one per comma and per opening bracket outside
+// strings, plus one. Linear, no allocation.
+size_t JsonValuesUpperBound(std::string_view text) {
+  size_t values = 1;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == ',' || c == '[' || c == '{') {
+      ++values;
+    }
+  }
+  return values;
 }
 
 json RecommendationsJson(const RecommendResult& result, const std::string& request_id) {
@@ -247,7 +290,8 @@ std::optional<Response> Api::Authorize(const Request& request, Scope needed) con
 Response Api::Handle(const Request& request) {
   const auto start = std::chrono::steady_clock::now();
   std::string request_id;
-  if (auto it = request.find("X-Request-Id"); it != request.end() && it->value().size() <= 128) {
+  if (auto it = request.find("X-Request-Id");
+      it != request.end() && IsRequestIdToken({it->value().data(), it->value().size()})) {
     request_id.assign(it->value().data(), it->value().size());
   } else {
     char buf[32];
@@ -294,17 +338,24 @@ Response Api::Dispatch(const Request& request, const std::string& request_id, st
   }
   const http::verb verb = request.method();
   auto method_not_allowed = [&] {
-    return Error(request, http::status::method_not_allowed, "invalid_argument",
+    return Error(request, http::status::method_not_allowed, "method_not_allowed",
                  "method not allowed on " + std::string(path));
   };
+  const bool is_get = verb == http::verb::get;
 
   if (path == "/healthz") {
     *route = "healthz";
+    if (!is_get) {
+      return method_not_allowed();
+    }
     return JsonResponse(request, http::status::ok, {{"status", "ok"}});
   }
   Engine* engine = engine_.load(std::memory_order_acquire);
   if (path == "/readyz") {
     *route = "readyz";
+    if (!is_get) {
+      return method_not_allowed();
+    }
     if (engine == nullptr) {
       return JsonResponse(request, http::status::service_unavailable, {{"status", "recovering"}});
     }
@@ -313,6 +364,9 @@ Response Api::Dispatch(const Request& request, const std::string& request_id, st
   }
   if (path == "/metrics") {
     *route = "metrics";
+    if (!is_get) {
+      return method_not_allowed();
+    }
     return GetMetrics(request);
   }
   if (!path.starts_with("/v1/")) {
@@ -334,6 +388,9 @@ Response Api::Dispatch(const Request& request, const std::string& request_id, st
   }
   if (path == "/v1/stats") {
     *route = "stats";
+    if (!is_get) {
+      return method_not_allowed();
+    }
     if (auto denied = Authorize(request, Scope::kRead)) {
       return *denied;
     }
@@ -427,6 +484,13 @@ Response Api::PostEvents(const Request& request, Engine& engine) const {
   if (JsonDepth(body) > limits_.max_json_depth) {
     return Error(request, http::status::bad_request, "invalid_argument",
                  "JSON nested deeper than " + std::to_string(limits_.max_json_depth));
+  }
+  // The parsed document costs up to ~80 bytes per value (8 MiB of "{}," is ~220 MiB): bound the
+  // values before parsing, generously above what max_events_per_batch valid events can hold.
+  const size_t max_values = limits_.max_events_per_batch * kMaxJsonValuesPerEvent;
+  if (JsonValuesUpperBound(body) > max_values) {
+    return Error(request, http::status::bad_request, "invalid_argument",
+                 "JSON has more than " + std::to_string(max_values) + " values");
   }
   const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
@@ -627,6 +691,10 @@ Response Api::GetMetrics(const Request& request) {
       "# TYPE flywheel_http_errors_total counter\n";
   text += "flywheel_http_errors_total " + std::to_string(errors_.load()) + "\n";
   if (engine != nullptr) {
+    text +=
+        "# HELP flywheel_events_total Events logged (acknowledged, duplicates excluded).\n"
+        "# TYPE flywheel_events_total counter\n";
+    text += "flywheel_events_total " + std::to_string(engine->stats().last_seq) + "\n";
     text += engine->MetricsText();
   }
   text +=

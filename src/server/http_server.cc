@@ -27,7 +27,8 @@ Response ErrorResponse(unsigned version, http::status http_status, const std::st
   res.set(http::field::content_type, "application/json");
   nlohmann::json body = {{"code", code}, {"message", message}};
   body["field"] = field.empty() ? nlohmann::json(nullptr) : nlohmann::json(field);
-  res.body() = body.dump();
+  // Messages may quote request bytes that are not UTF-8: replaced, never a throw.
+  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   res.prepare_payload();
   return res;
 }
@@ -67,6 +68,8 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  static constexpr size_t kFirstReadBytes = 4096;
+
   Session(tcp::socket&& socket, HttpServer::Impl* server)
       : stream_(std::move(socket)), server_(server) {
     server_->connections().fetch_add(1);
@@ -92,11 +95,29 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(server_->options().max_body_bytes);
     parser_->header_limit(server_->options().max_header_bytes);
-    // Waiting for the next request on a kept-alive connection: the idle limit. Once bytes
-    // arrive the whole request must come within the request limit (checked in OnRead).
-    stream_.expires_after(std::chrono::milliseconds(buffer_.size() > 0
-                                                        ? server_->options().request_timeout_ms
-                                                        : server_->options().idle_timeout_ms));
+    if (buffer_.size() > 0) {  // a pipelined request already started
+      return ReadHeader();
+    }
+    // Waiting for the next request on a kept-alive connection: the idle limit, until its first
+    // bytes arrive.
+    stream_.expires_after(std::chrono::milliseconds(server_->options().idle_timeout_ms));
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            beast::bind_front_handler(&Session::OnFirstBytes, shared_from_this()));
+  }
+
+  void OnFirstBytes(beast::error_code ec, size_t bytes) {
+    if (ec) {
+      return Fail(ec);
+    }
+    buffer_.commit(bytes);
+    ReadHeader();
+  }
+
+  // From the request's first byte, the whole request (header and body) must arrive within the
+  // request limit: one deadline, not renewed by each byte or between header and body, so a
+  // client trickling bytes (slowloris) is cut off.
+  void ReadHeader() {
+    stream_.expires_after(std::chrono::milliseconds(server_->options().request_timeout_ms));
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
@@ -105,7 +126,6 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       return Fail(ec);
     }
-    stream_.expires_after(std::chrono::milliseconds(server_->options().request_timeout_ms));
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
@@ -127,6 +147,11 @@ class Session : public std::enable_shared_from_this<Session> {
         ec == net::error::operation_aborted || ec == net::error::connection_reset) {
       return Close();
     }
+    if (ec == beast::error::timeout) {
+      // Idle or slow request: tcp_stream closed the socket when the deadline expired, so no
+      // response (408) can be sent any more.
+      return Close();
+    }
     http::status status = http::status::bad_request;
     std::string code = "invalid_argument";
     std::string message = "malformed HTTP request: " + ec.message();
@@ -139,14 +164,6 @@ class Session : public std::enable_shared_from_this<Session> {
       code = "payload_too_large";
       message = "header block larger than " + std::to_string(server_->options().max_header_bytes) +
                 " bytes";
-    } else if (ec == beast::error::timeout) {
-      if (buffer_.size() == 0 && (!parser_ || !parser_->got_some())) {
-        return Close();  // idle keep-alive connection: just close
-      }
-      status = http::status::request_timeout;
-      code = "deadline_exceeded";
-      message = "request not received within " +
-                std::to_string(server_->options().request_timeout_ms) + " ms";
     }
     auto res = std::make_shared<Response>(ErrorResponse(11, status, code, message));
     res->keep_alive(false);

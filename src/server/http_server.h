@@ -2,9 +2,9 @@
 // limits, calling one handler per request. The routes live in api.h; this file knows nothing of
 // Flywheel's API.
 //
-// Limits (ServerOptions): body bytes (413), header bytes (431), time to receive a request once
-// its first byte arrived and idle keep-alive time (the connection is closed; 408 when a request
-// was partially received), open connections (beyond: 503 and close).
+// Limits (ServerOptions): body bytes (413), header bytes (431), time to receive a whole request
+// once its first byte arrived and idle keep-alive time before that (the connection is closed
+// without a response), open connections (beyond: 503 and close).
 //
 // Threads: `threads` I/O threads run the handlers; a handler may block (an fdatasync in sync
 // mode) and then holds one thread. Stop() closes the listener and all connections and joins.

@@ -1,111 +1,28 @@
 // The HTTP API end to end over real sockets: a server on an ephemeral loopback port, a Beast
 // client. Checks routes, status codes, error bodies, auth scopes and limits.
 #include <string>
-#include <thread>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "flywheel/engine.h"
-
 #include "server/api.h"
 #include "server/http_server.h"
+#include "server/server_test_fixture.h"
 #include "testing/status_matchers.h"
 
 namespace flywheel::server {
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using ::flywheel::testing::TempDir;
+namespace http = boost::beast::http;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-struct Reply {
-  int status = 0;
-  json body;
-  std::string text;
-};
-
-class Client {
- public:
-  explicit Client(uint16_t port) : stream_(ioc_) {
-    net::ip::tcp::resolver resolver(ioc_);
-    stream_.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
-  }
-  Reply Send(http::verb verb, const std::string& target, const std::string& body = "",
-             const std::string& key = "") {
-    http::request<http::string_body> req{verb, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    if (!key.empty()) {
-      req.set(http::field::authorization, "Bearer " + key);
-    }
-    if (!body.empty()) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-    }
-    req.prepare_payload();
-    http::write(stream_, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream_, buffer, res);
-    Reply reply;
-    reply.status = res.result_int();
-    reply.text = res.body();
-    reply.body = json::parse(res.body(), nullptr, false);
-    return reply;
-  }
-
- private:
-  net::io_context ioc_;
-  beast::tcp_stream stream_;
-};
-
-std::string EventsBody(int n, int first = 0) {
-  json events = json::array();
-  for (int i = first; i < first + n; ++i) {
-    events.push_back({{"user", "u" + std::to_string(i % 7)},
-                      {"item", "i" + std::to_string(i % 11)},
-                      {"type", "view"},
-                      {"ts", 1700000000000LL + i},
-                      {"id", "e" + std::to_string(i)}});
-  }
-  return json{{"events", events}}.dump();
-}
-
-class ServerTest : public ::testing::Test {
- protected:
-  void StartServer(ApiKeys keys, ServerOptions options = {}) {
-    EngineOptions eo;
-    eo.data_dir = dir_.path();
-    eo.models = {ModelSpec{"pop", {}}, ModelSpec{"itemknn", {}}};
-    auto engine = Engine::Open(eo);
-    ASSERT_OK(engine.status());
-    engine_ = std::move(engine).value();
-    api_ = std::make_unique<Api>(keys, ApiLimits{});
-    options.port = 0;
-    auto server = HttpServer::Start(options, [this](const Request& r) { return api_->Handle(r); });
-    ASSERT_OK(server.status());
-    server_ = std::move(server).value();
-  }
-  void TearDown() override {
-    if (server_) {
-      server_->Stop();
-    }
-  }
-
-  TempDir dir_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<Api> api_;
-  std::unique_ptr<HttpServer> server_;
-};
+using ServerTest = test::ServerFixture;
+using test::Client;
+using test::EventsBody;
+using test::Reply;
 
 TEST_F(ServerTest, ReadyOnlyOnceTheEngineIsSet) {
   StartServer({});
@@ -199,6 +116,7 @@ TEST_F(ServerTest, KeysAndScopes) {
   EXPECT_EQ(c.Send(http::verb::post, "/v1/events", EventsBody(2), "wk").status, 202);
   EXPECT_EQ(c.Send(http::verb::get, "/v1/stats", "", "wk").status, 200);  // write grants read
   EXPECT_EQ(c.Send(http::verb::post, "/v1/admin/snapshot", "", "wk").status, 403);
+  ASSERT_OK(engine_->WaitForApplied(2, 10000));  // a snapshot holds the applied state
   Reply r = c.Send(http::verb::post, "/v1/admin/snapshot", "", "ak");
   EXPECT_EQ(r.status, 200) << r.text;
   EXPECT_EQ(r.body["snapshot_seq"], 2);
