@@ -182,9 +182,10 @@ class Engine::Impl {
   Status CreateModels(std::vector<std::unique_ptr<model::Recommender>>* out) const;
   Status Recover();
   Status LoadSnapshot(uint64_t seq);
-  // Applies one logged event to the state. REQUIRES: state_mu_ held exclusively (or no other
+  // Applies one logged event to the state (the caller then publishes applied_seq_).
+  // REQUIRES: state_mu_ held exclusively (or no other
   // thread running, during recovery).
-  void Apply(uint64_t seq, const Event& event);
+  void Apply(const Event& event);
   // Applies a control record (catalog.h). Same requirements as Apply.
   void ApplyControl(const Event& record);
   // Logs `events` (already validated and deduplicated) as the next sequence numbers and hands
@@ -426,7 +427,8 @@ Status Engine::Impl::Recover() {
     if (!record.event.id.empty()) {
       dedup_.Add(record.event.id, record.seq);
     }
-    Apply(record.seq, record.event);
+    Apply(record.event);
+    applied_seq_.store(record.seq, std::memory_order_release);
     ++replayed_events_;
   }
   RebuildTrending();
@@ -526,10 +528,9 @@ Status Engine::Impl::LoadSnapshot(uint64_t seq) {
   return Status::Ok();
 }
 
-void Engine::Impl::Apply(uint64_t seq, const Event& event) {
+void Engine::Impl::Apply(const Event& event) {
   if (engine::IsControl(event)) {
     ApplyControl(event);
-    applied_seq_.store(seq, std::memory_order_release);
     return;
   }
   const EventTypeId type = types_.Find(event.type).value();  // validated before logging
@@ -560,7 +561,6 @@ void Engine::Impl::Apply(uint64_t seq, const Event& event) {
   }
   user.Add(x);
   last_event_ms_ = std::max(last_event_ms_, event.ts_ms);
-  applied_seq_.store(seq, std::memory_order_release);
 }
 
 void Engine::Impl::ApplyControl(const Event& record) {
@@ -752,12 +752,15 @@ void Engine::Impl::LearnerLoop() {
     for (size_t i = 0; i < batch.events.size(); ++i) {
       {
         std::unique_lock state(state_mu_);
-        Apply(batch.first_seq + i, batch.events[i]);
+        Apply(batch.events[i]);
+        freshness_.Add(MsSince(batch.acked));
+        // Under the lock (a snapshot's sequence number must match its state), and after the
+        // freshness sample, so a reader that saw `seq` applied also sees its sample.
+        applied_seq_.store(batch.first_seq + i, std::memory_order_release);
       }
       if (TrendingDue(batch.first_seq + i, batch.events[i])) {
         RebuildTrending();  // reads the catalogue unlocked (this thread is its only writer)
       }
-      freshness_.Add(MsSince(batch.acked));
       if (options_.snapshot_every > 0 &&
           applied_seq_.load() - last_auto_snapshot_ >= options_.snapshot_every) {
         last_auto_snapshot_ = applied_seq_.load();
