@@ -157,6 +157,10 @@ Result<Event> ParseEventJson(std::string_view text, const EventTypeTable& types)
   if (doc.is_discarded()) {
     return Status::InvalidArgument("event: not valid JSON");
   }
+  return EventFromJson(doc, types);
+}
+
+Result<Event> EventFromJson(const nlohmann::json& doc, const EventTypeTable& types) {
   if (!doc.is_object()) {
     return Status::InvalidArgument(std::string("event: expected a JSON object, got ") +
                                    doc.type_name());

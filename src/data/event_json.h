@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "flywheel/event.h"
 #include "flywheel/event_types.h"
 #include "flywheel/result.h"
@@ -21,6 +23,8 @@ namespace flywheel::data {
 
 // Parses one JSON object. Errors are kInvalidArgument with a message naming the field.
 Result<Event> ParseEventJson(std::string_view text, const EventTypeTable& types);
+// The same from an already parsed JSON value (a batch's element: no second parse).
+Result<Event> EventFromJson(const nlohmann::json& doc, const EventTypeTable& types);
 
 // Checks the fields of an already-built event (ids, type, value, timestamp); used by every
 // reader so that all interfaces apply the same rules.

@@ -113,12 +113,13 @@ void Catalog::CountEvent(ItemIdx item, float weight, TimestampMs ts) {
   }
   Trend& t = trends_[item];
   if (ts > t.at) {
-    t.count *= static_cast<float>(std::exp2(-static_cast<double>(ts - t.at) / half_life_ms_));
+    t.count *= static_cast<float>(
+        std::exp2(-static_cast<double>(ts - t.at) / static_cast<double>(half_life_ms_)));
     t.at = ts;
     t.count += weight;
   } else {  // out-of-order event: its weight decayed to the count's time
-    t.count +=
-        weight * static_cast<float>(std::exp2(-static_cast<double>(t.at - ts) / half_life_ms_));
+    t.count += weight * static_cast<float>(std::exp2(-static_cast<double>(t.at - ts) /
+                                                     static_cast<double>(half_life_ms_)));
   }
 }
 
@@ -127,7 +128,7 @@ double Catalog::Trending(ItemIdx item, TimestampMs now) const {
     return 0;
   }
   const Trend& t = trends_[item];
-  return t.count * std::exp2(-static_cast<double>(now - t.at) / half_life_ms_);
+  return t.count * std::exp2(-static_cast<double>(now - t.at) / static_cast<double>(half_life_ms_));
 }
 
 void Catalog::PutItem(ItemIdx item, const Item& content, TimestampMs now) {

@@ -57,7 +57,7 @@ struct ItemInfo {
 class Catalog {
  public:
   // Half-life of the trending counts in event time.
-  explicit Catalog(int64_t trending_half_life_ms = 6 * 3600 * 1000)
+  explicit Catalog(int64_t trending_half_life_ms = 6LL * 3600 * 1000)
       : half_life_ms_(trending_half_life_ms) {}
 
   // Makes `item` known (first_seen_ms = now when new).

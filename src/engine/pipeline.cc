@@ -236,14 +236,20 @@ void RunPipeline(const PipelineContext& ctx, const PipelineQuery& q,
   Candidates cands;
   std::vector<model::ScoredItem> hits;
   // 1. The model's own candidates.
-  if (dim > 0 && model.RetrievalQuery(request, query)) {
+  const bool has_query = dim > 0 && model.RetrievalQuery(request, query);
+  if (has_query && ctx.search != nullptr) {
     personal = true;
-    search(query, options.candidates, &hits);
+    ctx.search->Search(query, options.candidates, allowed, &hits);
     for (const auto& h : hits) {
       cands.Add(h.item, "model").score = h.score;
     }
-  } else if (dim == 0 && model.personalised() && has_history) {
+  } else if (has_query || (dim == 0 && model.personalised() && has_history)) {
+    // Without an index the model's own exact ranking (a blocked scan) is the fastest exact
+    // retrieval; filters apply to its list.
     personal = true;
+    if (q.exclude_seen) {
+      request.exclude = state.seen_items();
+    }
     request.k = std::min<int>(options.candidates * (q.filter_categories ? 5 : 2), 10000);
     model.Recommend(request, &hits);
     for (const auto& h : hits) {
@@ -257,6 +263,9 @@ void RunPipeline(const PipelineContext& ctx, const PipelineQuery& q,
       RecentSeeds(state, ctx.types, std::max<size_t>(10, options.neighbour_seeds));
   std::vector<std::vector<float>> seed_vectors;
   std::vector<Seed> vector_seeds;
+  // Without an index, neighbour search is an exact scan: only for catalogues below the size
+  // at which the engine builds one.
+  const bool neighbours = ctx.search != nullptr || model.num_items() < options.ann_min_items;
   if (dim > 0) {
     std::vector<float> vec(dim);
     for (const Seed& s : seeds) {
@@ -266,7 +275,8 @@ void RunPipeline(const PipelineContext& ctx, const PipelineQuery& q,
         seed_vectors.push_back(vec);
       }
     }
-    for (size_t s = 0; s < vector_seeds.size() && static_cast<int>(s) < options.neighbour_seeds;
+    for (size_t s = 0;
+         neighbours && s < vector_seeds.size() && static_cast<int>(s) < options.neighbour_seeds;
          ++s) {
       search(seed_vectors[s], options.neighbours_per_seed, &hits);
       for (const auto& h : hits) {

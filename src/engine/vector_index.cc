@@ -26,20 +26,24 @@ void ItemVectorIndex::MarkDirty(ItemIdx item) {
 
 size_t ItemVectorIndex::Refresh(const model::Recommender& model, std::shared_mutex& state_mu,
                                 size_t budget) {
+  size_t known = 0;
+  {
+    std::shared_lock state(state_mu);
+    known = model.num_items();
+  }
+  const size_t unindexed = known > scan_next_ ? known - scan_next_ : 0;
   std::vector<ItemIdx> batch;
   {
     std::lock_guard lock(dirty_mu_);
-    const size_t take = std::min(budget, dirty_.size());
+    // Until every item was indexed once, only catch up (that reads current vectors anyway);
+    // then items that moved, keeping half the budget for new items while there are some.
+    const size_t room = ready() ? budget - std::min(budget / 2, unindexed) : 0;
+    const size_t take = std::min(room, dirty_.size());
     batch.assign(dirty_.end() - static_cast<std::ptrdiff_t>(take), dirty_.end());
     dirty_.resize(dirty_.size() - take);
     for (ItemIdx item : batch) {
       pending_[item] = 0;
     }
-  }
-  size_t known = 0;
-  {
-    std::shared_lock state(state_mu);
-    known = model.num_items();
   }
   while (batch.size() < budget && scan_next_ < known) {
     batch.push_back(scan_next_++);

@@ -512,7 +512,7 @@ Response Api::PostEvents(const Request& request, Engine& engine) const {
   events.reserve(list.size());
   json errors = json::array();
   for (size_t i = 0; i < list.size(); ++i) {
-    Result<Event> event = data::ParseEventJson(list[i].dump(), types);
+    Result<Event> event = data::EventFromJson(list[i], types);
     if (!event.ok()) {
       errors.push_back({{"index", i},
                         {"field", data::ErrorField(event.status().message())},

@@ -29,7 +29,7 @@ using Handler = std::function<Response(const Request&)>;
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0: an ephemeral port (see HttpServer::port())
-  int threads = 2;
+  int threads = 8;       // > cores: a handler blocked in fdatasync must not hold up reads
   uint64_t max_body_bytes = 8ull << 20;
   uint32_t max_header_bytes = 16u << 10;
   int request_timeout_ms = 10'000;
