@@ -184,13 +184,13 @@ TEST(ReplayTest, PacedBatchedReplayReportsLiveLines) {
 }
 
 TEST(ReplayTest, BadArgumentsAndAnUnreachableServer) {
-  RunResult r = RunCli("replay --dataset synthetic:users=5,items=5,events=5");
+  RunResult r = RunCli("replay --dataset synthetic:users=5,items=20,events=5");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.output, HasSubstr("--url"));
-  r = RunCli("replay --url https://x:1 --dataset synthetic:users=5,items=5,events=5");
+  r = RunCli("replay --url https://x:1 --dataset synthetic:users=5,items=20,events=5");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.output, HasSubstr("https is not supported"));
-  r = RunCli("replay --url http://127.0.0.1:1 --dataset synthetic:users=5,items=5,events=5");
+  r = RunCli("replay --url http://127.0.0.1:1 --dataset synthetic:users=5,items=20,events=5");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("cannot connect"));
 }
