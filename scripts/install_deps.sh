@@ -10,6 +10,7 @@ PACKAGES=(
   libopenblas-dev libeigen3-dev
   libboost-dev
   clang-format clang-tidy
+  curl
 )
 
 missing=()
