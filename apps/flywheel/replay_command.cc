@@ -448,7 +448,7 @@ Status RunReplay(const Flags& flags) {
                options.speed > 0 ? (std::to_string(options.speed) + "x").c_str() : "max",
                options.batch, positive.text().c_str());
   Replayer replayer(options, dataset, positive, &http);
-  const Status status = replayer.Run();
+  Status status = replayer.Run();
   const json summary = replayer.Summary();
   PrintSummary(summary);
   std::printf("%s\n", summary.dump().c_str());

@@ -224,7 +224,10 @@ beast::error_code HttpClient::Impl::Exchange(http::request<http::string_body>& r
   out->status = static_cast<int>(res.result_int());
   out->headers.clear();
   for (const auto& field : res) {
-    out->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    const beast::string_view name = field.name_string();
+    const beast::string_view value = field.value();
+    out->headers.emplace_back(std::string(name.data(), name.size()),
+                              std::string(value.data(), value.size()));
   }
   *keep_alive = res.keep_alive();
   out->body = std::move(res.body());
@@ -254,7 +257,9 @@ Result<Response> HttpClient::Impl::Send(http::verb verb, std::string_view target
   const bool may_retry = IsIdempotent(verb) || options_.retry_non_idempotent;
   bool fresh = !stream_.has_value();
   FLYWHEEL_RETURN_IF_ERROR(Connect());
-  const std::string what = std::string(http::to_string(verb)) + " " + std::string(target);
+  const beast::string_view verb_name = http::to_string(verb);
+  std::string what(verb_name.data(), verb_name.size());
+  what.append(" ").append(target);
   for (int attempt = 0;; ++attempt) {
     Response out;
     bool got_bytes = false;
