@@ -213,11 +213,24 @@ beast::error_code HttpClient::Impl::Exchange(http::request<http::string_body>& r
   http::response_parser<http::string_body> parser;
   parser.body_limit(options_.max_response_bytes);
   parser.header_limit(64u << 10);
-  http::async_read(*stream_, buffer_, parser, [&](beast::error_code e, size_t /*n*/) { ec = e; });
+  http::async_read_header(*stream_, buffer_, parser,
+                          [&](beast::error_code e, size_t /*n*/) { ec = e; });
   RunAll();
   *got_bytes = parser.got_some();
   if (ec) {
     return ec;
+  }
+  // A declared length over the limit fails before any of the body is read.
+  if (parser.content_length().has_value() &&
+      *parser.content_length() > options_.max_response_bytes) {
+    return http::error::body_limit;
+  }
+  if (!parser.is_done()) {
+    http::async_read(*stream_, buffer_, parser, [&](beast::error_code e, size_t /*n*/) { ec = e; });
+    RunAll();
+    if (ec) {
+      return ec;
+    }
   }
   stream_->expires_never();
   http::response<http::string_body> res = parser.release();
