@@ -73,22 +73,22 @@ echo "   (each scorable event asks for its user's top 10 before it is posted: li
 # Live lines and the summary; the JSON summary (last line) is in $OUT/replay.json.
 grep -v '^{' "$OUT/replay.out" || true
 
+# Each example is printed as a command one can paste, then run.
 run() {
   echo
-  echo "\$ $*"
-  "$@"
+  echo "\$ $1"
+  eval "$1" || true
   echo
 }
 NOW=$(date +%s%3N)
 echo
 echo "== example calls against the running server"
-run curl -s -X POST "$URL/v1/events" -H 'Content-Type: application/json' \
-  -d "{\"events\": [{\"user\": \"u7\", \"item\": \"i42\", \"type\": \"click\", \"ts\": $NOW, \"id\": \"demo-$NOW\"}]}"
-run curl -s "$URL/v1/users/u7/recommendations?k=5"
-run curl -s "$URL/v1/users/someone-new/recommendations?k=3"
-run curl -s "$URL/v1/stats"
-echo "\$ curl -s $URL/metrics | grep -E '^flywheel_(events_total|last_seq|applied_seq|users|items|freshness_seconds_count) '"
-curl -s "$URL/metrics" | grep -E '^flywheel_(events_total|last_seq|applied_seq|users|items|freshness_seconds_count) ' || true
+run "curl -s -X POST $URL/v1/events -H 'Content-Type: application/json' -d '{\"events\": [{\"user\": \"u7\", \"item\": \"i42\", \"type\": \"click\", \"ts\": $NOW, \"id\": \"demo-$NOW\"}]}'"
+run "curl -s '$URL/v1/users/u7/recommendations?k=5'"
+run "curl -s '$URL/v1/users/u7/recommendations?k=5&model=pop'"
+run "curl -s '$URL/v1/users/someone-new/recommendations?k=3'"
+run "curl -s $URL/v1/stats"
+run "curl -s $URL/metrics | grep -E '^flywheel_(last_seq|applied_seq|users|items|freshness_seconds_count) '"
 echo
 echo "== stopping the server (SIGTERM: snapshot, then exit)"
 stop_server
