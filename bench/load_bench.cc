@@ -98,7 +98,7 @@ struct Flags {
                "[--read-connections N] [--write-connections N] [--k K] [--ingest-batch B] "
                "[--ingest-events N] [--ingest-connections N] [--json FILE]\n",
                message.c_str());
-  std::exit(2);
+  std::exit(2);  // NOLINT(concurrency-mt-unsafe): flag parsing, before any thread
 }
 
 Flags ParseFlags(int argc, char** argv) {
@@ -187,7 +187,7 @@ Flags ParseFlags(int argc, char** argv) {
 
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr, "flywheel_load_bench: %s\n", message.c_str());
-  std::exit(1);
+  std::exit(1);  // NOLINT(concurrency-mt-unsafe): a bench tool gives up on the first failure
 }
 
 template <typename T>
@@ -227,6 +227,7 @@ class ServerProcess {
       args.push_back(config);
     }
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (std::string& a : args) {
       argv.push_back(a.data());
     }
@@ -398,6 +399,7 @@ IngestResult IngestClosedLoop(const flywheel::client::Url& url, const Flags& f,
   std::vector<std::vector<double>> latencies(static_cast<size_t>(connections));
   const auto start = Clock::now();
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(connections));
   for (int c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
       HttpClient http(ClientFor(url, f));
@@ -600,9 +602,7 @@ std::string LoadAverage() {
   return a + " " + b + " " + c;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   const Flags f = ParseFlags(argc, argv);
   json doc;
   doc["command"] = f.command;
@@ -719,4 +719,14 @@ int main(int argc, char** argv) {
   control.Close();
   server.Stop();
   return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "flywheel_load_bench: %s\n", e.what());
+    return 1;
+  }
 }
