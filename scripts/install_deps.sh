@@ -9,6 +9,7 @@ PACKAGES=(
   nlohmann-json3-dev zlib1g-dev
   libopenblas-dev libeigen3-dev
   libboost-dev
+  libhnswlib-dev
   clang-format clang-tidy
   curl
 )

@@ -27,7 +27,9 @@ bool IsLoopback(const std::string& host) {
 }
 
 // Optional JSON config: {"keys": {"read", "write", "admin"}, "durability", "snapshot_every",
-// "threads", "max_body_bytes"}. Environment keys override the file's.
+// "threads", "max_body_bytes", "pipeline": {"candidates", "neighbour_seeds",
+// "neighbours_per_seed", "trending_candidates", "exploration", "new_item_window_hours",
+// "exclude_categories": [...], "max_per_category"}}. Environment keys override the file's.
 Status LoadConfig(const std::string& path, server::ApiKeys* keys, EngineOptions* engine,
                   server::ServerOptions* http) {
   std::ifstream in(path);
@@ -54,6 +56,29 @@ Status LoadConfig(const std::string& path, server::ApiKeys* keys, EngineOptions*
         http->threads = value.get<int>();
       } else if (key == "max_body_bytes") {
         http->max_body_bytes = value.get<uint64_t>();
+      } else if (key == "pipeline") {
+        PipelineOptions& p = engine->pipeline;
+        for (const auto& [name, v] : value.items()) {
+          if (name == "candidates") {
+            p.candidates = v.get<int>();
+          } else if (name == "neighbour_seeds") {
+            p.neighbour_seeds = v.get<int>();
+          } else if (name == "neighbours_per_seed") {
+            p.neighbours_per_seed = v.get<int>();
+          } else if (name == "trending_candidates") {
+            p.trending_candidates = v.get<int>();
+          } else if (name == "exploration") {
+            p.exploration = v.get<double>();
+          } else if (name == "new_item_window_hours") {
+            p.new_item_window_ms = static_cast<int64_t>(v.get<double>() * 3600 * 1000);
+          } else if (name == "exclude_categories") {
+            p.exclude_categories = v.get<std::vector<std::string>>();
+          } else if (name == "max_per_category") {
+            p.max_per_category = v.get<int>();
+          } else {
+            return Status::InvalidArgument("serve: config: unknown field 'pipeline." + name + "'");
+          }
+        }
       } else {
         return Status::InvalidArgument("serve: config: unknown field '" + key + "'");
       }
@@ -129,16 +154,17 @@ Status RunServe(const Flags& flags) {
 }  // namespace
 
 int ServeMain(int argc, char** argv) {
-  Flags flags("serve",
-              "Serves the HTTP API (doc/http_api.md) over a data directory. Prints one JSON line "
-              "with the address once ready; stops cleanly (snapshot) on SIGINT/SIGTERM.",
-              {{"data-dir", "DIR", "the data directory (created if missing)", ""},
-               {"host", "H", "address to listen on (non-loopback needs API keys)", "127.0.0.1"},
-               {"port", "P", "TCP port (0: any free port)", "8080"},
-               {"config", "FILE", "JSON config: keys, durability, snapshot_every, threads", ""},
-               {"durability", "MODE", "sync | interval:<ms> (default sync)", ""},
-               {"models", "LIST", "models for a new data directory (default pop)", ""},
-               {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true}});
+  Flags flags(
+      "serve",
+      "Serves the HTTP API (doc/http_api.md) over a data directory. Prints one JSON line "
+      "with the address once ready; stops cleanly (snapshot) on SIGINT/SIGTERM.",
+      {{"data-dir", "DIR", "the data directory (created if missing)", ""},
+       {"host", "H", "address to listen on (non-loopback needs API keys)", "127.0.0.1"},
+       {"port", "P", "TCP port (0: any free port)", "8080"},
+       {"config", "FILE", "JSON config: keys, durability, snapshot_every, threads, pipeline", ""},
+       {"durability", "MODE", "sync | interval:<ms> (default sync)", ""},
+       {"models", "LIST", "models for a new data directory (default pop)", ""},
+       {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true}});
   return RunCommand(std::move(flags), argc, argv, RunServe);
 }
 

@@ -49,6 +49,18 @@ struct ModelSpec {
   std::map<std::string, std::string> params;  // parameter -> value text
 };
 
+// The recommendation pipeline (doc/engine.md, "Recommendation pipeline").
+struct PipelineOptions {
+  int candidates = 200;           // from the model (ANN or exact)
+  int neighbour_seeds = 3;        // recent positive items whose neighbours become candidates
+  int neighbours_per_seed = 20;   // neighbours per seed
+  int trending_candidates = 100;  // trending items offered as candidates
+  double exploration = 0.1;       // share of the k slots offered to new items, 0..0.5
+  int64_t new_item_window_ms = 3LL * 24 * 3600 * 1000;  // "new": first seen within this window
+  std::vector<std::string> exclude_categories;          // business rule: never recommended
+  int max_per_category = 0;  // business rule: at most this many items per first category; 0 off
+};
+
 struct EngineOptions {
   std::string data_dir;
   // "sync" or "interval:<ms>" (1..60000).
@@ -75,6 +87,7 @@ struct EngineOptions {
   // Recover and serve reads only: no log writer, no configuration written, Ingest and
   // Snapshot fail with kFailedPrecondition (for inspection while nothing else runs).
   bool read_only = false;
+  PipelineOptions pipeline;
   // File-system interface (tests inject faults); null: the real one. Not owned.
   io::Env* env = nullptr;
 };
@@ -94,16 +107,23 @@ struct EventError {
 };
 
 struct RecommendQuery {
-  std::string user;          // external id; an unknown user gets non-personal results
-  int k = 10;                // 1..1000
-  bool exclude_seen = true;  // leave out items the user interacted with
-  std::string model;         // a configured model name; empty: the first one
-  TimestampMs now_ms = 0;    // request time; 0: the time of the last applied event
+  std::string user;                     // external id; an unknown user gets non-personal results
+  int k = 10;                           // 1..1000
+  bool exclude_seen = true;             // leave out items the user interacted with
+  std::string model;                    // a configured model name; empty: the first one
+  TimestampMs now_ms = 0;               // request time; 0: the time of the last applied event
+  std::vector<std::string> categories;  // non-empty: only items in one of these categories
+  bool explain = false;                 // fill Recommendation::because
 };
 
 struct Recommendation {
   std::string item;  // external id
   float score = 0.0f;
+  std::string reason;        // "because you viewed Heat", "popular in drama now", "new in jazz"
+  bool exploration = false;  // placed by exploration (a new item)
+  std::string source;        // candidate source: model, neighbours, trending, new
+  // With explain: the user's recent items supporting this one and their shares (sum 1).
+  std::vector<std::pair<std::string, float>> because;
 };
 
 struct RecommendResult {
@@ -113,13 +133,20 @@ struct RecommendResult {
   bool known_user = false;
 };
 
+struct ForgetResult {
+  uint64_t seq = 0;           // sequence number of the deletion record
+  uint64_t snapshot_seq = 0;  // the snapshot written after it (older ones are erased)
+};
+
 struct EngineStats {
   uint64_t last_seq = 0;     // highest sequence number logged
   uint64_t durable_seq = 0;  // highest sequence number known durable
   uint64_t applied_seq = 0;  // highest sequence number applied by the learner
   uint64_t duplicates = 0;   // duplicate events acknowledged since open
-  uint64_t users = 0;
-  uint64_t items = 0;
+  uint64_t users = 0;        // known users, forgotten ones excluded
+  uint64_t items = 0;        // known items, deleted ones excluded
+  uint64_t deleted_items = 0;
+  uint64_t forgotten_users = 0;
   uint64_t snapshot_seq = 0;  // sequence number of the newest snapshot (0: none)
   uint64_t snapshots_written = 0;
   std::vector<std::string> models;  // "name" of each configured model
@@ -155,7 +182,26 @@ class Engine {
   // Every invalid event of a batch (empty when all are valid); for per-event error reports.
   std::vector<EventError> Validate(std::span<const Event> events) const;
 
+  // Catalogue operations (doc/engine.md, "Catalogue"): validated like events (kInvalidArgument
+  // naming the field), logged as control records (durable under the configured mode, like
+  // Ingest) and applied by the learner in log order. Each returns the record's sequence number.
+  //   PutItem: content (a new item is known at once, content-aware models can rank it; a
+  //            deleted item comes back). DeleteItem: never recommended again (until PutItem).
+  //   PutUser: attributes.
+  Result<uint64_t> PutItem(const Item& item);
+  Result<uint64_t> DeleteItem(const std::string& id);
+  Result<uint64_t> PutUser(const User& user);
+  // Forgets a user: once applied, the user's id, state, model rows and attributes are gone
+  // from serving (the id, if seen again, is a new user). Returns after a snapshot was written
+  // and every older snapshot and every log segment holding the user's events was removed, so
+  // no later recovery replays them. Aggregates learned from those events are kept. Costs a
+  // snapshot per call.
+  Result<ForgetResult> ForgetUser(const std::string& id);
+
   Result<RecommendResult> Recommend(const RecommendQuery& query) const;
+  // Items similar to `item` (the model's vectors; trending items of its categories for models
+  // without vectors). kNotFound for an unknown item.
+  Result<RecommendResult> Similar(const std::string& item, int k, const std::string& model) const;
 
   // Blocks until the learner applied `seq` (or timeout: kDeadlineExceeded).
   Status WaitForApplied(uint64_t seq, int timeout_ms) const;

@@ -74,8 +74,61 @@ TEST(IdMapTest, SaveLoadRoundTripAndRejectsDamage) {
   rw.Put<uint64_t>(2);
   rw.PutString("same");
   rw.PutString("same");
+  rw.Put<uint64_t>(0);
   base::ByteReader rr(repeated, "ids");
   EXPECT_THAT(IdMap().Load(&rr), StatusIs(StatusCode::kCorruption));
+}
+
+TEST(IdMapTest, ForgetMatchesAReferenceAndSurvivesSaveLoad) {
+  IdMap map;
+  std::unordered_map<std::string, uint32_t> reference;
+  base::Rng rng(7);
+  uint32_t next = 0;
+  for (int step = 0; step < 30000; ++step) {
+    const std::string id = "id-" + std::to_string(rng.Uniform(3000));
+    if (rng.Uniform(4) == 0) {
+      auto it = reference.find(id);
+      if (it != reference.end()) {
+        map.Forget(it->second);
+        map.Forget(it->second);  // idempotent
+        ASSERT_TRUE(map.forgotten(it->second));
+        ASSERT_EQ(map.external(it->second), "");
+        reference.erase(it);
+      }
+      ASSERT_FALSE(map.Find(id).has_value());
+      continue;
+    }
+    const uint32_t index = map.GetOrAdd(id);
+    auto [it, added] = reference.emplace(id, index);
+    if (added) {
+      ASSERT_EQ(index, next++) << "a forgotten id comes back with a new index";
+    } else {
+      ASSERT_EQ(index, it->second);
+    }
+  }
+  for (const auto& [id, index] : reference) {
+    ASSERT_EQ(*map.Find(id), index) << id;
+  }
+  std::string bytes;
+  base::ByteWriter w(&bytes);
+  map.Save(&w);
+  IdMap loaded;
+  base::ByteReader r(bytes, "ids");
+  ASSERT_OK(loaded.Load(&r));
+  ASSERT_EQ(loaded.size(), map.size());
+  size_t forgotten = 0;
+  for (uint32_t i = 0; i < map.size(); ++i) {
+    ASSERT_EQ(loaded.forgotten(i), map.forgotten(i)) << i;
+    ASSERT_EQ(loaded.external(i), map.external(i));
+    forgotten += map.forgotten(i) ? 1 : 0;
+  }
+  EXPECT_GT(forgotten, 100u);
+  for (const auto& [id, index] : reference) {
+    ASSERT_EQ(*loaded.Find(id), index) << id;
+  }
+  // The empty id stays a legal id, distinct from forgotten entries.
+  EXPECT_EQ(loaded.GetOrAdd(""), map.size());
+  EXPECT_FALSE(loaded.forgotten(static_cast<uint32_t>(map.size())));
 }
 
 }  // namespace

@@ -245,6 +245,19 @@ size_t EmbeddingTable::EvictExpired(TimestampMs now) {
   return count;
 }
 
+bool EmbeddingTable::Remove(uint64_t id) {
+  std::unique_lock lock(mu_);
+  const uint32_t slot = index_.Find(id);
+  if (slot == IdIndex::kNoSlot) {
+    return false;
+  }
+  std::fill(RowLocked(slot), RowLocked(slot) + row_floats_, 0.0f);
+  index_.Erase(id);
+  slot_live_[slot] = 0;
+  free_slots_.push_back(slot);
+  return true;
+}
+
 size_t EmbeddingTable::size() const {
   std::shared_lock lock(mu_);
   return index_.size();

@@ -120,6 +120,9 @@ class EmbeddingTable {
   // Writer: evicts rows with now - last_seen > ttl_ms (no-op when ttl_ms == 0); O(slots).
   // Returns the number evicted. Their slots are reused by later admissions.
   size_t EvictExpired(TimestampMs now);
+  // Writer: removes the row of `id` (weights and optimizer state zeroed, slot reused later);
+  // false when `id` has no row. A later update starts a fresh row (forgetting a user).
+  bool Remove(uint64_t id);
 
   uint32_t dim() const { return options_.dim; }
   size_t state_floats() const { return state_floats_; }

@@ -135,6 +135,25 @@ TEST(EmbeddingTableTest, TtlEvictsAndReusesSlots) {
   EXPECT_EQ(table->evicted(), 5u);
 }
 
+TEST(EmbeddingTableTest, RemoveForgetsARowAndAFreshOneStartsOver) {
+  auto table = Make(Small(OptimizerKind::kAdagrad));
+  auto fresh = Make(Small(OptimizerKind::kAdagrad));
+  for (int step = 0; step < 3; ++step) {
+    table->ApplyGradient(1, kGrad, 0.1f, 0);
+    table->ApplyGradient(2, kGrad, 0.1f, 0);
+  }
+  const std::vector<float> kept = Row(*table, 2);
+  EXPECT_TRUE(table->Remove(1));
+  EXPECT_FALSE(table->Remove(1));
+  EXPECT_FALSE(table->Contains(1));
+  EXPECT_EQ(table->size(), 1u);
+  EXPECT_EQ(Row(*table, 2), kept);
+  // The next update of id 1 starts from a new row with fresh optimizer state.
+  table->ApplyGradient(1, kGrad, 0.1f, 5);
+  fresh->ApplyGradient(1, kGrad, 0.1f, 5);
+  EXPECT_EQ(Row(*table, 1), Row(*fresh, 1));
+}
+
 TEST(EmbeddingTableTest, BudgetRefusesNewIdsWhenFull) {
   EmbeddingTableOptions o = Small(OptimizerKind::kSgd);
   o.max_rows = 3;

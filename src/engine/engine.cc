@@ -22,10 +22,13 @@
 #include "base/crc32c.h"
 #include "base/histogram.h"
 #include "base/serial.h"
+#include "data/catalog_json.h"
 #include "data/event_json.h"
 #include "data/id_map.h"
 #include "data/interaction.h"
+#include "engine/catalog.h"
 #include "engine/dedup_window.h"
+#include "engine/pipeline.h"
 #include "engine/snapshot_file.h"
 #include "io/env.h"
 #include "model/registry.h"
@@ -157,7 +160,12 @@ class Engine::Impl {
   Status Open();
   Result<IngestResult> Ingest(std::span<const Event> events);
   std::vector<EventError> Validate(std::span<const Event> events) const;
+  Result<uint64_t> PutItem(const Item& item);
+  Result<uint64_t> DeleteItem(const std::string& id);
+  Result<uint64_t> PutUser(const User& user);
+  Result<ForgetResult> ForgetUser(const std::string& id);
   Result<RecommendResult> Recommend(const RecommendQuery& query) const;
+  Result<RecommendResult> Similar(const std::string& item, int k, const std::string& model) const;
   Status WaitForApplied(uint64_t seq, int timeout_ms) const;
   Result<uint64_t> Snapshot();
   EngineStats stats() const;
@@ -176,12 +184,32 @@ class Engine::Impl {
   // Applies one logged event to the state. REQUIRES: state_mu_ held exclusively (or no other
   // thread running, during recovery).
   void Apply(uint64_t seq, const Event& event);
+  // Applies a control record (catalog.h). Same requirements as Apply.
+  void ApplyControl(const Event& record);
+  // Logs `events` (already validated and deduplicated) as the next sequence numbers and hands
+  // them to the learner. Returns the first sequence number. REQUIRES: ingest_mu_ held, writable.
+  Result<uint64_t> LogLocked(std::vector<Event> events);
+  // Logs one control record; returns its sequence number.
+  Result<uint64_t> LogControl(Event record);
+  // Writes a snapshot now and removes every older snapshot and every log segment it covers
+  // (erasing forgotten users' events from disk).
+  Result<uint64_t> SnapshotAndPurge();
   // Serialises the learned state. REQUIRES: state_mu_ held (shared is enough).
   Status SerializeStateLocked(std::vector<engine::SnapshotSection>* sections) const;
-  Result<uint64_t> WriteSnapshot();
-  Status ApplyRetention();
+  // Writes a snapshot and keeps the newest `keep` (the option's value when 0).
+  Result<uint64_t> WriteSnapshot(size_t keep = 0);
+  Status ApplyRetention(size_t keep);
   void LearnerLoop();
   void StopLearner();
+  // Index of the model named `name` (empty: the first); kInvalidArgument when not configured.
+  Result<size_t> ModelIndex(const std::string& name) const;
+  // Rebuilds the trending lists from the catalogue when `force` or older than a second.
+  // Learner thread (or recovery) only: reads the catalogue without the lock, swaps under it.
+  void RebuildTrending();
+  // Whether the trending lists are due after applying `seq` (a deterministic schedule: every
+  // control record, and every max(1, min(1000, seq / 10)) events).
+  static bool TrendingDue(uint64_t seq, const Event& event);
+  std::string ItemName(ItemIdx item) const;  // REQUIRES: state_mu_ held
 
   const EngineOptions options_;
   io::Env* const env_;
@@ -216,7 +244,11 @@ class Engine::Impl {
   data::IdMap user_ids_;
   data::IdMap item_ids_;
   model::UserStateStore users_;
+  engine::Catalog catalog_;
   std::vector<std::unique_ptr<model::Recommender>> models_;
+  uint64_t forgotten_users_ = 0;    // user ids forgotten (their index stays reserved)
+  uint64_t forgets_applied_ = 0;    // user deletions applied since open (recovery included)
+  engine::TrendingLists trending_;  // rebuilt by the learner (MaybeRebuildTrending)
   TimestampMs last_event_ms_ = 0;
 
   // Snapshots.
@@ -243,6 +275,7 @@ Status Engine::Impl::Open() {
     return Status::InvalidArgument("engine: keep_snapshots must be >= 1");
   }
   FLYWHEEL_RETURN_IF_ERROR(wal::Durability::Parse(options_.durability).status());
+  FLYWHEEL_RETURN_IF_ERROR(engine::ValidatePipelineOptions(options_.pipeline));
   if (options_.read_only) {
     if (!env_->FileExists(io::JoinPath(options_.data_dir, kConfigFile))) {
       return Status::NotFound("engine: " + options_.data_dir + " is not a Flywheel data directory");
@@ -342,6 +375,8 @@ Status Engine::Impl::Recover() {
     user_ids_ = data::IdMap();
     item_ids_ = data::IdMap();
     users_ = model::UserStateStore(options_.user_history);
+    catalog_ = engine::Catalog();
+    forgotten_users_ = 0;
     dedup_.Clear();
     FLYWHEEL_RETURN_IF_ERROR(CreateModels(&models_));
   }
@@ -373,6 +408,7 @@ Status Engine::Impl::Recover() {
     Apply(record.seq, record.event);
     ++replayed_events_;
   }
+  RebuildTrending();
   const wal::ReadReport& report = reader->report();
   for (const std::string& m : report.messages) {
     recovery_messages_.push_back(m);
@@ -398,6 +434,13 @@ Status Engine::Impl::Recover() {
   writer_options.segment_bytes = options_.segment_bytes;
   FLYWHEEL_ASSIGN_OR_RETURN(writer_,
                             wal::LogWriter::Open(env_, wal_dir_, writer_options, next_seq_));
+  if (forgets_applied_ > 0) {
+    // A user deletion was logged but the purge that follows it may not have finished: finish
+    // it now so that the forgotten events leave the disk (the writer opened a new segment).
+    FLYWHEEL_RETURN_IF_ERROR(SnapshotAndPurge().status());
+    recovery_messages_.push_back("engine: replayed " + std::to_string(forgets_applied_) +
+                                 " user deletion(s); wrote a snapshot and erased older ones");
+  }
   recovery_seconds_ = SecondsSince(start);
   return Status::Ok();
 }
@@ -447,6 +490,11 @@ Status Engine::Impl::LoadSnapshot(uint64_t seq) {
   FLYWHEEL_RETURN_IF_ERROR(
       load("user_states", [&](base::ByteReader& r) { return users_.Load(&r); }));
   FLYWHEEL_RETURN_IF_ERROR(load("dedup", [&](base::ByteReader& r) { return dedup_.Load(&r); }));
+  FLYWHEEL_RETURN_IF_ERROR(load("catalog", [&](base::ByteReader& r) { return catalog_.Load(&r); }));
+  forgotten_users_ = 0;
+  for (UserIdx u = 0; u < user_ids_.size(); ++u) {
+    forgotten_users_ += user_ids_.forgotten(u) ? 1 : 0;
+  }
   if (users_.size() > user_ids_.size()) {
     return Status::Corruption("snapshot " + name + ": more user states than users");
   }
@@ -458,6 +506,11 @@ Status Engine::Impl::LoadSnapshot(uint64_t seq) {
 }
 
 void Engine::Impl::Apply(uint64_t seq, const Event& event) {
+  if (engine::IsControl(event)) {
+    ApplyControl(event);
+    applied_seq_.store(seq, std::memory_order_release);
+    return;
+  }
   const EventTypeId type = types_.Find(event.type).value();  // validated before logging
   data::Interaction x;
   x.user = user_ids_.GetOrAdd(event.user);
@@ -468,8 +521,13 @@ void Engine::Impl::Apply(uint64_t seq, const Event& event) {
   x.weight = types_.type(type).weight;
   x.type = type;
   model::UserState& user = users_.Get(x.user);
+  const bool new_item = item_ids_.size() != items_before;
+  if (new_item) {
+    catalog_.EnsureItem(x.item, event.ts_ms);
+  }
+  catalog_.CountEvent(x.item, x.weight, event.ts_ms);
   for (auto& m : models_) {
-    if (item_ids_.size() != items_before) {
+    if (new_item) {
       m->SetItemContent(x.item, Item{event.item, {}, {}, {}, {}, 0});
     }
     m->Observe(x, user);
@@ -477,6 +535,44 @@ void Engine::Impl::Apply(uint64_t seq, const Event& event) {
   user.Add(x);
   last_event_ms_ = std::max(last_event_ms_, event.ts_ms);
   applied_seq_.store(seq, std::memory_order_release);
+}
+
+void Engine::Impl::ApplyControl(const Event& record) {
+  if (record.type == engine::kItemPutType) {
+    Result<Item> item = engine::DecodeItemPut(record);
+    if (!item.ok()) {
+      recovery_messages_.push_back("engine: skipped a control record: " + item.status().ToString());
+      return;
+    }
+    const ItemIdx idx = item_ids_.GetOrAdd(item->id);
+    // First seen: the log's event time (the item's creation time before any event).
+    catalog_.PutItem(idx, *item, last_event_ms_ > 0 ? last_event_ms_ : item->created_ms);
+    for (auto& m : models_) {
+      m->SetItemContent(idx, *item);
+    }
+  } else if (record.type == engine::kItemDeleteType) {
+    catalog_.DeleteItem(item_ids_.GetOrAdd(record.item));
+  } else if (record.type == engine::kUserPutType) {
+    Result<User> user = engine::DecodeUserPut(record);
+    if (!user.ok()) {
+      recovery_messages_.push_back("engine: skipped a control record: " + user.status().ToString());
+      return;
+    }
+    catalog_.PutUser(user_ids_.GetOrAdd(user->id), std::move(user->attributes));
+  } else if (record.type == engine::kUserDeleteType) {
+    ++forgets_applied_;
+    const std::optional<uint32_t> idx = user_ids_.Find(record.user);
+    if (!idx) {
+      return;
+    }
+    users_.Clear(*idx);
+    for (auto& m : models_) {
+      m->ForgetUser(*idx);
+    }
+    catalog_.ForgetUser(*idx);
+    user_ids_.Forget(*idx);
+    ++forgotten_users_;
+  }
 }
 
 std::vector<EventError> Engine::Impl::Validate(std::span<const Event> events) const {
@@ -502,7 +598,6 @@ Result<IngestResult> Engine::Impl::Ingest(std::span<const Event> events) {
                                    errors.front().message);
   }
   IngestResult result;
-  Batch batch;
   {
     std::lock_guard lock(ingest_mu_);
     FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
@@ -520,40 +615,95 @@ Result<IngestResult> Engine::Impl::Ingest(std::span<const Event> events) {
       keep.push_back(i);
     }
     if (!keep.empty()) {
-      batch.first_seq = next_seq_;
-      batch.events.reserve(keep.size());
+      std::vector<Event> logged;
+      logged.reserve(keep.size());
       for (size_t i : keep) {
-        batch.events.push_back(events[i]);
+        logged.push_back(events[i]);
       }
-      Status st = writer_->AppendBatch(next_seq_, batch.events);
-      if (!st.ok()) {
-        if (st.code() != StatusCode::kInvalidArgument) {
-          failure_ = st;  // fatal: a failed write or fdatasync (see wal/log_writer.h)
-        }
-        return st;
-      }
-      for (size_t j = 0; j < batch.events.size(); ++j) {
-        if (!batch.events[j].id.empty()) {
-          dedup_.Add(batch.events[j].id, next_seq_ + j);
-        }
-      }
-      result.first_seq = next_seq_;
-      next_seq_ += batch.events.size();
-      last_seq_.store(next_seq_ - 1, std::memory_order_release);
+      FLYWHEEL_ASSIGN_OR_RETURN(result.first_seq, LogLocked(std::move(logged)));
     }
     result.accepted = keep.size();
     result.last_seq = next_seq_ - 1;
-    if (!batch.events.empty()) {
-      batch.acked = std::chrono::steady_clock::now();
-      // Enqueue under ingest_mu_ so batches reach the learner in log order.
-      std::lock_guard qlock(queue_mu_);
-      queue_.push_back(std::move(batch));
-      queue_cv_.notify_one();
-    }
   }
   duplicates_.fetch_add(result.duplicates, std::memory_order_relaxed);
   ingest_latency_.Add(MsSince(start));
   return result;
+}
+
+Result<uint64_t> Engine::Impl::LogLocked(std::vector<Event> events) {
+  Batch batch;
+  const uint64_t first_seq = next_seq_;
+  batch.first_seq = first_seq;
+  batch.events = std::move(events);
+  Status st = writer_->AppendBatch(next_seq_, batch.events);
+  if (!st.ok()) {
+    if (st.code() != StatusCode::kInvalidArgument) {
+      failure_ = st;  // fatal: a failed write or fdatasync (see wal/log_writer.h)
+    }
+    return st;
+  }
+  for (size_t j = 0; j < batch.events.size(); ++j) {
+    if (!batch.events[j].id.empty()) {
+      dedup_.Add(batch.events[j].id, next_seq_ + j);
+    }
+  }
+  next_seq_ += batch.events.size();
+  last_seq_.store(next_seq_ - 1, std::memory_order_release);
+  batch.acked = std::chrono::steady_clock::now();
+  // Enqueue under ingest_mu_ so batches reach the learner in log order.
+  std::lock_guard qlock(queue_mu_);
+  queue_.push_back(std::move(batch));
+  queue_cv_.notify_one();
+  return first_seq;
+}
+
+Result<uint64_t> Engine::Impl::LogControl(Event record) {
+  std::lock_guard lock(ingest_mu_);
+  FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
+  std::vector<Event> events;
+  events.push_back(std::move(record));
+  return LogLocked(std::move(events));
+}
+
+Result<uint64_t> Engine::Impl::PutItem(const Item& item) {
+  FLYWHEEL_RETURN_IF_ERROR(data::ValidateItem(item));
+  return LogControl(engine::ItemPutRecord(item));
+}
+
+Result<uint64_t> Engine::Impl::DeleteItem(const std::string& id) {
+  FLYWHEEL_RETURN_IF_ERROR(data::ValidateItem(Item{id, {}, {}, {}, {}, 0}));
+  return LogControl(engine::ItemDeleteRecord(id));
+}
+
+Result<uint64_t> Engine::Impl::PutUser(const User& user) {
+  FLYWHEEL_RETURN_IF_ERROR(data::ValidateUser(user));
+  return LogControl(engine::UserPutRecord(user));
+}
+
+Result<ForgetResult> Engine::Impl::ForgetUser(const std::string& id) {
+  FLYWHEEL_RETURN_IF_ERROR(data::ValidateUser(User{id, {}}));
+  ForgetResult result;
+  {
+    std::lock_guard lock(ingest_mu_);
+    FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
+    std::vector<Event> events;
+    events.push_back(engine::UserDeleteRecord(id));
+    FLYWHEEL_ASSIGN_OR_RETURN(result.seq, LogLocked(std::move(events)));
+    // Later records go to a new segment, so the purge below can remove every segment that
+    // holds this user's events.
+    Status rolled = writer_->Roll();
+    if (!rolled.ok()) {
+      failure_ = rolled;
+      return rolled;
+    }
+  }
+  FLYWHEEL_RETURN_IF_ERROR(WaitForApplied(result.seq, 600'000));
+  FLYWHEEL_ASSIGN_OR_RETURN(result.snapshot_seq, SnapshotAndPurge());
+  return result;
+}
+
+Result<uint64_t> Engine::Impl::SnapshotAndPurge() {
+  return WriteSnapshot(/*keep=*/1);
 }
 
 void Engine::Impl::LearnerLoop() {
@@ -572,6 +722,9 @@ void Engine::Impl::LearnerLoop() {
       {
         std::unique_lock state(state_mu_);
         Apply(batch.first_seq + i, batch.events[i]);
+      }
+      if (TrendingDue(batch.first_seq + i, batch.events[i])) {
+        RebuildTrending();  // reads the catalogue unlocked (this thread is its only writer)
       }
       freshness_.Add(MsSince(batch.acked));
       if (options_.snapshot_every > 0 &&
@@ -613,45 +766,117 @@ Status Engine::Impl::WaitForApplied(uint64_t seq, int timeout_ms) const {
   return Status::Ok();
 }
 
+Result<size_t> Engine::Impl::ModelIndex(const std::string& name) const {
+  if (name.empty()) {
+    return size_t{0};
+  }
+  for (size_t i = 0; i < model_specs_.size(); ++i) {
+    if (model_specs_[i].name == name) {
+      return i;
+    }
+  }
+  return Status::InvalidArgument("field 'model': '" + name + "' is not configured in this engine");
+}
+
+std::string Engine::Impl::ItemName(ItemIdx item) const {
+  const engine::ItemInfo* info = catalog_.item(item);
+  if (info != nullptr && !info->title.empty()) {
+    return info->title;
+  }
+  return item < item_ids_.size() ? item_ids_.external(item) : std::to_string(item);
+}
+
+bool Engine::Impl::TrendingDue(uint64_t seq, const Event& event) {
+  const uint64_t every = std::clamp<uint64_t>(seq / 10, 1, 1000);
+  return engine::IsControl(event) || seq % every == 0;
+}
+
+void Engine::Impl::RebuildTrending() {
+  const size_t per_list =
+      static_cast<size_t>(std::max(options_.pipeline.trending_candidates, 1)) + 100;
+  engine::TrendingLists lists = engine::TrendingLists::Build(
+      catalog_, last_event_ms_, options_.pipeline.new_item_window_ms, per_list);
+  std::unique_lock state(state_mu_);
+  trending_ = std::move(lists);
+}
+
 Result<RecommendResult> Engine::Impl::Recommend(const RecommendQuery& query) const {
   if (query.k < 1 || query.k > 1000) {
     return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(query.k));
   }
-  size_t which = 0;
-  if (!query.model.empty()) {
-    which = model_specs_.size();
-    for (size_t i = 0; i < model_specs_.size(); ++i) {
-      if (model_specs_[i].name == query.model) {
-        which = i;
-      }
-    }
-    if (which == model_specs_.size()) {
-      return Status::InvalidArgument("field 'model': '" + query.model +
-                                     "' is not configured in this engine");
-    }
+  if (query.categories.size() > 64) {
+    return Status::InvalidArgument("field 'categories': at most 64 categories");
   }
+  FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, ModelIndex(query.model));
   RecommendResult result;
   result.model = model_specs_[which].name;
-  std::vector<model::ScoredItem> top;
+  std::vector<engine::PipelineItem> top;
   std::shared_lock state(state_mu_);
   result.applied_seq = applied_seq_.load(std::memory_order_acquire);
   const std::optional<uint32_t> user = user_ids_.Find(query.user);
   result.known_user = user.has_value();
-  const model::UserState& user_state = users_.Find(user.value_or(kNoUser));
-  model::RecommendRequest request;
-  request.user = user.value_or(kNoUser);
-  request.k = query.k;
-  request.now_ms = query.now_ms != 0 ? query.now_ms : last_event_ms_;
-  request.user_state = &user_state;
-  if (query.exclude_seen) {
-    request.exclude = user_state.seen_items();
-  }
-  models_[which]->Recommend(request, &top);
-  result.items.reserve(top.size());
-  for (const model::ScoredItem& s : top) {
-    if (s.item < item_ids_.size()) {
-      result.items.push_back(Recommendation{item_ids_.external(s.item), s.score});
+  engine::PipelineQuery q;
+  q.user = user.value_or(kNoUser);
+  q.state = &users_.Find(q.user);
+  q.k = query.k;
+  q.exclude_seen = query.exclude_seen;
+  q.explain = query.explain;
+  q.now_ms = query.now_ms != 0 ? query.now_ms : last_event_ms_;
+  if (!query.categories.empty()) {
+    q.filter_categories = true;
+    for (const std::string& name : query.categories) {
+      if (auto c = catalog_.FindCategory(name)) {
+        q.categories.push_back(*c);
+      }
     }
+  }
+  const engine::PipelineContext ctx{
+      *models_[which], catalog_, trending_, nullptr, options_.pipeline, types_, [this](ItemIdx i) {
+        return ItemName(i);
+      }};
+  engine::RunPipeline(ctx, q, &top);
+  result.items.reserve(top.size());
+  for (engine::PipelineItem& p : top) {
+    if (p.item >= item_ids_.size()) {
+      continue;
+    }
+    Recommendation r;
+    r.item = item_ids_.external(p.item);
+    r.score = p.score;
+    r.reason = std::move(p.reason);
+    r.exploration = p.exploration;
+    r.source = std::move(p.source);
+    for (const auto& [seed, share] : p.because) {
+      r.because.emplace_back(item_ids_.external(seed), share);
+    }
+    result.items.push_back(std::move(r));
+  }
+  return result;
+}
+
+Result<RecommendResult> Engine::Impl::Similar(const std::string& item, int k,
+                                              const std::string& model) const {
+  if (k < 1 || k > 1000) {
+    return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(k));
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, ModelIndex(model));
+  RecommendResult result;
+  result.model = model_specs_[which].name;
+  std::shared_lock state(state_mu_);
+  result.applied_seq = applied_seq_.load(std::memory_order_acquire);
+  const std::optional<uint32_t> idx = item_ids_.Find(item);
+  if (!idx || catalog_.deleted(*idx)) {
+    return Status::NotFound("item '" + item + "' is not in the catalogue");
+  }
+  const engine::PipelineContext ctx{
+      *models_[which], catalog_, trending_, nullptr, options_.pipeline, types_, [this](ItemIdx i) {
+        return ItemName(i);
+      }};
+  std::vector<engine::PipelineItem> top;
+  engine::SimilarItems(ctx, *idx, k, &top);
+  for (engine::PipelineItem& p : top) {
+    result.items.push_back(Recommendation{
+        item_ids_.external(p.item), p.score, std::move(p.reason), false, std::move(p.source), {}});
   }
   return result;
 }
@@ -688,6 +913,10 @@ Status Engine::Impl::SerializeStateLocked(std::vector<engine::SnapshotSection>* 
     std::lock_guard lock(ingest_mu_);
     dedup_.Save(seq, &w);
   }
+  {
+    base::ByteWriter w(add("catalog"));
+    catalog_.Save(&w);
+  }
   for (size_t i = 0; i < models_.size(); ++i) {
     base::ByteWriter w(add("model/" + model_specs_[i].name));
     FLYWHEEL_RETURN_IF_ERROR(models_[i]->SaveState(&w));
@@ -695,7 +924,7 @@ Status Engine::Impl::SerializeStateLocked(std::vector<engine::SnapshotSection>* 
   return Status::Ok();
 }
 
-Result<uint64_t> Engine::Impl::WriteSnapshot() {
+Result<uint64_t> Engine::Impl::WriteSnapshot(size_t keep) {
   std::lock_guard snapshot_lock(snapshot_mu_);
   std::vector<engine::SnapshotSection> sections;
   uint64_t seq = 0;
@@ -711,13 +940,13 @@ Result<uint64_t> Engine::Impl::WriteSnapshot() {
       engine::WriteFileAtomically(env_, snapshot_dir_, engine::SnapshotFileName(seq), bytes));
   snapshot_seq_.store(seq);
   snapshots_written_.fetch_add(1);
-  FLYWHEEL_RETURN_IF_ERROR(ApplyRetention());
+  FLYWHEEL_RETURN_IF_ERROR(
+      ApplyRetention(keep > 0 ? keep : static_cast<size_t>(options_.keep_snapshots)));
   return seq;
 }
 
-Status Engine::Impl::ApplyRetention() {
+Status Engine::Impl::ApplyRetention(size_t keep) {
   FLYWHEEL_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, engine::ListSnapshots(env_, snapshot_dir_));
-  const auto keep = static_cast<size_t>(options_.keep_snapshots);
   for (size_t i = keep; i < seqs.size(); ++i) {
     FLYWHEEL_RETURN_IF_ERROR(
         env_->RemoveFile(io::JoinPath(snapshot_dir_, engine::SnapshotFileName(seqs[i]))));
@@ -749,8 +978,10 @@ EngineStats Engine::Impl::stats() const {
   s.duplicates = duplicates_.load();
   {
     std::shared_lock state(state_mu_);
-    s.users = user_ids_.size();
-    s.items = item_ids_.size();
+    s.users = user_ids_.size() - forgotten_users_;
+    s.items = item_ids_.size() - catalog_.deleted_count();
+    s.deleted_items = catalog_.deleted_count();
+    s.forgotten_users = forgotten_users_;
   }
   s.snapshot_seq = snapshot_seq_.load();
   s.snapshots_written = snapshots_written_.load();
@@ -780,8 +1011,10 @@ std::string Engine::Impl::MetricsText() const {
   gauge("flywheel_last_seq", "Highest sequence number logged.", s.last_seq);
   gauge("flywheel_durable_seq", "Highest sequence number known durable.", s.durable_seq);
   gauge("flywheel_applied_seq", "Highest sequence number applied by the learner.", s.applied_seq);
-  gauge("flywheel_users", "Users known.", s.users);
-  gauge("flywheel_items", "Items known.", s.items);
+  gauge("flywheel_users", "Users known (forgotten ones excluded).", s.users);
+  gauge("flywheel_items", "Items known (deleted ones excluded).", s.items);
+  gauge("flywheel_deleted_items", "Items deleted from the catalogue.", s.deleted_items);
+  gauge("flywheel_forgotten_users", "Users forgotten on request.", s.forgotten_users);
   gauge("flywheel_duplicates", "Duplicate events acknowledged since start.", s.duplicates);
   gauge("flywheel_snapshot_seq", "Sequence number of the newest snapshot.", s.snapshot_seq);
   out +=
@@ -855,12 +1088,30 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
+Result<uint64_t> Engine::PutItem(const Item& item) {
+  return impl_->PutItem(item);
+}
+Result<uint64_t> Engine::DeleteItem(const std::string& id) {
+  return impl_->DeleteItem(id);
+}
+Result<uint64_t> Engine::PutUser(const User& user) {
+  return impl_->PutUser(user);
+}
+Result<ForgetResult> Engine::ForgetUser(const std::string& id) {
+  return impl_->ForgetUser(id);
+}
+
 Result<IngestResult> Engine::Ingest(std::span<const Event> events) {
   return impl_->Ingest(events);
 }
 std::vector<EventError> Engine::Validate(std::span<const Event> events) const {
   return impl_->Validate(events);
 }
+Result<RecommendResult> Engine::Similar(const std::string& item, int k,
+                                        const std::string& model) const {
+  return impl_->Similar(item, k, model);
+}
+
 Result<RecommendResult> Engine::Recommend(const RecommendQuery& query) const {
   return impl_->Recommend(query);
 }

@@ -28,6 +28,7 @@ namespace flywheel::model {
 class MostPop final : public Recommender {
  public:
   std::string name() const override { return "pop"; }
+  bool personalised() const override { return false; }
   KeyValues params() const override { return {}; }
   void Observe(const data::Interaction& event, const UserState& user) override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
@@ -47,6 +48,7 @@ class RecentPop final : public Recommender {
  public:
   explicit RecentPop(RecentPopOptions options);
   std::string name() const override { return "recentpop"; }
+  bool personalised() const override { return false; }
   KeyValues params() const override;
   void Observe(const data::Interaction& event, const UserState& user) override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;

@@ -351,6 +351,28 @@ void Bpr::ScoreAll(const RecommendRequest& request, std::span<float> scores) con
   }
 }
 
+bool Bpr::RetrievalQuery(const RecommendRequest& request, std::span<float> out) const {
+  const size_t dim = options_.dim;
+  if (out.size() != dim + 1 || !QueryVector(request, out.first(dim))) {
+    return false;
+  }
+  out[dim] = 1.0f;
+  return true;
+}
+
+bool Bpr::RetrievalItem(ItemIdx item, std::span<float> out) const {
+  const size_t dim = options_.dim;
+  if (out.size() != dim + 1 || item >= known_.size() || known_[item] == 0) {
+    return false;
+  }
+  const float* panel = panels_.data() + (item / kPanel) * kPanel * dim + item % kPanel;
+  for (size_t k = 0; k < dim; ++k) {
+    out[k] = panel[k * kPanel];
+  }
+  out[dim] = item_bias_[item];
+  return true;
+}
+
 void Bpr::Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const {
   std::span<float> scores = ScratchScores(known_.size());
   ScoreAll(request, scores);

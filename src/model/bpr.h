@@ -97,6 +97,11 @@ class Bpr final : public Recommender {
   KeyValues params() const override;
   Status Fit(std::span<const data::Interaction> history) override;
   void Observe(const data::Interaction& event, const UserState& user) override;
+  // Drops p_u and the user's events in the replay reservoir.
+  void ForgetUser(UserIdx user) override;
+  size_t retrieval_dim() const override { return options_.dim + 1; }
+  bool RetrievalQuery(const RecommendRequest& request, std::span<float> out) const override;
+  bool RetrievalItem(ItemIdx item, std::span<float> out) const override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
   size_t num_items() const override { return known_.size(); }
   // Snapshot (doc/formats/bpr_state.md): tables, statistics, reservoir, counters and the Rng;

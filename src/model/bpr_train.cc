@@ -41,6 +41,11 @@ Bpr::Context Bpr::ContextOf(const UserState* user) const {
   return context;
 }
 
+void Bpr::ForgetUser(UserIdx user) {
+  users_->Remove(user);
+  std::erase_if(reservoir_, [user](const Replayed& r) { return r.user == user; });
+}
+
 void Bpr::Observe(const data::Interaction& event, const UserState& user) {
   GrowItems(event.item);
   const Context context = ContextOf(&user);

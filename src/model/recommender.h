@@ -70,6 +70,28 @@ class Recommender {
   // interaction; the default ignores it. Writer-side (same thread as Observe).
   virtual void SetItemContent(ItemIdx /*item*/, const Item& /*content*/) {}
 
+  // Retrieval vectors for the engine's candidate pipeline and ANN index (doc/ann.md). A model
+  // whose score is an inner product plus an item bias exposes them with the bias folded in:
+  // score(u, i) = <RetrievalQuery(u), RetrievalItem(i)>, where the query's last coordinate is 1
+  // and the item's last coordinate is its bias; similarity between items uses the first
+  // retrieval_dim() - 1 coordinates. retrieval_dim() == 0: the model has no vectors (the
+  // pipeline then takes candidates from Recommend). Reader-side (const, like Recommend).
+  virtual size_t retrieval_dim() const { return 0; }
+  // False for models whose ranking ignores the user (popularity): the pipeline then gives
+  // popularity reasons.
+  virtual bool personalised() const { return true; }
+  // False when the model cannot personalise for this request (it would fall back to popularity).
+  virtual bool RetrievalQuery(const RecommendRequest& /*request*/, std::span<float> /*out*/) const {
+    return false;
+  }
+  // False for items the model does not rank (unknown to it).
+  virtual bool RetrievalItem(ItemIdx /*item*/, std::span<float> /*out*/) const { return false; }
+
+  // Forgets a user (right to be forgotten): everything the model keeps about this user alone
+  // (rows, histories, replay samples) is dropped; a later event of the same index starts fresh.
+  // Aggregates learned from the user's past events (item vectors, counts) are kept. Writer-side.
+  virtual void ForgetUser(UserIdx /*user*/) {}
+
   // Snapshot support (doc/formats/snapshot.md): SaveState appends the whole learned state,
   // including random-generator state, so that LoadState into a model freshly created with the
   // same parameters, followed by the same Observe calls, gives bit-identical results. LoadState

@@ -95,6 +95,12 @@ uint32_t TwoTower::FeatureIndex(uint64_t hash) {
   return it->second;
 }
 
+void TwoTower::ForgetUser(UserIdx user) {
+  users_->Remove(user);
+  rings_.erase(user);
+  std::erase_if(reservoir_, [user](const Replayed& r) { return r.user == user; });
+}
+
 void TwoTower::SetItemContent(ItemIdx item, const Item& content) {
   if (!options_.content || item == kNoItem) {
     return;
@@ -419,6 +425,27 @@ float TwoTower::Score(UserIdx user, const UserState& state, ItemIdx item) const 
   std::vector<float> scores(known_.size());
   ScoreAll(request, scores);
   return item < scores.size() ? scores[item] : 0.0f;
+}
+
+bool TwoTower::RetrievalQuery(const RecommendRequest& request, std::span<float> out) const {
+  const size_t dim = options_.dim;
+  if (out.size() != dim + 1) {
+    return false;
+  }
+  QueryVector(request.user, request.user_state, out.first(dim));
+  out[dim] = 1.0f;
+  return std::any_of(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(dim),
+                     [](float x) { return x != 0.0f; });
+}
+
+bool TwoTower::RetrievalItem(ItemIdx item, std::span<float> out) const {
+  const size_t dim = options_.dim;
+  if (out.size() != dim + 1 || item >= known_.size() || known_[item] == 0) {
+    return false;
+  }
+  MirrorItemVector(item, out.data());
+  out[dim] = item_bias_[item];
+  return true;
 }
 
 void TwoTower::Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const {

@@ -108,6 +108,11 @@ class TwoTower final : public Recommender {
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
   size_t num_items() const override { return known_.size(); }
   void SetItemContent(ItemIdx item, const Item& content) override;
+  // Drops p_u, the user's history ring and the user's events in the replay reservoir.
+  void ForgetUser(UserIdx user) override;
+  size_t retrieval_dim() const override { return options_.dim + 1; }
+  bool RetrievalQuery(const RecommendRequest& request, std::span<float> out) const override;
+  bool RetrievalItem(ItemIdx item, std::span<float> out) const override;
   Status SaveState(base::ByteWriter* out) const override;
   Status LoadState(base::ByteReader* in) override;
 

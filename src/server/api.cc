@@ -9,6 +9,7 @@
 
 #include "flywheel/event_types.h"
 
+#include "data/catalog_json.h"
 #include "data/event_json.h"
 
 namespace flywheel::server {
@@ -123,6 +124,27 @@ Result<bool> ParseBoolParam(const std::map<std::string, std::string>& query, con
     return false;
   }
   return Status::InvalidArgument("field '" + key + "': must be true or false");
+}
+
+json RecommendationsJson(const RecommendResult& result, const std::string& request_id) {
+  json items = json::array();
+  for (const Recommendation& r : result.items) {
+    json item = {{"id", r.item}, {"score", r.score}, {"reason", r.reason}};
+    if (r.exploration) {
+      item["exploration"] = true;
+    }
+    if (!r.because.empty()) {
+      json because = json::array();
+      for (const auto& [seed, share] : r.because) {
+        because.push_back({{"item", seed}, {"weight", share}});
+      }
+      item["explanation"] = {{"source", r.source}, {"because", because}};
+    }
+    items.push_back(std::move(item));
+  }
+  return {{"items", items},
+          {"model_version", result.model + "@" + std::to_string(result.applied_seq)},
+          {"request_id", request_id}};
 }
 
 }  // namespace
@@ -353,13 +375,49 @@ Response Api::Dispatch(const Request& request, const std::string& request_id, st
     return engine == nullptr ? unavailable()
                              : GetRecommendations(request, *user, *query, request_id, *engine);
   }
-  if (path.starts_with("/v1/items/") || path.starts_with(kUsers)) {
-    *route = "content";
+  constexpr std::string_view kItems = "/v1/items/";
+  constexpr std::string_view kSimilar = "/similar";
+  if (path.starts_with(kItems) && path.ends_with(kSimilar) &&
+      path.size() > kItems.size() + kSimilar.size()) {
+    *route = "similar";
+    if (verb != http::verb::get) {
+      return method_not_allowed();
+    }
     if (auto denied = Authorize(request, Scope::kRead)) {
       return *denied;
     }
-    return Error(request, http::status::not_implemented, "unimplemented",
-                 std::string(path) + ": item/user content and similar items are not served yet");
+    auto item = PercentDecode(
+        path.substr(kItems.size(), path.size() - kItems.size() - kSimilar.size()), false);
+    if (!item.ok()) {
+      return StatusError(request, item.status());
+    }
+    return engine == nullptr ? unavailable()
+                             : GetSimilar(request, *item, *query, request_id, *engine);
+  }
+  // PUT/DELETE /v1/items/{id}, /v1/users/{id}: one path segment after the prefix.
+  const bool items_route = path.starts_with(kItems);
+  const std::string_view prefix = items_route ? kItems : kUsers;
+  if ((items_route || path.starts_with(kUsers)) && path.size() > prefix.size() &&
+      path.find('/', prefix.size()) == std::string_view::npos) {
+    *route = items_route ? "items" : "users";
+    if (verb != http::verb::put && verb != http::verb::delete_) {
+      return method_not_allowed();
+    }
+    // Forgetting a user is an admin operation; the rest needs write.
+    const Scope needed =
+        !items_route && verb == http::verb::delete_ ? Scope::kAdmin : Scope::kWrite;
+    if (auto denied = Authorize(request, needed)) {
+      return *denied;
+    }
+    auto id = PercentDecode(path.substr(prefix.size()), false);
+    if (!id.ok()) {
+      return StatusError(request, id.status());
+    }
+    if (engine == nullptr) {
+      return unavailable();
+    }
+    return items_route ? PutOrDeleteItem(request, *id, *engine)
+                       : PutOrDeleteUser(request, *id, *engine);
   }
   return Error(request, http::status::not_found, "not_found", "no route " + std::string(path));
 }
@@ -423,13 +481,6 @@ Response Api::PostEvents(const Request& request, Engine& engine) const {
 Response Api::GetRecommendations(const Request& request, const std::string& user,
                                  const std::map<std::string, std::string>& query,
                                  const std::string& request_id, Engine& engine) {
-  for (const char* unsupported : {"categories", "explain"}) {
-    if (query.count(unsupported) != 0 &&
-        !(std::string(unsupported) == "explain" && query.at(unsupported) == "false")) {
-      return Error(request, http::status::not_implemented, "unimplemented",
-                   std::string("'") + unsupported + "' is not served yet", unsupported);
-    }
-  }
   RecommendQuery q;
   q.user = user;
   auto k = ParseIntParam(query, "k", 10, 1, 1000);
@@ -445,22 +496,92 @@ Response Api::GetRecommendations(const Request& request, const std::string& user
   if (auto it = query.find("model"); it != query.end()) {
     q.model = it->second;
   }
+  auto explain = ParseBoolParam(query, "explain", false);
+  if (!explain.ok()) {
+    return StatusError(request, explain.status());
+  }
+  q.explain = *explain;
+  if (auto it = query.find("categories"); it != query.end()) {
+    for (size_t start = 0; start <= it->second.size();) {
+      const size_t comma = std::min(it->second.find(',', start), it->second.size());
+      if (comma > start) {
+        q.categories.push_back(it->second.substr(start, comma - start));
+      }
+      start = comma + 1;
+    }
+    if (q.categories.empty()) {
+      return Error(request, http::status::bad_request, "invalid_argument",
+                   "field 'categories': expected a comma-separated list of categories",
+                   "categories");
+    }
+  }
   auto result = engine.Recommend(q);
   if (!result.ok()) {
     return StatusError(request, result.status());
   }
-  json items = json::array();
-  const std::string reason = result->known_user
-                                 ? "matches your recent activity (" + result->model + ")"
-                                 : "popular now (" + result->model + ")";
-  for (const Recommendation& r : result->items) {
-    items.push_back({{"id", r.item}, {"score", r.score}, {"reason", reason}});
+  json body = RecommendationsJson(*result, request_id);
+  body["known_user"] = result->known_user;
+  return JsonResponse(request, http::status::ok, body);
+}
+
+Response Api::GetSimilar(const Request& request, const std::string& item,
+                         const std::map<std::string, std::string>& query,
+                         const std::string& request_id, Engine& engine) {
+  auto k = ParseIntParam(query, "k", 10, 1, 1000);
+  if (!k.ok()) {
+    return StatusError(request, k.status());
+  }
+  const auto model = query.find("model");
+  auto result = engine.Similar(item, *k, model == query.end() ? "" : model->second);
+  if (!result.ok()) {
+    return StatusError(request, result.status());
+  }
+  return JsonResponse(request, http::status::ok, RecommendationsJson(*result, request_id));
+}
+
+Response Api::PutOrDeleteItem(const Request& request, const std::string& id, Engine& engine) const {
+  Result<uint64_t> seq = Status::Ok();
+  if (request.method() == http::verb::put) {
+    if (JsonDepth(request.body()) > limits_.max_json_depth) {
+      return Error(request, http::status::bad_request, "invalid_argument",
+                   "JSON nested deeper than " + std::to_string(limits_.max_json_depth));
+    }
+    Result<Item> item = data::ParseItemJson(id, request.body());
+    if (!item.ok()) {
+      return StatusError(request, item.status());
+    }
+    seq = engine.PutItem(*item);
+  } else {
+    seq = engine.DeleteItem(id);
+  }
+  if (!seq.ok()) {
+    return StatusError(request, seq.status());
+  }
+  return JsonResponse(request, http::status::accepted, {{"seq", *seq}});
+}
+
+Response Api::PutOrDeleteUser(const Request& request, const std::string& id, Engine& engine) const {
+  if (request.method() == http::verb::put) {
+    if (JsonDepth(request.body()) > limits_.max_json_depth) {
+      return Error(request, http::status::bad_request, "invalid_argument",
+                   "JSON nested deeper than " + std::to_string(limits_.max_json_depth));
+    }
+    Result<User> user = data::ParseUserJson(id, request.body());
+    if (!user.ok()) {
+      return StatusError(request, user.status());
+    }
+    Result<uint64_t> seq = engine.PutUser(*user);
+    if (!seq.ok()) {
+      return StatusError(request, seq.status());
+    }
+    return JsonResponse(request, http::status::accepted, {{"seq", *seq}});
+  }
+  Result<ForgetResult> forgotten = engine.ForgetUser(id);
+  if (!forgotten.ok()) {
+    return StatusError(request, forgotten.status());
   }
   return JsonResponse(request, http::status::ok,
-                      {{"items", items},
-                       {"model_version", result->model + "@" + std::to_string(result->applied_seq)},
-                       {"request_id", request_id},
-                       {"known_user", result->known_user}});
+                      {{"seq", forgotten->seq}, {"snapshot_seq", forgotten->snapshot_seq}});
 }
 
 Response Api::GetStats(const Request& request, Engine& engine) {

@@ -1,10 +1,10 @@
 // Api: the routes of doc/http_api.md on top of an Engine. Stateless apart from counters; one
 // instance serves all connections (Handle is thread-safe).
 //
-// Implemented now: POST /v1/events, GET /v1/users/{id}/recommendations (k, exclude_seen,
-// model), GET /v1/stats, GET /metrics, GET /healthz, GET /readyz, POST /v1/admin/snapshot, API
-// keys with scopes. The item/user content routes, similar items, category filters and
-// explanations answer 501 `unimplemented` until the pipeline of the server issue lands.
+// Routes: POST /v1/events, PUT/DELETE /v1/items/{id}, PUT/DELETE /v1/users/{id},
+// GET /v1/users/{id}/recommendations (k, exclude_seen, categories, explain, model),
+// GET /v1/items/{id}/similar, GET /v1/stats, GET /metrics, GET /healthz, GET /readyz,
+// POST /v1/admin/snapshot; API keys with scopes.
 #pragma once
 
 #include <atomic>
@@ -56,6 +56,11 @@ class Api {
   Response GetRecommendations(const Request& request, const std::string& user,
                               const std::map<std::string, std::string>& query,
                               const std::string& request_id, Engine& engine);
+  Response GetSimilar(const Request& request, const std::string& item,
+                      const std::map<std::string, std::string>& query,
+                      const std::string& request_id, Engine& engine);
+  Response PutOrDeleteItem(const Request& request, const std::string& id, Engine& engine) const;
+  Response PutOrDeleteUser(const Request& request, const std::string& id, Engine& engine) const;
   Response GetStats(const Request& request, Engine& engine);
   Response GetMetrics(const Request& request);
   // nullopt when allowed, else the 401/403 response.

@@ -140,7 +140,7 @@ TEST_F(ServerTest, EventsThenRecommendationsStatsAndMetrics) {
   EXPECT_EQ(r.body["model_version"], "itemknn@55");
   EXPECT_TRUE(r.body["known_user"].get<bool>());
   EXPECT_FALSE(r.body["request_id"].get<std::string>().empty());
-  EXPECT_THAT(r.body["items"][0]["reason"].get<std::string>(), HasSubstr("recent activity"));
+  EXPECT_THAT(r.body["items"][0]["reason"].get<std::string>(), HasSubstr("because you viewed"));
   r = c.Send(http::verb::get, "/v1/users/nobody/recommendations");
   ASSERT_EQ(r.status, 200);
   EXPECT_FALSE(r.body["known_user"].get<bool>());
@@ -182,7 +182,8 @@ TEST_F(ServerTest, BadInputGetsJsonErrorsNamingIndexAndField) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(c.Send(http::verb::get, "/nowhere").status, 404);
   EXPECT_EQ(c.Send(http::verb::get, "/v1/events").status, 405);
-  EXPECT_EQ(c.Send(http::verb::get, "/v1/items/i1/similar").status, 501);
+  EXPECT_EQ(c.Send(http::verb::get, "/v1/items/i1/similar").status, 404);  // unknown item
+  EXPECT_EQ(c.Send(http::verb::post, "/v1/items/i1").status, 405);
   // No keys configured: admin routes are disabled.
   EXPECT_EQ(c.Send(http::verb::post, "/v1/admin/snapshot").status, 403);
 }
@@ -213,6 +214,66 @@ TEST_F(ServerTest, BodyLimitIs413) {
   Reply r = c.Send(http::verb::post, "/v1/events", EventsBody(100));
   EXPECT_EQ(r.status, 413);
   EXPECT_EQ(r.body["code"], "payload_too_large");
+}
+
+TEST_F(ServerTest, CatalogueRoutesEndToEndAlsoAfterRestart) {
+  StartServer(ApiKeys{"rk", "wk", "ak"});
+  api_->SetEngine(engine_.get());
+  Client c(server_->port());
+  Reply r = c.Send(http::verb::put, "/v1/items/i3",
+                   R"({"title": "Heat", "categories": ["crime"], "created": 1700000000000})", "wk");
+  ASSERT_EQ(r.status, 202) << r.text;
+  EXPECT_EQ(r.body["seq"], 1);
+  r = c.Send(http::verb::put, "/v1/items/i4", R"({"categories": 5})", "wk");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["field"], "categories");
+  r = c.Send(http::verb::put, "/v1/users/u1", R"({"attributes": {"age": 30}})", "wk");
+  ASSERT_EQ(r.status, 202) << r.text;
+  ASSERT_EQ(c.Send(http::verb::post, "/v1/events", EventsBody(60), "wk").status, 202);
+  ASSERT_OK(engine_->WaitForApplied(62, 10000));
+  r = c.Send(http::verb::get, "/v1/users/nobody/recommendations?k=20", "", "rk");
+  ASSERT_EQ(r.status, 200);
+  bool saw_heat = false;
+  for (const json& item : r.body["items"]) {
+    if (item["id"] == "i3") {
+      saw_heat = true;
+      EXPECT_EQ(item["reason"], "popular in crime now");
+    }
+  }
+  EXPECT_TRUE(saw_heat) << r.text;
+  r = c.Send(http::verb::get, "/v1/users/nobody/recommendations?categories=crime", "", "rk");
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(r.body["items"].size(), 1u) << r.text;
+  EXPECT_EQ(r.body["items"][0]["id"], "i3");
+  r = c.Send(http::verb::get, "/v1/items/i3/similar?k=3&model=pop", "", "rk");
+  EXPECT_EQ(r.status, 200) << r.text;
+  // Delete an item; forget a user (admin only).
+  ASSERT_EQ(c.Send(http::verb::delete_, "/v1/items/i3", "", "wk").status, 202);
+  EXPECT_EQ(c.Send(http::verb::delete_, "/v1/users/u1", "", "wk").status, 403);
+  r = c.Send(http::verb::delete_, "/v1/users/u1", "", "ak");
+  ASSERT_EQ(r.status, 200) << r.text;
+  EXPECT_GE(r.body["snapshot_seq"].get<uint64_t>(), r.body["seq"].get<uint64_t>());
+  auto check = [&](Client& client) {
+    Reply rec = client.Send(http::verb::get, "/v1/users/u1/recommendations?k=20", "", "rk");
+    ASSERT_EQ(rec.status, 200);
+    EXPECT_FALSE(rec.body["known_user"].get<bool>());
+    for (const json& item : rec.body["items"]) {
+      EXPECT_NE(item["id"], "i3");
+    }
+    Reply stats = client.Send(http::verb::get, "/v1/stats", "", "rk");
+    EXPECT_EQ(stats.body["users"], 6);
+    EXPECT_EQ(client.Send(http::verb::get, "/v1/items/i3/similar", "", "rk").status, 404);
+  };
+  check(c);
+  // After a restart (from the log and the purge snapshot).
+  server_->Stop();
+  server_.reset();
+  ASSERT_OK(engine_->Close());
+  engine_.reset();
+  StartServer(ApiKeys{"rk", "wk", "ak"});
+  api_->SetEngine(engine_.get());
+  Client again(server_->port());
+  check(again);
 }
 
 TEST(QueryTest, ParsesAndDecodes) {

@@ -218,6 +218,15 @@ Status LogWriter::Close() {
   return file.use_count() == 1 ? file->Close() : Status::Ok();
 }
 
+Status LogWriter::Roll() {
+  std::lock_guard lock(mu_);
+  FLYWHEEL_RETURN_IF_ERROR(CheckUsable());
+  if (active_bytes_ <= kSegmentHeaderSize) {
+    return Status::Ok();
+  }
+  return Fail(StartSegment());
+}
+
 Status LogWriter::RemoveSegmentsBefore(uint64_t seq) {
   std::lock_guard lock(mu_);
   FLYWHEEL_RETURN_IF_ERROR(CheckUsable());

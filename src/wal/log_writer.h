@@ -69,6 +69,10 @@ class LogWriter {
   Status Sync();
   // Syncs, stops the sync thread and closes the segment. Later calls fail (kFailedPrecondition).
   Status Close();
+  // Syncs and starts a new segment at next_seq() unless the active one holds no record yet, so
+  // that RemoveSegmentsBefore(next_seq()) can then remove every record logged so far (erasing a
+  // forgotten user's events).
+  Status Roll();
   // Removes the segments all of whose records have seq < `seq` (never the active one) and syncs
   // the directory.
   Status RemoveSegmentsBefore(uint64_t seq);

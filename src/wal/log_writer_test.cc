@@ -254,6 +254,25 @@ TEST_F(LogWriterTest, RetentionKeepsEverySegmentWithNeededRecords) {
   ExpectEvents(r.records, 50, 51);
 }
 
+TEST_F(LogWriterTest, RollLetsRetentionEraseEverythingLoggedSoFar) {
+  auto writer = Open("sync");  // large segments: everything lands in one
+  ASSERT_OK(writer);
+  ASSERT_OK((*writer)->Roll());  // empty active segment: nothing to roll
+  EXPECT_EQ((*writer)->segment_count(), 1u);
+  ASSERT_OK((*writer)->AppendBatch(1, Batch(1, 20)));
+  ASSERT_OK((*writer)->Roll());
+  EXPECT_EQ((*writer)->segment_count(), 2u);
+  ASSERT_OK((*writer)->RemoveSegmentsBefore((*writer)->next_seq()));
+  EXPECT_EQ((*writer)->segment_count(), 1u);
+  ASSERT_OK((*writer)->AppendBatch(21, Batch(21, 3)));
+  ASSERT_OK((*writer)->Close());
+  ReaderOptions from21;
+  from21.start_seq = 21;
+  ReadResult r = ReadAll(&env_, dir_, from21);
+  ASSERT_OK(r.status);
+  ExpectEvents(r.records, 21, 3);
+}
+
 TEST_F(LogWriterTest, ReopenContinuesInANewSegment) {
   testing::WriteEvents(&env_, dir_, 10, 4);
   ReadResult first = ReadAll(&env_, dir_);

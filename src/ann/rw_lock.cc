@@ -1,0 +1,36 @@
+#include "ann/rw_lock.h"
+
+#include "base/check.h"
+
+namespace flywheel::ann {
+
+RwLock::RwLock() : rwlock_() {
+  pthread_rwlockattr_t attr;
+  FLYWHEEL_CHECK(pthread_rwlockattr_init(&attr) == 0);
+  FLYWHEEL_CHECK(
+      pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP) == 0);
+  FLYWHEEL_CHECK(pthread_rwlock_init(&rwlock_, &attr) == 0);
+  pthread_rwlockattr_destroy(&attr);
+}
+
+RwLock::~RwLock() {
+  pthread_rwlock_destroy(&rwlock_);
+}
+
+void RwLock::lock() {
+  FLYWHEEL_CHECK(pthread_rwlock_wrlock(&rwlock_) == 0);
+}
+
+void RwLock::unlock() {
+  FLYWHEEL_CHECK(pthread_rwlock_unlock(&rwlock_) == 0);
+}
+
+void RwLock::lock_shared() {
+  FLYWHEEL_CHECK(pthread_rwlock_rdlock(&rwlock_) == 0);
+}
+
+void RwLock::unlock_shared() {
+  FLYWHEEL_CHECK(pthread_rwlock_unlock(&rwlock_) == 0);
+}
+
+}  // namespace flywheel::ann
