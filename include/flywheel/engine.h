@@ -59,6 +59,12 @@ struct PipelineOptions {
   int64_t new_item_window_ms = 3LL * 24 * 3600 * 1000;  // "new": first seen within this window
   std::vector<std::string> exclude_categories;          // business rule: never recommended
   int max_per_category = 0;  // business rule: at most this many items per first category; 0 off
+  // Candidate retrieval for models with vectors: "hnsw" (approximate, doc/ann.md), "flat"
+  // (exact index) or "none" (exact scan of the model's vectors). The index is built in the
+  // background once the model knows ann_min_items items and used once it covers them; smaller
+  // catalogues are scanned exactly (deterministic).
+  std::string ann = "hnsw";
+  size_t ann_min_items = 20000;
 };
 
 struct EngineOptions {
@@ -147,7 +153,9 @@ struct EngineStats {
   uint64_t items = 0;        // known items, deleted ones excluded
   uint64_t deleted_items = 0;
   uint64_t forgotten_users = 0;
-  uint64_t snapshot_seq = 0;  // sequence number of the newest snapshot (0: none)
+  uint64_t vector_index_items = 0;    // items in the models' ANN indexes (all models)
+  uint64_t vector_index_upserts = 0;  // index insertions and updates since open
+  uint64_t snapshot_seq = 0;          // sequence number of the newest snapshot (0: none)
   uint64_t snapshots_written = 0;
   std::vector<std::string> models;  // "name" of each configured model
   // Freshness: time from an event's acknowledgement to the learner having applied it (the

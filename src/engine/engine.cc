@@ -30,6 +30,7 @@
 #include "engine/dedup_window.h"
 #include "engine/pipeline.h"
 #include "engine/snapshot_file.h"
+#include "engine/vector_index.h"
 #include "io/env.h"
 #include "model/registry.h"
 #include "model/user_state.h"
@@ -201,6 +202,11 @@ class Engine::Impl {
   Status ApplyRetention(size_t keep);
   void LearnerLoop();
   void StopLearner();
+  // Keeps the models' item-vector indexes up to date (creates them once a model knows
+  // pipeline.ann_min_items items). Runs until indexer_stop_.
+  void IndexerLoop();
+  // The index Recommend may use for model `which` now (null: exact scan). REQUIRES: state_mu_.
+  const engine::VectorSearch* SearchFor(size_t which) const;
   // Index of the model named `name` (empty: the first); kInvalidArgument when not configured.
   Result<size_t> ModelIndex(const std::string& name) const;
   // Rebuilds the trending lists from the catalogue when `force` or older than a second.
@@ -248,7 +254,15 @@ class Engine::Impl {
   std::vector<std::unique_ptr<model::Recommender>> models_;
   uint64_t forgotten_users_ = 0;    // user ids forgotten (their index stays reserved)
   uint64_t forgets_applied_ = 0;    // user deletions applied since open (recovery included)
-  engine::TrendingLists trending_;  // rebuilt by the learner (MaybeRebuildTrending)
+  engine::TrendingLists trending_;  // rebuilt by the learner (RebuildTrending)
+  // Item-vector indexes by model (null: none yet, or the model has no vectors). The pointer
+  // is published once by the indexer thread; the index is then shared by readers.
+  std::vector<std::atomic<engine::ItemVectorIndex*>> vector_index_ptrs_;
+  std::vector<std::unique_ptr<engine::ItemVectorIndex>> vector_indexes_;  // indexer thread only
+  std::thread indexer_;
+  std::mutex indexer_mu_;
+  std::condition_variable indexer_cv_;
+  bool indexer_stop_ = false;  // guarded by indexer_mu_
   TimestampMs last_event_ms_ = 0;
 
   // Snapshots.
@@ -290,7 +304,14 @@ Status Engine::Impl::Open() {
   }
   FLYWHEEL_RETURN_IF_ERROR(LoadOrWriteConfig());
   FLYWHEEL_RETURN_IF_ERROR(Recover());
+  vector_index_ptrs_ = std::vector<std::atomic<engine::ItemVectorIndex*>>(models_.size());
+  vector_indexes_.resize(models_.size());
   learner_ = std::thread([this] { LearnerLoop(); });
+  const bool any_vectors = std::any_of(models_.begin(), models_.end(),
+                                       [](const auto& m) { return m->retrieval_dim() > 0; });
+  if (options_.pipeline.ann != "none" && any_vectors) {
+    indexer_ = std::thread([this] { IndexerLoop(); });
+  }
   return Status::Ok();
 }
 
@@ -532,6 +553,11 @@ void Engine::Impl::Apply(uint64_t seq, const Event& event) {
     }
     m->Observe(x, user);
   }
+  for (const auto& index : vector_index_ptrs_) {
+    if (engine::ItemVectorIndex* v = index.load(std::memory_order_acquire)) {
+      v->MarkDirty(x.item);
+    }
+  }
   user.Add(x);
   last_event_ms_ = std::max(last_event_ms_, event.ts_ms);
   applied_seq_.store(seq, std::memory_order_release);
@@ -549,6 +575,11 @@ void Engine::Impl::ApplyControl(const Event& record) {
     catalog_.PutItem(idx, *item, last_event_ms_ > 0 ? last_event_ms_ : item->created_ms);
     for (auto& m : models_) {
       m->SetItemContent(idx, *item);
+    }
+    for (const auto& index : vector_index_ptrs_) {
+      if (engine::ItemVectorIndex* v = index.load(std::memory_order_acquire)) {
+        v->MarkDirty(idx);
+      }
     }
   } else if (record.type == engine::kItemDeleteType) {
     catalog_.DeleteItem(item_ids_.GetOrAdd(record.item));
@@ -752,6 +783,63 @@ void Engine::Impl::StopLearner() {
   if (learner_.joinable()) {
     learner_.join();
   }
+  {
+    std::lock_guard lock(indexer_mu_);
+    indexer_stop_ = true;
+  }
+  indexer_cv_.notify_all();
+  if (indexer_.joinable()) {
+    indexer_.join();
+  }
+}
+
+void Engine::Impl::IndexerLoop() {
+  const PipelineOptions& p = options_.pipeline;
+  while (true) {
+    size_t work = 0;
+    for (size_t i = 0; i < models_.size(); ++i) {
+      const size_t dim = models_[i]->retrieval_dim();
+      if (dim == 0) {
+        continue;
+      }
+      if (vector_indexes_[i] == nullptr) {
+        size_t known = 0;
+        {
+          std::shared_lock state(state_mu_);
+          known = models_[i]->num_items();
+        }
+        if (known < std::max<size_t>(p.ann_min_items, 1)) {
+          continue;
+        }
+        auto index = engine::ItemVectorIndex::Create(p.ann, static_cast<uint32_t>(dim));
+        if (!index.ok()) {
+          continue;  // ValidatePipelineOptions accepted the kind: cannot happen
+        }
+        vector_indexes_[i] = std::move(index).value();
+        vector_index_ptrs_[i].store(vector_indexes_[i].get(), std::memory_order_release);
+      }
+      work += vector_indexes_[i]->Refresh(*models_[i], state_mu_, 256);
+    }
+    std::unique_lock lock(indexer_mu_);
+    if (indexer_stop_) {
+      return;
+    }
+    if (work == 0) {
+      indexer_cv_.wait_for(lock, std::chrono::milliseconds(20));
+    }
+  }
+}
+
+const engine::VectorSearch* Engine::Impl::SearchFor(size_t which) const {
+  if (which >= vector_index_ptrs_.size()) {
+    return nullptr;
+  }
+  const engine::ItemVectorIndex* index = vector_index_ptrs_[which].load(std::memory_order_acquire);
+  if (index == nullptr || !index->ready() ||
+      models_[which]->num_items() < options_.pipeline.ann_min_items) {
+    return nullptr;
+  }
+  return index;
 }
 
 Status Engine::Impl::WaitForApplied(uint64_t seq, int timeout_ms) const {
@@ -830,10 +918,13 @@ Result<RecommendResult> Engine::Impl::Recommend(const RecommendQuery& query) con
       }
     }
   }
-  const engine::PipelineContext ctx{
-      *models_[which], catalog_, trending_, nullptr, options_.pipeline, types_, [this](ItemIdx i) {
-        return ItemName(i);
-      }};
+  const engine::PipelineContext ctx{*models_[which],
+                                    catalog_,
+                                    trending_,
+                                    SearchFor(which),
+                                    options_.pipeline,
+                                    types_,
+                                    [this](ItemIdx i) { return ItemName(i); }};
   engine::RunPipeline(ctx, q, &top);
   result.items.reserve(top.size());
   for (engine::PipelineItem& p : top) {
@@ -868,10 +959,13 @@ Result<RecommendResult> Engine::Impl::Similar(const std::string& item, int k,
   if (!idx || catalog_.deleted(*idx)) {
     return Status::NotFound("item '" + item + "' is not in the catalogue");
   }
-  const engine::PipelineContext ctx{
-      *models_[which], catalog_, trending_, nullptr, options_.pipeline, types_, [this](ItemIdx i) {
-        return ItemName(i);
-      }};
+  const engine::PipelineContext ctx{*models_[which],
+                                    catalog_,
+                                    trending_,
+                                    SearchFor(which),
+                                    options_.pipeline,
+                                    types_,
+                                    [this](ItemIdx i) { return ItemName(i); }};
   std::vector<engine::PipelineItem> top;
   engine::SimilarItems(ctx, *idx, k, &top);
   for (engine::PipelineItem& p : top) {
@@ -983,6 +1077,12 @@ EngineStats Engine::Impl::stats() const {
     s.deleted_items = catalog_.deleted_count();
     s.forgotten_users = forgotten_users_;
   }
+  for (const auto& index : vector_index_ptrs_) {
+    if (const engine::ItemVectorIndex* v = index.load(std::memory_order_acquire)) {
+      s.vector_index_items += v->indexed();
+      s.vector_index_upserts += v->upserts();
+    }
+  }
   s.snapshot_seq = snapshot_seq_.load();
   s.snapshots_written = snapshots_written_.load();
   for (const ModelSpec& m : model_specs_) {
@@ -1015,6 +1115,9 @@ std::string Engine::Impl::MetricsText() const {
   gauge("flywheel_items", "Items known (deleted ones excluded).", s.items);
   gauge("flywheel_deleted_items", "Items deleted from the catalogue.", s.deleted_items);
   gauge("flywheel_forgotten_users", "Users forgotten on request.", s.forgotten_users);
+  gauge("flywheel_vector_index_items", "Items in the models' ANN indexes.", s.vector_index_items);
+  gauge("flywheel_vector_index_upserts", "ANN index insertions and updates since start.",
+        s.vector_index_upserts);
   gauge("flywheel_duplicates", "Duplicate events acknowledged since start.", s.duplicates);
   gauge("flywheel_snapshot_seq", "Sequence number of the newest snapshot.", s.snapshot_seq);
   out +=

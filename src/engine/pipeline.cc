@@ -127,6 +127,9 @@ Status ValidatePipelineOptions(const PipelineOptions& o) {
   if (o.max_per_category < 0) {
     return bad("max_per_category", "must be >= 0");
   }
+  if (o.ann != "hnsw" && o.ann != "flat" && o.ann != "none") {
+    return bad("ann", "must be hnsw, flat or none");
+  }
   return Status::Ok();
 }
 
