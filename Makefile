@@ -1,12 +1,14 @@
 # Thin entry points; the build itself is CMake (CMakePresets.json).
-#   make demo    install deps, build release, run the main job (synthetic evaluation + report)
+#   make demo    install deps, build release, run the main job: the server + a live replay
+#                through its HTTP API (scripts/demo.sh; DATASET=kind:path to change the stream)
+#   make demo-offline  the offline evaluation of the baselines (HTML report in out/demo/)
 #   make test    install deps, build the asan preset, run the whole test suite (ctest)
 #   make build   install deps, build release: build/release/bin/flywheel
 #   make format  clang-format all sources in place
 #   make tidy    clang-tidy 14 over all non-test sources (needs the release build's compile db)
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo test format check-format tidy tsan clean
+.PHONY: deps build demo demo-offline test format check-format tidy tsan clean
 
 deps:
 	@./scripts/install_deps.sh
@@ -16,6 +18,9 @@ build: deps
 	cmake --build --preset release -j $(JOBS) --target flywheel
 
 demo: build
+	DATASET="$(DATASET)" MODELS="$(MODELS)" ./scripts/demo.sh
+
+demo-offline: build
 	./build/release/bin/flywheel demo
 
 test: deps

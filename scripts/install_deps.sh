@@ -11,6 +11,7 @@ PACKAGES=(
   libboost-dev
   libhnswlib-dev
   clang-format clang-tidy
+  curl
 )
 
 missing=()

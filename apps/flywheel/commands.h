@@ -16,6 +16,7 @@ int IngestMain(int argc, char** argv);
 int InspectMain(int argc, char** argv);
 int SnapshotMain(int argc, char** argv);
 int ServeMain(int argc, char** argv);
+int ReplayMain(int argc, char** argv);
 
 // --models a,b and --param a.k=v into model specs (empty when --models is absent: the data
 // directory's configuration is used).

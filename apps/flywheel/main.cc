@@ -316,6 +316,7 @@ int Usage(FILE* out) {
       "  inspect   print a JSON summary of a data directory\n"
       "  snapshot  write a snapshot of a data directory's learned state\n"
       "  serve     the HTTP API over a data directory (doc/http_api.md)\n"
+      "  replay    replay a dataset through a running server, live HR@K (doc/replay.md)\n"
       "  version   print the version\n\n"
       "Run 'flywheel <command> --help' for the flags of a command.\n",
       out);
@@ -353,6 +354,9 @@ int main(int argc, char** argv) {
     if (command == "serve") {
       return cli::ServeMain(argc, argv);
     }
+    if (command == "replay") {
+      return cli::ReplayMain(argc, argv);
+    }
     if (command == "version" || command == "--version") {
       std::printf("flywheel 0.1.0\n");
       return 0;
@@ -366,7 +370,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "flywheel: unknown command '%s' (commands: eval, demo, generate, ingest, inspect, "
-               "snapshot, version; see flywheel "
+               "snapshot, serve, replay, version; see flywheel "
                "--help)\n",
                command.c_str());
   return 2;
