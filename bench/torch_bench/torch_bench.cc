@@ -7,6 +7,9 @@
 //       training step (one 51-item sequence, loss on all 50 positions),
 //   (c) inference latency for one user: encode a 50-item history, score the whole catalogue,
 //       top 10.
+// The two sides' calls alternate (Flywheel, LibTorch, Flywheel, ...) so that both see the same
+// load on a shared machine; each call's wall time and process CPU time are recorded, and the
+// table gives medians (seq/s from the median step) and p99s.
 // (b) and (c) run single-threaded on both sides (Flywheel's Observe and Recommend are).
 // Sequences: the last 51 positive items of every user with at least 51 (--dataset SPEC, read
 // at run time), or random sequences over a synthetic catalogue (default).
@@ -63,15 +66,6 @@ double CpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-// Sequences per wall-clock second and per CPU second.
-struct Throughput {
-  double wall = 0, cpu = 0;
-};
-
-Throughput Rate(Clock::time_point start, double cpu_start, int sequences) {
-  return {sequences / (Ms(start) / 1000.0), sequences / (CpuSeconds() - cpu_start)};
 }
 
 double Quantile(std::vector<double> v, double q) {
@@ -140,62 +134,6 @@ Data LoadData(const Flags& flags) {
 
 // ---- Flywheel -------------------------------------------------------------------------------
 
-std::unique_ptr<model::Sasrec> MakeFlywheel(const Data& data, int threads) {
-  model::SasrecOptions o;
-  o.loss = model::SasrecLoss::kBce;
-  o.negatives = 1;
-  o.threads = threads;
-  o.online_lr = 1e-3f;
-  auto m = std::move(*model::Sasrec::Create(o));
-  std::vector<data::Interaction> history;  // one-item users: registers the catalogue only
-  for (int64_t i = 0; i < data.items; ++i) {
-    data::Interaction e;
-    e.user = static_cast<UserIdx>(i);
-    e.item = static_cast<ItemIdx>(i);
-    history.push_back(e);
-  }
-  (void)m->Fit(history);
-  return m;
-}
-
-Throughput FlywheelTrain(const Data& data, int threads, int steps) {
-  auto m = MakeFlywheel(data, threads);
-  std::vector<model::Sasrec::Example> ex;
-  for (const auto& s : data.seqs) {
-    ex.push_back({s, 0});
-  }
-  std::vector<const model::Sasrec::Example*> batch(kBatch);
-  base::Rng rng(11);
-  auto step = [&] {
-    for (auto& p : batch) {
-      p = &ex[rng.Uniform(ex.size())];
-    }
-    m->TrainStep(batch, threads, 1e-3f);
-  };
-  step();  // warm-up: buffers
-  const auto start = Clock::now();
-  const double cpu = CpuSeconds();
-  for (int i = 0; i < steps; ++i) {
-    step();
-  }
-  return Rate(start, cpu, kBatch * steps);
-}
-
-std::vector<double> FlywheelBatch1(const Data& data, int events) {
-  auto m = MakeFlywheel(data, 1);
-  std::vector<double> ms;
-  for (int i = 0; i <= events; ++i) {
-    const model::Sasrec::Example ex{data.seqs[i % data.seqs.size()], 0};
-    const model::Sasrec::Example* p = &ex;
-    const auto start = Clock::now();
-    m->TrainStep(std::span(&p, 1), 1, 1e-3f);
-    if (i > 0) {
-      ms.push_back(Ms(start));
-    }
-  }
-  return ms;
-}
-
 model::UserState History(const std::vector<ItemIdx>& seq, size_t n) {
   model::UserState user;
   for (size_t t = 0; t < n; ++t) {
@@ -206,144 +144,171 @@ model::UserState History(const std::vector<ItemIdx>& seq, size_t n) {
   return user;
 }
 
-std::vector<double> FlywheelObserve(const Data& data, int events) {
-  auto m = MakeFlywheel(data, 1);
-  std::vector<double> ms;
-  for (int i = 0; i <= events; ++i) {
-    const auto& seq = data.seqs[i % data.seqs.size()];
+class FlywheelSide {
+ public:
+  FlywheelSide(const Data& data, int threads) : data_(data), threads_(threads), rng_(11) {
+    model::SasrecOptions o;
+    o.loss = model::SasrecLoss::kBce;
+    o.negatives = 1;
+    o.threads = threads;
+    o.online_lr = 1e-3f;
+    model_ = std::move(*model::Sasrec::Create(o));
+    std::vector<data::Interaction> history;  // one-item users: registers the catalogue only
+    for (int64_t i = 0; i < data.items; ++i) {
+      data::Interaction e;
+      e.user = static_cast<UserIdx>(i);
+      e.item = static_cast<ItemIdx>(i);
+      history.push_back(e);
+    }
+    (void)model_->Fit(history);
+    for (const auto& s : data.seqs) {
+      examples_.push_back({s, 0});
+    }
+  }
+
+  void TrainBatch() {
+    std::vector<const model::Sasrec::Example*> batch(kBatch);
+    for (auto& p : batch) {
+      p = &examples_[rng_.Uniform(examples_.size())];
+    }
+    model_->TrainStep(batch, threads_, 1e-3f);
+  }
+
+  // Sasrec::Observe: one step on the newest position of this sequence + 1 replayed sequence.
+  void Observe(size_t i) {
+    const auto& seq = data_.seqs[i % data_.seqs.size()];
     const model::UserState user = History(seq, kLen - 1);
     data::Interaction e;
     e.item = seq.back();
-    const auto start = Clock::now();
-    m->Observe(e, user);  // step on this sequence + 1 replayed one (filled by earlier events)
-    if (i > 0) {
-      ms.push_back(Ms(start));
-    }
+    model_->Observe(e, user);
   }
-  return ms;
-}
 
-std::vector<double> FlywheelRecommend(const Data& data, int queries) {
-  auto m = MakeFlywheel(data, 1);
-  std::vector<model::ScoredItem> out;
-  std::vector<double> ms;
-  for (int i = 0; i <= queries; ++i) {
-    const model::UserState user = History(data.seqs[i % data.seqs.size()], kLen - 1);
+  void Batch1(size_t i) {
+    const model::Sasrec::Example* p = &examples_[i % examples_.size()];
+    model_->TrainStep(std::span(&p, 1), 1, 1e-3f);
+  }
+
+  void Recommend(size_t i) {
+    const model::UserState user = History(data_.seqs[i % data_.seqs.size()], kLen - 1);
     model::RecommendRequest req;
     req.k = 10;
-    req.user_state = &user;
-    const auto start = Clock::now();
-    m->Recommend(req, &out);
-    if (i > 0) {
-      ms.push_back(Ms(start));
-    }
+    req.user_state = &user;  // no user id: the serving cache is not used
+    model_->Recommend(req, &out_);
   }
-  return ms;
-}
+
+ private:
+  const Data& data_;
+  int threads_;
+  base::Rng rng_;
+  std::unique_ptr<model::Sasrec> model_;
+  std::vector<model::Sasrec::Example> examples_;
+  std::vector<model::ScoredItem> out_;
+};
 
 // ---- LibTorch --------------------------------------------------------------------------------
 
-struct TorchRun {
-  std::shared_ptr<TorchSasrec> model;
-  std::unique_ptr<torch::optim::Adam> adam;
+class TorchSide {
+ public:
+  explicit TorchSide(const Data& data) : data_(data), rng_(12) {
+    model_ = std::make_shared<TorchSasrec>(data.items, 64, 1, 2, 50, 0.2);
+    adam_ =
+        std::make_unique<torch::optim::Adam>(model_->parameters(), torch::optim::AdamOptions(1e-3));
+  }
+
+  void TrainBatch() {
+    std::vector<size_t> rows(kBatch);
+    for (auto& x : rows) {
+      x = rng_.Uniform(data_.seqs.size());
+    }
+    Step(rows, 0);
+  }
+  void Observe(size_t i) {
+    Step({i % data_.seqs.size(), rng_.Uniform(data_.seqs.size())}, kLen - 2);
+  }
+  void Batch1(size_t i) { Step({i % data_.seqs.size()}, 0); }
+
+  void Recommend(size_t i) {
+    model_->eval();
+    {
+      torch::InferenceMode guard;
+      const auto& s = data_.seqs[i % data_.seqs.size()];
+      auto seq = torch::empty({1, kLen - 1}, torch::kLong);
+      auto acc = seq.accessor<int64_t, 2>();
+      for (int t = 0; t < kLen - 1; ++t) {
+        acc[0][t] = s[t];
+      }
+      auto h = model_->Encode(seq).select(1, kLen - 2);          // [1, d]
+      auto scores = torch::matmul(h, model_->item_table().t());  // [1, items]
+      auto top = std::get<1>(scores.topk(10));
+      (void)top.data_ptr<int64_t>();
+    }
+    model_->train();
+  }
+
+ private:
+  // One Adam step on rows `rows` of data.seqs; loss on positions >= first_target.
+  void Step(const std::vector<size_t>& rows, int first_target) {
+    const auto b = static_cast<int64_t>(rows.size());
+    auto seq = torch::empty({b, kLen}, torch::kLong);
+    auto acc = seq.accessor<int64_t, 2>();
+    for (int64_t i = 0; i < b; ++i) {
+      for (int t = 0; t < kLen; ++t) {
+        acc[i][t] = data_.seqs[rows[i]][t];
+      }
+    }
+    auto input = seq.narrow(1, 0, kLen - 1);
+    auto target = seq.narrow(1, 1, kLen - 1);
+    auto negatives = torch::randint(data_.items, {b, kLen - 1}, torch::kLong);
+    auto mask = torch::zeros({b, kLen - 1});
+    mask.narrow(1, first_target, kLen - 1 - first_target).fill_(1.0);
+    adam_->zero_grad();
+    auto loss = model_->BceLoss(model_->Encode(input), target, negatives, mask);
+    loss.backward();
+    adam_->step();
+  }
+
+  const Data& data_;
+  base::Rng rng_;
+  std::shared_ptr<TorchSasrec> model_;
+  std::unique_ptr<torch::optim::Adam> adam_;
 };
 
-TorchRun MakeTorch(const Data& data) {
-  TorchRun r;
-  r.model = std::make_shared<TorchSasrec>(data.items, 64, 1, 2, 50, 0.2);
-  r.adam =
-      std::make_unique<torch::optim::Adam>(r.model->parameters(), torch::optim::AdamOptions(1e-3));
-  return r;
-}
+// ---- Interleaved timing ----------------------------------------------------------------------
 
-// One Adam step on rows `rows` of data.seqs; loss on positions >= first_target.
-void TorchStep(TorchRun* r, const Data& data, const std::vector<size_t>& rows, int first_target) {
-  const int64_t b = static_cast<int64_t>(rows.size());
-  auto seq = torch::empty({b, kLen}, torch::kLong);
-  auto acc = seq.accessor<int64_t, 2>();
-  for (int64_t i = 0; i < b; ++i) {
-    for (int t = 0; t < kLen; ++t) {
-      acc[i][t] = data.seqs[rows[i]][t];
-    }
-  }
-  auto input = seq.narrow(1, 0, kLen - 1);
-  auto target = seq.narrow(1, 1, kLen - 1);
-  auto negatives = torch::randint(data.items, {b, kLen - 1}, torch::kLong);
-  auto mask = torch::zeros({b, kLen - 1});
-  mask.narrow(1, first_target, kLen - 1 - first_target).fill_(1.0);
-  r->adam->zero_grad();
-  auto loss = r->model->BceLoss(r->model->Encode(input), target, negatives, mask);
-  loss.backward();
-  r->adam->step();
-}
+// Per-call wall and CPU milliseconds (CPU: the process, all threads).
+struct Timing {
+  std::vector<double> wall, cpu;
+};
 
-Throughput TorchTrain(const Data& data, int steps) {
-  TorchRun r = MakeTorch(data);
-  r.model->train();
-  base::Rng rng(11);
-  std::vector<size_t> rows(kBatch);
-  auto step = [&] {
-    for (auto& x : rows) {
-      x = rng.Uniform(data.seqs.size());
+// Calls fw(i) and th(i) alternately for i in [0, n], so both sides see the same machine load;
+// call 0 of each is a warm-up and not recorded.
+template <typename F, typename T>
+void Interleave(int n, F&& fw, T&& th, Timing* fw_t, Timing* th_t) {
+  auto timed = [](auto&& fn, int i, Timing* t) {
+    const auto start = Clock::now();
+    const double cpu = CpuSeconds();
+    fn(static_cast<size_t>(i));
+    if (i > 0) {
+      t->cpu.push_back((CpuSeconds() - cpu) * 1000.0);
+      t->wall.push_back(Ms(start));
     }
-    TorchStep(&r, data, rows, 0);
   };
-  step();
-  const auto start = Clock::now();
-  const double cpu = CpuSeconds();
-  for (int i = 0; i < steps; ++i) {
-    step();
+  for (int i = 0; i <= n; ++i) {
+    timed(fw, i, fw_t);
+    timed(th, i, th_t);
   }
-  return Rate(start, cpu, kBatch * steps);
-}
-
-// first_target 0: batch-1 step on one sequence; kLen - 2: the event's sequence + 1 replayed.
-std::vector<double> TorchOnline(const Data& data, int events, bool observe) {
-  TorchRun r = MakeTorch(data);
-  r.model->train();
-  base::Rng rng(12);
-  std::vector<double> ms;
-  for (int i = 0; i <= events; ++i) {
-    std::vector<size_t> rows{i % data.seqs.size()};
-    if (observe) {
-      rows.push_back(rng.Uniform(data.seqs.size()));
-    }
-    const auto start = Clock::now();
-    TorchStep(&r, data, rows, observe ? kLen - 2 : 0);
-    if (i > 0) {
-      ms.push_back(Ms(start));
-    }
-  }
-  return ms;
-}
-
-std::vector<double> TorchRecommend(const Data& data, int queries) {
-  TorchRun r = MakeTorch(data);
-  r.model->eval();
-  torch::InferenceMode guard;
-  std::vector<double> ms;
-  for (int i = 0; i <= queries; ++i) {
-    const auto& s = data.seqs[i % data.seqs.size()];
-    const auto start = Clock::now();
-    auto seq = torch::empty({1, kLen - 1}, torch::kLong);
-    auto acc = seq.accessor<int64_t, 2>();
-    for (int t = 0; t < kLen - 1; ++t) {
-      acc[0][t] = s[t];
-    }
-    auto h = r.model->Encode(seq).select(1, kLen - 2);          // [1, d]
-    auto scores = torch::matmul(h, r.model->item_table().t());  // [1, items]
-    auto top = std::get<1>(scores.topk(10));
-    (void)top.data_ptr<int64_t>();
-    if (i > 0) {
-      ms.push_back(Ms(start));
-    }
-  }
-  return ms;
 }
 
 void Row(const char* what, double fw, double torch_value, const char* unit, bool higher_better) {
   const double ratio = higher_better ? fw / torch_value : torch_value / fw;
   std::printf("| %s | %.4g %s | %.4g %s | %.2fx |\n", what, fw, unit, torch_value, unit, ratio);
+}
+
+void LatencyRows(const char* what, const Timing& fw, const Timing& th) {
+  const std::string w(what);
+  Row((w + ", p50 wall").c_str(), Quantile(fw.wall, 0.5), Quantile(th.wall, 0.5), "ms", false);
+  Row((w + ", p99 wall").c_str(), Quantile(fw.wall, 0.99), Quantile(th.wall, 0.99), "ms", false);
+  Row((w + ", p50 CPU").c_str(), Quantile(fw.cpu, 0.5), Quantile(th.cpu, 0.5), "ms", false);
 }
 
 int Main(int argc, char** argv) {
@@ -355,37 +320,42 @@ int Main(int argc, char** argv) {
   }
   std::printf(
       "data: %s, %zu sequences of %d items, %lld items; threads %d (batch), 1 (online, "
-      "inference); torch %d.%d.%d\n",
+      "inference); torch %d.%d.%d; Flywheel and LibTorch calls interleaved\n",
       flags.dataset.empty() ? "synthetic" : flags.dataset.c_str(), data.seqs.size(), kLen,
       static_cast<long long>(data.items), flags.threads, TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR,
       TORCH_VERSION_PATCH);
   torch::manual_seed(1);
   at::set_num_interop_threads(1);
   torch::set_num_threads(flags.threads);
-  const Throughput fw_train = FlywheelTrain(data, flags.threads, flags.steps);
-  const Throughput th_train = TorchTrain(data, flags.steps);
+  Timing fw_train, th_train;
+  {
+    FlywheelSide fw(data, flags.threads);
+    TorchSide th(data);
+    Interleave(
+        flags.steps, [&](size_t) { fw.TrainBatch(); }, [&](size_t) { th.TrainBatch(); }, &fw_train,
+        &th_train);
+  }
   torch::set_num_threads(1);
-  const auto fw_obs = FlywheelObserve(data, flags.events);
-  const auto th_obs = TorchOnline(data, flags.events, true);
-  const auto fw_b1 = FlywheelBatch1(data, flags.events);
-  const auto th_b1 = TorchOnline(data, flags.events, false);
-  const auto fw_rec = FlywheelRecommend(data, flags.queries);
-  const auto th_rec = TorchRecommend(data, flags.queries);
+  FlywheelSide fw(data, 1);
+  TorchSide th(data);
+  Timing fw_obs, th_obs, fw_b1, th_b1, fw_rec, th_rec;
+  Interleave(
+      flags.events, [&](size_t i) { fw.Observe(i); }, [&](size_t i) { th.Observe(i); }, &fw_obs,
+      &th_obs);
+  Interleave(
+      flags.events, [&](size_t i) { fw.Batch1(i); }, [&](size_t i) { th.Batch1(i); }, &fw_b1,
+      &th_b1);
+  Interleave(
+      flags.queries, [&](size_t i) { fw.Recommend(i); }, [&](size_t i) { th.Recommend(i); },
+      &fw_rec, &th_rec);
   std::printf("| measure | Flywheel | LibTorch | Flywheel advantage |\n|---|---|---|---|\n");
-  Row("(a) train, batch 128, wall", fw_train.wall, th_train.wall, "seq/s", true);
-  Row("(a) train, batch 128, per CPU second", fw_train.cpu, th_train.cpu, "seq/s", true);
-  Row("(b) online update (event + 1 replay), p50", Quantile(fw_obs, 0.5), Quantile(th_obs, 0.5),
-      "ms", false);
-  Row("(b) online update (event + 1 replay), p99", Quantile(fw_obs, 0.99), Quantile(th_obs, 0.99),
-      "ms", false);
-  Row("(b') train step, batch 1 (50 targets), p50", Quantile(fw_b1, 0.5), Quantile(th_b1, 0.5),
-      "ms", false);
-  Row("(b') train step, batch 1 (50 targets), p99", Quantile(fw_b1, 0.99), Quantile(th_b1, 0.99),
-      "ms", false);
-  Row("(c) one user, top 10 over the catalogue, p50", Quantile(fw_rec, 0.5), Quantile(th_rec, 0.5),
-      "ms", false);
-  Row("(c) one user, top 10 over the catalogue, p99", Quantile(fw_rec, 0.99),
-      Quantile(th_rec, 0.99), "ms", false);
+  Row("(a) train, batch 128, median step, wall", kBatch * 1000.0 / Quantile(fw_train.wall, 0.5),
+      kBatch * 1000.0 / Quantile(th_train.wall, 0.5), "seq/s", true);
+  Row("(a) train, batch 128, median step, CPU", kBatch * 1000.0 / Quantile(fw_train.cpu, 0.5),
+      kBatch * 1000.0 / Quantile(th_train.cpu, 0.5), "seq/CPU-s", true);
+  LatencyRows("(b) online update (event + 1 replay)", fw_obs, th_obs);
+  LatencyRows("(b') train step, batch 1, 50 targets", fw_b1, th_b1);
+  LatencyRows("(c) one user, top 10 over the catalogue", fw_rec, th_rec);
   return 0;
 }
 
