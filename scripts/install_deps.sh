@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Flywheel needs to build and test, only those missing.
 # Non-interactive; needs root (or sudo). Safe to run repeatedly.
+#   --torch  also libtorch-dev, for the optional LibTorch bench (cmake -DFLYWHEEL_TORCH_BENCH=ON)
 set -euo pipefail
 
 PACKAGES=(
@@ -13,6 +14,9 @@ PACKAGES=(
   clang-format clang-tidy
   curl
 )
+if [ "${1:-}" = "--torch" ]; then
+  PACKAGES+=(libtorch-dev)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

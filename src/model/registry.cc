@@ -119,9 +119,11 @@ Result<SasrecOptions> SasrecOptionsFromParams(const ModelParams& params) {
   const std::string name = "sasrec";
   FLYWHEEL_RETURN_IF_ERROR(CheckKeys(
       name, params,
-      {"dim",         "heads",      "blocks",  "max_len",   "dropout", "act",       "loss",
-       "negatives",   "lr",         "l2",      "init_std",  "batch",   "epochs",    "patience",
-       "valid_users", "max_chunks", "threads", "online_lr", "replay",  "reservoir", "seed"}));
+      {"dim",       "heads",     "blocks",      "max_len",    "dropout",         "act",
+       "loss",      "negatives", "lr",          "l2",         "init_std",        "batch",
+       "epochs",    "patience",  "valid_users", "max_chunks", "threads",         "online_lr",
+       "replay",    "reservoir", "seed",        "content",    "feature_buckets", "online_dropout",
+       "online_all"}));
   SasrecOptions o;
   auto get = [&](const std::string& key, double fallback, double min, double max) {
     return GetDouble(name, params, key, fallback, min, max);
@@ -154,6 +156,13 @@ Result<SasrecOptions> SasrecOptionsFromParams(const ModelParams& params) {
   FLYWHEEL_RETURN_IF_ERROR(get_float("online_lr", &o.online_lr, 0, 10));
   FLYWHEEL_RETURN_IF_ERROR(get_int("replay", &o.replay, 0, 1000));
   FLYWHEEL_RETURN_IF_ERROR(get_int("reservoir", &o.reservoir, 1, 1e7));
+  FLYWHEEL_RETURN_IF_ERROR(get_int("feature_buckets", &o.feature_buckets, 1, 1 << 24));
+  FLYWHEEL_ASSIGN_OR_RETURN(double content, get("content", o.content ? 1 : 0, 0, 1));
+  o.content = content != 0;
+  FLYWHEEL_ASSIGN_OR_RETURN(double online_dropout, get("online_dropout", 1, 0, 1));
+  o.online_dropout = online_dropout != 0;
+  FLYWHEEL_ASSIGN_OR_RETURN(double online_all, get("online_all", 0, 0, 1));
+  o.online_all = online_all != 0;
   FLYWHEEL_ASSIGN_OR_RETURN(double seed, get("seed", static_cast<double>(o.seed), 0, 1e15));
   o.seed = static_cast<uint64_t>(seed);
   FLYWHEEL_ASSIGN_OR_RETURN(std::string act,

@@ -64,6 +64,9 @@ Status ValidateSasrecOptions(const SasrecOptions& o) {
       o.max_chunks < 0 || o.threads < 1 || o.threads > 64 || o.replay < 0 || o.reservoir < 1) {
     return bad("negatives/batch/epochs/patience/valid_users/max_chunks/threads/replay/reservoir");
   }
+  if (o.feature_buckets < 1 || o.feature_buckets > (1 << 24)) {
+    return bad("feature_buckets");
+  }
   if (!(o.lr > 0) || !(o.online_lr >= 0) || !(o.l2 >= 0) || !(o.init_std > 0)) {
     return bad("lr/online_lr/l2/init_std");
   }
@@ -81,6 +84,15 @@ Sasrec::Sasrec(const SasrecOptions& options)
   encoder_.Init(&rng, options.init_std);
   enc_m_.assign(encoder_.params().size(), 0.0f);
   enc_v_.assign(encoder_.params().size(), 0.0f);
+  if (options.content) {
+    const size_t cells = static_cast<size_t>(options.feature_buckets) * options.dim;
+    feat_.assign(cells, 0.0f);  // a feature starts at zero: E_i starts at its id row
+    feat_m_.assign(cells, 0.0f);
+    feat_v_.assign(cells, 0.0f);
+    feat_grad_.assign(cells, 0.0f);
+    feature_items_.resize(options.feature_buckets);
+    feat_mark_.assign(options.feature_buckets, 0);
+  }
 }
 
 Sasrec::~Sasrec() = default;
@@ -103,6 +115,10 @@ KeyValues Sasrec::params() const {
           {"threads", std::to_string(o.threads)},
           {"online_lr", std::to_string(o.online_lr)},
           {"replay", std::to_string(o.replay)},
+          {"online_dropout", o.online_dropout ? "1" : "0"},
+          {"online_all", o.online_all ? "1" : "0"},
+          {"content", o.content ? "1" : "0"},
+          {"feature_buckets", std::to_string(o.feature_buckets)},
           {"seed", std::to_string(o.seed)},
           {"best_epoch", std::to_string(best_epoch_)}};
 }
@@ -115,11 +131,19 @@ void Sasrec::GrowItems(ItemIdx item) {
   const size_t old_rows = rows_;
   rows_ = static_cast<size_t>(item) + 1;
   items_.resize(rows_ * d);
+  std::vector<float>& ids = IdRows();
+  ids.resize(rows_ * d);
   for (size_t r = old_rows; r < rows_; ++r) {
     base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(r + 0x17E5ULL)));
     for (size_t c = 0; c < d; ++c) {
-      items_[r * d + c] = static_cast<float>(rng.Normal() * options_.init_std);
+      ids[r * d + c] = static_cast<float>(rng.Normal() * options_.init_std);
     }
+  }
+  if (options_.content) {
+    std::copy(ids.begin() + static_cast<int64_t>(old_rows * d), ids.end(),
+              items_.begin() + static_cast<int64_t>(old_rows * d));
+    item_feats_.resize(rows_);
+    dirty_.resize(rows_, 0);
   }
   item_m_.resize(rows_ * d, 0.0f);
   item_v_.resize(rows_ * d, 0.0f);
@@ -127,12 +151,16 @@ void Sasrec::GrowItems(ItemIdx item) {
   counts_.resize(rows_, 0.0f);
 }
 
-void Sasrec::NoteItem(ItemIdx item) {
+void Sasrec::MarkKnown(ItemIdx item) {
   GrowItems(item);
   if (known_[item] == 0) {
     known_[item] = 1;
     known_list_.push_back(item);
   }
+}
+
+void Sasrec::NoteItem(ItemIdx item) {
+  MarkKnown(item);
   counts_[item] += 1.0f;
   total_count_ += 1.0;
   ++positives_seen_;
@@ -188,18 +216,52 @@ void Sasrec::EncodeLast(std::span<const ItemIdx> sequence, nn::EncoderWorkspace*
   encoder_.Forward(x->data(), nullptr, ws);
 }
 
-void Sasrec::ScoreSequence(std::span<const ItemIdx> sequence, std::span<float> scores) const {
-  thread_local nn::EncoderWorkspace ws;
-  thread_local std::vector<float> x;
+void Sasrec::ScoreHidden(const float* h, std::span<float> scores) const {
   const int d = options_.dim;
   const int n = static_cast<int>(rows_);
-  EncodeLast(sequence, &ws, &x);
-  const float* h = ws.out.data() + (sequence.size() - 1) * d;
   nn::Gemm(false, true, 1, n, d, 1.0f, h, d, items_.data(), d, 0.0f, scores.data(), n);
   for (int i = 0; i < n; ++i) {
     if (known_[i] == 0) {
       scores[i] = -std::numeric_limits<float>::infinity();
     }
+  }
+}
+
+void Sasrec::ScoreSequence(std::span<const ItemIdx> sequence, std::span<float> scores) const {
+  thread_local nn::EncoderWorkspace ws;
+  thread_local std::vector<float> x;
+  EncodeLast(sequence, &ws, &x);
+  ScoreHidden(ws.out.data() + (sequence.size() - 1) * options_.dim, scores);
+}
+
+uint64_t Sasrec::cache_hits() const {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  return cache_hits_;
+}
+
+void Sasrec::UserVector(UserIdx user, const std::vector<ItemIdx>& sequence,
+                        std::vector<float>* h) const {
+  if (user != kNoUser) {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = cache_.find(user);
+    if (it != cache_.end() && it->second.version == version_ && it->second.sequence == sequence) {
+      *h = it->second.h;
+      ++cache_hits_;
+      return;
+    }
+  }
+  thread_local nn::EncoderWorkspace ws;
+  thread_local std::vector<float> x;
+  EncodeLast(sequence, &ws, &x);
+  const int d = options_.dim;
+  const float* last = ws.out.data() + (sequence.size() - 1) * d;
+  h->assign(last, last + d);
+  if (user != kNoUser) {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (cache_.size() >= kMaxCachedUsers) {
+      cache_.clear();
+    }
+    cache_[user] = CachedUser{sequence, version_, *h};
   }
 }
 
@@ -212,7 +274,9 @@ void Sasrec::Recommend(const RecommendRequest& request, std::vector<ScoredItem>*
       scores[i] = known_[i] != 0 ? counts_[i] : -std::numeric_limits<float>::infinity();
     }
   } else {
-    ScoreSequence(seq, scores);
+    thread_local std::vector<float> h;
+    UserVector(request.user, seq, &h);
+    ScoreHidden(h.data(), scores);
     for (float& s : scores) {
       s = std::isnan(s) ? -std::numeric_limits<float>::infinity() : s;
     }
@@ -268,13 +332,16 @@ void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
     return;
   }
   if (options_.online_lr > 0) {
+    auto first_target = [this](const std::vector<ItemIdx>& s) {
+      return options_.online_all ? 0 : static_cast<int>(s.size()) - 2;
+    };
     std::vector<Example> examples;
-    examples.push_back({seq, static_cast<int>(seq.size()) - 2});
+    examples.push_back({seq, first_target(seq)});
     if (!reservoir_.empty()) {
       base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(streams_++ * 64 + 62)));
       for (int r = 0; r < options_.replay; ++r) {
         const auto& s = reservoir_[rng.Uniform(reservoir_.size())];
-        examples.push_back({s, static_cast<int>(s.size()) - 2});
+        examples.push_back({s, first_target(s)});
       }
     }
     std::vector<const Example*> ptrs;
@@ -282,7 +349,9 @@ void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
     for (const Example& e : examples) {
       ptrs.push_back(&e);
     }
+    step_dropout_ = options_.online_dropout;
     TrainStep(ptrs, 1, options_.online_lr);
+    step_dropout_ = true;
   }
   Remember(std::move(seq));
 }

@@ -21,10 +21,23 @@
 // event, loss on the newest position only) together with `replay` sequences drawn from a
 // reservoir of past latest sequences (Algorithm R, capacity `reservoir`).
 //
+// Content (content=1): an item's vector is its id row plus the weighted rows of its hashed
+// content features (categories, tags, title tokens, decade, attributes: the two-tower feature
+// hashing of twotower_features.h), each feature hashed to one of `feature_buckets` rows:
+//   E_i = id_i + sum_f w_if F_{f mod buckets}
+// E is used for the input and the output layer alike; gradients of E_i reach id_i and the F
+// rows (times w_if), both with lazy Adam; E is kept materialised and refreshed for every item
+// whose id row or one of whose feature rows moved. SetItemContent makes the item rankable before
+// its first event (its vector is its features' plus a small random id row).
+//
 // Recommend: the encoder runs on the request's user_state (positive items, last max_len) in
-// inference mode; exact top-k over all known items. No history: popularity. Explain() returns
-// the last block's attention (averaged over heads) from the newest position onto each recent
-// item: which recent items the representation was built from.
+// inference mode; exact top-k over all known items. The user's representation (the encoder's
+// last hidden state) is cached per user (request.user, not kNoUser) with the sequence and the
+// weights version it was computed from, and reused while both are unchanged: a user's next
+// event (new sequence) or any applied step / content change (new version) recomputes it, so the
+// cache never changes a result. At most kMaxCachedUsers entries (then it starts over). No history:
+// popularity. Explain() returns the last block's attention (averaged over heads) from the newest
+// position onto each recent item: which recent items the representation was built from.
 //
 // Randomness: every step seeds its generators from (seed, step counter, thread), so the model's
 // random state is one counter (snapshots store it) and the same seed and thread count give
@@ -35,8 +48,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -73,6 +88,10 @@ struct SasrecOptions {
   float online_lr = 1e-5f;
   int replay = 1;
   int reservoir = 2000;
+  bool online_dropout = true;  // dropout during online steps (as in pre-training)
+  bool online_all = false;     // online loss on every position of the sequences, not the newest
+  bool content = false;        // id row + hashed content features (SetItemContent)
+  int feature_buckets = 8192;  // rows of the hashed feature table
   uint64_t seed = 1;
 };
 
@@ -88,6 +107,7 @@ class Sasrec final : public Recommender {
   KeyValues params() const override;
   Status Fit(std::span<const data::Interaction> history) override;
   void Observe(const data::Interaction& event, const UserState& user) override;
+  void SetItemContent(ItemIdx item, const Item& content) override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
   size_t num_items() const override { return rows_; }
   Status SaveState(base::ByteWriter* out) const override;
@@ -100,6 +120,8 @@ class Sasrec final : public Recommender {
 
   // Fills scores (size num_items()) for a sequence (oldest first); unknown items -inf.
   void ScoreSequence(std::span<const ItemIdx> sequence, std::span<float> scores) const;
+  // Serving-cache hits so far (Recommend calls that reused a cached representation).
+  uint64_t cache_hits() const;
 
   const SasrecOptions& options() const { return options_; }
   uint64_t steps() const { return steps_; }
@@ -123,6 +145,17 @@ class Sasrec final : public Recommender {
 
   void GrowItems(ItemIdx item);
   void NoteItem(ItemIdx item);
+  void MarkKnown(ItemIdx item);
+  // The table Adam updates per item: the id rows (content) or E itself.
+  std::vector<float>& IdRows() { return options_.content ? ids_ : items_; }
+  // Content: Adam on the feature rows reached by the touched item rows' gradients, then E
+  // refreshed for the affected items (sasrec_content.cc).
+  void ContentStep(const nn::AdamOptions& adam, const ThreadState& main);
+  void RefreshRow(ItemIdx item);
+  void RefreshAllRows();
+  void LinkFeatures(ItemIdx item, bool link);
+  void SaveContent(base::ByteWriter* w) const;
+  Status LoadContent(base::ByteReader* r);
   // Forward + loss + backward of one slice on one thread state.
   double SliceLossAndGrads(std::span<const Example* const> slice, uint64_t stream,
                            const std::vector<ItemIdx>& shared_negatives, float scale,
@@ -140,6 +173,10 @@ class Sasrec final : public Recommender {
   void EncodeLast(std::span<const ItemIdx> sequence, nn::EncoderWorkspace* ws,
                   std::vector<float>* x) const;
   std::vector<ItemIdx> RecentSequence(const UserState& user) const;
+  // Scores from a hidden state h (dim floats); unknown items -inf.
+  void ScoreHidden(const float* h, std::span<float> scores) const;
+  // The representation of `user` with `sequence`, from the cache or computed (and cached).
+  void UserVector(UserIdx user, const std::vector<ItemIdx>& sequence, std::vector<float>* h) const;
   double ValidationNdcg(const std::vector<std::vector<ItemIdx>>& train_seqs,
                         const std::vector<std::pair<uint32_t, ItemIdx>>& valid) const;
   void RunEpochs(const std::vector<Example>& examples,
@@ -153,8 +190,15 @@ class Sasrec final : public Recommender {
   SasrecOptions options_;
   nn::SequenceEncoder encoder_;
   std::vector<float> enc_m_, enc_v_;
-  size_t rows_ = 0;  // item rows (= 1 + largest item index seen)
-  std::vector<float> items_, item_m_, item_v_;
+  size_t rows_ = 0;                             // item rows (= 1 + largest item index seen)
+  std::vector<float> items_, item_m_, item_v_;  // E (and its moments when content is off)
+  // Content state (empty when content is off): id rows (item_m_/item_v_ are their moments),
+  // feature rows and moments, per item its (bucket, weight) list, per bucket its items.
+  std::vector<float> ids_, feat_, feat_m_, feat_v_, feat_grad_;
+  std::vector<std::vector<std::pair<uint32_t, float>>> item_feats_;
+  std::vector<std::vector<ItemIdx>> feature_items_;
+  std::vector<uint32_t> touched_feats_;
+  std::vector<uint8_t> dirty_, feat_mark_;
   std::vector<uint8_t> known_;
   std::vector<float> counts_;
   std::vector<ItemIdx> known_list_;
@@ -166,9 +210,21 @@ class Sasrec final : public Recommender {
   uint64_t steps_ = 0;    // Adam steps taken
   uint64_t streams_ = 0;  // random streams used (one per TrainStep / draw): the RNG state
   uint64_t skipped_non_finite_ = 0;
+  bool step_dropout_ = true;  // TrainStep applies dropout (false during online steps if so set)
   std::vector<double> valid_history_;
   int best_epoch_ = -1;
   std::vector<std::unique_ptr<ThreadState>> threads_;
+  uint64_t version_ = 0;  // bumped by every change of the weights or item rows
+
+  struct CachedUser {
+    std::vector<ItemIdx> sequence;
+    uint64_t version = 0;
+    std::vector<float> h;
+  };
+  static constexpr size_t kMaxCachedUsers = 1 << 16;
+  mutable std::mutex cache_mu_;
+  mutable std::unordered_map<UserIdx, CachedUser> cache_;  // GUARDED_BY(cache_mu_)
+  mutable uint64_t cache_hits_ = 0;                        // GUARDED_BY(cache_mu_)
 };
 
 }  // namespace flywheel::model

@@ -124,7 +124,7 @@ void Sasrec::RunEpochs(const std::vector<Example>& examples,
   }
   double best = -1.0;
   int bad = 0;
-  std::vector<float> best_params, best_items;
+  std::vector<float> best_params, best_items, best_features;
   for (int epoch = 0; epoch < options_.epochs && !order.empty(); ++epoch) {
     base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(0xE90C00ULL + epoch)));
     for (size_t i = order.size(); i > 1; --i) {
@@ -143,15 +143,21 @@ void Sasrec::RunEpochs(const std::vector<Example>& examples,
       best = ndcg;
       best_epoch_ = epoch;
       best_params = encoder_.params();
-      best_items = items_;
+      best_items = IdRows();
+      best_features = feat_;
       bad = 0;
     } else if (++bad >= options_.patience) {
       break;
     }
   }
+  ++version_;
   if (!best_params.empty()) {
     encoder_.params() = best_params;
-    items_ = best_items;
+    IdRows() = best_items;
+    if (options_.content) {
+      feat_ = best_features;
+      RefreshAllRows();
+    }
   }
 }
 

@@ -1,6 +1,8 @@
 // Sasrec snapshots: version, the options that fix the shapes, every weight and Adam moment, the
 // item statistics, reservoirs and counters (the RNG state is the stream counter), all inside
 // one length-prefixed payload followed by its CRC32C, so that any flipped byte is kCorruption.
+// Version 2 appends the content state (a flag; when set: the id rows, the feature rows and
+// their moments, each item's (bucket, weight) list); version 1 snapshots load as "no content".
 #include <string>
 
 #include "base/crc32c.h"
@@ -9,7 +11,7 @@
 namespace flywheel::model {
 namespace {
 
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 
 }  // namespace
 
@@ -43,6 +45,7 @@ Status Sasrec::SaveState(base::ByteWriter* out) const {
   w.Put<uint64_t>(streams_);
   w.Put<uint64_t>(skipped_non_finite_);
   w.Put<int32_t>(best_epoch_);
+  SaveContent(&w);
   out->PutString(payload);
   out->Put<uint32_t>(base::crc32c::Value(payload));
   return Status::Ok();
@@ -59,7 +62,7 @@ Status Sasrec::LoadState(base::ByteReader* in) {
   base::ByteReader r(payload, "sasrec snapshot");
   uint32_t version = 0;
   FLYWHEEL_RETURN_IF_ERROR(r.Get(&version, "version"));
-  if (version != kVersion) {
+  if (version != 1 && version != kVersion) {
     return r.Error("unsupported version " + std::to_string(version));
   }
   for (int expected : {options_.dim, options_.heads, options_.blocks, options_.max_len,
@@ -129,7 +132,86 @@ Status Sasrec::LoadState(base::ByteReader* in) {
   int32_t best = 0;
   FLYWHEEL_RETURN_IF_ERROR(r.Get(&best, "best epoch"));
   best_epoch_ = best;
+  ++version_;
+  if (version == 1) {
+    if (options_.content) {
+      ids_ = items_;
+      item_feats_.assign(rows_, {});
+      dirty_.assign(rows_, 0);
+      feature_items_.assign(options_.feature_buckets, {});
+    }
+  } else {
+    FLYWHEEL_RETURN_IF_ERROR(LoadContent(&r));
+  }
   return r.ExpectEnd();
+}
+
+void Sasrec::SaveContent(base::ByteWriter* w) const {
+  w->Put<uint8_t>(options_.content ? 1 : 0);
+  if (!options_.content) {
+    return;
+  }
+  w->Put<int32_t>(options_.feature_buckets);
+  w->PutVector(ids_);
+  w->PutVector(feat_);
+  w->PutVector(feat_m_);
+  w->PutVector(feat_v_);
+  for (const auto& feats : item_feats_) {
+    std::vector<uint32_t> buckets;
+    std::vector<float> weights;
+    for (const auto& [bucket, weight] : feats) {
+      buckets.push_back(bucket);
+      weights.push_back(weight);
+    }
+    w->PutVector(buckets);
+    w->PutVector(weights);
+  }
+}
+
+Status Sasrec::LoadContent(base::ByteReader* r) {
+  uint8_t content = 0;
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(&content, "content flag"));
+  if ((content != 0) != options_.content) {
+    return r->Error("content option mismatch");
+  }
+  if (!options_.content) {
+    return Status::Ok();
+  }
+  int32_t buckets = 0;
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(&buckets, "feature buckets"));
+  if (buckets != options_.feature_buckets) {
+    return r->Error("feature_buckets mismatch");
+  }
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&ids_, "id rows"));
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&feat_, "feature rows"));
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&feat_m_, "feature m"));
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&feat_v_, "feature v"));
+  const size_t cells = static_cast<size_t>(buckets) * options_.dim;
+  if (ids_.size() != items_.size() || feat_.size() != cells || feat_m_.size() != cells ||
+      feat_v_.size() != cells) {
+    return r->Error("content table size mismatch");
+  }
+  item_feats_.assign(rows_, {});
+  feature_items_.assign(options_.feature_buckets, {});
+  for (ItemIdx item = 0; item < rows_; ++item) {
+    std::vector<uint32_t> bucket_ids;
+    std::vector<float> weights;
+    FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&bucket_ids, "item buckets"));
+    FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&weights, "item weights"));
+    if (bucket_ids.size() != weights.size()) {
+      return r->Error("item feature list mismatch");
+    }
+    for (size_t j = 0; j < bucket_ids.size(); ++j) {
+      if (bucket_ids[j] >= static_cast<uint32_t>(buckets)) {
+        return r->Error("feature bucket out of range");
+      }
+      item_feats_[item].emplace_back(bucket_ids[j], weights[j]);
+    }
+    LinkFeatures(item, true);
+  }
+  dirty_.assign(rows_, 0);
+  RefreshAllRows();  // E from the id and feature rows (bit-identical to the saved table)
+  return Status::Ok();
 }
 
 }  // namespace flywheel::model

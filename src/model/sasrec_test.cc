@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "base/crc32c.h"
+#include "model/model_test_util.h"
 #include "model/registry.h"
 
 namespace flywheel::model {
@@ -215,12 +216,172 @@ TEST(SasrecTest, ExplainWeightsRecentItems) {
   EXPECT_TRUE(model->Explain(UserState(), 6).empty());
 }
 
+// Content: 60 items in 3 genres ("g" + item % 3); users of group u % 3 consume their group's
+// items. Items 57, 58, 59 (one per genre) get content but never an event.
+constexpr int kContentItems = 60;
+constexpr int kGenres = 3;
+
+Item GenreContent(ItemIdx item) {
+  Item content;
+  content.id = "i" + std::to_string(item);
+  content.title = "Item " + std::to_string(item);
+  content.categories = {"g" + std::to_string(item % kGenres)};
+  return content;
+}
+
+std::unique_ptr<Sasrec> FittedWithContent(int epochs) {
+  SasrecOptions o = SmallOptions();
+  o.content = true;
+  o.feature_buckets = 64;
+  o.valid_users = 0;
+  o.epochs = epochs;
+  o.loss = SasrecLoss::kBce;
+  o.negatives = 4;
+  auto model = std::move(*Sasrec::Create(o));
+  for (int i = 0; i < kContentItems; ++i) {
+    model->SetItemContent(static_cast<ItemIdx>(i), GenreContent(static_cast<ItemIdx>(i)));
+  }
+  std::vector<data::Interaction> history;
+  for (const auto& e : test::GroupedStream(60, kContentItems - kGenres, kGenres, 3000, 9, 1000)) {
+    history.push_back(e);
+  }
+  EXPECT_TRUE(model->Fit(history).ok());
+  return model;
+}
+
+TEST(SasrecTest, ContentMakesANewItemRankableBeforeItsFirstEvent) {
+  auto model = FittedWithContent(20);
+  std::vector<float> scores(model->num_items());
+  int right = 0;
+  for (int g = 0; g < kGenres; ++g) {
+    // A history of six items of genre g.
+    std::vector<ItemIdx> seq;
+    for (int j = 0; j < 6; ++j) {
+      seq.push_back(static_cast<ItemIdx>(3 * (j * 2 + 1) + g));
+    }
+    model->ScoreSequence(seq, scores);
+    for (int fresh = kContentItems - kGenres; fresh < kContentItems; ++fresh) {
+      EXPECT_TRUE(std::isfinite(scores[fresh])) << fresh;  // known: has a vector
+    }
+    // The new item of the user's genre outscores the new items of the other genres.
+    const int own = kContentItems - kGenres + g;
+    bool best = true;
+    for (int other = kContentItems - kGenres; other < kContentItems; ++other) {
+      best = best && (other == own || scores[own] > scores[other]);
+    }
+    right += best;
+  }
+  EXPECT_EQ(right, kGenres);
+  EXPECT_EQ(model->skipped_non_finite(), 0u);
+}
+
+TEST(SasrecTest, ContentIsOffByDefaultAndIgnored) {
+  SasrecOptions o = SmallOptions();
+  auto model = std::move(*Sasrec::Create(o));
+  model->SetItemContent(5, GenreContent(5));
+  EXPECT_EQ(model->num_items(), 0u);
+}
+
+TEST(SasrecTest, ContentSnapshotContinuesIdentically) {
+  auto a = FittedWithContent(2);
+  SasrecOptions o = a->options();
+  const std::string bytes = Snapshot(*a);
+  auto b = std::move(*Sasrec::Create(o));
+  base::ByteReader reader(bytes, "test");
+  ASSERT_TRUE(b->LoadState(&reader).ok());
+  EXPECT_EQ(Snapshot(*b), bytes);
+  UserState state = StateOf({0, 3, 6});
+  for (ItemIdx item : {9u, 57u, 70u}) {  // 57: first event of a content item; 70: no content
+    data::Interaction e;
+    e.item = item;
+    a->Observe(e, state);
+    b->Observe(e, state);
+    state.Add(e);
+  }
+  a->SetItemContent(71, GenreContent(71));
+  b->SetItemContent(71, GenreContent(71));
+  EXPECT_EQ(Snapshot(*a), Snapshot(*b));
+  // A model without content refuses a snapshot with content.
+  SasrecOptions plain = o;
+  plain.content = false;
+  auto c = std::move(*Sasrec::Create(plain));
+  base::ByteReader again(bytes, "test");
+  EXPECT_FALSE(c->LoadState(&again).ok());
+}
+
+TEST(SasrecTest, CachedUserRepresentationNeverChangesAResult) {
+  SasrecOptions o = SmallOptions();
+  o.epochs = 1;
+  o.online_lr = 1e-3f;
+  auto model = Fitted(o);
+  UserState state = StateOf({1, 2, 3});
+  RecommendRequest request;
+  request.user = 4;
+  request.k = 5;
+  request.user_state = &state;
+  auto fresh = [&] {  // no user id: never cached
+    RecommendRequest r = request;
+    r.user = kNoUser;
+    std::vector<ScoredItem> out;
+    model->Recommend(r, &out);
+    return out;
+  };
+  auto same = [](const std::vector<ScoredItem>& a, const std::vector<ScoredItem>& b) {
+    bool eq = a.size() == b.size();
+    for (size_t i = 0; eq && i < a.size(); ++i) {
+      eq = a[i].item == b[i].item && a[i].score == b[i].score;
+    }
+    return eq;
+  };
+  std::vector<ScoredItem> first, second;
+  model->Recommend(request, &first);
+  model->Recommend(request, &second);
+  EXPECT_EQ(model->cache_hits(), 1u);
+  EXPECT_TRUE(same(first, second));
+  EXPECT_TRUE(same(first, fresh()));
+  data::Interaction e;  // another user's event: a step moves the weights
+  e.item = 9;
+  model->Observe(e, StateOf({7, 8}));
+  model->Recommend(request, &second);
+  EXPECT_EQ(model->cache_hits(), 1u);
+  EXPECT_TRUE(same(second, fresh()));
+  state.Add(e);  // this user's event: a new sequence
+  model->Recommend(request, &second);
+  EXPECT_EQ(model->cache_hits(), 1u);
+  EXPECT_TRUE(same(second, fresh()));
+}
+
+TEST(SasrecTest, OnlineStepOptionsTakeEffect) {
+  SasrecOptions o = SmallOptions();
+  o.epochs = 1;
+  o.online_lr = 1e-3f;
+  std::string base;
+  for (int variant = 0; variant < 3; ++variant) {
+    SasrecOptions v = o;
+    v.online_dropout = variant != 1;
+    v.online_all = variant == 2;
+    auto model = Fitted(v);
+    data::Interaction e;
+    e.item = 4;
+    model->Observe(e, StateOf({1, 2, 3}));
+    EXPECT_EQ(model->skipped_non_finite(), 0u);
+    const std::string bytes = Snapshot(*model);
+    if (variant == 0) {
+      base = bytes;
+    } else {
+      EXPECT_NE(bytes, base) << variant;
+    }
+  }
+}
+
 TEST(SasrecTest, RegistryCreatesAndValidates) {
   auto ok = CreateRecommender("sasrec", {{"dim", "8"}, {"heads", "2"}, {"loss", "bce"}});
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ((*ok)->name(), "sasrec");
   EXPECT_FALSE(CreateRecommender("sasrec", {{"dim", "8"}, {"heads", "3"}}).ok());
   EXPECT_FALSE(CreateRecommender("sasrec", {{"bogus", "1"}}).ok());
+  EXPECT_TRUE(CreateRecommender("sasrec", {{"content", "1"}, {"feature_buckets", "64"}}).ok());
+  EXPECT_FALSE(CreateRecommender("sasrec", {{"feature_buckets", "0"}}).ok());
 }
 
 }  // namespace

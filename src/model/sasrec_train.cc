@@ -98,7 +98,7 @@ double Sasrec::SliceLossAndGrads(std::span<const Example* const> slice, uint64_t
     v *= in_scale;
   }
   base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(stream)));
-  encoder_.Forward(ts->x.data(), &rng, &ts->ws);
+  encoder_.Forward(ts->x.data(), step_dropout_ ? &rng : nullptr, &ts->ws);
   ts->dh.assign(static_cast<size_t>(n) * d, 0.0f);
   const double loss = OutputLoss(slice, &rng, shared_negatives, scale, ts);
   encoder_.Backward(ts->dh.data(), &ts->ws);
@@ -172,6 +172,7 @@ bool Sasrec::ApplyGradients(float lr, int threads) {
   }
   if (finite) {
     ++steps_;
+    ++version_;
     nn::AdamOptions adam;
     adam.lr = lr;
     adam.weight_decay = options_.l2;
@@ -179,7 +180,10 @@ bool Sasrec::ApplyGradients(float lr, int threads) {
                  enc_v_);
     std::sort(main.touched_rows.begin(), main.touched_rows.end());
     nn::AdamStepRows(adam, static_cast<int64_t>(steps_), d, main.touched_rows, main.item_grad,
-                     items_, item_m_, item_v_);
+                     IdRows(), item_m_, item_v_);
+    if (options_.content) {
+      ContentStep(adam, main);
+    }
   } else {
     ++skipped_non_finite_;
   }
