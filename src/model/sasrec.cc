@@ -356,4 +356,9 @@ void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
   Remember(std::move(seq));
 }
 
+void Sasrec::ForgetUser(UserIdx user) {
+  std::lock_guard lock(cache_mu_);
+  cache_.erase(user);
+}
+
 }  // namespace flywheel::model

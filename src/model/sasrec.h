@@ -107,6 +107,9 @@ class Sasrec final : public Recommender {
   KeyValues params() const override;
   Status Fit(std::span<const data::Interaction> history) override;
   void Observe(const data::Interaction& event, const UserState& user) override;
+  // Drops the user's cached representation. The replay reservoir holds item sequences without
+  // user ids and keeps them (see doc/engine.md, "Catalogue").
+  void ForgetUser(UserIdx user) override;
   void SetItemContent(ItemIdx item, const Item& content) override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
   size_t num_items() const override { return rows_; }
