@@ -84,7 +84,10 @@ NOW=$(date +%s%3N)
 echo
 echo "== example calls against the running server"
 run "curl -s -X POST $URL/v1/events -H 'Content-Type: application/json' -d '{\"events\": [{\"user\": \"u7\", \"item\": \"i42\", \"type\": \"click\", \"ts\": $NOW, \"id\": \"demo-$NOW\"}]}'"
-run "curl -s '$URL/v1/users/u7/recommendations?k=5'"
+run "curl -s -X PUT $URL/v1/items/new-jazz-1 -H 'Content-Type: application/json' -d '{\"title\": \"Blue in Green\", \"categories\": [\"jazz\"], \"created\": $NOW}'"
+run "curl -s '$URL/v1/users/u7/recommendations?k=5&explain=true'"
+run "curl -s '$URL/v1/users/someone-new/recommendations?k=3&categories=jazz'"
+run "curl -s '$URL/v1/items/i42/similar?k=3'"
 run "curl -s '$URL/v1/users/u7/recommendations?k=5&model=pop'"
 run "curl -s '$URL/v1/users/someone-new/recommendations?k=3'"
 run "curl -s $URL/v1/stats"
