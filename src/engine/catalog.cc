@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 namespace flywheel::engine {
@@ -129,6 +130,15 @@ double Catalog::Trending(ItemIdx item, TimestampMs now) const {
   }
   const Trend& t = trends_[item];
   return t.count * std::exp2(-static_cast<double>(now - t.at) / static_cast<double>(half_life_ms_));
+}
+
+double Catalog::TrendingLog2(ItemIdx item, TimestampMs now) const {
+  if (item >= trends_.size() || !(trends_[item].count > 0)) {
+    return -std::numeric_limits<double>::infinity();
+  }
+  const Trend& t = trends_[item];
+  return std::log2(static_cast<double>(t.count)) -
+         static_cast<double>(now - t.at) / static_cast<double>(half_life_ms_);
 }
 
 void Catalog::PutItem(ItemIdx item, const Item& content, TimestampMs now) {

@@ -76,6 +76,9 @@ class Catalog {
   size_t deleted_count() const { return deleted_count_; }
   // The trending count of `item` decayed to time `now`.
   double Trending(ItemIdx item, TimestampMs now) const;
+  // log2 of Trending(item, now) without underflow (ranking stays right however old the counts
+  // are); -infinity for items without positive events.
+  double TrendingLog2(ItemIdx item, TimestampMs now) const;
 
   std::optional<uint32_t> FindCategory(std::string_view name) const {
     return categories_.Find(name);

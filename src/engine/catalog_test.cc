@@ -2,6 +2,8 @@
 // (put, delete, forget) through restarts.
 #include "engine/catalog.h"
 
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -67,6 +69,12 @@ TEST(CatalogStateTest, PutDeleteTrendingAndSaveLoad) {
   EXPECT_NEAR(catalog.Trending(0, kT0 + 2000), 1.5, 1e-5);
   catalog.CountEvent(0, 4.0f, kT0);  // late event: decayed to the count's time
   EXPECT_NEAR(catalog.Trending(0, kT0 + 1000), 5.0, 1e-5);
+  EXPECT_NEAR(catalog.TrendingLog2(0, kT0 + 1000), std::log2(5.0), 1e-5);
+  // Ten years later the count underflows, its logarithm does not.
+  const TimestampMs later = kT0 + 10LL * 365 * 24 * 3600 * 1000;
+  EXPECT_EQ(catalog.Trending(0, later), 0.0);
+  EXPECT_NEAR(catalog.TrendingLog2(0, later), std::log2(5.0) - 10.0 * 365 * 24 * 3600, 1.0);
+  EXPECT_EQ(catalog.TrendingLog2(1, kT0), -std::numeric_limits<double>::infinity());
   catalog.DeleteItem(0);
   catalog.DeleteItem(0);
   EXPECT_TRUE(catalog.deleted(0));

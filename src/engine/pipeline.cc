@@ -144,8 +144,8 @@ TrendingLists TrendingLists::Build(const Catalog& catalog, TimestampMs now,
     if (info->deleted) {
       continue;
     }
-    const double t = catalog.Trending(i, now);
-    if (t > 0) {
+    const double t = catalog.TrendingLog2(i, now);
+    if (t != -std::numeric_limits<double>::infinity()) {
       scored.emplace_back(t, i);
     }
     if (new_item_window_ms > 0 && now - info->first_seen_ms <= new_item_window_ms) {
@@ -294,8 +294,8 @@ void RunPipeline(const PipelineContext& ctx, const PipelineQuery& q,
       }
     }
     std::sort(trending.begin(), trending.end(), [&](ItemIdx a, ItemIdx b) {
-      const double ta = catalog.Trending(a, q.now_ms);
-      const double tb = catalog.Trending(b, q.now_ms);
+      const double ta = catalog.TrendingLog2(a, q.now_ms);
+      const double tb = catalog.TrendingLog2(b, q.now_ms);
       return ta != tb ? ta > tb : a < b;
     });
     trending.erase(std::unique(trending.begin(), trending.end()), trending.end());
@@ -314,7 +314,7 @@ void RunPipeline(const PipelineContext& ctx, const PipelineQuery& q,
   }
 
   // Scores: the model's for personal answers (exact inner products for vector models; items
-  // outside a non-vector model's list rank after it), else the trending count.
+  // outside a non-vector model's list rank after it), else log2 of the trending count.
   std::vector<PipelineItem>& items = cands.items();
   std::vector<float> vec(dim);
   float floor = std::numeric_limits<float>::max();
@@ -324,15 +324,16 @@ void RunPipeline(const PipelineContext& ctx, const PipelineQuery& q,
     }
   }
   for (PipelineItem& p : items) {
-    const auto trend = static_cast<float>(catalog.Trending(p.item, q.now_ms));
+    const double log_trend = catalog.TrendingLog2(p.item, q.now_ms);
     if (!personal) {
-      p.score = trend;
+      p.score = static_cast<float>(std::max(log_trend, -1e30));
     } else if (dim > 0) {
       p.score = model.RetrievalItem(p.item, vec) ? Dot(query, vec, dim) : kNegInf;
     } else if (p.score == kNegInf) {
       // Below every model-ranked item, ordered by trending among themselves.
+      const double squashed = 0.5 + std::atan(std::max(log_trend, -1e30)) / 3.14159265358979;
       p.score = (floor == std::numeric_limits<float>::max() ? 0.0f : floor) - 1.0f +
-                trend / (1.0f + trend);
+                static_cast<float>(squashed);
     }
   }
   std::sort(items.begin(), items.end(), [](const PipelineItem& a, const PipelineItem& b) {
@@ -526,7 +527,7 @@ void SimilarItems(const PipelineContext& ctx, ItemIdx item, int k, std::vector<P
     if (c < ctx.trending.by_category.size()) {
       for (ItemIdx i : ctx.trending.by_category[c]) {
         if (allowed(i)) {
-          scored.emplace_back(catalog.Trending(i, ctx.trending.built_at_ms), i);
+          scored.emplace_back(catalog.TrendingLog2(i, ctx.trending.built_at_ms), i);
         }
       }
     }
