@@ -382,6 +382,31 @@ void WaitApplied(HttpClient& http, const std::string& prefix) {
   }
 }
 
+// After a restart the engine rebuilds its ANN index in the background (doc/engine.md); until
+// it covers the catalogue, requests scan exactly. Waits until it does (models with vectors), so
+// the measured phase sees the steady state; gives up after 5 s without an index (models without
+// vectors) or 300 s in all.
+void WaitForVectorIndex(const std::string& url_text, const Flags& f) {
+  const auto url = Check(flywheel::client::ParseUrl(url_text), "url");
+  HttpClient http(ClientFor(url, f));
+  const auto start = std::chrono::steady_clock::now();
+  while (true) {
+    const json stats = GetJson(http, url.prefix + "/v1/stats");
+    const uint64_t items = stats.value("items", uint64_t{0});
+    const uint64_t indexed =
+        stats.contains("vector_index") ? stats["vector_index"].value("items", uint64_t{0}) : 0;
+    const double waited =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (indexed >= items || (indexed == 0 && waited > 5) || waited > 300) {
+      std::fprintf(stderr, "vector index: %llu of %llu items after %.1f s\n",
+                   static_cast<unsigned long long>(indexed), static_cast<unsigned long long>(items),
+                   waited);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
 // ---- closed-loop ingest ----------------------------------------------------------------------
 
 struct IngestResult {
@@ -666,6 +691,7 @@ int Run(int argc, char** argv) {
         server.Stop();
         server.Start(binary, f);
         url_text = "http://127.0.0.1:" + std::to_string(server.port());
+        WaitForVectorIndex(url_text, f);
       }
     }
     const auto live = Check(flywheel::client::ParseUrl(url_text), "url");

@@ -51,10 +51,12 @@ struct ModelSpec {
 
 // The recommendation pipeline (doc/engine.md, "Recommendation pipeline").
 struct PipelineOptions {
-  int candidates = 200;           // from the model (ANN or exact)
-  int neighbour_seeds = 3;        // recent positive items whose neighbours become candidates
-  int neighbours_per_seed = 20;   // neighbours per seed
-  int trending_candidates = 100;  // trending items offered as candidates
+  // Defaults measured with flywheel_load_bench (bench/results/server.md): an HNSW search costs
+  // about its width (max(ef_search, k)), so the candidate count drives the read cost.
+  int candidates = 50;            // from the model (ANN or exact)
+  int neighbour_seeds = 1;        // recent positive items whose neighbours become candidates
+  int neighbours_per_seed = 10;   // neighbours per seed
+  int trending_candidates = 50;   // trending items offered as candidates
   double exploration = 0.1;       // share of the k slots offered to new items, 0..0.5
   int64_t new_item_window_ms = 3LL * 24 * 3600 * 1000;  // "new": first seen within this window
   std::vector<std::string> exclude_categories;          // business rule: never recommended

@@ -24,7 +24,7 @@ void ItemVectorIndex::MarkDirty(ItemIdx item) {
   }
 }
 
-size_t ItemVectorIndex::Refresh(const model::Recommender& model, std::shared_mutex& state_mu,
+size_t ItemVectorIndex::Refresh(const model::Recommender& model, ann::RwLock& state_mu,
                                 size_t budget) {
   size_t known = 0;
   {

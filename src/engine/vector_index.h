@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ann/ann_index.h"
+#include "ann/rw_lock.h"
 #include "engine/pipeline.h"
 #include "model/recommender.h"
 
@@ -23,14 +24,14 @@ namespace flywheel::engine {
 class ItemVectorIndex : public VectorSearch {
  public:
   static Result<std::unique_ptr<ItemVectorIndex>> Create(const std::string& kind, uint32_t dim,
-                                                         float move_threshold = 0.1f);
+                                                         float move_threshold = 0.25f);
 
   // Learner thread: `item`'s vector may have changed.
   void MarkDirty(ItemIdx item);
   // Indexer thread: refreshes at most `budget` items (dirty ones first, then items never
   // indexed). `state_mu` guards the model (taken shared while vectors are copied). Returns the
   // number of items examined (0: nothing to do).
-  size_t Refresh(const model::Recommender& model, std::shared_mutex& state_mu, size_t budget);
+  size_t Refresh(const model::Recommender& model, ann::RwLock& state_mu, size_t budget);
   // Every item the model knew at some point has been indexed once.
   bool ready() const { return ready_.load(std::memory_order_acquire); }
   size_t indexed() const { return index_->size(); }
