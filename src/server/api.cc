@@ -146,11 +146,20 @@ bool IsRequestIdToken(std::string_view id) {
 
 // A valid event holds at most ~40 JSON values (6 fields, 32 context entries, its object).
 constexpr size_t kMaxJsonValuesPerEvent = 100;
+// An item or user body holds at most 64 categories, 256 tags and 256 attributes.
+constexpr size_t kMaxCatalogJsonValues = 1000;
 
-// An upper bound on the values of a JSON text: one per comma and per opening bracket outside
-// strings, plus one. Linear, no allocation.
-size_t JsonValuesUpperBound(std::string_view text) {
+// One linear pass over a JSON text, ignoring brackets and commas inside strings: its nesting
+// depth and an upper bound on its values (one per comma and per opening bracket, plus one). No
+// allocation; run before parsing so that hostile bodies are refused cheaply.
+struct JsonShape {
+  int depth = 0;
   size_t values = 1;
+};
+
+JsonShape ScanJson(std::string_view text) {
+  JsonShape shape;
+  int depth = 0;
   bool in_string = false;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
@@ -162,11 +171,16 @@ size_t JsonValuesUpperBound(std::string_view text) {
       }
     } else if (c == '"') {
       in_string = true;
-    } else if (c == ',' || c == '[' || c == '{') {
-      ++values;
+    } else if (c == '{' || c == '[') {
+      shape.depth = std::max(shape.depth, ++depth);
+      ++shape.values;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == ',') {
+      ++shape.values;
     }
   }
-  return values;
+  return shape;
 }
 
 json RecommendationsJson(const RecommendResult& result, const std::string& request_id) {
@@ -214,26 +228,7 @@ ApiKeys ApiKeys::FromEnvironment() {
 }
 
 int JsonDepth(std::string_view text) {
-  int depth = 0;
-  int max_depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      max_depth = std::max(max_depth, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return max_depth;
+  return ScanJson(text).depth;
 }
 
 Result<std::map<std::string, std::string>> ParseQuery(std::string_view query) {
@@ -481,16 +476,10 @@ Response Api::Dispatch(const Request& request, const std::string& request_id, st
 
 Response Api::PostEvents(const Request& request, Engine& engine) const {
   const std::string& body = request.body();
-  if (JsonDepth(body) > limits_.max_json_depth) {
-    return Error(request, http::status::bad_request, "invalid_argument",
-                 "JSON nested deeper than " + std::to_string(limits_.max_json_depth));
-  }
-  // The parsed document costs up to ~80 bytes per value (8 MiB of "{}," is ~220 MiB): bound the
-  // values before parsing, generously above what max_events_per_batch valid events can hold.
-  const size_t max_values = limits_.max_events_per_batch * kMaxJsonValuesPerEvent;
-  if (JsonValuesUpperBound(body) > max_values) {
-    return Error(request, http::status::bad_request, "invalid_argument",
-                 "JSON has more than " + std::to_string(max_values) + " values");
+  // Bound the values generously above what max_events_per_batch valid events can hold.
+  if (auto refused =
+          CheckJsonBody(request, limits_.max_events_per_batch * kMaxJsonValuesPerEvent)) {
+    return *refused;
   }
   const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
@@ -603,12 +592,25 @@ Response Api::GetSimilar(const Request& request, const std::string& item,
   return JsonResponse(request, http::status::ok, RecommendationsJson(*result, request_id));
 }
 
+std::optional<Response> Api::CheckJsonBody(const Request& request, size_t max_values) const {
+  const JsonShape shape = ScanJson(request.body());
+  if (shape.depth > limits_.max_json_depth) {
+    return Error(request, http::status::bad_request, "invalid_argument",
+                 "JSON nested deeper than " + std::to_string(limits_.max_json_depth));
+  }
+  // A parsed document costs up to ~80 bytes per value (8 MiB of "{}," is ~220 MiB).
+  if (shape.values > max_values) {
+    return Error(request, http::status::bad_request, "invalid_argument",
+                 "JSON has more than " + std::to_string(max_values) + " values");
+  }
+  return std::nullopt;
+}
+
 Response Api::PutOrDeleteItem(const Request& request, const std::string& id, Engine& engine) const {
   Result<uint64_t> seq = Status::Ok();
   if (request.method() == http::verb::put) {
-    if (JsonDepth(request.body()) > limits_.max_json_depth) {
-      return Error(request, http::status::bad_request, "invalid_argument",
-                   "JSON nested deeper than " + std::to_string(limits_.max_json_depth));
+    if (auto refused = CheckJsonBody(request, kMaxCatalogJsonValues)) {
+      return *refused;
     }
     Result<Item> item = data::ParseItemJson(id, request.body());
     if (!item.ok()) {
@@ -626,9 +628,8 @@ Response Api::PutOrDeleteItem(const Request& request, const std::string& id, Eng
 
 Response Api::PutOrDeleteUser(const Request& request, const std::string& id, Engine& engine) const {
   if (request.method() == http::verb::put) {
-    if (JsonDepth(request.body()) > limits_.max_json_depth) {
-      return Error(request, http::status::bad_request, "invalid_argument",
-                   "JSON nested deeper than " + std::to_string(limits_.max_json_depth));
+    if (auto refused = CheckJsonBody(request, kMaxCatalogJsonValues)) {
+      return *refused;
     }
     Result<User> user = data::ParseUserJson(id, request.body());
     if (!user.ok()) {

@@ -63,6 +63,9 @@ class Api {
   Response PutOrDeleteUser(const Request& request, const std::string& id, Engine& engine) const;
   Response GetStats(const Request& request, Engine& engine);
   Response GetMetrics(const Request& request);
+  // nullopt when the body's JSON nesting and value count are within limits (checked before
+  // parsing), else the 400 response.
+  std::optional<Response> CheckJsonBody(const Request& request, size_t max_values) const;
   // nullopt when allowed, else the 401/403 response.
   std::optional<Response> Authorize(const Request& request, Scope needed) const;
 
