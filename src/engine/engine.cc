@@ -218,6 +218,8 @@ class Engine::Impl {
   // control record, and every max(1, min(1000, seq / 10)) events).
   static bool TrendingDue(uint64_t seq, const Event& event);
   std::string ItemName(ItemIdx item) const;  // REQUIRES: state_mu_ held
+  // What the pipeline reads for model `which`. REQUIRES: state_mu_ held while it is used.
+  engine::PipelineContext PipelineContextFor(size_t which) const;
 
   const EngineOptions options_;
   io::Env* const env_;
@@ -881,6 +883,16 @@ Result<size_t> Engine::Impl::ModelIndex(const std::string& name) const {
   return Status::InvalidArgument("field 'model': '" + name + "' is not configured in this engine");
 }
 
+engine::PipelineContext Engine::Impl::PipelineContextFor(size_t which) const {
+  return engine::PipelineContext{*models_[which],
+                                 catalog_,
+                                 trending_,
+                                 SearchFor(which),
+                                 options_.pipeline,
+                                 types_,
+                                 [this](ItemIdx i) { return ItemName(i); }};
+}
+
 std::string Engine::Impl::ItemName(ItemIdx item) const {
   const engine::ItemInfo* info = catalog_.item(item);
   if (info != nullptr && !info->title.empty()) {
@@ -933,13 +945,7 @@ Result<RecommendResult> Engine::Impl::Recommend(const RecommendQuery& query) con
       }
     }
   }
-  const engine::PipelineContext ctx{*models_[which],
-                                    catalog_,
-                                    trending_,
-                                    SearchFor(which),
-                                    options_.pipeline,
-                                    types_,
-                                    [this](ItemIdx i) { return ItemName(i); }};
+  const engine::PipelineContext ctx = PipelineContextFor(which);
   engine::RunPipeline(ctx, q, &top);
   result.items.reserve(top.size());
   for (engine::PipelineItem& p : top) {
@@ -974,13 +980,7 @@ Result<RecommendResult> Engine::Impl::Similar(const std::string& item, int k,
   if (!idx || catalog_.deleted(*idx)) {
     return Status::NotFound("item '" + item + "' is not in the catalogue");
   }
-  const engine::PipelineContext ctx{*models_[which],
-                                    catalog_,
-                                    trending_,
-                                    SearchFor(which),
-                                    options_.pipeline,
-                                    types_,
-                                    [this](ItemIdx i) { return ItemName(i); }};
+  const engine::PipelineContext ctx = PipelineContextFor(which);
   std::vector<engine::PipelineItem> top;
   engine::SimilarItems(ctx, *idx, k, &top);
   for (engine::PipelineItem& p : top) {

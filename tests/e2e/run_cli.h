@@ -1,0 +1,34 @@
+// RunCli: runs the flywheel binary (FLYWHEEL_BINARY, set by tests/e2e/CMakeLists.txt) with
+// `args` through the shell and returns its exit code and output (stdout + stderr).
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include <sys/wait.h>
+
+namespace flywheel::e2e {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string output;  // stdout + stderr
+};
+
+inline RunResult RunCli(const std::string& args) {
+  const std::string command = std::string(FLYWHEEL_BINARY) + " " + args + " 2>&1";
+  RunResult result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    return result;
+  }
+  char buf[4096];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) {
+    result.output.append(buf, n);
+  }
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+}  // namespace flywheel::e2e
