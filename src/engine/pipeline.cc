@@ -415,7 +415,14 @@ void RunPipeline(const PipelineContext& ctx, const PipelineQuery& q,
   }
   take_ranked(q.k);  // fill when there were not enough new items
 
-  // Reasons (and explanations).
+  // Reasons (and explanations). A model that says which recent items shaped the user's
+  // representation (attention) weights each seed's similarity by that share.
+  std::unordered_map<ItemIdx, float> attribution;
+  if (personal && dim > 0 && !vector_seeds.empty()) {
+    for (const auto& [item, share] : model.RecentAttribution(request)) {
+      attribution[item] += share;
+    }
+  }
   for (PipelineItem& p : *out) {
     if (p.exploration) {
       p.reason = CategoryPhrase(catalog, p.item, "new", "");
@@ -433,6 +440,10 @@ void RunPipeline(const PipelineContext& ctx, const PipelineQuery& q,
       for (size_t s = 0; s < vector_seeds.size(); ++s) {
         const float sn = std::sqrt(Dot(seed_vectors[s], seed_vectors[s], dim)) + 1e-12f;
         sims[s] = Dot(vec, seed_vectors[s], dim) / (norm * sn);
+        if (!attribution.empty()) {
+          const auto it = attribution.find(vector_seeds[s].item);
+          sims[s] = it == attribution.end() ? 0.0f : std::max(0.0f, sims[s]) * it->second;
+        }
         if (sims[s] > sims[best]) {
           best = s;
         }

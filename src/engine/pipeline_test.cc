@@ -61,10 +61,13 @@ std::vector<Event> GroupEvents(int n, uint64_t seed, TimestampMs t0) {
 
 class PipelineTest : public ::testing::Test {
  protected:
-  void Open(PipelineOptions pipeline = {}, const std::string& model = "bpr") {
+  void Open(PipelineOptions pipeline = {}, const std::string& model = "bpr",
+            const std::map<std::string, std::string>& extra = {}) {
     EngineOptions o;
     o.data_dir = dir_.path();
-    o.models = {ModelSpec{model, {{"dim", "16"}, {"seed", "3"}}}, ModelSpec{"pop", {}}};
+    std::map<std::string, std::string> params = {{"dim", "16"}, {"seed", "3"}};
+    params.insert(extra.begin(), extra.end());
+    o.models = {ModelSpec{model, {params.begin(), params.end()}}, ModelSpec{"pop", {}}};
     o.snapshot_on_close = false;
     o.pipeline = std::move(pipeline);
     auto engine = Engine::Open(o);
@@ -127,6 +130,43 @@ TEST_F(PipelineTest, PersonalisedItemsComeWithReasonsFromTheUsersHistory) {
       EXPECT_LE(r.items[i].score, r.items[i - 1].score);
     }
   }
+}
+
+// sasrec serves through its retrieval vectors (h, E_i) and explains by attention: the shares
+// are over the user's recent items and sum to 1, and the reason names one of them.
+TEST_F(PipelineTest, SasrecServesWithAttentionWeightedReasons) {
+  PipelineOptions p;
+  p.exploration = 0;
+  Open(p, "sasrec", {{"online_lr", "0.01"}, {"max_len", "10"}, {"blocks", "1"}});
+  RecommendQuery q;
+  q.user = "u1-4";
+  q.k = 10;
+  q.explain = true;
+  auto r = engine_->Recommend(q);
+  ASSERT_OK(r.status());
+  EXPECT_EQ(r->model, "sasrec");
+  ASSERT_EQ(r->items.size(), 10u);
+  int in_group = 0;
+  int explained = 0;
+  for (const Recommendation& item : r->items) {
+    in_group += GroupOf(item.item) == 1 ? 1 : 0;
+    if (item.source == "trending") {
+      continue;
+    }
+    EXPECT_THAT(item.reason, StartsWith("because you clicked Title ")) << item.item;
+    float total = 0;
+    for (const auto& [seed, share] : item.because) {
+      EXPECT_EQ(GroupOf(seed), 1) << "explained by the user's own (group 1) items: " << seed;
+      EXPECT_GT(share, 0.0f);
+      total += share;
+    }
+    if (!item.because.empty()) {
+      ++explained;
+      EXPECT_NEAR(total, 1.0f, 1e-4) << item.item;
+    }
+  }
+  EXPECT_GE(explained, 5);
+  EXPECT_GE(in_group, 6) << "sasrec learned the user's taste group online";
 }
 
 TEST_F(PipelineTest, UnknownUsersGetPopularItemsWithCategoryReasons) {

@@ -17,6 +17,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flywheel/event.h"
@@ -50,6 +51,10 @@ class Recommender {
   virtual std::string name() const = 0;
   // Hyper-parameters, for reports.
   virtual KeyValues params() const = 0;
+
+  // True for a parameter that changes only online learning (Observe), never what Fit produces:
+  // the evaluation's fit cache (eval/fit_cache.h) leaves such parameters out of its key.
+  virtual bool OnlineOnlyParam(std::string_view /*name*/) const { return false; }
 
   // Batch warm start on time-ordered events. The default replays Observe in order with user
   // states of its own; models with a real batch trainer override it.
@@ -86,6 +91,15 @@ class Recommender {
   }
   // False for items the model does not rank (unknown to it).
   virtual bool RetrievalItem(ItemIdx /*item*/, std::span<float> /*out*/) const { return false; }
+
+  // How much each of the user's recent items shaped the model's representation of the user
+  // (sasrec: the attention of the newest position), weights >= 0 summing to 1, best first.
+  // Empty when the model has no such attribution; the pipeline then explains by vector
+  // similarity alone. Reader-side.
+  virtual std::vector<std::pair<ItemIdx, float>> RecentAttribution(
+      const RecommendRequest& /*request*/) const {
+    return {};
+  }
 
   // Forgets a user (right to be forgotten): everything the model keeps about this user alone
   // (rows, histories, replay samples) is dropped; a later event of the same index starts fresh.

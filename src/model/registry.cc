@@ -117,13 +117,34 @@ Result<BprOptions> BprOptionsFromParams(const ModelParams& params) {
 
 Result<SasrecOptions> SasrecOptionsFromParams(const ModelParams& params) {
   const std::string name = "sasrec";
-  FLYWHEEL_RETURN_IF_ERROR(CheckKeys(
-      name, params,
-      {"dim",       "heads",     "blocks",      "max_len",    "dropout",         "act",
-       "loss",      "negatives", "lr",          "l2",         "init_std",        "batch",
-       "epochs",    "patience",  "valid_users", "max_chunks", "threads",         "online_lr",
-       "replay",    "reservoir", "seed",        "content",    "feature_buckets", "online_dropout",
-       "online_all"}));
+  FLYWHEEL_RETURN_IF_ERROR(CheckKeys(name, params,
+                                     {"dim",
+                                      "heads",
+                                      "blocks",
+                                      "max_len",
+                                      "dropout",
+                                      "act",
+                                      "loss",
+                                      "negatives",
+                                      "lr",
+                                      "l2",
+                                      "init_std",
+                                      "batch",
+                                      "epochs",
+                                      "patience",
+                                      "valid_users",
+                                      "max_chunks",
+                                      "threads",
+                                      "online_lr",
+                                      "replay",
+                                      "reservoir",
+                                      "seed",
+                                      "content",
+                                      "feature_buckets",
+                                      "online_dropout",
+                                      "online_all",
+                                      "online_optimizer",
+                                      "online_items_only"}));
   SasrecOptions o;
   auto get = [&](const std::string& key, double fallback, double min, double max) {
     return GetDouble(name, params, key, fallback, min, max);
@@ -163,6 +184,11 @@ Result<SasrecOptions> SasrecOptionsFromParams(const ModelParams& params) {
   o.online_dropout = online_dropout != 0;
   FLYWHEEL_ASSIGN_OR_RETURN(double online_all, get("online_all", 0, 0, 1));
   o.online_all = online_all != 0;
+  FLYWHEEL_ASSIGN_OR_RETURN(double items_only, get("online_items_only", 0, 0, 1));
+  o.online_items_only = items_only != 0;
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string online_optimizer,
+                            GetChoice(name, params, "online_optimizer", "adam", {"adam", "sgd"}));
+  o.online_optimizer = online_optimizer == "sgd" ? SasrecOptimizer::kSgd : SasrecOptimizer::kAdam;
   FLYWHEEL_ASSIGN_OR_RETURN(double seed, get("seed", static_cast<double>(o.seed), 0, 1e15));
   o.seed = static_cast<uint64_t>(seed);
   FLYWHEEL_ASSIGN_OR_RETURN(std::string act,

@@ -117,6 +117,8 @@ KeyValues Sasrec::params() const {
           {"replay", std::to_string(o.replay)},
           {"online_dropout", o.online_dropout ? "1" : "0"},
           {"online_all", o.online_all ? "1" : "0"},
+          {"online_optimizer", o.online_optimizer == SasrecOptimizer::kSgd ? "sgd" : "adam"},
+          {"online_items_only", o.online_items_only ? "1" : "0"},
           {"content", o.content ? "1" : "0"},
           {"feature_buckets", std::to_string(o.feature_buckets)},
           {"seed", std::to_string(o.seed)},
@@ -285,9 +287,16 @@ void Sasrec::Recommend(const RecommendRequest& request, std::vector<ScoredItem>*
 }
 
 std::vector<std::pair<ItemIdx, float>> Sasrec::Explain(const UserState& user, ItemIdx item) const {
+  if (item >= rows_ || known_[item] == 0) {
+    return {};
+  }
+  return RecentAttention(user);
+}
+
+std::vector<std::pair<ItemIdx, float>> Sasrec::RecentAttention(const UserState& user) const {
   std::vector<std::pair<ItemIdx, float>> result;
   const std::vector<ItemIdx> seq = RecentSequence(user);
-  if (seq.empty() || item >= rows_ || known_[item] == 0) {
+  if (seq.empty()) {
     return result;
   }
   nn::EncoderWorkspace ws;
@@ -308,16 +317,61 @@ std::vector<std::pair<ItemIdx, float>> Sasrec::Explain(const UserState& user, It
   return result;
 }
 
-void Sasrec::Remember(std::vector<ItemIdx> sequence) {
+bool Sasrec::RetrievalQuery(const RecommendRequest& request, std::span<float> out) const {
+  const size_t d = static_cast<size_t>(options_.dim);
+  if (out.size() != d + 1 || request.user_state == nullptr) {
+    return false;
+  }
+  const std::vector<ItemIdx> seq = RecentSequence(*request.user_state);
+  if (seq.empty()) {
+    return false;
+  }
+  std::vector<float> h;
+  UserVector(request.user, seq, &h);
+  std::copy(h.begin(), h.end(), out.begin());
+  out[d] = 1.0f;
+  return true;
+}
+
+bool Sasrec::RetrievalItem(ItemIdx item, std::span<float> out) const {
+  const size_t d = static_cast<size_t>(options_.dim);
+  if (out.size() != d + 1 || item >= rows_ || known_[item] == 0) {
+    return false;
+  }
+  const float* row = items_.data() + static_cast<size_t>(item) * d;
+  std::copy(row, row + d, out.begin());
+  out[d] = 0.0f;
+  return true;
+}
+
+std::vector<std::pair<ItemIdx, float>> Sasrec::RecentAttribution(
+    const RecommendRequest& request) const {
+  if (request.user_state == nullptr) {
+    return {};
+  }
+  std::vector<std::pair<ItemIdx, float>> result = RecentAttention(*request.user_state);
+  float total = 0;
+  for (const auto& entry : result) {
+    total += entry.second;
+  }
+  for (auto& entry : result) {
+    entry.second = total > 0 ? entry.second / total : 0.0f;
+  }
+  return result;
+}
+
+void Sasrec::Remember(UserIdx user, std::vector<ItemIdx> sequence) {
   ++reservoir_seen_;
   if (reservoir_.size() < static_cast<size_t>(options_.reservoir)) {
     reservoir_.push_back(std::move(sequence));
+    reservoir_users_.push_back(user);
     return;
   }
   base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(reservoir_seen_ + 0x5EEDULL)));
   const uint64_t slot = rng.Uniform(reservoir_seen_);
   if (slot < reservoir_.size()) {
     reservoir_[slot] = std::move(sequence);
+    reservoir_users_[slot] = user;
   }
 }
 
@@ -349,16 +403,43 @@ void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
     for (const Example& e : examples) {
       ptrs.push_back(&e);
     }
-    step_dropout_ = options_.online_dropout;
+    step_rule_ = {options_.online_dropout, options_.online_optimizer == SasrecOptimizer::kSgd,
+                  options_.online_items_only};
     TrainStep(ptrs, 1, options_.online_lr);
-    step_dropout_ = true;
+    step_rule_ = StepRule{};
   }
-  Remember(std::move(seq));
+  Remember(event.user, std::move(seq));
+}
+
+size_t Sasrec::ReplaySequencesOf(UserIdx user) const {
+  return static_cast<size_t>(std::count(reservoir_users_.begin(), reservoir_users_.end(), user));
+}
+
+bool Sasrec::OnlineOnlyParam(std::string_view name) const {
+  return name == "online_lr" || name == "replay" || name == "online_dropout" ||
+         name == "online_all" || name == "online_optimizer" || name == "online_items_only";
 }
 
 void Sasrec::ForgetUser(UserIdx user) {
-  std::lock_guard lock(cache_mu_);
-  cache_.erase(user);
+  {
+    std::lock_guard lock(cache_mu_);
+    cache_.erase(user);
+  }
+  if (user == kNoUser) {
+    return;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < reservoir_.size(); ++i) {
+    if (reservoir_users_[i] != user) {
+      if (kept != i) {
+        reservoir_[kept] = std::move(reservoir_[i]);
+        reservoir_users_[kept] = reservoir_users_[i];
+      }
+      ++kept;
+    }
+  }
+  reservoir_.resize(kept);
+  reservoir_users_.resize(kept);
 }
 
 }  // namespace flywheel::model

@@ -19,7 +19,9 @@
 // Observe(event, user): a positive event grows the item table if needed, then takes one Adam
 // step (single-threaded, rate online_lr) on the user's latest sequence (user.recent() + the
 // event, loss on the newest position only) together with `replay` sequences drawn from a
-// reservoir of past latest sequences (Algorithm R, capacity `reservoir`).
+// reservoir of past latest sequences (Algorithm R, capacity `reservoir`). The step is Adam
+// (continuing the pre-training moments) or plain SGD (online_optimizer), on every weight or on
+// the item rows only (online_items_only).
 //
 // Content (content=1): an item's vector is its id row plus the weighted rows of its hashed
 // content features (categories, tags, title tokens, decade, attributes: the two-tower feature
@@ -62,6 +64,7 @@
 namespace flywheel::model {
 
 enum class SasrecLoss { kSoftmax, kSampled, kBce };
+enum class SasrecOptimizer { kAdam, kSgd };
 
 struct SasrecOptions {
   int dim = 64;
@@ -90,6 +93,12 @@ struct SasrecOptions {
   int reservoir = 2000;
   bool online_dropout = true;  // dropout during online steps (as in pre-training)
   bool online_all = false;     // online loss on every position of the sequences, not the newest
+  // Online step rule: Adam (the pre-training moments continue) or plain SGD (step = online_lr *
+  // gradient: a surprise moves the weights far, an event the model predicted hardly moves them).
+  SasrecOptimizer online_optimizer = SasrecOptimizer::kAdam;
+  // What online steps move: everything, or only the item rows (E, or the id and feature rows
+  // with content); the shared encoder then stays as pre-trained.
+  bool online_items_only = false;
   bool content = false;        // id row + hashed content features (SetItemContent)
   int feature_buckets = 8192;  // rows of the hashed feature table
   uint64_t seed = 1;
@@ -105,13 +114,21 @@ class Sasrec final : public Recommender {
 
   std::string name() const override { return "sasrec"; }
   KeyValues params() const override;
+  bool OnlineOnlyParam(std::string_view name) const override;
   Status Fit(std::span<const data::Interaction> history) override;
   void Observe(const data::Interaction& event, const UserState& user) override;
-  // Drops the user's cached representation. The replay reservoir holds item sequences without
-  // user ids and keeps them (see doc/engine.md, "Catalogue").
+  // Drops the user's cached representation and the user's sequences in the replay reservoir
+  // (sequences restored from a version-1 or -2 snapshot carry no user and stay).
   void ForgetUser(UserIdx user) override;
   void SetItemContent(ItemIdx item, const Item& content) override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
+  // Retrieval vectors: query (h, 1), item (E_i, 0), so <query, item> is the model's score.
+  size_t retrieval_dim() const override { return static_cast<size_t>(options_.dim) + 1; }
+  bool RetrievalQuery(const RecommendRequest& request, std::span<float> out) const override;
+  bool RetrievalItem(ItemIdx item, std::span<float> out) const override;
+  // Explain() of the request's user, normalised to sum to 1.
+  std::vector<std::pair<ItemIdx, float>> RecentAttribution(
+      const RecommendRequest& request) const override;
   size_t num_items() const override { return rows_; }
   Status SaveState(base::ByteWriter* out) const override;
   Status LoadState(base::ByteReader* in) override;
@@ -123,6 +140,8 @@ class Sasrec final : public Recommender {
 
   // Fills scores (size num_items()) for a sequence (oldest first); unknown items -inf.
   void ScoreSequence(std::span<const ItemIdx> sequence, std::span<float> scores) const;
+  // Sequences of `user` in the replay reservoir (ForgetUser leaves none).
+  size_t ReplaySequencesOf(UserIdx user) const;
   // Serving-cache hits so far (Recommend calls that reused a cached representation).
   uint64_t cache_hits() const;
 
@@ -153,7 +172,7 @@ class Sasrec final : public Recommender {
   std::vector<float>& IdRows() { return options_.content ? ids_ : items_; }
   // Content: Adam on the feature rows reached by the touched item rows' gradients, then E
   // refreshed for the affected items (sasrec_content.cc).
-  void ContentStep(const nn::AdamOptions& adam, const ThreadState& main);
+  void ContentStep(const nn::AdamOptions& adam, const ThreadState& main);  // sgd per step_rule_
   void RefreshRow(ItemIdx item);
   void RefreshAllRows();
   void LinkFeatures(ItemIdx item, bool link);
@@ -176,6 +195,9 @@ class Sasrec final : public Recommender {
   void EncodeLast(std::span<const ItemIdx> sequence, nn::EncoderWorkspace* ws,
                   std::vector<float>* x) const;
   std::vector<ItemIdx> RecentSequence(const UserState& user) const;
+  // The last block's attention from the newest position onto the user's recent items (summed
+  // over repeats), best first.
+  std::vector<std::pair<ItemIdx, float>> RecentAttention(const UserState& user) const;
   // Scores from a hidden state h (dim floats); unknown items -inf.
   void ScoreHidden(const float* h, std::span<float> scores) const;
   // The representation of `user` with `sequence`, from the cache or computed (and cached).
@@ -185,7 +207,7 @@ class Sasrec final : public Recommender {
   void RunEpochs(const std::vector<Example>& examples,
                  const std::vector<std::vector<ItemIdx>>& train,
                  const std::vector<std::pair<uint32_t, ItemIdx>>& valid);
-  void Remember(std::vector<ItemIdx> sequence);
+  void Remember(UserIdx user, std::vector<ItemIdx> sequence);
   ItemIdx SampleKnown(base::Rng* rng) const;
   ItemIdx SamplePopular(base::Rng* rng) const;
   float LogQ(ItemIdx item) const;
@@ -209,11 +231,19 @@ class Sasrec final : public Recommender {
   uint64_t positives_seen_ = 0;
   double total_count_ = 0;
   std::vector<std::vector<ItemIdx>> reservoir_;
+  std::vector<UserIdx> reservoir_users_;  // whose sequence each entry is (kNoUser: unknown)
   uint64_t reservoir_seen_ = 0;
   uint64_t steps_ = 0;    // Adam steps taken
   uint64_t streams_ = 0;  // random streams used (one per TrainStep / draw): the RNG state
   uint64_t skipped_non_finite_ = 0;
-  bool step_dropout_ = true;  // TrainStep applies dropout (false during online steps if so set)
+  // How TrainStep's step is taken: pre-training uses the defaults; Observe sets the online
+  // options around its step.
+  struct StepRule {
+    bool dropout = true;
+    bool sgd = false;
+    bool items_only = false;
+  };
+  StepRule step_rule_;
   std::vector<double> valid_history_;
   int best_epoch_ = -1;
   std::vector<std::unique_ptr<ThreadState>> threads_;

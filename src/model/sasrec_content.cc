@@ -86,8 +86,12 @@ void Sasrec::ContentStep(const nn::AdamOptions& adam, const ThreadState& main) {
     }
   }
   std::sort(touched_feats_.begin(), touched_feats_.end());
-  nn::AdamStepRows(adam, static_cast<int64_t>(steps_), d, touched_feats_, feat_grad_, feat_,
-                   feat_m_, feat_v_);
+  if (step_rule_.sgd) {
+    nn::SgdStepRows(adam.lr, adam.weight_decay, d, touched_feats_, feat_grad_, feat_);
+  } else {
+    nn::AdamStepRows(adam, static_cast<int64_t>(steps_), d, touched_feats_, feat_grad_, feat_,
+                     feat_m_, feat_v_);
+  }
   std::vector<ItemIdx> refresh(main.touched_rows.begin(), main.touched_rows.end());
   for (uint32_t bucket : touched_feats_) {
     std::fill_n(feat_grad_.data() + static_cast<int64_t>(bucket) * d, d, 0.0f);

@@ -105,10 +105,12 @@ Status Sasrec::Fit(std::span<const data::Interaction> history) {
     AddChunks(seq, options_.max_len, options_.max_chunks, &examples);
   }
   RunEpochs(examples, train, valid);
-  for (const auto& seq : seqs) {
+  for (size_t u = 0; u < seqs.size(); ++u) {
+    const auto& seq = seqs[u];
     if (seq.size() >= 2) {
       const size_t keep = std::min(seq.size(), static_cast<size_t>(options_.max_len) + 1);
-      Remember(std::vector<ItemIdx>(seq.end() - static_cast<int64_t>(keep), seq.end()));
+      Remember(static_cast<UserIdx>(u),
+               std::vector<ItemIdx>(seq.end() - static_cast<int64_t>(keep), seq.end()));
     }
   }
   return Status::Ok();

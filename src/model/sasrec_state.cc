@@ -3,6 +3,8 @@
 // one length-prefixed payload followed by its CRC32C, so that any flipped byte is kCorruption.
 // Version 2 appends the content state (a flag; when set: the id rows, the feature rows and
 // their moments, each item's (bucket, weight) list); version 1 snapshots load as "no content".
+// Version 3 appends the user of each reservoir sequence (for ForgetUser); older versions load
+// with unknown users.
 #include <string>
 
 #include "base/crc32c.h"
@@ -11,7 +13,7 @@
 namespace flywheel::model {
 namespace {
 
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;
 
 }  // namespace
 
@@ -46,6 +48,7 @@ Status Sasrec::SaveState(base::ByteWriter* out) const {
   w.Put<uint64_t>(skipped_non_finite_);
   w.Put<int32_t>(best_epoch_);
   SaveContent(&w);
+  w.PutVector(reservoir_users_);
   out->PutString(payload);
   out->Put<uint32_t>(base::crc32c::Value(payload));
   return Status::Ok();
@@ -62,7 +65,7 @@ Status Sasrec::LoadState(base::ByteReader* in) {
   base::ByteReader r(payload, "sasrec snapshot");
   uint32_t version = 0;
   FLYWHEEL_RETURN_IF_ERROR(r.Get(&version, "version"));
-  if (version != 1 && version != kVersion) {
+  if (version < 1 || version > kVersion) {
     return r.Error("unsupported version " + std::to_string(version));
   }
   for (int expected : {options_.dim, options_.heads, options_.blocks, options_.max_len,
@@ -142,6 +145,14 @@ Status Sasrec::LoadState(base::ByteReader* in) {
     }
   } else {
     FLYWHEEL_RETURN_IF_ERROR(LoadContent(&r));
+  }
+  if (version >= 3) {
+    FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&reservoir_users_, "reservoir users"));
+    if (reservoir_users_.size() != reservoir_.size()) {
+      return r.Error("reservoir users size mismatch");
+    }
+  } else {
+    reservoir_users_.assign(reservoir_.size(), kNoUser);
   }
   return r.ExpectEnd();
 }

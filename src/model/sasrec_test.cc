@@ -386,3 +386,121 @@ TEST(SasrecTest, RegistryCreatesAndValidates) {
 
 }  // namespace
 }  // namespace flywheel::model
+
+namespace flywheel::model {
+namespace {
+
+// The encoder weights of a snapshot (payload: u32 version, 5 x i32 shape, then the vector).
+std::vector<float> EncoderWeights(const Sasrec& model) {
+  const std::string bytes = Snapshot(model);
+  base::ByteReader outer(bytes, "test");
+  std::string payload;
+  EXPECT_TRUE(outer.GetString(&payload, "payload").ok());
+  base::ByteReader r(payload, "payload");
+  uint32_t version = 0;
+  EXPECT_TRUE(r.Get(&version, "version").ok());
+  for (int i = 0; i < 5; ++i) {
+    int32_t v = 0;
+    EXPECT_TRUE(r.Get(&v, "shape").ok());
+  }
+  std::vector<float> weights;
+  EXPECT_TRUE(r.GetVector(&weights, "encoder").ok());
+  return weights;
+}
+
+// Rank (0-based) of `item` after `sequence`, or kItems + 100 when it is not in the top 30.
+int RankAfter(const Sasrec& model, const std::vector<ItemIdx>& sequence, ItemIdx item) {
+  UserState state = StateOf(sequence);
+  RecommendRequest request;
+  request.k = 30;
+  request.user_state = &state;
+  std::vector<ScoredItem> top;
+  model.Recommend(request, &top);
+  for (size_t i = 0; i < top.size(); ++i) {
+    if (top[i].item == item) {
+      return static_cast<int>(i);
+    }
+  }
+  return static_cast<int>(kItems) + 100;
+}
+
+// Every online step rule learns a changed rule (after 2, 3, 4, 5 now comes the new item 23), and
+// items_only leaves the shared encoder exactly as pre-trained while the others move it.
+TEST(SasrecTest, OnlineStepRulesLearnAndItemsOnlyKeepsTheEncoder) {
+  struct Rule {
+    SasrecOptimizer optimizer;
+    bool items_only;
+    float lr;
+  };
+  for (const Rule& rule :
+       {Rule{SasrecOptimizer::kAdam, false, 1e-2f}, Rule{SasrecOptimizer::kAdam, true, 1e-2f},
+        Rule{SasrecOptimizer::kSgd, false, 0.5f}, Rule{SasrecOptimizer::kSgd, true, 0.5f}}) {
+    SasrecOptions o = SmallOptions();
+    o.epochs = 10;
+    o.valid_users = 0;
+    o.online_optimizer = rule.optimizer;
+    o.online_items_only = rule.items_only;
+    o.online_lr = rule.lr;
+    o.online_dropout = false;
+    auto model = Fitted(o);
+    const std::vector<ItemIdx> context = {2, 3, 4, 5};
+    const ItemIdx fresh = 23;
+    const std::vector<float> encoder_before = EncoderWeights(*model);
+    const std::string label =
+        std::string(rule.optimizer == SasrecOptimizer::kSgd ? "sgd" : "adam") +
+        (rule.items_only ? " items_only" : " all");
+    for (int i = 0; i < 60; ++i) {
+      data::Interaction e;
+      e.item = fresh;
+      model->Observe(e, StateOf(context));
+    }
+    EXPECT_LT(RankAfter(*model, context, fresh), 3) << label;
+    EXPECT_EQ(model->skipped_non_finite(), 0u) << label;
+    const std::vector<float> encoder_after = EncoderWeights(*model);
+    ASSERT_EQ(encoder_before.size(), encoder_after.size());
+    if (rule.items_only) {
+      EXPECT_EQ(encoder_before, encoder_after) << label;
+    } else {
+      EXPECT_NE(encoder_before, encoder_after) << label;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace flywheel::model
+
+namespace flywheel::model {
+namespace {
+
+// Right to be forgotten: the user's sequences leave the replay reservoir (the pre-training ones
+// and the online ones), other users' stay, and a snapshot round trip keeps the owners.
+TEST(SasrecTest, ForgetUserRemovesTheUsersReplaySequences) {
+  SasrecOptions o = SmallOptions();
+  o.epochs = 1;
+  o.reservoir = 1000;
+  auto model = Fitted(o);  // 100 ring users, each leaves its latest sequence in the reservoir
+  EXPECT_EQ(model->ReplaySequencesOf(3), 1u);
+  EXPECT_EQ(model->ReplaySequencesOf(4), 1u);
+  UserState state = StateOf({1, 2, 3});
+  for (ItemIdx item : {4u, 5u, 6u}) {
+    data::Interaction e;
+    e.user = 3;
+    e.item = item;
+    model->Observe(e, state);
+    state.Add(e);
+  }
+  EXPECT_EQ(model->ReplaySequencesOf(3), 4u);
+  auto restored = std::move(*Sasrec::Create(o));
+  const std::string bytes = Snapshot(*model);
+  base::ByteReader reader(bytes, "test");
+  ASSERT_TRUE(restored->LoadState(&reader).ok());
+  for (Sasrec* m : {model.get(), restored.get()}) {
+    m->ForgetUser(3);
+    EXPECT_EQ(m->ReplaySequencesOf(3), 0u);
+    EXPECT_EQ(m->ReplaySequencesOf(4), 1u);
+  }
+  EXPECT_EQ(Snapshot(*model), Snapshot(*restored));
+}
+
+}  // namespace
+}  // namespace flywheel::model

@@ -98,7 +98,7 @@ double Sasrec::SliceLossAndGrads(std::span<const Example* const> slice, uint64_t
     v *= in_scale;
   }
   base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(stream)));
-  encoder_.Forward(ts->x.data(), step_dropout_ ? &rng : nullptr, &ts->ws);
+  encoder_.Forward(ts->x.data(), step_rule_.dropout ? &rng : nullptr, &ts->ws);
   ts->dh.assign(static_cast<size_t>(n) * d, 0.0f);
   const double loss = OutputLoss(slice, &rng, shared_negatives, scale, ts);
   encoder_.Backward(ts->dh.data(), &ts->ws);
@@ -176,11 +176,20 @@ bool Sasrec::ApplyGradients(float lr, int threads) {
     nn::AdamOptions adam;
     adam.lr = lr;
     adam.weight_decay = options_.l2;
-    nn::AdamStep(adam, static_cast<int64_t>(steps_), main.ws.grads, encoder_.params(), enc_m_,
-                 enc_v_);
     std::sort(main.touched_rows.begin(), main.touched_rows.end());
-    nn::AdamStepRows(adam, static_cast<int64_t>(steps_), d, main.touched_rows, main.item_grad,
-                     IdRows(), item_m_, item_v_);
+    if (step_rule_.sgd) {
+      if (!step_rule_.items_only) {
+        nn::SgdStep(lr, options_.l2, main.ws.grads, encoder_.params());
+      }
+      nn::SgdStepRows(lr, options_.l2, d, main.touched_rows, main.item_grad, IdRows());
+    } else {
+      if (!step_rule_.items_only) {
+        nn::AdamStep(adam, static_cast<int64_t>(steps_), main.ws.grads, encoder_.params(), enc_m_,
+                     enc_v_);
+      }
+      nn::AdamStepRows(adam, static_cast<int64_t>(steps_), d, main.touched_rows, main.item_grad,
+                       IdRows(), item_m_, item_v_);
+    }
     if (options_.content) {
       ContentStep(adam, main);
     }

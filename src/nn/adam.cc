@@ -48,4 +48,20 @@ void AdamStepRows(const AdamOptions& options, int64_t step, int cols,
   }
 }
 
+void SgdStep(float lr, float weight_decay, std::span<const float> grad, std::span<float> param) {
+  const size_t n = param.size();
+  for (size_t i = 0; i < n; ++i) {
+    param[i] -= lr * (grad[i] + weight_decay * param[i]);
+  }
+}
+
+void SgdStepRows(float lr, float weight_decay, int cols, std::span<const uint32_t> rows,
+                 std::span<const float> grad, std::span<float> param) {
+  for (uint32_t row : rows) {
+    const size_t base = static_cast<size_t>(row) * static_cast<size_t>(cols);
+    SgdStep(lr, weight_decay, grad.subspan(base, static_cast<size_t>(cols)),
+            param.subspan(base, static_cast<size_t>(cols)));
+  }
+}
+
 }  // namespace flywheel::nn

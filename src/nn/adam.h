@@ -31,4 +31,9 @@ void AdamStepRows(const AdamOptions& options, int64_t step, int cols,
                   std::span<const uint32_t> rows, std::span<const float> grad,
                   std::span<float> param, std::span<float> m, std::span<float> v);
 
+// Plain SGD: param -= lr * (grad + weight_decay * param), on every element / on `rows`.
+void SgdStep(float lr, float weight_decay, std::span<const float> grad, std::span<float> param);
+void SgdStepRows(float lr, float weight_decay, int cols, std::span<const uint32_t> rows,
+                 std::span<const float> grad, std::span<float> param);
+
 }  // namespace flywheel::nn
