@@ -54,6 +54,10 @@ std::vector<cli::FlagSpec> EvalFlagSpecs() {
       {"report", "FILE", "write the HTML report here", ""},
       {"no-progress", "", "never draw progress bars", ""},
       {"no-timing", "", "omit wall-clock fields (for reproducible output)", ""},
+      {"fit-cache", "DIR",
+       "save each batch Fit's model state here and load it in later runs with the same data, "
+       "model and pre-training parameters (online-only parameters may differ)",
+       ""},
   };
 }
 
@@ -114,6 +118,7 @@ Result<eval::EvalOptions> ParseEvalOptions(const cli::Flags& flags) {
   options.exclude_seen = !flags.GetBool("include-seen");
   options.progress = !flags.GetBool("no-progress") && base::ProgressBar::StderrIsTty();
   options.timing = !flags.GetBool("no-timing");
+  options.fit_cache = flags.Get("fit-cache");
   return options;
 }
 

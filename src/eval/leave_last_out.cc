@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "eval/fit_cache.h"
 #include "eval/metrics.h"
 #include "eval/protocols.h"
 #include "model/user_state.h"
@@ -78,7 +79,9 @@ Status RunLeaveLastOut(const ProtocolContext& ctx, const ModelEntry& entry, json
   FLYWHEEL_ASSIGN_OR_RETURN(auto model, entry.factory());
   DeliverItemContent(*ctx.dataset, 0, ctx.dataset->items.size(), model.get());  // the catalogue
   const int64_t fit_start = NowNs();
-  FLYWHEEL_RETURN_IF_ERROR(model->Fit(split.train));
+  nlohmann::json fit_cache;
+  FLYWHEEL_RETURN_IF_ERROR(
+      FitWithCache(ctx.options->fit_cache, *ctx.dataset, split.train, model.get(), &fit_cache));
   const double fit_seconds = SecondsSince(fit_start);
 
   model::UserStateStore users;
@@ -119,6 +122,9 @@ Status RunLeaveLastOut(const ProtocolContext& ctx, const ModelEntry& entry, json
                        {"valid_hr@" + ks, valid_small.hr()},
                        {"valid_ndcg@" + ks, valid_small.ndcg()}};
   result["scored"] = test_small.count();
+  if (!fit_cache.is_null()) {
+    result["fit_cache"] = fit_cache;
+  }
   if (ctx.options->timing) {
     result["fit_seconds"] = fit_seconds;
     result["seconds"] = SecondsSince(wall_start);

@@ -65,6 +65,7 @@ struct EvalOptions {
   double split = 0.8;     // temporal: quantile of timestamps for T
   bool progress = false;  // draw progress bars on stderr
   bool timing = true;     // false: omit wall-clock fields (golden files)
+  std::string fit_cache;  // directory of saved Fit states (eval/fit_cache.h); empty: off
 };
 
 }  // namespace flywheel::eval

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/progress.h"
+#include "eval/fit_cache.h"
 #include "eval/latency.h"
 #include "eval/metrics.h"
 #include "eval/protocols.h"
@@ -47,6 +48,8 @@ struct Replay {
   std::vector<int64_t> item_events;  // prior events per item (all types)
   PopularityPercentile popularity;
   HitAccumulator all, cold_user, cold_item, warm;
+  HitAccumulator first_half, second_half;  // by position in the replayed stream
+  nlohmann::json fit_cache;                // the warm-up Fit's cache entry, when --fit-cache
   CoverageCounter coverage;
   double popularity_sum = 0;
   int64_t popularity_n = 0;
@@ -69,7 +72,7 @@ void Remember(const data::Interaction& event, Replay* r) {
   }
 }
 
-void Score(const ProtocolContext& ctx, const data::Interaction& event, Replay* r,
+void Score(const ProtocolContext& ctx, const data::Interaction& event, bool first_half, Replay* r,
            std::vector<model::ScoredItem>* top, Window* window) {
   const model::UserState& user = r->users.Find(event.user);
   model::RecommendRequest request;
@@ -87,6 +90,7 @@ void Score(const ProtocolContext& ctx, const data::Interaction& event, Replay* r
   r->recommend_latency.Add(static_cast<double>(elapsed) * 1e-6);
   const int rank = RankOf(*top, event.item, ctx.options->k);
   r->all.Add(rank);
+  (first_half ? r->first_half : r->second_half).Add(rank);
   window->hits.Add(rank);
   const int64_t prior_item = event.item < r->item_events.size() ? r->item_events[event.item] : 0;
   const bool cold_user = user.num_events() < kColdThreshold;
@@ -143,7 +147,12 @@ json ResultJson(const ProtocolContext& ctx, const Replay& r, const UpdateMode& m
   RatingErrorJson(r.rating_error, &result);
   result["splits"] = {{"cold_user", SplitJson(r.cold_user)},
                       {"warm_user", SplitJson(r.warm)},
-                      {"cold_item", SplitJson(r.cold_item)}};
+                      {"cold_item", SplitJson(r.cold_item)},
+                      {"first_half", SplitJson(r.first_half)},
+                      {"second_half", SplitJson(r.second_half)}};
+  if (!r.fit_cache.is_null()) {
+    result["fit_cache"] = r.fit_cache;
+  }
   result["series"] = SeriesJson(r.windows);
   if (mode.kind == UpdateMode::Kind::kRetrain) {
     result["retrains"] = r.retrains;
@@ -184,7 +193,8 @@ Status Refit(const ProtocolContext& ctx, const ModelEntry& entry,
                      r->model.get());
   r->items_delivered = past.empty() ? 0 : static_cast<size_t>(max_item) + 1;
   const int64_t start = NowNs();
-  FLYWHEEL_RETURN_IF_ERROR(r->model->Fit(past));
+  FLYWHEEL_RETURN_IF_ERROR(FitWithCache(ctx.options->fit_cache, *ctx.dataset, past, r->model.get(),
+                                        r->retrains == 0 ? &r->fit_cache : nullptr));
   r->model_seconds += SecondsSince(start);
   return Status::Ok();
 }
@@ -222,7 +232,7 @@ Status RunOne(const ProtocolContext& ctx, const ModelEntry& entry, const UpdateM
     const bool scorable =
         ctx.positive->Accept(event) && !(ctx.options->exclude_seen && user.HasSeen(event.item));
     if (scorable) {
-      Score(ctx, event, &r, &top, &window);
+      Score(ctx, event, 2 * offset < replayed, &r, &top, &window);
     }
     AddRatingError(ctx, *r.model, event, &r.rating_error);
     if (mode.kind == UpdateMode::Kind::kOnline) {

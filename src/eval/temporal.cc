@@ -18,6 +18,7 @@
 #include <unordered_set>
 
 #include "base/progress.h"
+#include "eval/fit_cache.h"
 #include "eval/metrics.h"
 #include "eval/protocols.h"
 #include "model/user_state.h"
@@ -115,7 +116,8 @@ Status RunTemporal(const ProtocolContext& ctx, const ModelEntry& entry, json* do
     const int64_t wall_start = NowNs();
     FLYWHEEL_ASSIGN_OR_RETURN(auto model, entry.factory());
     DeliverItemContent(*ctx.dataset, 0, ctx.dataset->items.size(), model.get());  // the catalogue
-    FLYWHEEL_RETURN_IF_ERROR(model->Fit(std::span(events.data(), split)));
+    FLYWHEEL_RETURN_IF_ERROR(FitWithCache(ctx.options->fit_cache, *ctx.dataset,
+                                          std::span(events.data(), split), model.get(), nullptr));
     model::UserStateStore users;
     for (size_t i = 0; i < split; ++i) {
       users.Get(events[i].user).Add(events[i]);
