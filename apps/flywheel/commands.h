@@ -15,6 +15,7 @@ namespace flywheel::cli {
 int IngestMain(int argc, char** argv);
 int InspectMain(int argc, char** argv);
 int SnapshotMain(int argc, char** argv);
+int PretrainMain(int argc, char** argv);
 int ServeMain(int argc, char** argv);
 int ReplayMain(int argc, char** argv);
 

@@ -246,6 +246,31 @@ Status RunSnapshot(const Flags& flags) {
   return Status::Ok();
 }
 
+Status RunPretrain(const Flags& flags) {
+  if (!flags.Has("data-dir") || !flags.Has("model")) {
+    return Status::InvalidArgument("pretrain: --data-dir and --model are required");
+  }
+  EngineOptions options;
+  options.data_dir = flags.Get("data-dir");
+  options.snapshot_on_close = false;
+  options.skip_corruption = flags.GetBool("skip-corruption");
+  if (!io::Env::Default()->FileExists(io::JoinPath(options.data_dir, "engine.json"))) {
+    return Status::NotFound("pretrain: " + options.data_dir + " is not a Flywheel data directory");
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
+  FLYWHEEL_ASSIGN_OR_RETURN(PretrainResult r, engine->Pretrain(flags.Get("model")));
+  FLYWHEEL_RETURN_IF_ERROR(engine->Close());
+  const json doc = {{"model", r.model},
+                    {"events", r.events},
+                    {"skipped", r.skipped},
+                    {"first_seq", r.first_seq},
+                    {"through_seq", r.through_seq},
+                    {"fit_seconds", r.seconds},
+                    {"snapshot_seq", r.snapshot_seq}};
+  std::printf("%s\n", doc.dump().c_str());
+  return Status::Ok();
+}
+
 }  // namespace
 
 // --models a,b and --param a.k=v into model specs (empty when --models is absent: the data
@@ -331,6 +356,17 @@ int SnapshotMain(int argc, char** argv) {
               {{"data-dir", "DIR", "the data directory", ""},
                {"skip-corruption", "", "recover past damaged log spans", ""}});
   return RunCommand(std::move(flags), argc, argv, RunSnapshot);
+}
+
+int PretrainMain(int argc, char** argv) {
+  Flags flags("pretrain",
+              "Batch pre-training: fits a fresh instance of one of the data directory's models on "
+              "the events in its log, puts it in place (it then keeps learning online) and writes "
+              "a snapshot. Run it while no server uses the directory. Prints a JSON summary.",
+              {{"data-dir", "DIR", "the data directory", ""},
+               {"model", "NAME", "the configured model to pre-train (e.g. sasrec)", ""},
+               {"skip-corruption", "", "recover past damaged log spans", ""}});
+  return RunCommand(std::move(flags), argc, argv, RunPretrain);
 }
 
 }  // namespace flywheel::cli

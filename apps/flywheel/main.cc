@@ -320,6 +320,7 @@ int Usage(FILE* out) {
       "  ingest    append events durably to a data directory and learn from them\n"
       "  inspect   print a JSON summary of a data directory\n"
       "  snapshot  write a snapshot of a data directory's learned state\n"
+      "  pretrain  batch pre-train a model on a data directory's log (then online)\n"
       "  serve     the HTTP API over a data directory (doc/http_api.md)\n"
       "  replay    replay a dataset through a running server, live HR@K (doc/replay.md)\n"
       "  version   print the version\n\n"
@@ -356,6 +357,9 @@ int main(int argc, char** argv) {
     if (command == "snapshot") {
       return cli::SnapshotMain(argc, argv);
     }
+    if (command == "pretrain") {
+      return cli::PretrainMain(argc, argv);
+    }
     if (command == "serve") {
       return cli::ServeMain(argc, argv);
     }
@@ -375,7 +379,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "flywheel: unknown command '%s' (commands: eval, demo, generate, ingest, inspect, "
-               "snapshot, serve, replay, version; see flywheel "
+               "snapshot, pretrain, serve, replay, version; see flywheel "
                "--help)\n",
                command.c_str());
   return 2;

@@ -146,6 +146,16 @@ struct ForgetResult {
   uint64_t snapshot_seq = 0;  // the snapshot written after it (older ones are erased)
 };
 
+struct PretrainResult {
+  std::string model;
+  uint64_t through_seq = 0;   // the log was read up to this applied sequence number
+  uint64_t first_seq = 0;     // first sequence number still in the log (1: the whole history)
+  uint64_t events = 0;        // events the model was fitted on
+  uint64_t skipped = 0;       // events of users forgotten since (their ids are gone)
+  double seconds = 0;         // the Fit
+  uint64_t snapshot_seq = 0;  // the snapshot written with the pre-trained model
+};
+
 struct EngineStats {
   uint64_t last_seq = 0;     // highest sequence number logged
   uint64_t durable_seq = 0;  // highest sequence number known durable
@@ -207,6 +217,14 @@ class Engine {
   // no later recovery replays them. Aggregates learned from those events are kept. Costs a
   // snapshot per call.
   Result<ForgetResult> ForgetUser(const std::string& id);
+
+  // Batch pre-training (transfer, then online fine-tuning): fits a fresh instance of the
+  // configured `model` on every event still in the log (in time order, with the catalogue's
+  // item content), puts it in place of the live one, which then keeps learning online from each
+  // new event, and writes a snapshot. Holds the state lock for the whole Fit: the learner and
+  // readers wait (events are still acknowledged), so run it offline (`flywheel pretrain`) or in
+  // a maintenance window. Only the log since the oldest retained segment is used (first_seq).
+  Result<PretrainResult> Pretrain(const std::string& model);
 
   Result<RecommendResult> Recommend(const RecommendQuery& query) const;
   // Items similar to `item` (the model's vectors; trending items of its categories for models

@@ -170,6 +170,7 @@ class Engine::Impl {
   Result<RecommendResult> Similar(const std::string& item, int k, const std::string& model) const;
   Status WaitForApplied(uint64_t seq, int timeout_ms) const;
   Result<uint64_t> Snapshot();
+  Result<PretrainResult> Pretrain(const std::string& model);
   EngineStats stats() const;
   std::string MetricsText() const;
   Result<uint32_t> StateDigest() const;
@@ -257,7 +258,9 @@ class Engine::Impl {
   data::IdMap item_ids_;
   model::UserStateStore users_;
   engine::Catalog catalog_;
-  std::vector<std::unique_ptr<model::Recommender>> models_;
+  std::vector<std::unique_ptr<model::Recommender>> models_;  // GUARDED_BY(state_mu_)
+  // Models replaced by Pretrain, kept until Close (the indexer thread may hold a reference).
+  std::vector<std::unique_ptr<model::Recommender>> retired_models_;  // GUARDED_BY(state_mu_)
   uint64_t forgotten_users_ = 0;    // user ids forgotten (their index stays reserved)
   uint64_t forgets_applied_ = 0;    // user deletions applied since open (recovery included)
   engine::TrendingLists trending_;  // rebuilt by the learner (RebuildTrending)
@@ -807,7 +810,14 @@ void Engine::Impl::IndexerLoop() {
     const auto cycle_start = std::chrono::steady_clock::now();
     size_t work = 0;
     for (size_t i = 0; i < models_.size(); ++i) {
-      const size_t dim = models_[i]->retrieval_dim();
+      // Pretrain replaces a model under the exclusive lock (the old one stays alive in
+      // retired_models_), so the pointer is read under the shared lock.
+      const model::Recommender* m = nullptr;
+      {
+        std::shared_lock state(state_mu_);
+        m = models_[i].get();
+      }
+      const size_t dim = m->retrieval_dim();
       if (dim == 0) {
         continue;
       }
@@ -815,7 +825,7 @@ void Engine::Impl::IndexerLoop() {
         size_t known = 0;
         {
           std::shared_lock state(state_mu_);
-          known = models_[i]->num_items();
+          known = m->num_items();
         }
         if (known < std::max<size_t>(p.ann_min_items, 1)) {
           continue;
@@ -827,7 +837,15 @@ void Engine::Impl::IndexerLoop() {
         vector_indexes_[i] = std::move(index).value();
         vector_index_ptrs_[i].store(vector_indexes_[i].get(), std::memory_order_release);
       }
-      work += vector_indexes_[i]->Refresh(*models_[i], state_mu_, 64);
+      work += vector_indexes_[i]->Refresh(*m, state_mu_, 64);
+      {
+        std::shared_lock state(state_mu_);
+        if (models_[i].get() != m) {  // replaced meanwhile: that refresh read the old vectors
+          for (ItemIdx item = 0; item < item_ids_.size(); ++item) {
+            vector_indexes_[i]->MarkDirty(item);
+          }
+        }
+      }
     }
     // Refreshes take at most about a tenth of a core: each HNSW update costs ~0.4 ms and holds
     // the index's writer lock, which searches wait for.
@@ -1071,6 +1089,98 @@ Status Engine::Impl::ApplyRetention(size_t keep) {
   return Status::Ok();
 }
 
+Result<PretrainResult> Engine::Impl::Pretrain(const std::string& model_name) {
+  FLYWHEEL_ASSIGN_OR_RETURN(size_t which, ModelIndex(model_name));
+  {
+    std::lock_guard lock(ingest_mu_);
+    FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
+  }
+  PretrainResult result;
+  result.model = model_specs_[which].name;
+  {
+    std::unique_lock state(state_mu_);
+    result.through_seq = applied_seq_.load();
+    const ModelSpec& spec = model_specs_[which];
+    FLYWHEEL_ASSIGN_OR_RETURN(
+        std::unique_ptr<model::Recommender> fresh,
+        model::CreateRecommender(spec.name,
+                                 model::ModelParams(spec.params.begin(), spec.params.end())));
+    // Item content: what the catalogue kept (title, categories), then the full records still in
+    // the log, in log order (as recovery gives them to the live model).
+    for (ItemIdx i = 0; i < catalog_.num_items(); ++i) {
+      const engine::ItemInfo* info = catalog_.item(i);
+      if (info != nullptr && info->has_content) {
+        Item item;
+        item.id = item_ids_.external(i);
+        item.title = info->title;
+        for (uint32_t c : info->categories) {
+          item.categories.push_back(catalog_.category(c));
+        }
+        item.created_ms = info->created_ms;
+        fresh->SetItemContent(i, item);
+      }
+    }
+    wal::ReaderOptions reader_options;
+    reader_options.tolerate_corruption = options_.skip_corruption;
+    FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogReader> reader,
+                              wal::LogReader::Open(env_, wal_dir_, reader_options));
+    std::vector<data::Interaction> history;
+    wal::LogRecord record;
+    while (true) {
+      FLYWHEEL_ASSIGN_OR_RETURN(bool more, reader->Next(&record));
+      if (!more || record.seq > result.through_seq) {
+        break;
+      }
+      if (result.first_seq == 0) {
+        result.first_seq = record.seq;
+      }
+      const Event& event = record.event;
+      if (event.type == engine::kItemPutType) {
+        Result<Item> item = engine::DecodeItemPut(event);
+        const std::optional<uint32_t> idx = item.ok() ? item_ids_.Find(item->id) : std::nullopt;
+        if (idx) {
+          fresh->SetItemContent(*idx, *item);
+        }
+        continue;
+      }
+      if (engine::IsControl(event)) {
+        continue;
+      }
+      const std::optional<uint32_t> user = user_ids_.Find(event.user);
+      const std::optional<uint32_t> item = item_ids_.Find(event.item);
+      const Result<EventTypeId> type = types_.Find(event.type);
+      if (!user || !item || !type.ok()) {
+        ++result.skipped;
+        continue;
+      }
+      data::Interaction x;
+      x.user = *user;
+      x.item = *item;
+      x.ts_ms = event.ts_ms;
+      x.value = static_cast<float>(event.value);
+      x.weight = types_.type(*type).weight;
+      x.type = *type;
+      history.push_back(x);
+    }
+    std::stable_sort(
+        history.begin(), history.end(),
+        [](const data::Interaction& a, const data::Interaction& b) { return a.ts_ms < b.ts_ms; });
+    result.events = history.size();
+    const auto start = std::chrono::steady_clock::now();
+    FLYWHEEL_RETURN_IF_ERROR(fresh->Fit(history));
+    result.seconds = SecondsSince(start);
+    retired_models_.push_back(std::move(models_[which]));  // the indexer may still read it
+    models_[which] = std::move(fresh);
+    if (engine::ItemVectorIndex* v = vector_index_ptrs_[which].load(std::memory_order_acquire)) {
+      for (ItemIdx i = 0; i < item_ids_.size(); ++i) {
+        v->MarkDirty(i);  // every vector moved: the indexer re-indexes them
+      }
+    }
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(result.snapshot_seq, Snapshot());
+  return result;
+}
+
 Result<uint64_t> Engine::Impl::Snapshot() {
   {
     std::lock_guard lock(ingest_mu_);
@@ -1235,6 +1345,9 @@ Result<RecommendResult> Engine::Recommend(const RecommendQuery& query) const {
 }
 Status Engine::WaitForApplied(uint64_t seq, int timeout_ms) const {
   return impl_->WaitForApplied(seq, timeout_ms);
+}
+Result<PretrainResult> Engine::Pretrain(const std::string& model) {
+  return impl_->Pretrain(model);
 }
 Result<uint64_t> Engine::Snapshot() {
   return impl_->Snapshot();

@@ -249,3 +249,32 @@ TEST(CliTest, IngestErrorsAreClear) {
 
 }  // namespace
 }  // namespace flywheel
+
+namespace flywheel {
+namespace {
+
+// ingest with sasrec configured, then `pretrain` fits it on the log and snapshots it.
+TEST(CliTest, PretrainFitsAConfiguredModelOnTheLog) {
+  testing::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  ASSERT_EQ(e2e::RunCli("ingest --data-dir " + data +
+                        " --models pop,sasrec --param sasrec.dim=8 --param sasrec.epochs=2"
+                        " --param sasrec.threads=1 synthetic:users=50,items=80,events=1500,seed=2")
+                .exit_code,
+            0);
+  e2e::RunResult bad = e2e::RunCli("pretrain --data-dir " + data + " --model bpr");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.output, ::testing::HasSubstr("not configured"));
+  e2e::RunResult r = e2e::RunCli("pretrain --data-dir " + data + " --model sasrec");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto doc = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(doc["model"], "sasrec");
+  EXPECT_EQ(doc["events"], 1500);
+  EXPECT_EQ(doc["first_seq"], 1);
+  EXPECT_EQ(doc["snapshot_seq"], 1500);
+  e2e::RunResult inspect = e2e::RunCli("inspect --data-dir " + data);
+  EXPECT_THAT(inspect.output, ::testing::HasSubstr("\"snapshot_seq\": 1500"));
+}
+
+}  // namespace
+}  // namespace flywheel
