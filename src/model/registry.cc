@@ -144,7 +144,8 @@ Result<SasrecOptions> SasrecOptionsFromParams(const ModelParams& params) {
                                       "online_dropout",
                                       "online_all",
                                       "online_optimizer",
-                                      "online_items_only"}));
+                                      "online_items_only",
+                                      "online_anchor"}));
   SasrecOptions o;
   auto get = [&](const std::string& key, double fallback, double min, double max) {
     return GetDouble(name, params, key, fallback, min, max);
@@ -184,6 +185,7 @@ Result<SasrecOptions> SasrecOptionsFromParams(const ModelParams& params) {
   o.online_dropout = online_dropout != 0;
   FLYWHEEL_ASSIGN_OR_RETURN(double online_all, get("online_all", 0, 0, 1));
   o.online_all = online_all != 0;
+  FLYWHEEL_RETURN_IF_ERROR(get_float("online_anchor", &o.online_anchor, 0, 1));
   FLYWHEEL_ASSIGN_OR_RETURN(double items_only, get("online_items_only", 0, 0, 1));
   o.online_items_only = items_only != 0;
   FLYWHEEL_ASSIGN_OR_RETURN(std::string online_optimizer,

@@ -67,6 +67,9 @@ Status ValidateSasrecOptions(const SasrecOptions& o) {
   if (o.feature_buckets < 1 || o.feature_buckets > (1 << 24)) {
     return bad("feature_buckets");
   }
+  if (!(o.online_anchor >= 0) || !(o.online_anchor <= 1)) {
+    return bad("online_anchor");
+  }
   if (!(o.lr > 0) || !(o.online_lr >= 0) || !(o.l2 >= 0) || !(o.init_std > 0)) {
     return bad("lr/online_lr/l2/init_std");
   }
@@ -119,6 +122,7 @@ KeyValues Sasrec::params() const {
           {"online_all", o.online_all ? "1" : "0"},
           {"online_optimizer", o.online_optimizer == SasrecOptimizer::kSgd ? "sgd" : "adam"},
           {"online_items_only", o.online_items_only ? "1" : "0"},
+          {"online_anchor", std::to_string(o.online_anchor)},
           {"content", o.content ? "1" : "0"},
           {"feature_buckets", std::to_string(o.feature_buckets)},
           {"seed", std::to_string(o.seed)},
@@ -404,7 +408,11 @@ void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
       ptrs.push_back(&e);
     }
     step_rule_ = {options_.online_dropout, options_.online_optimizer == SasrecOptimizer::kSgd,
-                  options_.online_items_only};
+                  options_.online_items_only, options_.online_anchor};
+    if (options_.online_anchor > 0 && anchor_enc_.empty()) {
+      anchor_enc_ = encoder_.params();
+      anchor_items_ = IdRows();
+    }
     TrainStep(ptrs, 1, options_.online_lr);
     step_rule_ = StepRule{};
   }
@@ -417,7 +425,8 @@ size_t Sasrec::ReplaySequencesOf(UserIdx user) const {
 
 bool Sasrec::OnlineOnlyParam(std::string_view name) const {
   return name == "online_lr" || name == "replay" || name == "online_dropout" ||
-         name == "online_all" || name == "online_optimizer" || name == "online_items_only";
+         name == "online_all" || name == "online_optimizer" || name == "online_items_only" ||
+         name == "online_anchor";
 }
 
 void Sasrec::ForgetUser(UserIdx user) {

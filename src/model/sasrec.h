@@ -99,6 +99,12 @@ struct SasrecOptions {
   // What online steps move: everything, or only the item rows (E, or the id and feature rows
   // with content); the shared encoder then stays as pre-trained.
   bool online_items_only = false;
+  // Anchor: after each online step, the parameters it touched are pulled back towards the
+  // pre-trained ones (captured at the first online step): p = a + (1 - online_anchor) (p - a).
+  // Online learning then adapts to the recent stream (deviations fade over ~1 / online_anchor
+  // steps) without drifting away from what pre-training learned. 0: off. Rows of items new since
+  // the capture are not anchored.
+  float online_anchor = 0.0f;
   bool content = false;        // id row + hashed content features (SetItemContent)
   int feature_buckets = 8192;  // rows of the hashed feature table
   uint64_t seed = 1;
@@ -242,7 +248,13 @@ class Sasrec final : public Recommender {
     bool dropout = true;
     bool sgd = false;
     bool items_only = false;
+    float anchor = 0.0f;
   };
+  // The online anchor's reference: encoder weights and item rows (IdRows) at the first online
+  // step with online_anchor > 0 (empty until then); in snapshots.
+  std::vector<float> anchor_enc_, anchor_items_;
+  // Pulls the touched parameters towards the anchor (online steps with anchor > 0).
+  void PullToAnchor(std::span<const uint32_t> rows);
   StepRule step_rule_;
   std::vector<double> valid_history_;
   int best_epoch_ = -1;

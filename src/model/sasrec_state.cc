@@ -3,8 +3,8 @@
 // one length-prefixed payload followed by its CRC32C, so that any flipped byte is kCorruption.
 // Version 2 appends the content state (a flag; when set: the id rows, the feature rows and
 // their moments, each item's (bucket, weight) list); version 1 snapshots load as "no content".
-// Version 3 appends the user of each reservoir sequence (for ForgetUser); older versions load
-// with unknown users.
+// Version 3 appends the user of each reservoir sequence (for ForgetUser; older versions load
+// with unknown users) and the online anchor (encoder and item rows; empty when not captured).
 #include <string>
 
 #include "base/crc32c.h"
@@ -49,6 +49,8 @@ Status Sasrec::SaveState(base::ByteWriter* out) const {
   w.Put<int32_t>(best_epoch_);
   SaveContent(&w);
   w.PutVector(reservoir_users_);
+  w.PutVector(anchor_enc_);
+  w.PutVector(anchor_items_);
   out->PutString(payload);
   out->Put<uint32_t>(base::crc32c::Value(payload));
   return Status::Ok();
@@ -151,8 +153,16 @@ Status Sasrec::LoadState(base::ByteReader* in) {
     if (reservoir_users_.size() != reservoir_.size()) {
       return r.Error("reservoir users size mismatch");
     }
+    FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&anchor_enc_, "anchor encoder"));
+    FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&anchor_items_, "anchor items"));
+    if ((!anchor_enc_.empty() && anchor_enc_.size() != encoder_.params().size()) ||
+        anchor_items_.size() > IdRows().size() || anchor_items_.size() % options_.dim != 0) {
+      return r.Error("anchor size mismatch");
+    }
   } else {
     reservoir_users_.assign(reservoir_.size(), kNoUser);
+    anchor_enc_.clear();
+    anchor_items_.clear();
   }
   return r.ExpectEnd();
 }

@@ -504,3 +504,51 @@ TEST(SasrecTest, ForgetUserRemovesTheUsersReplaySequences) {
 
 }  // namespace
 }  // namespace flywheel::model
+
+namespace flywheel::model {
+namespace {
+
+// online_anchor: 1 pulls every touched pre-trained weight all the way back (the encoder stays
+// bit-identical, only rows of items new since the capture learn); a partial anchor is captured
+// in snapshots, so a restored model continues identically.
+TEST(SasrecTest, OnlineAnchorPullsBackToThePretrainedWeights) {
+  SasrecOptions o = SmallOptions();
+  o.epochs = 5;
+  o.valid_users = 0;
+  o.online_lr = 1e-2f;
+  o.online_dropout = false;
+  o.online_anchor = 1.0f;
+  auto model = Fitted(o);
+  const std::vector<float> encoder_before = EncoderWeights(*model);
+  for (int i = 0; i < 30; ++i) {
+    data::Interaction e;
+    e.item = 23;
+    model->Observe(e, StateOf({2, 3, 4, 5}));
+  }
+  EXPECT_EQ(EncoderWeights(*model), encoder_before);
+  EXPECT_LT(RankAfter(*model, {2, 3, 4, 5}, 23), 30) << "the new item's row is not anchored";
+
+  o.online_anchor = 0.01f;
+  auto a = Fitted(o);
+  auto b = std::move(*Sasrec::Create(o));
+  UserState state = StateOf({1, 2, 3});
+  auto step = [&state](Sasrec* m, ItemIdx item) {
+    data::Interaction e;
+    e.item = item;
+    m->Observe(e, state);
+  };
+  step(a.get(), 4);  // captures the anchor
+  state.Add(data::Interaction{0, 4});
+  const std::string bytes = Snapshot(*a);
+  base::ByteReader reader(bytes, "test");
+  ASSERT_TRUE(b->LoadState(&reader).ok());
+  for (ItemIdx item : {5u, 6u, 7u}) {
+    step(a.get(), item);
+    step(b.get(), item);
+  }
+  EXPECT_EQ(Snapshot(*a), Snapshot(*b));
+  EXPECT_NE(EncoderWeights(*a), encoder_before);
+}
+
+}  // namespace
+}  // namespace flywheel::model

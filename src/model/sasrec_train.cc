@@ -190,6 +190,9 @@ bool Sasrec::ApplyGradients(float lr, int threads) {
       nn::AdamStepRows(adam, static_cast<int64_t>(steps_), d, main.touched_rows, main.item_grad,
                        IdRows(), item_m_, item_v_);
     }
+    if (step_rule_.anchor > 0) {
+      PullToAnchor(main.touched_rows);
+    }
     if (options_.content) {
       ContentStep(adam, main);
     }
@@ -203,6 +206,26 @@ bool Sasrec::ApplyGradients(float lr, int threads) {
   main.touched_rows.clear();
   std::fill(main.ws.grads.begin(), main.ws.grads.end(), 0.0f);
   return finite;
+}
+
+void Sasrec::PullToAnchor(std::span<const uint32_t> rows) {
+  const float keep = 1.0f - step_rule_.anchor;
+  auto pull = [keep](const float* a, float* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      p[i] = a[i] + keep * (p[i] - a[i]);
+    }
+  };
+  if (!step_rule_.items_only && anchor_enc_.size() == encoder_.params().size()) {
+    pull(anchor_enc_.data(), encoder_.params().data(), anchor_enc_.size());
+  }
+  const size_t d = static_cast<size_t>(options_.dim);
+  std::vector<float>& table = IdRows();
+  for (uint32_t row : rows) {
+    const size_t at = static_cast<size_t>(row) * d;
+    if (at + d <= anchor_items_.size()) {
+      pull(anchor_items_.data() + at, table.data() + at, d);
+    }
+  }
 }
 
 }  // namespace flywheel::model
