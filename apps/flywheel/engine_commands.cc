@@ -225,39 +225,38 @@ Status RunInspect(const Flags& flags) {
   return Status::Ok();
 }
 
-Status RunSnapshot(const Flags& flags) {
+// Opens an existing data directory for a maintenance command (writer, no snapshot on close).
+Result<std::unique_ptr<Engine>> OpenDataDir(const Flags& flags, const std::string& command) {
   if (!flags.Has("data-dir")) {
-    return Status::InvalidArgument("snapshot: --data-dir is required");
+    return Status::InvalidArgument(command + ": --data-dir is required");
   }
   EngineOptions options;
   options.data_dir = flags.Get("data-dir");
   options.snapshot_on_close = false;
   options.skip_corruption = flags.GetBool("skip-corruption");
   if (!io::Env::Default()->FileExists(io::JoinPath(options.data_dir, "engine.json"))) {
-    return Status::NotFound("snapshot: " + options.data_dir + " is not a Flywheel data directory");
+    return Status::NotFound(command + ": " + options.data_dir +
+                            " is not a Flywheel data directory");
   }
-  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
+  return Engine::Open(options);
+}
+
+Status RunSnapshot(const Flags& flags) {
+  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, OpenDataDir(flags, "snapshot"));
   FLYWHEEL_ASSIGN_OR_RETURN(uint64_t seq, engine->Snapshot());
   FLYWHEEL_RETURN_IF_ERROR(engine->Close());
   const json doc = {{"snapshot_seq", seq},
-                    {"file", io::JoinPath(io::JoinPath(options.data_dir, "snapshots"),
+                    {"file", io::JoinPath(io::JoinPath(flags.Get("data-dir"), "snapshots"),
                                           engine::SnapshotFileName(seq))}};
   std::printf("%s\n", doc.dump().c_str());
   return Status::Ok();
 }
 
 Status RunPretrain(const Flags& flags) {
-  if (!flags.Has("data-dir") || !flags.Has("model")) {
-    return Status::InvalidArgument("pretrain: --data-dir and --model are required");
+  if (!flags.Has("model")) {
+    return Status::InvalidArgument("pretrain: --model is required");
   }
-  EngineOptions options;
-  options.data_dir = flags.Get("data-dir");
-  options.snapshot_on_close = false;
-  options.skip_corruption = flags.GetBool("skip-corruption");
-  if (!io::Env::Default()->FileExists(io::JoinPath(options.data_dir, "engine.json"))) {
-    return Status::NotFound("pretrain: " + options.data_dir + " is not a Flywheel data directory");
-  }
-  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, OpenDataDir(flags, "pretrain"));
   FLYWHEEL_ASSIGN_OR_RETURN(PretrainResult r, engine->Pretrain(flags.Get("model")));
   FLYWHEEL_RETURN_IF_ERROR(engine->Close());
   const json doc = {{"model", r.model},
