@@ -18,9 +18,7 @@ void Linear(const float* x, const float* w, const float* bias, int rows, int k, 
 
 void LinearBackward(const float* x, const float* w, const float* dy, int rows, int k, int n,
                     float* dx, float* dw, float* dbias) {
-  for (int r = 0; r < rows; ++r) {
-    AddInPlace(dy + static_cast<int64_t>(r) * n, n, dbias);
-  }
+  ColumnSumAdd(dy, rows, n, dbias);
   Gemm(true, false, k, n, rows, 1.0f, x, k, dy, n, 1.0f, dw, n);
   if (dx != nullptr) {
     Gemm(false, true, rows, k, n, 1.0f, dy, n, w, n, 0.0f, dx, k);
@@ -162,8 +160,7 @@ void SequenceEncoder::BlockForward(int b, const float* x_in, base::Rng* rng, Enc
   }
   float* tmp = ws->t2.data();
   Linear(blk.attn.data(), P(o.wo), P(o.bo), n, d, d, tmp);
-  DropoutForward(tmp, nd, p, rng, blk.mask1.data(), blk.x_mid.data());
-  AddInPlace(x_in, nd, blk.x_mid.data());
+  DropoutResidualForward(tmp, x_in, nd, p, rng, blk.mask1.data(), blk.x_mid.data());
   LayerNormForward(blk.x_mid.data(), P(o.ln2_g), P(o.ln2_b), n, d, blk.h2.data(), blk.mean2.data(),
                    blk.rstd2.data());
   Linear(blk.h2.data(), P(o.w1), P(o.b1), n, d, d, blk.f_pre.data());
@@ -173,8 +170,7 @@ void SequenceEncoder::BlockForward(int b, const float* x_in, base::Rng* rng, Enc
     ReluForward(blk.f_pre.data(), nd, blk.f_act.data());
   }
   Linear(blk.f_act.data(), P(o.w2), P(o.b2), n, d, d, tmp);
-  DropoutForward(tmp, nd, p, rng, blk.mask2.data(), x_out);
-  AddInPlace(blk.x_mid.data(), nd, x_out);
+  DropoutResidualForward(tmp, blk.x_mid.data(), nd, p, rng, blk.mask2.data(), x_out);
 }
 
 void SequenceEncoder::Backward(const float* dout, EncoderWorkspace* ws) const {

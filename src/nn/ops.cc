@@ -5,24 +5,19 @@
 #include <limits>
 
 #include "nn/gemm.h"
+#include "nn/simd.h"
 
 namespace flywheel::nn {
 
+FLYWHEEL_NN_CLONES
 void LayerNormForward(const float* x, const float* gamma, const float* beta, int rows, int cols,
                       float* y, float* mean, float* rstd) {
+  const float inv_n = 1.0f / static_cast<float>(cols);
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<int64_t>(r) * cols;
     float* yr = y + static_cast<int64_t>(r) * cols;
-    float sum = 0;
-    for (int c = 0; c < cols; ++c) {
-      sum += xr[c];
-    }
-    const float mu = sum / static_cast<float>(cols);
-    float var = 0;
-    for (int c = 0; c < cols; ++c) {
-      var += (xr[c] - mu) * (xr[c] - mu);
-    }
-    const float rs = 1.0f / std::sqrt(var / static_cast<float>(cols) + kLayerNormEps);
+    const float mu = simd::Sum(xr, cols) * inv_n;
+    const float rs = 1.0f / std::sqrt(simd::SquaredDeviation(xr, mu, cols) * inv_n + kLayerNormEps);
     for (int c = 0; c < cols; ++c) {
       yr[c] = (xr[c] - mu) * rs * gamma[c] + beta[c];
     }
@@ -31,27 +26,43 @@ void LayerNormForward(const float* x, const float* gamma, const float* beta, int
   }
 }
 
+FLYWHEEL_NN_CLONES
 void LayerNormBackward(const float* x, const float* gamma, const float* mean, const float* rstd,
                        const float* dy, int rows, int cols, float* dx, float* dgamma,
                        float* dbeta) {
+  const float inv_n = 1.0f / static_cast<float>(cols);
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<int64_t>(r) * cols;
     const float* dyr = dy + static_cast<int64_t>(r) * cols;
     float* dxr = dx + static_cast<int64_t>(r) * cols;
-    float sum_g = 0;
-    float sum_gx = 0;
-    for (int c = 0; c < cols; ++c) {
-      const float xhat = (xr[c] - mean[r]) * rstd[r];
+    const float mu = mean[r];
+    const float rs = rstd[r];
+    float acc_g[simd::kLanes] = {};
+    float acc_gx[simd::kLanes] = {};
+    int c = 0;
+    for (; c + simd::kLanes <= cols; c += simd::kLanes) {
+      for (int j = 0; j < simd::kLanes; ++j) {
+        const float xhat = (xr[c + j] - mu) * rs;
+        const float g = dyr[c + j] * gamma[c + j];
+        dgamma[c + j] += dyr[c + j] * xhat;
+        dbeta[c + j] += dyr[c + j];
+        acc_g[j] += g;
+        acc_gx[j] += g * xhat;
+      }
+    }
+    for (int j = 0; c < cols; ++c, ++j) {
+      const float xhat = (xr[c] - mu) * rs;
       const float g = dyr[c] * gamma[c];
       dgamma[c] += dyr[c] * xhat;
       dbeta[c] += dyr[c];
-      sum_g += g;
-      sum_gx += g * xhat;
+      acc_g[j] += g;
+      acc_gx[j] += g * xhat;
     }
-    const float inv_n = 1.0f / static_cast<float>(cols);
-    for (int c = 0; c < cols; ++c) {
-      const float xhat = (xr[c] - mean[r]) * rstd[r];
-      dxr[c] = rstd[r] * (dyr[c] * gamma[c] - inv_n * sum_g - xhat * inv_n * sum_gx);
+    const float mean_g = inv_n * simd::Reduce(acc_g);
+    const float mean_gx = inv_n * simd::Reduce(acc_gx);
+    for (c = 0; c < cols; ++c) {
+      const float xhat = (xr[c] - mu) * rs;
+      dxr[c] = rs * (dyr[c] * gamma[c] - mean_g - xhat * mean_gx);
     }
   }
 }
@@ -85,15 +96,18 @@ void SoftmaxBackward(const float* y, const float* dy, int rows, int cols, float*
   }
 }
 
+FLYWHEEL_NN_CLONES
 void ReluForward(const float* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) {
     y[i] = x[i] > 0 ? x[i] : 0.0f;
   }
 }
 
+FLYWHEEL_NN_CLONES
 void ReluBackward(const float* x, const float* dy, int64_t n, float* dx) {
   for (int64_t i = 0; i < n; ++i) {
-    dx[i] = x[i] > 0 ? dy[i] : 0.0f;
+    const float g = dy[i];  // loaded unconditionally: the select becomes a blend, not a branch
+    dx[i] = x[i] > 0 ? g : 0.0f;
   }
 }
 
@@ -118,35 +132,75 @@ void GeluBackward(const float* x, const float* dy, int64_t n, float* dx) {
   }
 }
 
+namespace {
+
+// Fills mask[0, n) (0 with probability p, else 1 / (1 - p)) from one draw of `rng`.
+FLYWHEEL_NN_CLONES
+void DropoutMask(int64_t n, float p, base::Rng* rng, float* mask) {
+  // Keep when the element's 32 bits are >= p * 2^32.
+  const auto threshold =
+      static_cast<uint32_t>(std::min(4294967295.0, static_cast<double>(p) * 4294967296.0));
+  const float keep_scale = 1.0f / (1.0f - p);
+  const uint64_t key = rng->Next();
+  const auto k0 = static_cast<uint32_t>(key);
+  const auto k1 = static_cast<uint32_t>(key >> 32);
+  for (int64_t i = 0; i < n; ++i) {
+    mask[i] = simd::MaskBits(k0, k1, static_cast<uint32_t>(i)) < threshold ? 0.0f : keep_scale;
+  }
+}
+
+}  // namespace
+
+FLYWHEEL_NN_CLONES
 void DropoutForward(const float* x, int64_t n, float p, base::Rng* rng, float* mask, float* y) {
   if (p <= 0) {
     std::fill_n(mask, n, 1.0f);
     std::copy_n(x, n, y);
     return;
   }
-  // Two 32-bit uniforms per 64-bit draw; keep when the draw is >= p * 2^32.
-  const auto threshold = static_cast<uint64_t>(static_cast<double>(p) * 4294967296.0);
-  const float keep_scale = 1.0f / (1.0f - p);
-  for (int64_t i = 0; i < n; i += 2) {
-    const uint64_t bits = rng->Next();
-    mask[i] = (bits & 0xFFFFFFFFULL) < threshold ? 0.0f : keep_scale;
+  DropoutMask(n, p, rng, mask);
+  for (int64_t i = 0; i < n; ++i) {
     y[i] = x[i] * mask[i];
-    if (i + 1 < n) {
-      mask[i + 1] = (bits >> 32) < threshold ? 0.0f : keep_scale;
-      y[i + 1] = x[i + 1] * mask[i + 1];
-    }
   }
 }
 
+FLYWHEEL_NN_CLONES
+void DropoutResidualForward(const float* x, const float* residual, int64_t n, float p,
+                            base::Rng* rng, float* mask, float* y) {
+  if (p <= 0) {
+    std::fill_n(mask, n, 1.0f);
+    for (int64_t i = 0; i < n; ++i) {
+      y[i] = residual[i] + x[i];
+    }
+    return;
+  }
+  DropoutMask(n, p, rng, mask);
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] = residual[i] + x[i] * mask[i];
+  }
+}
+
+FLYWHEEL_NN_CLONES
 void DropoutBackward(const float* mask, const float* dy, int64_t n, float* dx) {
   for (int64_t i = 0; i < n; ++i) {
     dx[i] = dy[i] * mask[i];
   }
 }
 
+FLYWHEEL_NN_CLONES
 void AddInPlace(const float* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) {
     y[i] += x[i];
+  }
+}
+
+FLYWHEEL_NN_CLONES
+void ColumnSumAdd(const float* x, int rows, int cols, float* y) {
+  for (int r = 0; r < rows; ++r) {
+    const float* xr = x + static_cast<int64_t>(r) * cols;
+    for (int c = 0; c < cols; ++c) {
+      y[c] += xr[c];
+    }
   }
 }
 

@@ -1,0 +1,89 @@
+// Private to src/nn: helpers for the element-wise kernels. The project builds without -march, so
+// the hot loops are compiled three times (AVX-512, AVX2 + FMA, baseline) by GCC's target_clones
+// and picked at load time for the CPU; plain loops otherwise (other compilers, clang-tidy).
+// Reductions use 16 independent partial sums in a fixed order, which lets the compiler vectorise
+// them without -ffast-math and keeps every result deterministic on a given machine.
+#pragma once
+
+#include <cstdint>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define FLYWHEEL_NN_CLONES \
+  __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#define FLYWHEEL_NN_CLONES
+#endif
+
+namespace flywheel::nn::simd {
+
+inline constexpr int kLanes = 16;
+
+// Combines 16 partial sums in a fixed order.
+inline float Reduce(const float* acc) {
+  float s = 0;
+  for (int j = 0; j < kLanes; ++j) {
+    s += acc[j];
+  }
+  return s;
+}
+
+inline float Sum(const float* x, int n) {
+  float acc[kLanes] = {};
+  int c = 0;
+  for (; c + kLanes <= n; c += kLanes) {
+    for (int j = 0; j < kLanes; ++j) {
+      acc[j] += x[c + j];
+    }
+  }
+  for (int j = 0; c < n; ++c, ++j) {
+    acc[j] += x[c];
+  }
+  return Reduce(acc);
+}
+
+inline float Dot(const float* x, const float* y, int n) {
+  float acc[kLanes] = {};
+  int c = 0;
+  for (; c + kLanes <= n; c += kLanes) {
+    for (int j = 0; j < kLanes; ++j) {
+      acc[j] += x[c + j] * y[c + j];
+    }
+  }
+  for (int j = 0; c < n; ++c, ++j) {
+    acc[j] += x[c] * y[c];
+  }
+  return Reduce(acc);
+}
+
+// sum (x - mu)^2.
+inline float SquaredDeviation(const float* x, float mu, int n) {
+  float acc[kLanes] = {};
+  int c = 0;
+  for (; c + kLanes <= n; c += kLanes) {
+    for (int j = 0; j < kLanes; ++j) {
+      const float v = x[c + j] - mu;
+      acc[j] += v * v;
+    }
+  }
+  for (int j = 0; c < n; ++c, ++j) {
+    acc[j] += (x[c] - mu) * (x[c] - mu);
+  }
+  return Reduce(acc);
+}
+
+// 32 random bits for element i of a dropout mask keyed by (k0, k1): murmur3's 32-bit finaliser
+// of a Weyl sequence with the second key mixed in half-way (a bijection of i for fixed keys, and
+// two keys so that masks of different calls are not shifted copies of each other); cheap to
+// vectorise.
+inline uint32_t MaskBits(uint32_t k0, uint32_t k1, uint32_t i) {
+  uint32_t h = i * 0x9E3779B9u + k0;
+  h ^= h >> 16;
+  h *= 0x85EBCA6Bu;
+  h ^= k1;
+  h ^= h >> 13;
+  h *= 0xC2B2AE35u;
+  h ^= h >> 16;
+  return h;
+}
+
+}  // namespace flywheel::nn::simd
