@@ -243,11 +243,7 @@ double Sasrec::SampledLoss(const std::vector<ItemIdx>& negatives, float scale,
   ts->hit.resize(static_cast<size_t>(m) * s);
   for (int r = 0; r < m; ++r) {
     const float* e = items_.data() + static_cast<size_t>(ts->targets[r]) * d;
-    float dot = 0;
-    for (int c = 0; c < d; ++c) {
-      dot += ts->h[static_cast<size_t>(r) * d + c] * e[c];
-    }
-    ts->pos[r] = dot;
+    ts->pos[r] = nn::Dot(ts->h.data() + static_cast<size_t>(r) * d, e, d);
     ts->pos_logq[r] = LogQ(ts->targets[r]);
     for (int j = 0; j < s; ++j) {
       ts->neg_logq[static_cast<size_t>(r) * s + j] = LogQ(negatives[j]);
@@ -298,23 +294,15 @@ double Sasrec::BceLoss(base::Rng* rng, float scale, ThreadState* ts) const {
   for (int r = 0; r < m; ++r) {
     const float* h = ts->h.data() + static_cast<size_t>(r) * d;
     const float* e = items_.data() + static_cast<size_t>(ts->targets[r]) * d;
-    float dot = 0;
-    for (int c = 0; c < d; ++c) {
-      dot += h[c] * e[c];
-    }
-    ts->pos[r] = dot;
+    ts->pos[r] = nn::Dot(h, e, d);
     for (int j = 0; j < s; ++j) {
       ItemIdx neg = SampleKnown(rng);
       for (int retry = 0; retry < 3 && neg == ts->targets[r]; ++retry) {
         neg = SampleKnown(rng);
       }
       ts->neg_items[static_cast<size_t>(r) * s + j] = neg;
-      const float* en = items_.data() + static_cast<size_t>(neg) * d;
-      float dn = 0;
-      for (int c = 0; c < d; ++c) {
-        dn += h[c] * en[c];
-      }
-      ts->neg[static_cast<size_t>(r) * s + j] = dn;
+      ts->neg[static_cast<size_t>(r) * s + j] =
+          nn::Dot(h, items_.data() + static_cast<size_t>(neg) * d, d);
     }
   }
   ts->dpos.resize(m);

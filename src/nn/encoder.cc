@@ -10,10 +10,7 @@
 namespace flywheel::nn {
 
 void Linear(const float* x, const float* w, const float* bias, int rows, int k, int n, float* y) {
-  for (int r = 0; r < rows; ++r) {
-    std::copy_n(bias, n, y + static_cast<int64_t>(r) * n);
-  }
-  Gemm(false, false, rows, n, k, 1.0f, x, k, w, n, 1.0f, y, n);
+  GemmBias(rows, n, k, x, w, bias, y);
 }
 
 void LinearBackward(const float* x, const float* w, const float* dy, int rows, int k, int n,

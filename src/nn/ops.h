@@ -50,6 +50,8 @@ void DropoutResidualForward(const float* x, const float* residual, int64_t n, fl
 void AddInPlace(const float* x, int64_t n, float* y);
 // y[c] += sum over rows of x[r][c] (x: rows x cols; a bias gradient).
 void ColumnSumAdd(const float* x, int rows, int cols, float* y);
+// sum x[i] y[i] over n values (16 partial sums, vectorised).
+float Dot(const float* x, const float* y, int n);
 
 // out[r] = table[ids[r]] (each a row of `cols` floats), r < n.
 void Gather(const float* table, int cols, const uint32_t* ids, int n, float* out);

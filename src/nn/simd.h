@@ -1,6 +1,8 @@
 // Private to src/nn: helpers for the element-wise kernels. The project builds without -march, so
-// the hot loops are compiled three times (AVX-512, AVX2 + FMA, baseline) by GCC's target_clones
-// and picked at load time for the CPU; plain loops otherwise (other compilers, clang-tidy).
+// the hot loops are compiled three times (AVX-512F, AVX2, baseline) by GCC's target_clones and
+// picked at load time by CPU features (not "arch=" clones: GCC 12 picks those by CPU model name,
+// and the virtual Xeons here report none, so they fell back to SSE2); plain loops otherwise
+// (other compilers, clang-tidy).
 // Reductions use 16 independent partial sums in a fixed order, which lets the compiler vectorise
 // them without -ffast-math and keeps every result deterministic on a given machine.
 #pragma once
@@ -8,8 +10,7 @@
 #include <cstdint>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define FLYWHEEL_NN_CLONES \
-  __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define FLYWHEEL_NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define FLYWHEEL_NN_CLONES
 #endif
@@ -18,13 +19,14 @@ namespace flywheel::nn::simd {
 
 inline constexpr int kLanes = 16;
 
-// Combines 16 partial sums in a fixed order.
-inline float Reduce(const float* acc) {
-  float s = 0;
-  for (int j = 0; j < kLanes; ++j) {
-    s += acc[j];
+// Combines 16 partial sums in a fixed order (a tree: 4 dependent adds, not 16). Clobbers acc.
+inline float Reduce(float* acc) {
+  for (int w = kLanes / 2; w >= 1; w /= 2) {
+    for (int j = 0; j < w; ++j) {
+      acc[j] += acc[j + w];
+    }
   }
-  return s;
+  return acc[0];
 }
 
 inline float Sum(const float* x, int n) {

@@ -1,0 +1,23 @@
+// Private to src/nn: the direct AVX-512 GEMM behind Gemm() (gemm_avx512.cc).
+#pragma once
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define FLYWHEEL_NN_HAVE_AVX512_KERNEL 1
+#else
+#define FLYWHEEL_NN_HAVE_AVX512_KERNEL 0
+#endif
+
+namespace flywheel::nn::internal {
+
+#if FLYWHEEL_NN_HAVE_AVX512_KERNEL
+// Same contract as Gemm(), plus bias (nullable, n floats) added to every row of C; REQUIRES:
+// HaveAvx512(). Register-blocked 6 x 64 tiles of C, op(B) as
+// a dense panel (transposed into a per-thread buffer when trans_b), reduction blocked by 256,
+// no packing of A (rows, or with trans_a columns, read in place).
+void GemmAvx512(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                int lda, const float* b, int ldb, float beta, const float* bias, float* c, int ldc);
+// Whether this CPU runs AVX-512F.
+bool HaveAvx512();
+#endif
+
+}  // namespace flywheel::nn::internal
