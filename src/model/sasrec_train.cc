@@ -294,10 +294,8 @@ void Sasrec::AddTargetGradients(ThreadState* ts) const {
     const float g = ts->dpos[r];
     const float* e = items_.data() + static_cast<size_t>(ts->targets[r]) * d;
     float* ge = ts->item_grad.data() + static_cast<size_t>(ts->targets[r]) * d;
-    for (int c = 0; c < d; ++c) {
-      ts->dhr[r * d + c] += g * e[c];
-      ge[c] += g * ts->h[r * d + c];
-    }
+    nn::Axpy(g, e, d, ts->dhr.data() + r * d);
+    nn::Axpy(g, ts->h.data() + r * d, d, ge);
     ts->Touch(ts->targets[r]);
   }
 }
@@ -334,10 +332,8 @@ double Sasrec::BceLoss(base::Rng* rng, float scale, ThreadState* ts) const {
       const float g = ts->dneg[static_cast<size_t>(r) * s + j];
       const float* en = items_.data() + static_cast<size_t>(neg) * d;
       float* ge = ts->item_grad.data() + static_cast<size_t>(neg) * d;
-      for (int c = 0; c < d; ++c) {
-        ts->dhr[static_cast<size_t>(r) * d + c] += g * en[c];
-        ge[c] += g * h[c];
-      }
+      nn::Axpy(g, en, d, ts->dhr.data() + static_cast<size_t>(r) * d);
+      nn::Axpy(g, h, d, ge);
       ts->Touch(neg);
     }
   }

@@ -43,6 +43,20 @@ void Gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
   GemmOpenBlas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+void Transpose(const float* a, int rows, int cols, int lda, float* out) {
+#if FLYWHEEL_NN_HAVE_AVX512_KERNEL
+  if (internal::HaveAvx512()) {
+    internal::TransposeAvx512(a, rows, cols, lda, out);
+    return;
+  }
+#endif
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      out[static_cast<int64_t>(c) * rows + r] = a[static_cast<int64_t>(r) * lda + c];
+    }
+  }
+}
+
 void GemmBias(int m, int n, int k, const float* a, const float* b, const float* bias, float* c) {
 #if FLYWHEEL_NN_HAVE_AVX512_KERNEL
   if (UseDirectKernel(m, n)) {

@@ -19,6 +19,9 @@ void Gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
 // (lda = k, ldb = ldc = n). The bias is added in the kernel's store (no separate pass).
 void GemmBias(int m, int n, int k, const float* a, const float* b, const float* bias, float* c);
 
+// out (cols x rows, dense) = A^T, A rows x cols with row stride lda.
+void Transpose(const float* a, int rows, int cols, int lda, float* out);
+
 void GemmOpenBlas(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                   int lda, const float* b, int ldb, float beta, float* c, int ldc);
 

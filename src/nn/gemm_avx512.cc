@@ -151,7 +151,52 @@ FLYWHEEL_AVX512 void Block(int m, int n, int kc, const float* a, int64_t sa, int
   }
 }
 
+// out (8 x 8, row stride ldo) = the transpose of the 8 x 8 block at b (row stride ldb).
+FLYWHEEL_AVX512 inline void Transpose8x8(const float* b, int64_t ldb, float* out, int64_t ldo) {
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm256_loadu_ps(b + i * ldb);
+  }
+  __m256 t[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  __m256 u[8];
+  for (int h = 0; h < 8; h += 4) {
+    u[h] = _mm256_shuffle_ps(t[h], t[h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[h + 1] = _mm256_shuffle_ps(t[h], t[h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[h + 2] = _mm256_shuffle_ps(t[h + 1], t[h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[h + 3] = _mm256_shuffle_ps(t[h + 1], t[h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(out + i * ldo, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+    _mm256_storeu_ps(out + (i + 4) * ldo, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+  }
+}
+
 }  // namespace
+
+FLYWHEEL_AVX512 void TransposeAvx512(const float* b, int rows, int cols, int ldb, float* out) {
+  int j = 0;
+  for (; j + 8 <= rows; j += 8) {
+    int p = 0;
+    for (; p + 8 <= cols; p += 8) {
+      Transpose8x8(b + static_cast<int64_t>(j) * ldb + p, ldb,
+                   out + static_cast<int64_t>(p) * rows + j, rows);
+    }
+    for (; p < cols; ++p) {
+      for (int jj = j; jj < j + 8; ++jj) {
+        out[static_cast<int64_t>(p) * rows + jj] = b[static_cast<int64_t>(jj) * ldb + p];
+      }
+    }
+  }
+  for (; j < rows; ++j) {
+    for (int p = 0; p < cols; ++p) {
+      out[static_cast<int64_t>(p) * rows + j] = b[static_cast<int64_t>(j) * ldb + p];
+    }
+  }
+}
 
 void GemmAvx512(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                 int lda, const float* b, int ldb, float beta, const float* bias, float* c,
@@ -162,11 +207,7 @@ void GemmAvx512(bool trans_a, bool trans_b, int m, int n, int k, float alpha, co
   int64_t ldp = ldb;
   if (trans_b) {
     bt.resize(static_cast<size_t>(k) * n);
-    for (int j = 0; j < n; ++j) {
-      for (int p = 0; p < k; ++p) {
-        bt[static_cast<size_t>(p) * n + j] = b[static_cast<int64_t>(j) * ldb + p];
-      }
-    }
+    TransposeAvx512(b, n, k, ldb, bt.data());
     panel = bt.data();
     ldp = n;
   }

@@ -16,6 +16,9 @@ namespace flywheel::nn::internal {
 // no packing of A (rows, or with trans_a columns, read in place).
 void GemmAvx512(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                 int lda, const float* b, int ldb, float beta, const float* bias, float* c, int ldc);
+// out (cols x rows, dense) = the transpose of b (rows x cols, row stride ldb); REQUIRES:
+// HaveAvx512(). 8 x 8 blocks in registers.
+void TransposeAvx512(const float* b, int rows, int cols, int ldb, float* out);
 // Whether this CPU runs AVX-512F.
 bool HaveAvx512();
 #endif

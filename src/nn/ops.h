@@ -50,6 +50,8 @@ void DropoutResidualForward(const float* x, const float* residual, int64_t n, fl
 void AddInPlace(const float* x, int64_t n, float* y);
 // y[c] += sum over rows of x[r][c] (x: rows x cols; a bias gradient).
 void ColumnSumAdd(const float* x, int rows, int cols, float* y);
+// y += a * x over n values.
+void Axpy(float a, const float* x, int64_t n, float* y);
 // sum x[i] y[i] over n values (16 partial sums, vectorised).
 float Dot(const float* x, const float* y, int n);
 

@@ -7,6 +7,7 @@
 // them without -ffast-math and keeps every result deterministic on a given machine.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
@@ -71,6 +72,51 @@ inline float SquaredDeviation(const float* x, float mu, int n) {
     acc[j] += (x[c] - mu) * (x[c] - mu);
   }
   return Reduce(acc);
+}
+
+// Largest of x[0, n), n >= 1 (16 partial maxima; NaN-propagation as std::max_element is not
+// needed: a NaN input gives NaN through exp below anyway).
+inline float Max(const float* x, int n) {
+  float acc[kLanes];
+  for (int j = 0; j < kLanes; ++j) {
+    acc[j] = x[0];
+  }
+  int c = 0;
+  for (; c + kLanes <= n; c += kLanes) {
+    for (int j = 0; j < kLanes; ++j) {
+      acc[j] = x[c + j] > acc[j] ? x[c + j] : acc[j];
+    }
+  }
+  for (int j = 0; c < n; ++c, ++j) {
+    acc[j] = x[c] > acc[j] ? x[c] : acc[j];
+  }
+  for (int w = kLanes / 2; w >= 1; w /= 2) {
+    for (int j = 0; j < w; ++j) {
+      acc[j] = acc[j + w] > acc[j] ? acc[j + w] : acc[j];
+    }
+  }
+  return acc[0];
+}
+
+// exp(x) for x <= 88 in float, within ~2 ulp (Cephes expf: 2^n times a degree-5 polynomial on
+// |r| <= ln2 / 2); inputs below -87 give exp(-87) (~1.6e-38: zero for a softmax). NaN stays NaN.
+// Written without float-to-int conversions so that it vectorises.
+inline float Exp(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  const float t = x * 1.44269504088896341f + kRound;
+  const float fn = t - kRound;
+  const uint32_t n = std::bit_cast<uint32_t>(t) - std::bit_cast<uint32_t>(kRound);
+  const float r = (x - fn * 0.693359375f) - fn * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float er = p * r * r + r + 1.0f;
+  return er * std::bit_cast<float>((n + 127u) << 23);
 }
 
 // 32 random bits for element i of a dropout mask keyed by (k0, k1): murmur3's 32-bit finaliser
