@@ -110,6 +110,16 @@ double Sasrec::SliceLossAndGrads(std::span<const Example* const> slice, uint64_t
     begin = end;
     encoder_.Prepare(lengths, &ts->ws);
     const int n = ts->ws.tokens();
+    // The loss reads the rows with a target only (online steps: the newest position): the
+    // encoder's last block then skips the other rows' queries and FFN (same gradients).
+    int offset = 0;
+    for (const Example* e : chunk) {
+      const int t = static_cast<int>(e->items.size()) - 1;
+      for (int p = std::max(0, e->first_target); p < t; ++p) {
+        ts->ws.out_rows.push_back(offset + p);
+      }
+      offset += t;
+    }
     ts->x.resize(static_cast<size_t>(n) * d);
     nn::Gather(items_.data(), d, ts->inputs.data(), n, ts->x.data());
     for (float& v : ts->x) {
