@@ -276,7 +276,8 @@ namespace {
 // floats each) onto keys 0..i. probs: heads x stride (weights 0..i written); out: d floats.
 void AttentionRow(const float* qkv, int i, int d, int heads, int stride, float* probs, float* out) {
   const int dh = d / heads;
-  const int64_t ld = 3 * static_cast<int64_t>(d);
+  const int64_t dd = d;
+  const int64_t ld = 3 * dd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   for (int h = 0; h < heads; ++h) {
     const float* q = qkv + i * ld + static_cast<int64_t>(h) * dh;
@@ -288,7 +289,7 @@ void AttentionRow(const float* qkv, int i, int d, int heads, int stride, float* 
     float* o = out + static_cast<int64_t>(h) * dh;
     std::fill_n(o, dh, 0.0f);
     for (int j = 0; j <= i; ++j) {
-      Axpy(p[j], qkv + j * ld + 2 * d + static_cast<int64_t>(h) * dh, dh, o);
+      Axpy(p[j], qkv + j * ld + 2 * dd + static_cast<int64_t>(h) * dh, dh, o);
     }
   }
 }
@@ -298,7 +299,8 @@ void AttentionRow(const float* qkv, int i, int d, int heads, int stride, float* 
 void AttentionRowBackward(const float* qkv, const float* probs, const float* dout, int i, int d,
                           int heads, int stride, float* scratch, float* dqkv) {
   const int dh = d / heads;
-  const int64_t ld = 3 * static_cast<int64_t>(d);
+  const int64_t dd = d;
+  const int64_t ld = 3 * dd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   for (int h = 0; h < heads; ++h) {
     const int64_t hc = static_cast<int64_t>(h) * dh;
@@ -307,12 +309,12 @@ void AttentionRowBackward(const float* qkv, const float* probs, const float* dou
     const float* dout_h = dout + hc;
     float dot = 0;
     for (int j = 0; j <= i; ++j) {
-      scratch[j] = Dot(dout_h, qkv + j * ld + 2 * d + hc, dh);  // dP
+      scratch[j] = Dot(dout_h, qkv + j * ld + 2 * dd + hc, dh);  // dP
       dot += scratch[j] * p[j];
     }
     for (int j = 0; j <= i; ++j) {
       const float ds = p[j] * (scratch[j] - dot) * scale;
-      Axpy(p[j], dout_h, dh, dqkv + j * ld + 2 * d + hc);       // dV
+      Axpy(p[j], dout_h, dh, dqkv + j * ld + 2 * dd + hc);      // dV
       Axpy(ds, qkv + j * ld + d + hc, dh, dqkv + i * ld + hc);  // dQ
       Axpy(ds, q, dh, dqkv + j * ld + d + hc);                  // dK
     }

@@ -48,14 +48,15 @@ FLYWHEEL_AVX512 inline void Store(float* c, float alpha, float beta, const float
   const __m512 r[4] = {r0, r1, r2, r3};
   for (int v = 0; v < NV; ++v) {
     const __mmask16 m = v + 1 < NV ? static_cast<__mmask16>(0xFFFF) : tail;
+    const int64_t at = static_cast<int64_t>(v) * 16;
     __m512 x = _mm512_mul_ps(va, r[v]);
     if (beta != 0.0f) {
-      x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, c + 16 * v), x);
+      x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, c + at), x);
     }
     if (bias != nullptr) {
-      x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, bias + 16 * v));
+      x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, bias + at));
     }
-    _mm512_mask_storeu_ps(c + 16 * v, m, x);
+    _mm512_mask_storeu_ps(c + at, m, x);
   }
 }
 
@@ -226,8 +227,8 @@ void GemmAvx512(bool trans_a, bool trans_b, int m, int n, int k, float alpha, co
 }
 
 bool HaveAvx512() {
-  static const bool have = __builtin_cpu_supports("avx512f") != 0;
-  return have;
+  static const bool kHave = __builtin_cpu_supports("avx512f") != 0;
+  return kHave;
 }
 
 }  // namespace flywheel::nn::internal
