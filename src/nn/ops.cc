@@ -68,27 +68,35 @@ void LayerNormBackward(const float* x, const float* gamma, const float* mean, co
   }
 }
 
+namespace {
+
+// Softmax of one row in place (inlined into each clone of its callers).
+inline void SoftmaxRow(float* xr, int cols) {
+  const float mx = simd::Max(xr, cols);
+  float acc[simd::kLanes] = {};
+  int c = 0;
+  for (; c + simd::kLanes <= cols; c += simd::kLanes) {
+    for (int j = 0; j < simd::kLanes; ++j) {
+      xr[c + j] = simd::Exp(xr[c + j] - mx);
+      acc[j] += xr[c + j];
+    }
+  }
+  for (int j = 0; c < cols; ++c, ++j) {
+    xr[c] = simd::Exp(xr[c] - mx);
+    acc[j] += xr[c];
+  }
+  const float inv = 1.0f / simd::Reduce(acc);
+  for (c = 0; c < cols; ++c) {
+    xr[c] *= inv;
+  }
+}
+
+}  // namespace
+
 FLYWHEEL_NN_CLONES
 void SoftmaxRows(float* x, int rows, int cols) {
   for (int r = 0; r < rows; ++r) {
-    float* xr = x + static_cast<int64_t>(r) * cols;
-    const float mx = simd::Max(xr, cols);
-    float acc[simd::kLanes] = {};
-    int c = 0;
-    for (; c + simd::kLanes <= cols; c += simd::kLanes) {
-      for (int j = 0; j < simd::kLanes; ++j) {
-        xr[c + j] = simd::Exp(xr[c + j] - mx);
-        acc[j] += xr[c + j];
-      }
-    }
-    for (int j = 0; c < cols; ++c, ++j) {
-      xr[c] = simd::Exp(xr[c] - mx);
-      acc[j] += xr[c];
-    }
-    const float inv = 1.0f / simd::Reduce(acc);
-    for (c = 0; c < cols; ++c) {
-      xr[c] *= inv;
-    }
+    SoftmaxRow(x + static_cast<int64_t>(r) * cols, cols);
   }
 }
 
@@ -341,17 +349,37 @@ float* TransposeBuffer(size_t n) {
   return buffer.data();
 }
 
+// Rows [r0, r1) of t x t scores: softmax of row i over columns j <= i, zero above. The row is
+// padded to a multiple of 16 columns (within t) with -1e30 so that the vector loops need no
+// scalar tail: exp() of the padding is ~1e-38, which leaves the sum of a row (>= 1) unchanged,
+// and the padding is zeroed afterwards.
+FLYWHEEL_NN_CLONES
+void CausalSoftmax(int r0, int r1, int t, float* p) {
+  for (int i = r0; i < r1; ++i) {
+    float* row = p + static_cast<int64_t>(i) * t;
+    const int len = i + 1;
+    const int padded = std::min(t, (len + simd::kLanes - 1) / simd::kLanes * simd::kLanes);
+    std::fill(row + len, row + padded, -1e30f);
+    SoftmaxRow(row, padded);
+    std::fill(row + len, row + t, 0.0f);
+  }
+}
+
 // Rows [r0, r1) of t x t: ds = p * (dp - sum_{j <= i} dp * p) * scale on j <= i, 0 above the
 // diagonal (ds holds dp on entry).
 FLYWHEEL_NN_CLONES
 void CausalSoftmaxGrad(const float* p, int r0, int r1, int t, float scale, float* ds) {
   for (int i = r0; i < r1; ++i) {
     const int64_t o = static_cast<int64_t>(i) * t;
-    const float dot = simd::Dot(ds + o, p + o, i + 1);
-    for (int j = 0; j <= i; ++j) {
+    // Padded as in CausalSoftmax: p is 0 above the diagonal and ds finite there (written by the
+    // dP product up to r1), so the extra terms add exact zeros.
+    const int len = i + 1;
+    const int padded = std::min(r1, (len + simd::kLanes - 1) / simd::kLanes * simd::kLanes);
+    const float dot = simd::Dot(ds + o, p + o, padded);
+    for (int j = 0; j < padded; ++j) {
       ds[o + j] = p[o + j] * (ds[o + j] - dot) * scale;
     }
-    std::fill(ds + o + i + 1, ds + o + t, 0.0f);
+    std::fill(ds + o + len, ds + o + t, 0.0f);
   }
 }
 
@@ -376,11 +404,7 @@ void CausalAttentionForward(const float* qkv, int t, int d, int heads, float* pr
       // S[r0:r1, 0:r1] = scale * Q K^T; softmax over j <= i; zero above the diagonal.
       Gemm(false, false, r1 - r0, r1, dh, scale, q + static_cast<int64_t>(r0) * ld, ld, kt, t, 0.0f,
            pb, t);
-      for (int i = r0; i < r1; ++i) {
-        float* row = p + static_cast<int64_t>(i) * t;
-        SoftmaxRows(row, 1, i + 1);
-        std::fill(row + i + 1, row + t, 0.0f);
-      }
+      CausalSoftmax(r0, r1, t, p);
       // O[r0:r1] = P[r0:r1, 0:r1] V[0:r1].
       Gemm(false, false, r1 - r0, dh, r1, 1.0f, pb, t, v, ld, 0.0f,
            o + static_cast<int64_t>(r0) * d, d);
