@@ -47,6 +47,9 @@ void GemmShapes(benchmark::internal::Benchmark* b) {
   b->Args({50, 64, 50, 0});      // attention output of one sequence (P V)
   b->Args({50, 64, 50, 1});      // attention backward (P^T dO)
   b->Args({3200, 3700, 64, 2});  // full-softmax logits, half a batch per thread
+  b->Args({256, 3700, 64, 2});   // full-softmax logits of one ~256-token training chunk
+  b->Args({256, 64, 3700, 0});   // its d(loss)/d(hidden): dlogits x item table
+  b->Args({3700, 64, 256, 1});   // its item-table gradient: dlogits^T x hidden
   b->Args({1, 3700, 64, 2});     // serving: one user over the catalogue
   b->Args({51, 64, 64, 0});      // online step projections
 }
