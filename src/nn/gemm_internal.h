@@ -1,4 +1,5 @@
-// Private to src/nn: the direct AVX-512 GEMM behind Gemm() (gemm_avx512.cc).
+// Private to src/nn: the AVX-512 kernels behind Gemm() (gemm_avx512.cc) and the layer norm
+// (layer_norm_avx512.cc).
 #pragma once
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -19,6 +20,12 @@ void GemmAvx512(bool trans_a, bool trans_b, int m, int n, int k, float alpha, co
 // out (cols x rows, dense) = the transpose of b (rows x cols, row stride ldb); REQUIRES:
 // HaveAvx512(). 8 x 8 blocks in registers.
 void TransposeAvx512(const float* b, int rows, int cols, int ldb, float* out);
+// LayerNormForward / LayerNormBackward (ops.h) for cols % 16 == 0; REQUIRES: HaveAvx512().
+void LayerNormForwardAvx512(const float* x, const float* gamma, const float* beta, int rows,
+                            int cols, float eps, float* y, float* mean, float* rstd);
+void LayerNormBackwardAvx512(const float* x, const float* gamma, const float* mean,
+                             const float* rstd, const float* dy, int rows, int cols, float* dx,
+                             float* dgamma, float* dbeta);
 // Whether this CPU runs AVX-512F.
 bool HaveAvx512();
 #endif

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "nn/gemm.h"
+#include "nn/gemm_internal.h"
 #include "nn/simd.h"
 
 namespace flywheel::nn {
@@ -13,6 +14,12 @@ namespace flywheel::nn {
 FLYWHEEL_NN_CLONES
 void LayerNormForward(const float* x, const float* gamma, const float* beta, int rows, int cols,
                       float* y, float* mean, float* rstd) {
+#if FLYWHEEL_NN_HAVE_AVX512_KERNEL
+  if (cols % 16 == 0 && internal::HaveAvx512()) {
+    internal::LayerNormForwardAvx512(x, gamma, beta, rows, cols, kLayerNormEps, y, mean, rstd);
+    return;
+  }
+#endif
   const float inv_n = 1.0f / static_cast<float>(cols);
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<int64_t>(r) * cols;
@@ -31,6 +38,12 @@ FLYWHEEL_NN_CLONES
 void LayerNormBackward(const float* x, const float* gamma, const float* mean, const float* rstd,
                        const float* dy, int rows, int cols, float* dx, float* dgamma,
                        float* dbeta) {
+#if FLYWHEEL_NN_HAVE_AVX512_KERNEL
+  if (cols % 16 == 0 && internal::HaveAvx512()) {
+    internal::LayerNormBackwardAvx512(x, gamma, mean, rstd, dy, rows, cols, dx, dgamma, dbeta);
+    return;
+  }
+#endif
   const float inv_n = 1.0f / static_cast<float>(cols);
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<int64_t>(r) * cols;

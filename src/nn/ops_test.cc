@@ -89,9 +89,12 @@ TEST(GemmTest, MatrixVectorPathMatchesReference) {
   }
 }
 
-TEST(LayerNormTest, MatchesReferenceAndGradients) {
+// cols 8: the portable kernel; 32: the AVX-512 one where the CPU has it (widths of 16k).
+class LayerNormTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(LayerNormTest, MatchesReferenceAndGradients) {
   base::Rng rng(2);
-  const int rows = 3, cols = 8;
+  const int rows = 3, cols = GetParam();
   auto x = RandomVector(rows * cols, &rng);
   auto gamma = RandomVector(cols, &rng);
   auto beta = RandomVector(cols, &rng);
@@ -113,6 +116,8 @@ TEST(LayerNormTest, MatchesReferenceAndGradients) {
   EXPECT_LT(MaxGradError(f, &gamma, dgamma, kEps), kGradTol);
   EXPECT_LT(MaxGradError(f, &beta, dbeta, kEps), kGradTol);
 }
+
+INSTANTIATE_TEST_SUITE_P(Widths, LayerNormTest, ::testing::Values(8, 32));
 
 TEST(SoftmaxTest, MatchesReferenceAndGradients) {
   base::Rng rng(3);
