@@ -274,9 +274,13 @@ TEST(LossTest, BceWithNegativesMatchesReferenceAndGradients) {
   EXPECT_TRUE(std::isfinite(BceWithNegatives(big, big + 1, 1, 1, 1.0f, a.data(), b.data())));
 }
 
-TEST(AttentionTest, MatchesReferenceAndGradients) {
+// t = 6: one block of query rows; t = 37: three 16-row blocks (the last partial) and softmax
+// rows longer than 16.
+class AttentionTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(AttentionTest, MatchesReferenceAndGradients) {
   base::Rng rng(10);
-  const int t = 6, d = 8, heads = 2;
+  const int t = GetParam(), d = 8, heads = 2;
   auto qkv = RandomVector(t * 3 * d, &rng);
   auto w = RandomVector(t * d, &rng);
   std::vector<float> probs(heads * t * t), out(t * d), out_ref(t * d);
@@ -297,6 +301,8 @@ TEST(AttentionTest, MatchesReferenceAndGradients) {
   };
   EXPECT_LT(MaxGradError(f, &qkv, dqkv, kEps), kGradTol);
 }
+
+INSTANTIATE_TEST_SUITE_P(Lengths, AttentionTest, ::testing::Values(6, 37));
 
 TEST(AdamTest, StepsTowardsMinimumAndDetectsNonFinite) {
   std::vector<float> p = {1.0f, -2.0f}, m(2, 0.0f), v(2, 0.0f);
