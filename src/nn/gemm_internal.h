@@ -1,5 +1,5 @@
-// Private to src/nn: the AVX-512 kernels behind Gemm() (gemm_avx512.cc) and the layer norm
-// (layer_norm_avx512.cc).
+// Private to src/nn: the AVX-512 kernels behind Gemm() (gemm_avx512.cc), the layer norm and the
+// causal softmax (ops_avx512.cc).
 #pragma once
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -26,6 +26,9 @@ void LayerNormForwardAvx512(const float* x, const float* gamma, const float* bet
 void LayerNormBackwardAvx512(const float* x, const float* gamma, const float* mean,
                              const float* rstd, const float* dy, int rows, int cols, float* dx,
                              float* dgamma, float* dbeta);
+// Rows [r0, r1) of t x t attention scores p: softmax of row i over columns j <= i, zero above
+// the diagonal (the CausalSoftmax of ops.cc); REQUIRES: HaveAvx512().
+void CausalSoftmaxAvx512(int r0, int r1, int t, float* p);
 // Whether this CPU runs AVX-512F.
 bool HaveAvx512();
 #endif

@@ -368,6 +368,12 @@ float* TransposeBuffer(size_t n) {
 // and the padding is zeroed afterwards.
 FLYWHEEL_NN_CLONES
 void CausalSoftmax(int r0, int r1, int t, float* p) {
+#if FLYWHEEL_NN_HAVE_AVX512_KERNEL
+  if (internal::HaveAvx512()) {
+    internal::CausalSoftmaxAvx512(r0, r1, t, p);
+    return;
+  }
+#endif
   for (int i = r0; i < r1; ++i) {
     float* row = p + static_cast<int64_t>(i) * t;
     const int len = i + 1;
