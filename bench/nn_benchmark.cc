@@ -37,32 +37,61 @@ void SetFlops(benchmark::State& state, double flops_per_iteration) {
       benchmark::Counter(flops_per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Arguments: {m, n, k, op} with op 0: C = A B, 1: C = A^T B, 2: C = A B^T.
 void GemmShapes(benchmark::internal::Benchmark* b) {
-  b->Args({6400, 192, 64});   // fused QKV projection, batch 128 x L 50, d 64
-  b->Args({6400, 64, 64});    // output / FFN projections
-  b->Args({50, 50, 64});      // attention scores of one sequence
-  b->Args({3200, 3700, 64});  // full-softmax logits, half a batch per thread
-  b->Args({1, 3700, 64});     // serving: one user over the catalogue
-  b->Args({51, 64, 64});      // online step projections
+  b->Args({6400, 192, 64, 0});   // fused QKV projection, batch 128 x L 50, d 64
+  b->Args({6400, 64, 64, 0});    // output / FFN projections
+  b->Args({64, 192, 6400, 1});   // QKV weight gradient (X^T dY)
+  b->Args({6400, 64, 192, 2});   // QKV input gradient (dY W^T)
+  b->Args({50, 50, 64, 2});      // attention scores of one sequence (Q K^T)
+  b->Args({50, 64, 50, 0});      // attention output of one sequence (P V)
+  b->Args({50, 64, 50, 1});      // attention backward (P^T dO)
+  b->Args({3200, 3700, 64, 2});  // full-softmax logits, half a batch per thread
+  b->Args({256, 3700, 64, 2});   // full-softmax logits of one ~256-token training chunk
+  b->Args({256, 64, 3700, 0});   // its d(loss)/d(hidden): dlogits x item table
+  b->Args({3700, 64, 256, 1});   // its item-table gradient: dlogits^T x hidden
+  b->Args({1, 3700, 64, 2});     // serving: one user over the catalogue
+  b->Args({51, 64, 64, 0});      // online step projections
 }
 
-void BM_GemmBlas(benchmark::State& state) {
+template <bool kOpenBlas>
+void BM_Gemm(benchmark::State& state) {
   const int m = static_cast<int>(state.range(0));
   const int n = static_cast<int>(state.range(1));
   const int k = static_cast<int>(state.range(2));
+  const bool ta = state.range(3) == 1;
+  const bool tb = state.range(3) == 2;
   auto a = Random(static_cast<size_t>(m) * k, 1);
   auto b = Random(static_cast<size_t>(k) * n, 2);
   std::vector<float> c(static_cast<size_t>(m) * n);
+  const int lda = ta ? m : k;
+  const int ldb = tb ? k : n;
   for (auto _ : state) {
-    nn::Gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
+    if (kOpenBlas) {
+      nn::GemmOpenBlas(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), n);
+    } else {
+      nn::Gemm(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), n);
+    }
     benchmark::DoNotOptimize(c.data());
   }
   SetFlops(state, 2.0 * m * n * k);
 }
-BENCHMARK(BM_GemmBlas)->Apply(GemmShapes);
+// Gemm(): the AVX-512 kernel where the CPU has it (m > 1); GemmOpenBlas: OpenBLAS always.
+void BM_Gemm(benchmark::State& state) {
+  BM_Gemm<false>(state);
+}
+void BM_GemmOpenBlas(benchmark::State& state) {
+  BM_Gemm<true>(state);
+}
+BENCHMARK(BM_Gemm)->Apply(GemmShapes);
+BENCHMARK(BM_GemmOpenBlas)->Apply(GemmShapes);
 
 void BM_GemmEigen(benchmark::State& state) {
   using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  if (state.range(3) != 0) {
+    state.SkipWithError("Eigen: C = A B shapes only");
+    return;
+  }
   const int m = static_cast<int>(state.range(0));
   const int n = static_cast<int>(state.range(1));
   const int k = static_cast<int>(state.range(2));

@@ -43,6 +43,16 @@ struct EncoderWorkspace {
   std::vector<float> grads;  // d(loss)/d(params), accumulated by Backward
   std::vector<float> dx;     // d(loss)/d(input rows), written by Backward
   std::vector<float> t1, t2, t3, scratch;
+  // Optional, set by the caller after Prepare (which clears it): the token rows whose outputs
+  // the loss uses, ascending. When it names fewer rows than all, the last block computes its
+  // attention queries, output projection, FFN and the final layer norm on these rows only (its
+  // keys and values, and every earlier block, on all rows): `out` is then valid on these rows
+  // only and Backward reads `dout` on these rows only. Gradients are those of the full pass (the
+  // skipped rows do not reach the loss); dropout masks of the last block are drawn for these rows.
+  std::vector<int> out_rows;
+  // Pruned last block: per output row its attention weights (heads x max_len) and compact rows
+  // (out_rows x dim) of the block input, the final output and d(loss)/d(block output).
+  std::vector<float> tail_probs, tail_x_in, tail_out, tail_dx;
   int tokens() const { return offsets.empty() ? 0 : offsets.back(); }
 };
 
@@ -75,10 +85,20 @@ class SequenceEncoder {
     size_t ln1_g, ln1_b, wqkv, bqkv, wo, bo, ln2_g, ln2_b, w1, b1, w2, b2;
   };
   const float* P(size_t offset) const { return params_.data() + offset; }
+  static bool Pruned(const EncoderWorkspace& ws);
   void BlockForward(int b, const float* x_in, base::Rng* rng, EncoderWorkspace* ws,
                     float* x_out) const;
+  // Output projection, residual, LN2, FFN, residual on `rows` rows (attention output in
+  // blk.attn, block input x_in, both rows x dim).
+  void PostAttention(int b, int rows, const float* x_in, base::Rng* rng, EncoderWorkspace* ws,
+                     float* x_out) const;
+  void PrunedLastBlockForward(const float* x_in, base::Rng* rng, EncoderWorkspace* ws) const;
   void AttentionBackward(int b, const float* dx_in_out, EncoderWorkspace* ws, float* dx_mid) const;
+  // dx (rows x dim): on entry d/d(block output), on exit d/d(x_mid) (FFN branch added).
+  void FfnBackward(int b, int rows, float* dx, EncoderWorkspace* ws) const;
   void BlockBackward(int b, float* dx, EncoderWorkspace* ws) const;
+  // Writes ws->dx = d/d(last block input) from dout on ws->out_rows.
+  void PrunedLastBlockBackward(const float* dout, EncoderWorkspace* ws) const;
 
   EncoderConfig config_;
   size_t pos_ = 0, lnf_g_ = 0, lnf_b_ = 0;

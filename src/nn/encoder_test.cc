@@ -3,6 +3,8 @@
 // evaluation), causality, and thread-independence of the const forward pass.
 #include "nn/encoder.h"
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -59,6 +61,53 @@ void CheckGradients(bool gelu, float eps) {
 
 TEST(EncoderTest, WholeNetworkGradients) {
   CheckGradients(/*gelu=*/true, 1e-2f);
+}
+
+// out_rows (the last block on the rows the loss reads only) gives the outputs and gradients of
+// the full pass on those rows (dropout off, so both passes compute the same function).
+TEST(EncoderTest, PrunedOutputRowsMatchFullPass) {
+  for (int blocks : {1, 2}) {
+    EncoderConfig config = SmallConfig(false);
+    config.blocks = blocks;
+    SequenceEncoder enc(config);
+    base::Rng rng(21);
+    enc.Init(&rng, 0.5f);
+    for (float& p : enc.params()) {
+      p += static_cast<float>(rng.Normal() * 0.1);
+    }
+    const std::vector<int> lengths = {5, 3, 4};
+    const std::vector<int> rows = {2, 4, 7, 11};  // tokens 2 and 4 of the first, the last ones
+    auto x = RandomVector(12 * 8, &rng);
+    std::vector<float> dout(12 * 8, 0.0f);
+    for (int r : rows) {
+      for (int c = 0; c < 8; ++c) {
+        dout[r * 8 + c] = static_cast<float>(rng.Normal());
+      }
+    }
+    EncoderWorkspace full, pruned;
+    enc.Prepare(lengths, &full);
+    enc.Forward(x.data(), nullptr, &full);
+    std::fill(full.grads.begin(), full.grads.end(), 0.0f);
+    enc.Backward(dout.data(), &full);
+    enc.Prepare(lengths, &pruned);
+    pruned.out_rows = rows;
+    enc.Forward(x.data(), nullptr, &pruned);
+    std::fill(pruned.grads.begin(), pruned.grads.end(), 0.0f);
+    enc.Backward(dout.data(), &pruned);
+    for (int r : rows) {
+      for (int c = 0; c < 8; ++c) {
+        EXPECT_NEAR(pruned.out[r * 8 + c], full.out[r * 8 + c], 1e-5) << r;
+      }
+    }
+    for (size_t i = 0; i < full.grads.size(); ++i) {
+      EXPECT_NEAR(pruned.grads[i], full.grads[i], 1e-4 * std::max(1.0f, std::abs(full.grads[i])))
+          << "blocks " << blocks << " param " << i;
+    }
+    for (size_t i = 0; i < full.dx.size(); ++i) {
+      EXPECT_NEAR(pruned.dx[i], full.dx[i], 1e-4 * std::max(1.0f, std::abs(full.dx[i])))
+          << "blocks " << blocks << " input " << i;
+    }
+  }
 }
 
 TEST(EncoderTest, IsCausal) {

@@ -3,26 +3,29 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "nn/gemm.h"
+#include "nn/gemm_internal.h"
+#include "nn/simd.h"
 
 namespace flywheel::nn {
 
+FLYWHEEL_NN_CLONES
 void LayerNormForward(const float* x, const float* gamma, const float* beta, int rows, int cols,
                       float* y, float* mean, float* rstd) {
+#if FLYWHEEL_NN_HAVE_AVX512_KERNEL
+  if (cols % 16 == 0 && internal::HaveAvx512()) {
+    internal::LayerNormForwardAvx512(x, gamma, beta, rows, cols, kLayerNormEps, y, mean, rstd);
+    return;
+  }
+#endif
+  const float inv_n = 1.0f / static_cast<float>(cols);
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<int64_t>(r) * cols;
     float* yr = y + static_cast<int64_t>(r) * cols;
-    float sum = 0;
-    for (int c = 0; c < cols; ++c) {
-      sum += xr[c];
-    }
-    const float mu = sum / static_cast<float>(cols);
-    float var = 0;
-    for (int c = 0; c < cols; ++c) {
-      var += (xr[c] - mu) * (xr[c] - mu);
-    }
-    const float rs = 1.0f / std::sqrt(var / static_cast<float>(cols) + kLayerNormEps);
+    const float mu = simd::Sum(xr, cols) * inv_n;
+    const float rs = 1.0f / std::sqrt(simd::SquaredDeviation(xr, mu, cols) * inv_n + kLayerNormEps);
     for (int c = 0; c < cols; ++c) {
       yr[c] = (xr[c] - mu) * rs * gamma[c] + beta[c];
     }
@@ -31,44 +34,82 @@ void LayerNormForward(const float* x, const float* gamma, const float* beta, int
   }
 }
 
+FLYWHEEL_NN_CLONES
 void LayerNormBackward(const float* x, const float* gamma, const float* mean, const float* rstd,
                        const float* dy, int rows, int cols, float* dx, float* dgamma,
                        float* dbeta) {
+#if FLYWHEEL_NN_HAVE_AVX512_KERNEL
+  if (cols % 16 == 0 && internal::HaveAvx512()) {
+    internal::LayerNormBackwardAvx512(x, gamma, mean, rstd, dy, rows, cols, dx, dgamma, dbeta);
+    return;
+  }
+#endif
+  const float inv_n = 1.0f / static_cast<float>(cols);
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<int64_t>(r) * cols;
     const float* dyr = dy + static_cast<int64_t>(r) * cols;
     float* dxr = dx + static_cast<int64_t>(r) * cols;
-    float sum_g = 0;
-    float sum_gx = 0;
-    for (int c = 0; c < cols; ++c) {
-      const float xhat = (xr[c] - mean[r]) * rstd[r];
+    const float mu = mean[r];
+    const float rs = rstd[r];
+    float acc_g[simd::kLanes] = {};
+    float acc_gx[simd::kLanes] = {};
+    int c = 0;
+    for (; c + simd::kLanes <= cols; c += simd::kLanes) {
+      for (int j = 0; j < simd::kLanes; ++j) {
+        const float xhat = (xr[c + j] - mu) * rs;
+        const float g = dyr[c + j] * gamma[c + j];
+        dgamma[c + j] += dyr[c + j] * xhat;
+        dbeta[c + j] += dyr[c + j];
+        acc_g[j] += g;
+        acc_gx[j] += g * xhat;
+      }
+    }
+    for (int j = 0; c < cols; ++c, ++j) {
+      const float xhat = (xr[c] - mu) * rs;
       const float g = dyr[c] * gamma[c];
       dgamma[c] += dyr[c] * xhat;
       dbeta[c] += dyr[c];
-      sum_g += g;
-      sum_gx += g * xhat;
+      acc_g[j] += g;
+      acc_gx[j] += g * xhat;
     }
-    const float inv_n = 1.0f / static_cast<float>(cols);
-    for (int c = 0; c < cols; ++c) {
-      const float xhat = (xr[c] - mean[r]) * rstd[r];
-      dxr[c] = rstd[r] * (dyr[c] * gamma[c] - inv_n * sum_g - xhat * inv_n * sum_gx);
+    const float mean_g = inv_n * simd::Reduce(acc_g);
+    const float mean_gx = inv_n * simd::Reduce(acc_gx);
+    for (c = 0; c < cols; ++c) {
+      const float xhat = (xr[c] - mu) * rs;
+      dxr[c] = rs * (dyr[c] * gamma[c] - mean_g - xhat * mean_gx);
     }
   }
 }
 
+namespace {
+
+// Softmax of one row in place (inlined into each clone of its callers).
+inline void SoftmaxRow(float* xr, int cols) {
+  const float mx = simd::Max(xr, cols);
+  float acc[simd::kLanes] = {};
+  int c = 0;
+  for (; c + simd::kLanes <= cols; c += simd::kLanes) {
+    for (int j = 0; j < simd::kLanes; ++j) {
+      xr[c + j] = simd::Exp(xr[c + j] - mx);
+      acc[j] += xr[c + j];
+    }
+  }
+  for (int j = 0; c < cols; ++c, ++j) {
+    xr[c] = simd::Exp(xr[c] - mx);
+    acc[j] += xr[c];
+  }
+  const float inv = 1.0f / simd::Reduce(acc);
+  for (c = 0; c < cols; ++c) {
+    xr[c] *= inv;
+  }
+}
+
+}  // namespace
+
+FLYWHEEL_NN_CLONES
 void SoftmaxRows(float* x, int rows, int cols) {
   for (int r = 0; r < rows; ++r) {
-    float* xr = x + static_cast<int64_t>(r) * cols;
-    const float mx = *std::max_element(xr, xr + cols);
-    float sum = 0;
-    for (int c = 0; c < cols; ++c) {
-      xr[c] = std::exp(xr[c] - mx);
-      sum += xr[c];
-    }
-    const float inv = 1.0f / sum;
-    for (int c = 0; c < cols; ++c) {
-      xr[c] *= inv;
-    }
+    SoftmaxRow(x + static_cast<int64_t>(r) * cols, cols);
   }
 }
 
@@ -85,15 +126,18 @@ void SoftmaxBackward(const float* y, const float* dy, int rows, int cols, float*
   }
 }
 
+FLYWHEEL_NN_CLONES
 void ReluForward(const float* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) {
     y[i] = x[i] > 0 ? x[i] : 0.0f;
   }
 }
 
+FLYWHEEL_NN_CLONES
 void ReluBackward(const float* x, const float* dy, int64_t n, float* dx) {
   for (int64_t i = 0; i < n; ++i) {
-    dx[i] = x[i] > 0 ? dy[i] : 0.0f;
+    const float g = dy[i];  // loaded unconditionally: the select becomes a blend, not a branch
+    dx[i] = x[i] > 0 ? g : 0.0f;
   }
 }
 
@@ -118,36 +162,99 @@ void GeluBackward(const float* x, const float* dy, int64_t n, float* dx) {
   }
 }
 
+namespace {
+
+// Fills mask[0, n) (0 with probability p, else 1 / (1 - p)) from one draw of `rng`.
+FLYWHEEL_NN_CLONES
+void DropoutMask(int64_t n, float p, base::Rng* rng, float* mask) {
+  // Keep when the element's 32 bits are >= p * 2^32.
+  const auto threshold =
+      static_cast<uint32_t>(std::min(4294967295.0, static_cast<double>(p) * 4294967296.0));
+  const float keep_scale = 1.0f / (1.0f - p);
+  const uint64_t key = rng->Next();
+  const auto k0 = static_cast<uint32_t>(key);
+  const auto k1 = static_cast<uint32_t>(key >> 32);
+  for (int64_t i = 0; i < n; ++i) {
+    mask[i] = simd::MaskBits(k0, k1, static_cast<uint32_t>(i)) < threshold ? 0.0f : keep_scale;
+  }
+}
+
+}  // namespace
+
+FLYWHEEL_NN_CLONES
 void DropoutForward(const float* x, int64_t n, float p, base::Rng* rng, float* mask, float* y) {
   if (p <= 0) {
     std::fill_n(mask, n, 1.0f);
     std::copy_n(x, n, y);
     return;
   }
-  // Two 32-bit uniforms per 64-bit draw; keep when the draw is >= p * 2^32.
-  const auto threshold = static_cast<uint64_t>(static_cast<double>(p) * 4294967296.0);
-  const float keep_scale = 1.0f / (1.0f - p);
-  for (int64_t i = 0; i < n; i += 2) {
-    const uint64_t bits = rng->Next();
-    mask[i] = (bits & 0xFFFFFFFFULL) < threshold ? 0.0f : keep_scale;
+  DropoutMask(n, p, rng, mask);
+  for (int64_t i = 0; i < n; ++i) {
     y[i] = x[i] * mask[i];
-    if (i + 1 < n) {
-      mask[i + 1] = (bits >> 32) < threshold ? 0.0f : keep_scale;
-      y[i + 1] = x[i + 1] * mask[i + 1];
-    }
   }
 }
 
+FLYWHEEL_NN_CLONES
+void DropoutResidualForward(const float* x, const float* residual, int64_t n, float p,
+                            base::Rng* rng, float* mask, float* y) {
+  if (p <= 0) {
+    std::fill_n(mask, n, 1.0f);
+    for (int64_t i = 0; i < n; ++i) {
+      y[i] = residual[i] + x[i];
+    }
+    return;
+  }
+  DropoutMask(n, p, rng, mask);
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] = residual[i] + x[i] * mask[i];
+  }
+}
+
+FLYWHEEL_NN_CLONES
 void DropoutBackward(const float* mask, const float* dy, int64_t n, float* dx) {
   for (int64_t i = 0; i < n; ++i) {
     dx[i] = dy[i] * mask[i];
   }
 }
 
+FLYWHEEL_NN_CLONES
 void AddInPlace(const float* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) {
     y[i] += x[i];
   }
+}
+
+FLYWHEEL_NN_CLONES
+void ColumnSumAdd(const float* x, int rows, int cols, float* y) {
+  // Four rows per pass over y: a quarter of the loads and stores of y (a chain through memory).
+  int r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const float* x0 = x + static_cast<int64_t>(r) * cols;
+    const float* x1 = x0 + cols;
+    const float* x2 = x1 + cols;
+    const float* x3 = x2 + cols;
+    for (int c = 0; c < cols; ++c) {
+      y[c] += (x0[c] + x1[c]) + (x2[c] + x3[c]);
+    }
+  }
+  for (; r < rows; ++r) {
+    const float* xr = x + static_cast<int64_t>(r) * cols;
+    for (int c = 0; c < cols; ++c) {
+      y[c] += xr[c];
+    }
+  }
+}
+
+FLYWHEEL_NN_CLONES
+void Axpy(float a, const float* x, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] += a * x[i];
+  }
+}
+
+FLYWHEEL_NN_CLONES
+float Dot(const float* x, const float* y, int n) {
+  return simd::Dot(x, y, n);
 }
 
 void Gather(const float* table, int cols, const uint32_t* ids, int n, float* out) {
@@ -239,22 +346,88 @@ double BceWithNegatives(const float* pos, const float* neg, int rows, int s, flo
   return loss;
 }
 
+namespace {
+
+// Causal attention works on blocks of kAttnBlock query rows: block [r0, r1) only sees keys
+// [0, r1), so the products skip the upper triangle above the block diagonal (about a third of
+// the attention FLOPs at t = 50).
+constexpr int kAttnBlock = 16;
+
+// A per-thread buffer for a transposed key or value matrix (dh x t).
+float* TransposeBuffer(size_t n) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < n) {
+    buffer.resize(n);
+  }
+  return buffer.data();
+}
+
+// Rows [r0, r1) of t x t scores: softmax of row i over columns j <= i, zero above. The row is
+// padded to a multiple of 16 columns (within t) with -1e30 so that the vector loops need no
+// scalar tail: exp() of the padding is ~1e-38, which leaves the sum of a row (>= 1) unchanged,
+// and the padding is zeroed afterwards.
+FLYWHEEL_NN_CLONES
+void CausalSoftmax(int r0, int r1, int t, float* p) {
+#if FLYWHEEL_NN_HAVE_AVX512_KERNEL
+  if (internal::HaveAvx512()) {
+    internal::CausalSoftmaxAvx512(r0, r1, t, p);
+    return;
+  }
+#endif
+  for (int i = r0; i < r1; ++i) {
+    float* row = p + static_cast<int64_t>(i) * t;
+    const int len = i + 1;
+    const int padded = std::min(t, (len + simd::kLanes - 1) / simd::kLanes * simd::kLanes);
+    std::fill(row + len, row + padded, -1e30f);
+    SoftmaxRow(row, padded);
+    std::fill(row + len, row + t, 0.0f);
+  }
+}
+
+// Rows [r0, r1) of t x t: ds = p * (dp - sum_{j <= i} dp * p) * scale on j <= i, 0 above the
+// diagonal (ds holds dp on entry).
+FLYWHEEL_NN_CLONES
+void CausalSoftmaxGrad(const float* p, int r0, int r1, int t, float scale, float* ds) {
+  for (int i = r0; i < r1; ++i) {
+    const int64_t o = static_cast<int64_t>(i) * t;
+    // Padded as in CausalSoftmax: p is 0 above the diagonal and ds finite there (written by the
+    // dP product up to r1), so the extra terms add exact zeros.
+    const int len = i + 1;
+    const int padded = std::min(r1, (len + simd::kLanes - 1) / simd::kLanes * simd::kLanes);
+    const float dot = simd::Dot(ds + o, p + o, padded);
+    for (int j = 0; j < padded; ++j) {
+      ds[o + j] = p[o + j] * (ds[o + j] - dot) * scale;
+    }
+    std::fill(ds + o + len, ds + o + t, 0.0f);
+  }
+}
+
+}  // namespace
+
 void CausalAttentionForward(const float* qkv, int t, int d, int heads, float* probs, float* out) {
   const int dh = d / heads;
   const int64_t dd = d;
+  const int ld = 3 * d;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  float* kt = TransposeBuffer(static_cast<size_t>(dh) * t);
   for (int h = 0; h < heads; ++h) {
     float* p = probs + static_cast<int64_t>(h) * t * t;
     const float* q = qkv + static_cast<int64_t>(h) * dh;
     const float* k = qkv + dd + static_cast<int64_t>(h) * dh;
     const float* v = qkv + 2 * dd + static_cast<int64_t>(h) * dh;
-    Gemm(false, true, t, t, dh, scale, q, 3 * d, k, 3 * d, 0.0f, p, t);
-    for (int i = 0; i < t; ++i) {
-      float* row = p + static_cast<int64_t>(i) * t;
-      SoftmaxRows(row, 1, i + 1);
-      std::fill(row + i + 1, row + t, 0.0f);
+    float* o = out + static_cast<int64_t>(h) * dh;
+    Transpose(k, t, dh, ld, kt);  // dh x t
+    for (int r0 = 0; r0 < t; r0 += kAttnBlock) {
+      const int r1 = std::min(t, r0 + kAttnBlock);
+      float* pb = p + static_cast<int64_t>(r0) * t;
+      // S[r0:r1, 0:r1] = scale * Q K^T; softmax over j <= i; zero above the diagonal.
+      Gemm(false, false, r1 - r0, r1, dh, scale, q + static_cast<int64_t>(r0) * ld, ld, kt, t, 0.0f,
+           pb, t);
+      CausalSoftmax(r0, r1, t, p);
+      // O[r0:r1] = P[r0:r1, 0:r1] V[0:r1].
+      Gemm(false, false, r1 - r0, dh, r1, 1.0f, pb, t, v, ld, 0.0f,
+           o + static_cast<int64_t>(r0) * d, d);
     }
-    Gemm(false, false, t, dh, t, 1.0f, p, t, v, 3 * d, 0.0f, out + static_cast<int64_t>(h) * dh, d);
   }
 }
 
@@ -262,33 +435,39 @@ void CausalAttentionBackward(const float* qkv, const float* probs, const float* 
                              int heads, float* scratch, float* dqkv) {
   const int dh = d / heads;
   const int64_t dd = d;
+  const int ld = 3 * d;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  float* vt = TransposeBuffer(static_cast<size_t>(dh) * t);
   for (int h = 0; h < heads; ++h) {
     const float* p = probs + static_cast<int64_t>(h) * t * t;
     const float* q = qkv + static_cast<int64_t>(h) * dh;
     const float* k = qkv + dd + static_cast<int64_t>(h) * dh;
     const float* v = qkv + 2 * dd + static_cast<int64_t>(h) * dh;
     const float* dout_h = dout + static_cast<int64_t>(h) * dh;
-    // dV = P^T dO; dP = dO V^T; dS = P * (dP - rowsum(dP * P)) * scale.
-    Gemm(true, false, t, dh, t, 1.0f, p, t, dout_h, d, 0.0f,
-         dqkv + 2 * dd + static_cast<int64_t>(h) * dh, 3 * d);
-    Gemm(false, true, t, t, dh, 1.0f, dout_h, d, v, 3 * d, 0.0f, scratch, t);
-    for (int i = 0; i < t; ++i) {
-      const int64_t o = static_cast<int64_t>(i) * t;
-      float dot = 0;
-      for (int j = 0; j <= i; ++j) {
-        dot += scratch[o + j] * p[o + j];
-      }
-      for (int j = 0; j <= i; ++j) {
-        scratch[o + j] = p[o + j] * (scratch[o + j] - dot) * scale;
-      }
-      std::fill(scratch + o + i + 1, scratch + o + t, 0.0f);
+    float* dq = dqkv + static_cast<int64_t>(h) * dh;
+    float* dk = dqkv + dd + static_cast<int64_t>(h) * dh;
+    float* dv = dqkv + 2 * dd + static_cast<int64_t>(h) * dh;
+    Transpose(v, t, dh, ld, vt);  // dh x t
+    for (int r0 = 0; r0 < t; r0 += kAttnBlock) {
+      const int r1 = std::min(t, r0 + kAttnBlock);
+      const int64_t o0 = static_cast<int64_t>(r0) * t;
+      // dV[r0:r1] = P[r0:t, r0:r1]^T dO[r0:t] (P is zero above the diagonal).
+      Gemm(true, false, r1 - r0, dh, t - r0, 1.0f, p + o0 + r0, t,
+           dout_h + static_cast<int64_t>(r0) * d, d, 0.0f, dv + static_cast<int64_t>(r0) * ld, ld);
+      // dP[r0:r1, 0:r1] = dO[r0:r1] V[0:r1]^T; dS = P * (dP - rowsum(dP * P)) * scale.
+      Gemm(false, false, r1 - r0, r1, dh, 1.0f, dout_h + static_cast<int64_t>(r0) * d, d, vt, t,
+           0.0f, scratch + o0, t);
+      CausalSoftmaxGrad(p, r0, r1, t, scale, scratch);
     }
-    // dQ = dS K; dK = dS^T Q.
-    Gemm(false, false, t, dh, t, 1.0f, scratch, t, k, 3 * d, 0.0f,
-         dqkv + static_cast<int64_t>(h) * dh, 3 * d);
-    Gemm(true, false, t, dh, t, 1.0f, scratch, t, q, 3 * d, 0.0f,
-         dqkv + dd + static_cast<int64_t>(h) * dh, 3 * d);
+    for (int r0 = 0; r0 < t; r0 += kAttnBlock) {
+      const int r1 = std::min(t, r0 + kAttnBlock);
+      const int64_t o0 = static_cast<int64_t>(r0) * t;
+      // dQ[r0:r1] = dS[r0:r1, 0:r1] K[0:r1]; dK[r0:r1] = dS[r0:t, r0:r1]^T Q[r0:t].
+      Gemm(false, false, r1 - r0, dh, r1, 1.0f, scratch + o0, t, k, ld, 0.0f,
+           dq + static_cast<int64_t>(r0) * ld, ld);
+      Gemm(true, false, r1 - r0, dh, t - r0, 1.0f, scratch + o0 + r0, t,
+           q + static_cast<int64_t>(r0) * ld, ld, 0.0f, dk + static_cast<int64_t>(r0) * ld, ld);
+    }
   }
 }
 

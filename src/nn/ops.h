@@ -37,12 +37,23 @@ void GeluForward(const float* x, int64_t n, float* y);
 void GeluBackward(const float* x, const float* dy, int64_t n, float* dx);
 
 // Inverted dropout: mask[i] = 0 with probability p else 1 / (1 - p); y = x * mask. p = 0 fills
-// the mask with ones. Backward: dx = dy * mask.
+// the mask with ones. Backward: dx = dy * mask. The mask takes one 64-bit draw of `rng` per call
+// (a key; element i's bits are a hash of the key and i), so it costs a few instructions per value.
 void DropoutForward(const float* x, int64_t n, float p, base::Rng* rng, float* mask, float* y);
 void DropoutBackward(const float* mask, const float* dy, int64_t n, float* dx);
+// Fused dropout and residual: y = residual + Dropout(x) with the mask of DropoutForward (the same
+// draw of `rng`). y may be residual.
+void DropoutResidualForward(const float* x, const float* residual, int64_t n, float p,
+                            base::Rng* rng, float* mask, float* y);
 
 // Residual: y += x. Its backward is the identity on both branches (callers add gradients).
 void AddInPlace(const float* x, int64_t n, float* y);
+// y[c] += sum over rows of x[r][c] (x: rows x cols; a bias gradient).
+void ColumnSumAdd(const float* x, int rows, int cols, float* y);
+// y += a * x over n values.
+void Axpy(float a, const float* x, int64_t n, float* y);
+// sum x[i] y[i] over n values (16 partial sums, vectorised).
+float Dot(const float* x, const float* y, int n);
 
 // out[r] = table[ids[r]] (each a row of `cols` floats), r < n.
 void Gather(const float* table, int cols, const uint32_t* ids, int n, float* out);

@@ -47,6 +47,30 @@ TEST(GemmTest, MatchesReferenceForAllTransposes) {
   }
 }
 
+// Shapes of the direct AVX-512 kernel (where the CPU has it; OpenBLAS otherwise): partial 6-row
+// and 16-column tiles, more than one 64-column block, a reduction longer than its 256 block.
+TEST(GemmTest, LargerShapesMatchReference) {
+  base::Rng rng(13);
+  const int shapes[][3] = {{50, 50, 64}, {64, 192, 300}, {13, 70, 520}, {2, 17, 5}, {600, 600, 9}};
+  for (const auto& shape : shapes) {
+    const int m = shape[0], n = shape[1], k = shape[2];
+    for (int ta = 0; ta < 2; ++ta) {
+      for (int tb = 0; tb < 2; ++tb) {
+        auto a = RandomVector(static_cast<size_t>(m) * k, &rng);
+        auto b = RandomVector(static_cast<size_t>(k) * n, &rng);
+        auto c = RandomVector(static_cast<size_t>(m) * n, &rng);
+        auto c_ref = c;
+        const int lda = ta ? m : k, ldb = tb ? k : n;
+        for (float beta : {0.0f, 1.0f}) {
+          Gemm(ta, tb, m, n, k, 0.5f, a.data(), lda, b.data(), ldb, beta, c.data(), n);
+          GemmReference(ta, tb, m, n, k, 0.5f, a.data(), lda, b.data(), ldb, beta, c_ref.data(), n);
+          ExpectNear(c, c_ref, 1e-4);  // float sums of up to 520 products vs double
+        }
+      }
+    }
+  }
+}
+
 TEST(GemmTest, MatrixVectorPathMatchesReference) {
   base::Rng rng(12);
   const int n = 37, k = 19;
@@ -65,9 +89,12 @@ TEST(GemmTest, MatrixVectorPathMatchesReference) {
   }
 }
 
-TEST(LayerNormTest, MatchesReferenceAndGradients) {
+// cols 8: the portable kernel; 32: the AVX-512 one where the CPU has it (widths of 16k).
+class LayerNormTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(LayerNormTest, MatchesReferenceAndGradients) {
   base::Rng rng(2);
-  const int rows = 3, cols = 8;
+  const int rows = 3, cols = GetParam();
   auto x = RandomVector(rows * cols, &rng);
   auto gamma = RandomVector(cols, &rng);
   auto beta = RandomVector(cols, &rng);
@@ -89,6 +116,8 @@ TEST(LayerNormTest, MatchesReferenceAndGradients) {
   EXPECT_LT(MaxGradError(f, &gamma, dgamma, kEps), kGradTol);
   EXPECT_LT(MaxGradError(f, &beta, dbeta, kEps), kGradTol);
 }
+
+INSTANTIATE_TEST_SUITE_P(Widths, LayerNormTest, ::testing::Values(8, 32));
 
 TEST(SoftmaxTest, MatchesReferenceAndGradients) {
   base::Rng rng(3);
@@ -245,9 +274,13 @@ TEST(LossTest, BceWithNegativesMatchesReferenceAndGradients) {
   EXPECT_TRUE(std::isfinite(BceWithNegatives(big, big + 1, 1, 1, 1.0f, a.data(), b.data())));
 }
 
-TEST(AttentionTest, MatchesReferenceAndGradients) {
+// t = 6: one block of query rows; t = 37: three 16-row blocks (the last partial) and softmax
+// rows longer than 16.
+class AttentionTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(AttentionTest, MatchesReferenceAndGradients) {
   base::Rng rng(10);
-  const int t = 6, d = 8, heads = 2;
+  const int t = GetParam(), d = 8, heads = 2;
   auto qkv = RandomVector(t * 3 * d, &rng);
   auto w = RandomVector(t * d, &rng);
   std::vector<float> probs(heads * t * t), out(t * d), out_ref(t * d);
@@ -268,6 +301,8 @@ TEST(AttentionTest, MatchesReferenceAndGradients) {
   };
   EXPECT_LT(MaxGradError(f, &qkv, dqkv, kEps), kGradTol);
 }
+
+INSTANTIATE_TEST_SUITE_P(Lengths, AttentionTest, ::testing::Values(6, 37));
 
 TEST(AdamTest, StepsTowardsMinimumAndDetectsNonFinite) {
   std::vector<float> p = {1.0f, -2.0f}, m(2, 0.0f), v(2, 0.0f);
