@@ -238,20 +238,16 @@ bool Sasrec::ApplyGradients(float lr, int threads) {
 
 void Sasrec::PullToAnchor(std::span<const uint32_t> rows) {
   const float keep = 1.0f - step_rule_.anchor;
-  auto pull = [keep](const float* a, float* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) {
-      p[i] = a[i] + keep * (p[i] - a[i]);
-    }
-  };
   if (!step_rule_.items_only && anchor_enc_.size() == encoder_.params().size()) {
-    pull(anchor_enc_.data(), encoder_.params().data(), anchor_enc_.size());
+    nn::PullTowards(anchor_enc_.data(), static_cast<int64_t>(anchor_enc_.size()), keep,
+                    encoder_.params().data());
   }
   const size_t d = static_cast<size_t>(options_.dim);
   std::vector<float>& table = IdRows();
   for (uint32_t row : rows) {
     const size_t at = static_cast<size_t>(row) * d;
     if (at + d <= anchor_items_.size()) {
-      pull(anchor_items_.data() + at, table.data() + at, d);
+      nn::PullTowards(anchor_items_.data() + at, static_cast<int64_t>(d), keep, table.data() + at);
     }
   }
 }

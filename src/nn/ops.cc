@@ -225,6 +225,13 @@ void AddInPlace(const float* x, int64_t n, float* y) {
 }
 
 FLYWHEEL_NN_CLONES
+void PullTowards(const float* a, int64_t n, float keep, float* p) {
+  for (int64_t i = 0; i < n; ++i) {
+    p[i] = a[i] + keep * (p[i] - a[i]);
+  }
+}
+
+FLYWHEEL_NN_CLONES
 void ColumnSumAdd(const float* x, int rows, int cols, float* y) {
   // Four rows per pass over y: a quarter of the loads and stores of y (a chain through memory).
   int r = 0;

@@ -48,6 +48,8 @@ void DropoutResidualForward(const float* x, const float* residual, int64_t n, fl
 
 // Residual: y += x. Its backward is the identity on both branches (callers add gradients).
 void AddInPlace(const float* x, int64_t n, float* y);
+// p = a + keep * (p - a) (pull p towards a; sasrec's online anchor).
+void PullTowards(const float* a, int64_t n, float keep, float* p);
 // y[c] += sum over rows of x[r][c] (x: rows x cols; a bias gradient).
 void ColumnSumAdd(const float* x, int rows, int cols, float* y);
 // y += a * x over n values.
