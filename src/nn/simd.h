@@ -2,7 +2,9 @@
 // the hot loops are compiled three times (AVX-512F, AVX2, baseline) by GCC's target_clones and
 // picked at load time by CPU features (not "arch=" clones: GCC 12 picks those by CPU model name,
 // and the virtual Xeons here report none, so they fell back to SSE2); plain loops otherwise
-// (other compilers, clang-tidy).
+// (other compilers, clang-tidy, and ThreadSanitizer builds: the ifunc resolvers behind
+// target_clones run during relocation, before the TSan runtime is initialised, and crash the
+// binary at load time).
 // Reductions use 16 independent partial sums in a fixed order, which lets the compiler vectorise
 // them without -ffast-math and keeps every result deterministic on a given machine.
 #pragma once
@@ -10,7 +12,7 @@
 #include <bit>
 #include <cstdint>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
 #define FLYWHEEL_NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define FLYWHEEL_NN_CLONES
