@@ -231,7 +231,8 @@ class Engine {
   // without vectors). kNotFound for an unknown item.
   Result<RecommendResult> Similar(const std::string& item, int k, const std::string& model) const;
 
-  // Blocks until the learner applied `seq` (or timeout: kDeadlineExceeded).
+  // Blocks until the learner applied `seq` and published what derives from it (the trending and
+  // new-item lists), or timeout: kDeadlineExceeded.
   Status WaitForApplied(uint64_t seq, int timeout_ms) const;
   // Writes a snapshot of the state now (after syncing the log) and applies retention. Returns
   // its sequence number.

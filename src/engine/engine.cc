@@ -249,6 +249,11 @@ class Engine::Impl {
   mutable std::mutex applied_mu_;
   mutable std::condition_variable applied_cv_;
   std::atomic<uint64_t> applied_seq_{0};
+  // Through this sequence number everything derived from the events is published too (the
+  // trending and new-item lists, rebuilt after the state is applied): WaitForApplied waits on it,
+  // so a caller that saw its write applied also sees it in the lists. Trails applied_seq_ by at
+  // most the one event the learner is finishing.
+  std::atomic<uint64_t> visible_seq_{0};
 
   // Learned state: written by the learner under the exclusive lock, read under the shared one.
   // Writer-preferring (ann::RwLock): under a steady stream of requests the learner still gets
@@ -414,6 +419,7 @@ Status Engine::Impl::Recover() {
   snapshot_seq_.store(from_seq);
   last_auto_snapshot_ = from_seq;
   applied_seq_.store(from_seq);
+  visible_seq_.store(from_seq);
 
   wal::ReaderOptions reader_options;
   reader_options.start_seq = from_seq + 1;
@@ -440,6 +446,7 @@ Status Engine::Impl::Recover() {
     ++replayed_events_;
   }
   RebuildTrending();
+  visible_seq_.store(applied_seq_.load(), std::memory_order_release);
   const wal::ReadReport& report = reader->report();
   for (const std::string& m : report.messages) {
     recovery_messages_.push_back(m);
@@ -769,6 +776,7 @@ void Engine::Impl::LearnerLoop() {
       if (TrendingDue(batch.first_seq + i, batch.events[i])) {
         RebuildTrending();  // reads the catalogue unlocked (this thread is its only writer)
       }
+      visible_seq_.store(batch.first_seq + i, std::memory_order_release);
       if (options_.snapshot_every > 0 &&
           applied_seq_.load() - last_auto_snapshot_ >= options_.snapshot_every) {
         last_auto_snapshot_ = applied_seq_.load();
@@ -880,7 +888,7 @@ const engine::VectorSearch* Engine::Impl::SearchFor(size_t which) const {
 Status Engine::Impl::WaitForApplied(uint64_t seq, int timeout_ms) const {
   std::unique_lock lock(applied_mu_);
   const bool done = applied_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
-    return applied_seq_.load(std::memory_order_acquire) >= seq;
+    return visible_seq_.load(std::memory_order_acquire) >= seq;
   });
   if (!done) {
     return Status::DeadlineExceeded("engine: sequence " + std::to_string(seq) +
