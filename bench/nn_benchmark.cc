@@ -16,6 +16,7 @@
 
 #include "base/random.h"
 #include "model/sasrec.h"
+#include "nn/fp_env.h"
 #include "nn/gemm.h"
 
 namespace flywheel {
@@ -85,6 +86,29 @@ void BM_GemmOpenBlas(benchmark::State& state) {
 }
 BENCHMARK(BM_Gemm)->Apply(GemmShapes);
 BENCHMARK(BM_GemmOpenBlas)->Apply(GemmShapes);
+
+// The attention output P V of one sequence (50 x 64 x 50) when a quarter of P's entries are
+// subnormal (probabilities of far-off positions in trained attention), without (0) and with
+// (1) nn::ScopedFlushDenormals: the cost of microcode assists (nn/fp_env.h).
+void BM_GemmSubnormal(benchmark::State& state) {
+  const int m = 50, n = 64, k = 50;
+  auto a = Random(static_cast<size_t>(m) * k, 1);
+  for (size_t i = 0; i < a.size(); i += 4) {
+    a[i] = 1e-39f;
+  }
+  auto b = Random(static_cast<size_t>(k) * n, 2);
+  std::vector<float> c(static_cast<size_t>(m) * n);
+  std::unique_ptr<nn::ScopedFlushDenormals> flush;
+  if (state.range(0) == 1) {
+    flush = std::make_unique<nn::ScopedFlushDenormals>();
+  }
+  for (auto _ : state) {
+    nn::Gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
+    benchmark::DoNotOptimize(c.data());
+  }
+  SetFlops(state, 2.0 * m * n * k);
+}
+BENCHMARK(BM_GemmSubnormal)->Arg(0)->Arg(1);
 
 void BM_GemmEigen(benchmark::State& state) {
   using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "nn/adam.h"
+#include "nn/fp_env.h"
 #include "nn/gemm.h"
 #include "nn/reference.h"
 #include "nn/test_util.h"
@@ -324,6 +325,47 @@ TEST(AdamTest, StepsTowardsMinimumAndDetectsNonFinite) {
   EXPECT_TRUE(AllFinite(g));
   EXPECT_FALSE(AllFinite(std::vector<float>{1.0f, NAN}));
   EXPECT_FALSE(AllFinite(std::vector<float>{INFINITY}));
+}
+
+}  // namespace
+}  // namespace flywheel::nn
+
+namespace flywheel::nn {
+namespace {
+
+// While a guard is alive, subnormal results are flushed to zero (FTZ) and subnormal inputs read
+// as zero (DAZ), in scalar code and in the GEMM kernels alike; the mode is restored after.
+TEST(FpEnvTest, FlushesSubnormalsWhileAliveAndRestoresTheMode) {
+#ifndef FLYWHEEL_NN_HAS_MXCSR
+  GTEST_SKIP() << "no MXCSR on this CPU";
+#else
+  volatile float tiny = 1e-30f;
+  volatile float scale = 1e-10f;
+  const float sub = tiny * scale;  // 1e-40
+  ASSERT_EQ(std::fpclassify(sub), FP_SUBNORMAL) << "the process already flushes subnormals";
+  const int m = 6, n = 64, k = 8;  // the AVX-512 micro-tile's shape
+  std::vector<float> a(m * k, sub), b(k * n, 1.0f), c(m * n, -1.0f);
+  {
+    const ScopedFlushDenormals flush;
+    volatile float product = tiny * scale;
+    EXPECT_EQ(product, 0.0f) << "FTZ";
+    volatile float input = sub;
+    EXPECT_EQ(input * 1.0f, 0.0f) << "DAZ";
+    Gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
+    for (float v : c) {
+      ASSERT_EQ(v, 0.0f);
+    }
+    {
+      const ScopedFlushDenormals nested;  // restores the flushing mode, not the default
+    }
+    volatile float again = tiny * scale;
+    EXPECT_EQ(again, 0.0f);
+  }
+  volatile float after = tiny * scale;
+  EXPECT_EQ(after, sub) << "the mode is restored";
+  Gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
+  EXPECT_GT(c[0], 0.0f) << "subnormal sums without the guard";
+#endif
 }
 
 }  // namespace
