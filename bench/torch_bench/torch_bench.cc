@@ -152,6 +152,7 @@ class FlywheelSide {
     o.negatives = 1;
     o.threads = threads;
     o.online_lr = 1e-3f;
+    o.scratch_lr = 0;  // as measured: online_lr (and its anchor) on the unfitted model
     model_ = std::move(*model::Sasrec::Create(o));
     std::vector<data::Interaction> history;  // one-item users: registers the catalogue only
     for (int64_t i = 0; i < data.items; ++i) {

@@ -137,7 +137,7 @@ TEST_F(PipelineTest, PersonalisedItemsComeWithReasonsFromTheUsersHistory) {
 TEST_F(PipelineTest, SasrecServesWithAttentionWeightedReasons) {
   PipelineOptions p;
   p.exploration = 0;
-  Open(p, "sasrec", {{"online_lr", "0.01"}, {"max_len", "10"}, {"blocks", "1"}});
+  Open(p, "sasrec", {{"scratch_lr", "0.01"}, {"max_len", "10"}, {"blocks", "1"}});
   RecommendQuery q;
   q.user = "u1-4";
   q.k = 10;

@@ -85,7 +85,8 @@ TEST(FitCacheTest, SecondFitLoadsTheSavedStateAndRanksIdentically) {
   ASSERT_TRUE(std::filesystem::exists(info["file"].get<std::string>()));
 
   // Online-only parameters may differ: still a hit, and the fitted weights are the same.
-  auto second = Sasrec({{"online_lr", "0.01"}, {"online_optimizer", "sgd"}, {"replay", "3"}});
+  auto second = Sasrec(
+      {{"online_lr", "0.01"}, {"scratch_lr", "0"}, {"online_optimizer", "sgd"}, {"replay", "3"}});
   nlohmann::json info2;
   ASSERT_OK(FitWithCache(dir.path(), ds, ds.events, second.get(), &info2));
   EXPECT_TRUE(info2["hit"].get<bool>());

@@ -145,7 +145,8 @@ Result<SasrecOptions> SasrecOptionsFromParams(const ModelParams& params) {
                                       "online_all",
                                       "online_optimizer",
                                       "online_items_only",
-                                      "online_anchor"}));
+                                      "online_anchor",
+                                      "scratch_lr"}));
   SasrecOptions o;
   auto get = [&](const std::string& key, double fallback, double min, double max) {
     return GetDouble(name, params, key, fallback, min, max);
@@ -176,6 +177,7 @@ Result<SasrecOptions> SasrecOptionsFromParams(const ModelParams& params) {
   FLYWHEEL_RETURN_IF_ERROR(get_int("max_chunks", &o.max_chunks, 0, 1e6));
   FLYWHEEL_RETURN_IF_ERROR(get_int("threads", &o.threads, 1, 64));
   FLYWHEEL_RETURN_IF_ERROR(get_float("online_lr", &o.online_lr, 0, 10));
+  FLYWHEEL_RETURN_IF_ERROR(get_float("scratch_lr", &o.scratch_lr, 0, 10));
   FLYWHEEL_RETURN_IF_ERROR(get_int("replay", &o.replay, 0, 1000));
   FLYWHEEL_RETURN_IF_ERROR(get_int("reservoir", &o.reservoir, 1, 1e7));
   FLYWHEEL_RETURN_IF_ERROR(get_int("feature_buckets", &o.feature_buckets, 1, 1 << 24));

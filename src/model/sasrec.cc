@@ -70,8 +70,9 @@ Status ValidateSasrecOptions(const SasrecOptions& o) {
   if (!(o.online_anchor >= 0) || !(o.online_anchor <= 1)) {
     return bad("online_anchor");
   }
-  if (!(o.lr > 0) || !(o.online_lr >= 0) || !(o.l2 >= 0) || !(o.init_std > 0)) {
-    return bad("lr/online_lr/l2/init_std");
+  if (!(o.lr > 0) || !(o.online_lr >= 0) || !(o.scratch_lr >= 0) || !(o.l2 >= 0) ||
+      !(o.init_std > 0)) {
+    return bad("lr/online_lr/scratch_lr/l2/init_std");
   }
   return Status::Ok();
 }
@@ -123,6 +124,7 @@ KeyValues Sasrec::params() const {
           {"online_optimizer", o.online_optimizer == SasrecOptimizer::kSgd ? "sgd" : "adam"},
           {"online_items_only", o.online_items_only ? "1" : "0"},
           {"online_anchor", std::to_string(o.online_anchor)},
+          {"scratch_lr", std::to_string(o.scratch_lr)},
           {"content", o.content ? "1" : "0"},
           {"feature_buckets", std::to_string(o.feature_buckets)},
           {"seed", std::to_string(o.seed)},
@@ -272,6 +274,7 @@ void Sasrec::UserVector(UserIdx user, const std::vector<ItemIdx>& sequence,
 }
 
 void Sasrec::Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const {
+  const nn::ScopedFlushDenormals flush;  // fp_env.h: subnormals cost ~100x
   out->clear();
   std::span<float> scores = ScratchScores(rows_);
   const std::vector<ItemIdx> seq = RecentSequence(*request.user_state);
@@ -322,6 +325,7 @@ std::vector<std::pair<ItemIdx, float>> Sasrec::RecentAttention(const UserState& 
 }
 
 bool Sasrec::RetrievalQuery(const RecommendRequest& request, std::span<float> out) const {
+  const nn::ScopedFlushDenormals flush;  // fp_env.h: subnormals cost ~100x
   const size_t d = static_cast<size_t>(options_.dim);
   if (out.size() != d + 1 || request.user_state == nullptr) {
     return false;
@@ -350,6 +354,7 @@ bool Sasrec::RetrievalItem(ItemIdx item, std::span<float> out) const {
 
 std::vector<std::pair<ItemIdx, float>> Sasrec::RecentAttribution(
     const RecommendRequest& request) const {
+  const nn::ScopedFlushDenormals flush;  // fp_env.h: subnormals cost ~100x
   if (request.user_state == nullptr) {
     return {};
   }
@@ -380,6 +385,7 @@ void Sasrec::Remember(UserIdx user, std::vector<ItemIdx> sequence) {
 }
 
 void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
+  const nn::ScopedFlushDenormals flush;  // fp_env.h: subnormals cost ~100x
   if (event.weight <= 0) {
     return;  // negative feedback is not modelled
   }
@@ -389,7 +395,11 @@ void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
   if (seq.size() < 2) {
     return;
   }
-  if (options_.online_lr > 0) {
+  // Before any pre-training the weights are random: train from scratch at scratch_lr, with
+  // no anchor (sasrec.h).
+  const bool scratch = !pretrained() && options_.scratch_lr > 0;
+  const float lr = scratch ? options_.scratch_lr : options_.online_lr;
+  if (lr > 0) {
     auto first_target = [this](const std::vector<ItemIdx>& s) {
       return options_.online_all ? 0 : static_cast<int>(s.size()) - 2;
     };
@@ -407,13 +417,14 @@ void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
     for (const Example& e : examples) {
       ptrs.push_back(&e);
     }
+    const float anchor = scratch ? 0.0f : options_.online_anchor;
     step_rule_ = {options_.online_dropout, options_.online_optimizer == SasrecOptimizer::kSgd,
-                  options_.online_items_only, options_.online_anchor};
-    if (options_.online_anchor > 0 && anchor_enc_.empty()) {
+                  options_.online_items_only, anchor};
+    if (anchor > 0 && anchor_enc_.empty()) {
       anchor_enc_ = encoder_.params();
       anchor_items_ = IdRows();
     }
-    TrainStep(ptrs, 1, options_.online_lr);
+    TrainStep(ptrs, 1, lr);
     step_rule_ = StepRule{};
   }
   Remember(event.user, std::move(seq));
@@ -426,7 +437,7 @@ size_t Sasrec::ReplaySequencesOf(UserIdx user) const {
 bool Sasrec::OnlineOnlyParam(std::string_view name) const {
   return name == "online_lr" || name == "replay" || name == "online_dropout" ||
          name == "online_all" || name == "online_optimizer" || name == "online_items_only" ||
-         name == "online_anchor";
+         name == "online_anchor" || name == "scratch_lr";
 }
 
 void Sasrec::ForgetUser(UserIdx user) {

@@ -17,9 +17,10 @@
 // epochs without improvement, at most `epochs`); the best weights are kept.
 //
 // Observe(event, user): a positive event grows the item table if needed, then takes one Adam
-// step (single-threaded, rate online_lr) on the user's latest sequence (user.recent() + the
-// event, loss on the newest position only) together with `replay` sequences drawn from a
-// reservoir of past latest sequences (Algorithm R, capacity `reservoir`). The step is Adam
+// step (single-threaded, rate online_lr; scratch_lr before any pre-training) on the user's
+// latest sequence (user.recent() + the event, loss on the newest position only) together with
+// `replay` sequences drawn from a reservoir of past latest sequences (Algorithm R, capacity
+// `reservoir`). The step is Adam
 // (continuing the pre-training moments) or plain SGD (online_optimizer), on every weight or on
 // the item rows only (online_items_only).
 //
@@ -106,6 +107,13 @@ struct SasrecOptions {
   // the capture are not anchored. 1e-4 with online_lr 1e-5: chosen on the first half of the
   // ml-1m-partial replay (bench/results/sasrec.md), where it beat frozen and plain Adam steps.
   float online_anchor = 1e-4f;
+  // Online learning rate while the model is not pre-trained (no Fit has trained it: a server
+  // started on an empty store, or a replay whose warm-up prefix is too short to fit). online_lr
+  // fine-tunes pre-trained weights and hardly moves random ones; this rate trains from scratch.
+  // No anchor applies in this regime (there is nothing pre-trained to pull back to); the first
+  // Fit that trains ends it. 0: online_lr always. 3e-3: chosen on the first half of the taobao
+  // replay, where nothing can be fitted at warm-up (bench/results/sasrec.md).
+  float scratch_lr = 3e-3f;
   bool content = false;        // id row + hashed content features (SetItemContent)
   int feature_buckets = 8192;  // rows of the hashed feature table
   uint64_t seed = 1;
@@ -158,6 +166,9 @@ class Sasrec final : public Recommender {
   // Fit's per-epoch validation NDCG@10 and the epoch kept.
   const std::vector<double>& valid_history() const { return valid_history_; }
   int best_epoch() const { return best_epoch_; }
+  // A Fit has trained the weights (best_epoch >= 0; without a validation split the last epoch
+  // run counts as the best). Until then online steps use scratch_lr and no anchor.
+  bool pretrained() const { return best_epoch_ >= 0; }
 
   // One training example: loss on positions >= first_target (target of position t = items[t+1]).
   struct Example {

@@ -6,6 +6,7 @@
 
 #include "model/sasrec.h"
 #include "nn/encoder.h"
+#include "nn/fp_env.h"
 
 namespace flywheel::model {
 

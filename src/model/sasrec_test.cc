@@ -552,3 +552,89 @@ TEST(SasrecTest, OnlineAnchorPullsBackToThePretrainedWeights) {
 
 }  // namespace
 }  // namespace flywheel::model
+
+namespace flywheel::model {
+namespace {
+
+// Streams the ring history through Observe, one event at a time, each with its user's state
+// before the event (as the engine does).
+void StreamRing(Sasrec* model, int users, int length, uint64_t seed) {
+  std::vector<UserState> states(static_cast<size_t>(users));
+  for (const data::Interaction& e : RingHistory(users, length, seed)) {
+    model->Observe(e, states[e.user]);
+    states[e.user].Add(e);
+  }
+}
+
+// Before any pre-training (a server started on an empty store) online steps run at scratch_lr
+// and learn the rule from the stream alone; at the fine-tuning rate online_lr (scratch_lr 0)
+// the same stream leaves the random model where it was.
+TEST(SasrecTest, UnfitModelLearnsFromScratchOnline) {
+  SasrecOptions o = SmallOptions();
+  o.online_dropout = false;
+  auto scratch = std::move(*Sasrec::Create(o));
+  o.scratch_lr = 0;  // online_lr (1e-5) from the first event
+  auto fine_rate = std::move(*Sasrec::Create(o));
+  EXPECT_FALSE(scratch->pretrained());
+  const double before = RingAccuracy(*scratch);
+  StreamRing(scratch.get(), 100, 12, 3);
+  StreamRing(fine_rate.get(), 100, 12, 3);
+  EXPECT_FALSE(scratch->pretrained()) << "online steps are not pre-training";
+  const double learned = RingAccuracy(*scratch);
+  const double barely = RingAccuracy(*fine_rate);
+  EXPECT_GE(learned, 0.8) << "before " << before << ", at online_lr " << barely;
+  EXPECT_LE(barely, 0.3) << "at scratch_lr " << learned;
+  EXPECT_EQ(scratch->skipped_non_finite(), 0u);
+}
+
+// The regime ends with the first Fit that trains: online steps then use online_lr with the
+// anchor captured from the fitted weights (not the random or scratch-trained ones), and a
+// later Fit re-captures it. online_anchor 1 makes the anchor observable: an online step leaves
+// the encoder exactly at the weights of the last Fit.
+TEST(SasrecTest, FitEndsTheScratchRegimeAndResetsTheAnchor) {
+  SasrecOptions o = SmallOptions();
+  o.epochs = 3;
+  o.valid_users = 0;  // no validation split: the last epoch counts as the best
+  o.online_anchor = 1.0f;
+  o.online_lr = 1e-2f;
+  o.online_dropout = false;
+  auto model = std::move(*Sasrec::Create(o));
+  const std::vector<float> random = EncoderWeights(*model);
+  StreamRing(model.get(), 10, 6, 5);  // scratch steps: no anchor, the encoder moves
+  const std::vector<float> scratch_trained = EncoderWeights(*model);
+  EXPECT_NE(scratch_trained, random);
+  EXPECT_FALSE(model->pretrained());
+
+  const auto history = RingHistory(100, 12, 3);
+  ASSERT_TRUE(model->Fit(history).ok());
+  EXPECT_TRUE(model->pretrained());
+  EXPECT_EQ(model->best_epoch(), 2);
+  const std::vector<float> fitted = EncoderWeights(*model);
+  EXPECT_NE(fitted, scratch_trained);
+  StreamRing(model.get(), 10, 6, 9);
+  EXPECT_EQ(EncoderWeights(*model), fitted) << "anchored to the fitted weights";
+
+  ASSERT_TRUE(model->Fit(history).ok());  // a second pre-training moves the weights again
+  const std::vector<float> refitted = EncoderWeights(*model);
+  EXPECT_NE(refitted, fitted);
+  StreamRing(model.get(), 10, 6, 11);
+  EXPECT_EQ(EncoderWeights(*model), refitted) << "the anchor follows the last Fit";
+}
+
+// A Fit with nothing to train on (one-item users) leaves the model in the scratch regime.
+TEST(SasrecTest, FitWithoutSequencesLeavesTheModelUnfit) {
+  auto model = std::move(*Sasrec::Create(SmallOptions()));
+  std::vector<data::Interaction> history;
+  for (ItemIdx i = 0; i < kItems; ++i) {
+    data::Interaction e;
+    e.user = i;
+    e.item = i;
+    history.push_back(e);
+  }
+  ASSERT_TRUE(model->Fit(history).ok());
+  EXPECT_FALSE(model->pretrained());
+  EXPECT_EQ(model->best_epoch(), -1);
+}
+
+}  // namespace
+}  // namespace flywheel::model

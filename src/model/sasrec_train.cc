@@ -24,6 +24,7 @@ void Sasrec::ThreadState::Fit(size_t num_rows, int dim) {
 }
 
 double Sasrec::TrainStep(std::span<const Example* const> examples, int threads, float lr) {
+  const nn::ScopedFlushDenormals flush;  // fp_env.h: subnormals cost ~100x
   const int d = options_.dim;
   threads = std::max(1, std::min<int>(threads, static_cast<int>(examples.size())));
   while (threads_.size() < static_cast<size_t>(threads)) {
@@ -55,6 +56,7 @@ double Sasrec::TrainStep(std::span<const Example* const> examples, int threads, 
     const size_t begin = std::min(examples.size(), per * t);
     const size_t end = std::min(examples.size(), begin + per);
     auto work = [this, t, begin, end, examples, stream, &shared, scale, &losses] {
+      const nn::ScopedFlushDenormals worker_flush;  // per thread
       losses[t] = SliceLossAndGrads(examples.subspan(begin, end - begin), stream * 64 + t, shared,
                                     scale, threads_[t].get());
     };
