@@ -20,9 +20,8 @@
 // step (single-threaded, rate online_lr; scratch_lr before any pre-training) on the user's
 // latest sequence (user.recent() + the event, loss on the newest position only) together with
 // `replay` sequences drawn from a reservoir of past latest sequences (Algorithm R, capacity
-// `reservoir`). The step is Adam
-// (continuing the pre-training moments) or plain SGD (online_optimizer), on every weight or on
-// the item rows only (online_items_only).
+// `reservoir`). The step is Adam (continuing the pre-training moments) or plain SGD
+// (online_optimizer), on every weight or on the item rows only (online_items_only).
 //
 // Content (content=1): an item's vector is its id row plus the weighted rows of its hashed
 // content features (categories, tags, title tokens, decade, attributes: the two-tower feature
