@@ -13,6 +13,7 @@ PACKAGES=(
   libhnswlib-dev
   clang-format clang-tidy
   curl
+  ccache
 )
 if [ "${1:-}" = "--torch" ]; then
   PACKAGES+=(libtorch-dev)
