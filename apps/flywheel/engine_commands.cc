@@ -15,7 +15,7 @@
 #include "commands.h"
 #include "data/dataset.h"
 #include "data/event_json.h"
-#include "engine/snapshot_file.h"
+#include "engine/store/snapshot_file.h"
 #include "flags.h"
 #include "io/env.h"
 

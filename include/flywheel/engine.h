@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "flywheel/event.h"
+#include "flywheel/pipeline_options.h"
 #include "flywheel/result.h"
 #include "flywheel/types.h"
 
@@ -47,26 +48,6 @@ class Env;
 struct ModelSpec {
   std::string name;                           // a registry name: pop, recentpop, itemknn, bpr...
   std::map<std::string, std::string> params;  // parameter -> value text
-};
-
-// The recommendation pipeline (doc/engine.md, "Recommendation pipeline").
-struct PipelineOptions {
-  // Defaults measured with flywheel_load_bench (bench/results/server.md): an HNSW search costs
-  // about its width (max(ef_search, k)), so the candidate count drives the read cost.
-  int candidates = 50;           // from the model (ANN or exact)
-  int neighbour_seeds = 1;       // recent positive items whose neighbours become candidates
-  int neighbours_per_seed = 10;  // neighbours per seed
-  int trending_candidates = 50;  // trending items offered as candidates
-  double exploration = 0.1;      // share of the k slots offered to new items, 0..0.5
-  int64_t new_item_window_ms = 3LL * 24 * 3600 * 1000;  // "new": first seen within this window
-  std::vector<std::string> exclude_categories;          // business rule: never recommended
-  int max_per_category = 0;  // business rule: at most this many items per first category; 0 off
-  // Candidate retrieval for models with vectors: "hnsw" (approximate, doc/ann.md), "flat"
-  // (exact index) or "none" (exact scan of the model's vectors). The index is built in the
-  // background once the model knows ann_min_items items and used once it covers them; smaller
-  // catalogues are scanned exactly (deterministic).
-  std::string ann = "hnsw";
-  size_t ann_min_items = 20000;
 };
 
 struct EngineOptions {
@@ -127,7 +108,11 @@ struct RecommendQuery {
 struct Recommendation {
   std::string item;  // external id
   float score = 0.0f;
-  std::string reason;        // "because you viewed Heat", "popular in drama now", "new in jazz"
+  std::string reason;  // "because you viewed Heat", "popular in drama now", "new in jazz"
+  // The reason as data: its kind ("because", "because_similar", "popular", "new", "for_you",
+  // "similar") and the item it names (the user's recent item; empty when none).
+  std::string reason_kind;
+  std::string reason_item;
   bool exploration = false;  // placed by exploration (a new item)
   std::string source;        // candidate source: model, neighbours, trending, new
   // With explain: the user's recent items supporting this one and their shares (sum 1).

@@ -1,5 +1,7 @@
 #include "ann/kernels.h"
 
+#include "base/dot.h"
+
 namespace flywheel::ann {
 
 void PanelDot(const float* __restrict panel, const float* __restrict query, size_t dim,
@@ -17,11 +19,7 @@ void PanelDot(const float* __restrict panel, const float* __restrict query, size
 }
 
 float RowDot(const float* a, const float* b, size_t dim) {
-  float sum = 0.0f;
-  for (size_t k = 0; k < dim; ++k) {
-    sum += b[k] * a[k];
-  }
-  return sum;
+  return base::Dot(a, b, dim);
 }
 
 float LaneDot(const float* a, const float* b, size_t dim) {

@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "base/random.h"
-#include "engine/snapshot_file.h"
+#include "engine/store/snapshot_file.h"
 #include "io/env.h"
 #include "io/fault_injection_env.h"
 #include "model/registry.h"

@@ -7,18 +7,14 @@
 #include <numeric>
 #include <utility>
 
+#include "base/dot.h"
+
 namespace flywheel::model {
 namespace {
 
 constexpr size_t kColdItems = 50;  // recent items averaged for a user without a row
 
-float Dot(const float* a, const float* b, size_t n) {
-  float sum = 0.0f;
-  for (size_t k = 0; k < n; ++k) {
-    sum += a[k] * b[k];
-  }
-  return sum;
-}
+using base::Dot;
 
 std::string Num(double value) {
   char text[32];

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <utility>
 
+#include "base/dot.h"
 #include "model/bpr.h"
 
 namespace flywheel::model {
@@ -12,13 +13,7 @@ namespace {
 
 constexpr int kRedraws = 3;  // extra draws when a negative is the positive or seen
 
-float Dot(const float* a, const float* b, size_t n) {
-  float sum = 0.0f;
-  for (size_t k = 0; k < n; ++k) {
-    sum += a[k] * b[k];
-  }
-  return sum;
-}
+using base::Dot;
 
 float Sigmoid(float x) {
   return 1.0f / (1.0f + std::exp(-x));

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/dot.h"
 #include "model/twotower_internal.h"
 
 namespace flywheel::model::internal {
@@ -11,13 +12,7 @@ float Sigmoid(float x) {
   return 1.0f / (1.0f + std::exp(-x));
 }
 
-float Dot(const float* a, const float* b, size_t n) {
-  float sum = 0.0f;
-  for (size_t k = 0; k < n; ++k) {
-    sum += a[k] * b[k];
-  }
-  return sum;
-}
+using base::Dot;
 
 // The gradient row of `id` in (ids, grads) of n floats each, appended as zeros if absent;
 // (*slots)[id] is its position in ids or -1 (ids are dense indices). The pointer is valid until

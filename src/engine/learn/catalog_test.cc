@@ -1,6 +1,6 @@
 // The catalogue: control records, the Catalog state, and the engine's item/user operations
 // (put, delete, forget) through restarts.
-#include "engine/catalog.h"
+#include "engine/learn/catalog.h"
 
 #include <cmath>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "engine/snapshot_file.h"
+#include "engine/store/snapshot_file.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,6 +1,6 @@
 // The recommendation pipeline through the engine: candidates, filters, business rules,
 // exploration, reasons and similar items.
-#include "engine/pipeline.h"
+#include "engine/serve/pipeline.h"
 
 #include <chrono>
 #include <map>

@@ -1,4 +1,4 @@
-#include "engine/dedup_window.h"
+#include "engine/ingest/dedup_window.h"
 
 #include <deque>
 #include <set>

@@ -1,4 +1,4 @@
-#include "engine/catalog.h"
+#include "engine/learn/catalog.h"
 
 #include <algorithm>
 #include <cmath>

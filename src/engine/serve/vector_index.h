@@ -16,7 +16,7 @@
 
 #include "ann/ann_index.h"
 #include "ann/rw_lock.h"
-#include "engine/pipeline.h"
+#include "engine/serve/pipeline.h"
 #include "model/recommender.h"
 
 namespace flywheel::engine {

@@ -1,0 +1,188 @@
+#include "engine/ingest/ingestor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+
+#include "data/event_json.h"
+
+namespace flywheel::engine {
+
+Ingestor::Ingestor(const EventTypeTable& types, size_t dedup_window, bool read_only,
+                   std::function<void(Batch)> hand_off)
+    : types_(types), read_only_(read_only), hand_off_(std::move(hand_off)), dedup_(dedup_window) {}
+
+Status Ingestor::LoadDedup(base::ByteReader* in) {
+  std::lock_guard lock(mu_);
+  return dedup_.Load(in);
+}
+
+void Ingestor::ClearDedup() {
+  std::lock_guard lock(mu_);
+  dedup_.Clear();
+}
+
+void Ingestor::Remember(const std::string& id, uint64_t seq) {
+  std::lock_guard lock(mu_);
+  dedup_.Add(id, seq);
+}
+
+void Ingestor::Attach(std::unique_ptr<wal::LogWriter> writer, uint64_t next_seq) {
+  std::lock_guard lock(mu_);
+  writer_ = std::move(writer);
+  next_seq_ = next_seq;
+  last_seq_.store(next_seq - 1, std::memory_order_release);
+}
+
+std::vector<EventError> Ingestor::Validate(std::span<const Event> events) const {
+  std::vector<EventError> errors;
+  for (size_t i = 0; i < events.size(); ++i) {
+    Status st = data::ValidateEvent(events[i], types_);
+    if (!st.ok()) {
+      EventError e;
+      e.index = i;
+      e.message = st.message();
+      e.field = data::ErrorField(e.message);
+      errors.push_back(std::move(e));
+    }
+  }
+  return errors;
+}
+
+Result<IngestResult> Ingestor::Ingest(std::span<const Event> events) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<EventError> errors = Validate(events);
+  if (!errors.empty()) {
+    return Status::InvalidArgument("event " + std::to_string(errors.front().index) + ": " +
+                                   errors.front().message);
+  }
+  IngestResult result;
+  {
+    std::lock_guard lock(mu_);
+    FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
+    // Deduplicate against the window and within the batch.
+    std::vector<Event> logged;
+    logged.reserve(events.size());
+    std::unordered_set<std::string_view> in_batch;
+    in_batch.reserve(events.size());
+    for (const Event& event : events) {
+      const std::string& id = event.id;
+      if (!id.empty() && (dedup_.Contains(id) || !in_batch.insert(id).second)) {
+        ++result.duplicates;
+        continue;
+      }
+      logged.push_back(event);
+    }
+    result.accepted = logged.size();
+    if (!logged.empty()) {
+      FLYWHEEL_ASSIGN_OR_RETURN(result.first_seq, LogLocked(std::move(logged)));
+    }
+    result.last_seq = next_seq_ - 1;
+  }
+  duplicates_.fetch_add(result.duplicates, std::memory_order_relaxed);
+  latency_.Add(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  return result;
+}
+
+Result<uint64_t> Ingestor::LogLocked(std::vector<Event> events) {
+  Batch batch;
+  const uint64_t first_seq = next_seq_;
+  batch.first_seq = first_seq;
+  batch.events = std::move(events);
+  Status st = writer_->AppendBatch(next_seq_, batch.events);
+  if (!st.ok()) {
+    if (st.code() != StatusCode::kInvalidArgument) {
+      failure_ = st;  // fatal: a failed write or fdatasync (see wal/log_writer.h)
+    }
+    return st;
+  }
+  for (size_t j = 0; j < batch.events.size(); ++j) {
+    if (!batch.events[j].id.empty()) {
+      dedup_.Add(batch.events[j].id, next_seq_ + j);
+    }
+  }
+  next_seq_ += batch.events.size();
+  last_seq_.store(next_seq_ - 1, std::memory_order_release);
+  batch.acked = std::chrono::steady_clock::now();
+  hand_off_(std::move(batch));  // under mu_: batches reach the learner in log order
+  return first_seq;
+}
+
+Result<uint64_t> Ingestor::LogControl(Event record) {
+  std::lock_guard lock(mu_);
+  FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
+  std::vector<Event> events;
+  events.push_back(std::move(record));
+  return LogLocked(std::move(events));
+}
+
+Result<uint64_t> Ingestor::LogForget(Event record) {
+  std::lock_guard lock(mu_);
+  FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
+  std::vector<Event> events;
+  events.push_back(std::move(record));
+  FLYWHEEL_ASSIGN_OR_RETURN(const uint64_t seq, LogLocked(std::move(events)));
+  // Later records go to a new segment, so a purge can remove every segment that holds the
+  // user's events.
+  Status rolled = writer_->Roll();
+  if (!rolled.ok()) {
+    failure_ = rolled;
+    return rolled;
+  }
+  return seq;
+}
+
+Status Ingestor::CheckWritable() const {
+  std::lock_guard lock(mu_);
+  return CheckWritableLocked();
+}
+
+Status Ingestor::CheckWritableLocked() const {
+  if (read_only_) {
+    return Status::FailedPrecondition("engine: opened read-only");
+  }
+  if (closed_) {
+    return Status::FailedPrecondition("engine: closed");
+  }
+  if (!failure_.ok()) {
+    return Status(failure_.code(), "engine: failed earlier: " + failure_.message());
+  }
+  return Status::Ok();
+}
+
+void Ingestor::SaveDedup(uint64_t seq, std::string* payload) const {
+  base::ByteWriter w(payload);
+  std::lock_guard lock(mu_);
+  dedup_.Save(seq, &w);
+}
+
+Status Ingestor::Sync() {
+  return writer_->Sync();
+}
+
+Status Ingestor::RemoveSegmentsBefore(uint64_t seq) {
+  return writer_->RemoveSegmentsBefore(seq);
+}
+
+Result<std::pair<uint64_t, bool>> Ingestor::MarkClosed() {
+  std::lock_guard lock(mu_);
+  if (closed_) {
+    return Status::FailedPrecondition("engine: closed");
+  }
+  closed_ = true;
+  return std::make_pair(next_seq_ - 1, failure_.ok());
+}
+
+Status Ingestor::CloseWriter() {
+  return writer_ != nullptr ? writer_->Close() : Status::Ok();
+}
+
+uint64_t Ingestor::durable_seq() const {
+  const uint64_t last = last_seq();
+  return writer_ != nullptr ? std::min(writer_->SyncedThrough(), last) : last;
+}
+
+}  // namespace flywheel::engine

@@ -1,0 +1,92 @@
+// Ingestor: the write path of the engine (doc/engine.md, "Ingest"). It validates a batch once
+// (nothing is logged if one event is invalid), drops events whose id is in the idempotency
+// window (acknowledged, not logged again), assigns consecutive sequence numbers, appends the
+// batch to the log durably under the configured mode, and hands it to the learner. Control
+// records (catalogue operations) take the same path.
+//
+// Owns: the log writer, the dedup window, the next sequence number and the sticky failure.
+// Threads: any thread calls Ingest/LogControl/LogForget concurrently; mu_ serialises them and
+// guards every member below it (the hand-off runs under mu_, so batches reach the learner in
+// log order). The counters are atomics. The recovery methods run before any other thread.
+// Errors: a failed write or fdatasync is fatal (wal/log_writer.h): every later write fails with
+// the first error.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "flywheel/engine.h"
+#include "flywheel/event_types.h"
+
+#include "base/histogram.h"
+#include "base/serial.h"
+#include "engine/ingest/dedup_window.h"
+#include "engine/learn/learner.h"
+#include "wal/log_writer.h"
+
+namespace flywheel::engine {
+
+class Ingestor {
+ public:
+  Ingestor(const EventTypeTable& types, size_t dedup_window, bool read_only,
+           std::function<void(Batch)> hand_off);
+  Ingestor(const Ingestor&) = delete;
+  Ingestor& operator=(const Ingestor&) = delete;
+
+  // Recovery (before any other thread): the dedup window from a snapshot, ids of replayed
+  // events, and the writer positioned at `next_seq` (none when read-only).
+  Status LoadDedup(base::ByteReader* in);
+  void ClearDedup();
+  void Remember(const std::string& id, uint64_t seq);
+  void Attach(std::unique_ptr<wal::LogWriter> writer, uint64_t next_seq);
+
+  // Every invalid event of a batch (empty when all are valid).
+  std::vector<EventError> Validate(std::span<const Event> events) const;
+  Result<IngestResult> Ingest(std::span<const Event> events);
+  // Logs one control record; returns its sequence number.
+  Result<uint64_t> LogControl(Event record);
+  // Logs a user deletion and rolls the log, so a purge can remove every segment before it.
+  Result<uint64_t> LogForget(Event record);
+
+  // OK while writes may proceed: not read-only, not closed, no earlier failure.
+  Status CheckWritable() const;
+  // The dedup section of a snapshot at `seq`.
+  void SaveDedup(uint64_t seq, std::string* payload) const;
+  // The log is durable through everything logged.
+  Status Sync();
+  Status RemoveSegmentsBefore(uint64_t seq);
+  // Refuses later writes; returns the last sequence number logged and whether no write failed.
+  Result<std::pair<uint64_t, bool>> MarkClosed();
+  Status CloseWriter();
+
+  uint64_t last_seq() const { return last_seq_.load(std::memory_order_acquire); }
+  uint64_t durable_seq() const;
+  uint64_t duplicates() const { return duplicates_.load(std::memory_order_relaxed); }
+  const base::AtomicHistogram& latency() const { return latency_; }
+
+ private:
+  Status CheckWritableLocked() const;  // REQUIRES: mu_
+  // Logs `events` (validated, deduplicated) and hands them off. REQUIRES: mu_, writable.
+  Result<uint64_t> LogLocked(std::vector<Event> events);
+
+  const EventTypeTable& types_;
+  const bool read_only_;
+  const std::function<void(Batch)> hand_off_;
+
+  mutable std::mutex mu_;
+  std::unique_ptr<wal::LogWriter> writer_;  // guarded by mu_ for appends
+  DedupWindow dedup_;                       // guarded by mu_
+  uint64_t next_seq_ = 1;                   // guarded by mu_
+  Status failure_;                          // guarded by mu_; sticky
+  bool closed_ = false;                     // guarded by mu_
+  std::atomic<uint64_t> last_seq_{0};
+  std::atomic<uint64_t> duplicates_{0};
+  base::AtomicHistogram latency_;  // validation to acknowledgement, ms
+};
+
+}  // namespace flywheel::engine

@@ -1,0 +1,236 @@
+#include "engine/learn/learned_state.h"
+
+#include <algorithm>
+#include <mutex>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "base/serial.h"
+#include "data/interaction.h"
+#include "engine/config.h"
+#include "model/registry.h"
+
+namespace flywheel::engine {
+
+using nlohmann::json;
+
+Status CreateModels(const std::vector<ModelSpec>& specs,
+                    std::vector<std::unique_ptr<model::Recommender>>* out) {
+  out->clear();
+  for (const ModelSpec& spec : specs) {
+    model::ModelParams params(spec.params.begin(), spec.params.end());
+    FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<model::Recommender> m,
+                              model::CreateRecommender(spec.name, params));
+    out->push_back(std::move(m));
+  }
+  return Status::Ok();
+}
+
+LearnedState::LearnedState(std::vector<ModelSpec> specs, const EventTypeTable& types,
+                           size_t user_history)
+    : users(user_history), specs_(std::move(specs)), types_(types), user_history_(user_history) {}
+
+Status LearnedState::Reset() {
+  user_ids = data::IdMap();
+  item_ids = data::IdMap();
+  users = model::UserStateStore(user_history_);
+  catalog = Catalog();
+  trending = TrendingLists();
+  forgotten_users = 0;
+  forgets_applied = 0;
+  last_event_ms = 0;
+  return CreateModels(specs_, &models);
+}
+
+Status LearnedState::Load(const SnapshotView& view, const std::string& name) {
+  auto section = [&](const std::string& s) -> Result<base::ByteReader> {
+    auto payload = view.Find(s);
+    if (!payload) {
+      return Status::Corruption("snapshot " + name + ": missing section '" + s + "'");
+    }
+    return base::ByteReader(*payload, "snapshot " + name + " section " + s);
+  };
+  {
+    FLYWHEEL_ASSIGN_OR_RETURN(base::ByteReader meta, section("meta"));
+    std::string text;
+    FLYWHEEL_RETURN_IF_ERROR(meta.GetString(&text, "meta"));
+    json doc = json::parse(text, nullptr, false);
+    if (doc.is_discarded() || !doc.contains("models")) {
+      return Status::Corruption("snapshot " + name + ": bad meta section");
+    }
+    FLYWHEEL_ASSIGN_OR_RETURN(std::vector<ModelSpec> stored, ModelsFromJson(doc["models"]));
+    if (!SameModels(stored, specs_)) {
+      return Status::FailedPrecondition("snapshot " + name + " was written for models " +
+                                        DescribeModels(stored));
+    }
+    if (doc.contains("last_event_ms") && doc["last_event_ms"].is_number_integer()) {
+      last_event_ms = doc["last_event_ms"].get<TimestampMs>();
+    }
+  }
+  auto load = [&](const std::string& s, auto&& fn) -> Status {
+    FLYWHEEL_ASSIGN_OR_RETURN(base::ByteReader r, section(s));
+    FLYWHEEL_RETURN_IF_ERROR(fn(r));
+    return r.ExpectEnd();
+  };
+  FLYWHEEL_RETURN_IF_ERROR(
+      load("user_ids", [&](base::ByteReader& r) { return user_ids.Load(&r); }));
+  FLYWHEEL_RETURN_IF_ERROR(
+      load("item_ids", [&](base::ByteReader& r) { return item_ids.Load(&r); }));
+  FLYWHEEL_RETURN_IF_ERROR(
+      load("user_states", [&](base::ByteReader& r) { return users.Load(&r); }));
+  FLYWHEEL_RETURN_IF_ERROR(load("catalog", [&](base::ByteReader& r) { return catalog.Load(&r); }));
+  forgotten_users = 0;
+  for (UserIdx u = 0; u < user_ids.size(); ++u) {
+    forgotten_users += user_ids.forgotten(u) ? 1 : 0;
+  }
+  if (users.size() > user_ids.size()) {
+    return Status::Corruption("snapshot " + name + ": more user states than users");
+  }
+  for (size_t i = 0; i < models.size(); ++i) {
+    FLYWHEEL_RETURN_IF_ERROR(load("model/" + specs_[i].name,
+                                  [&](base::ByteReader& r) { return models[i]->LoadState(&r); }));
+  }
+  return Status::Ok();
+}
+
+Status LearnedState::Save(uint64_t seq, std::vector<SnapshotSection>* sections) const {
+  auto add = [&](std::string name) -> std::string* {
+    sections->push_back(SnapshotSection{std::move(name), {}});
+    return &sections->back().payload;
+  };
+  {
+    const json meta = {{"models", ModelsToJson(specs_)},
+                       {"seq", seq},
+                       {"last_event_ms", last_event_ms},
+                       {"users", user_ids.size()},
+                       {"items", item_ids.size()}};
+    base::ByteWriter w(add("meta"));
+    w.PutString(meta.dump());
+  }
+  {
+    base::ByteWriter w(add("user_ids"));
+    user_ids.Save(&w);
+  }
+  {
+    base::ByteWriter w(add("item_ids"));
+    item_ids.Save(&w);
+  }
+  {
+    base::ByteWriter w(add("user_states"));
+    users.Save(&w);
+  }
+  {
+    base::ByteWriter w(add("catalog"));
+    catalog.Save(&w);
+  }
+  for (size_t i = 0; i < models.size(); ++i) {
+    base::ByteWriter w(add("model/" + specs_[i].name));
+    FLYWHEEL_RETURN_IF_ERROR(models[i]->SaveState(&w));
+  }
+  return Status::Ok();
+}
+
+LearnedState::Applied LearnedState::Apply(const Event& event) {
+  if (IsControl(event)) {
+    return ApplyControl(event);
+  }
+  const EventTypeId type = types_.Find(event.type).value();  // validated before logging
+  data::Interaction x;
+  x.user = user_ids.GetOrAdd(event.user);
+  const size_t items_before = item_ids.size();
+  x.item = item_ids.GetOrAdd(event.item);
+  x.ts_ms = event.ts_ms;
+  x.value = static_cast<float>(event.value);
+  x.weight = types_.type(type).weight;
+  x.type = type;
+  model::UserState& user = users.Get(x.user);
+  const bool new_item = item_ids.size() != items_before;
+  if (new_item) {
+    catalog.EnsureItem(x.item, event.ts_ms);
+  }
+  catalog.CountEvent(x.item, x.weight, event.ts_ms);
+  for (auto& m : models) {
+    if (new_item) {
+      m->SetItemContent(x.item, Item{event.item, {}, {}, {}, {}, 0});
+    }
+    m->Observe(x, user);
+  }
+  user.Add(x);
+  last_event_ms = std::max(last_event_ms, event.ts_ms);
+  return Applied{x.item, {}};
+}
+
+LearnedState::Applied LearnedState::ApplyControl(const Event& record) {
+  if (record.type == kItemPutType) {
+    Result<Item> item = DecodeItemPut(record);
+    if (!item.ok()) {
+      return Applied{kNoItem, "engine: skipped a control record: " + item.status().ToString()};
+    }
+    const ItemIdx idx = item_ids.GetOrAdd(item->id);
+    // First seen: the log's event time (the item's creation time before any event).
+    catalog.PutItem(idx, *item, last_event_ms > 0 ? last_event_ms : item->created_ms);
+    for (auto& m : models) {
+      m->SetItemContent(idx, *item);
+    }
+    return Applied{idx, {}};
+  }
+  if (record.type == kItemDeleteType) {
+    catalog.DeleteItem(item_ids.GetOrAdd(record.item));
+  } else if (record.type == kUserPutType) {
+    Result<User> user = DecodeUserPut(record);
+    if (!user.ok()) {
+      return Applied{kNoItem, "engine: skipped a control record: " + user.status().ToString()};
+    }
+    catalog.PutUser(user_ids.GetOrAdd(user->id), std::move(user->attributes));
+  } else if (record.type == kUserDeleteType) {
+    ++forgets_applied;
+    const std::optional<uint32_t> idx = user_ids.Find(record.user);
+    if (!idx) {
+      return Applied{};
+    }
+    users.Clear(*idx);
+    for (auto& m : models) {
+      m->ForgetUser(*idx);
+    }
+    catalog.ForgetUser(*idx);
+    user_ids.Forget(*idx);
+    ++forgotten_users;
+  }
+  return Applied{};
+}
+
+void LearnedState::RebuildTrending(const PipelineOptions& options) {
+  const size_t per_list = static_cast<size_t>(std::max(options.trending_candidates, 1)) + 100;
+  TrendingLists lists =
+      TrendingLists::Build(catalog, last_event_ms, options.new_item_window_ms, per_list);
+  std::unique_lock lock(mu);
+  trending = std::move(lists);
+}
+
+Result<size_t> LearnedState::ModelIndex(const std::string& name) const {
+  if (name.empty()) {
+    return size_t{0};
+  }
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    if (specs_[i].name == name) {
+      return i;
+    }
+  }
+  return Status::InvalidArgument("field 'model': '" + name + "' is not configured in this engine");
+}
+
+void LearnedState::ReplaceModel(size_t which, std::unique_ptr<model::Recommender> fresh) {
+  retired_models_.push_back(std::move(models[which]));
+  models[which] = std::move(fresh);
+}
+
+std::string LearnedState::ItemName(ItemIdx item) const {
+  const ItemInfo* info = catalog.item(item);
+  if (info != nullptr && !info->title.empty()) {
+    return info->title;
+  }
+  return item < item_ids.size() ? item_ids.external(item) : std::to_string(item);
+}
+
+}  // namespace flywheel::engine

@@ -1,0 +1,99 @@
+// LearnedState: everything the engine learned from its log, in one place (doc/engine.md,
+// "Learned state"): the id maps, the per-user states, the catalogue, every configured model,
+// the trending and new-item lists derived from the catalogue, and the counters that go with
+// them. It is the only class that resets, saves (snapshot sections) and loads that state, and
+// the only one that applies a logged record to it, so nothing learned can be missed by one of
+// them (recovery's reset, a snapshot, or the learner).
+//
+// Threads: one writer (the learner thread; recovery and Pretrain while the learner is stopped
+// or excluded) and many readers (requests, snapshots, the vector indexer).
+// Locks: `mu` (writer-preferring reader-writer lock) guards every member below it. Apply and
+// ReplaceModel need it exclusively; Save, readers and the accessors need it shared. Reset and
+// Load are for recovery, before any other thread runs. The catalogue is written only by the
+// learner thread, so that thread may read it without the lock (RebuildTrending does).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flywheel/engine.h"
+#include "flywheel/event_types.h"
+
+#include "ann/rw_lock.h"
+#include "data/id_map.h"
+#include "engine/learn/catalog.h"
+#include "engine/learn/trending.h"
+#include "engine/store/snapshot_file.h"
+#include "model/recommender.h"
+#include "model/user_state.h"
+
+namespace flywheel::engine {
+
+// Creates the models of `specs` (kInvalidArgument for an unknown model or parameter).
+Status CreateModels(const std::vector<ModelSpec>& specs,
+                    std::vector<std::unique_ptr<model::Recommender>>* out);
+
+class LearnedState {
+ public:
+  LearnedState(std::vector<ModelSpec> specs, const EventTypeTable& types, size_t user_history);
+  LearnedState(const LearnedState&) = delete;
+  LearnedState& operator=(const LearnedState&) = delete;
+
+  // Everything back to empty, fresh models. Recovery only.
+  Status Reset();
+  // Loads every section this class saves from `view` (the snapshot's dedup section belongs to
+  // the ingest side). Recovery only; on error the state is partly loaded: Reset it.
+  Status Load(const SnapshotView& view, const std::string& name);
+  // Appends the sections of the state at `seq`: meta, user_ids, item_ids, user_states, catalog,
+  // model/<name> (doc/formats/snapshot.md). REQUIRES: mu held (shared is enough).
+  Status Save(uint64_t seq, std::vector<SnapshotSection>* sections) const;
+
+  // What applying one record changed.
+  struct Applied {
+    ItemIdx item = kNoItem;  // the item whose vectors may have moved (kNoItem: none)
+    std::string skipped;     // non-empty: a control record that could not be applied, and why
+  };
+  // Applies one logged event or control record (catalog.h). REQUIRES: mu held exclusively.
+  Applied Apply(const Event& event);
+
+  // Rebuilds the trending and new-item lists from the catalogue at the last event's time, and
+  // swaps them in under mu. Learner thread (or recovery) only.
+  void RebuildTrending(const PipelineOptions& options);
+
+  // The index of the model named `name` (empty: the first); kInvalidArgument when not
+  // configured. No lock needed (the configuration never changes).
+  Result<size_t> ModelIndex(const std::string& name) const;
+  const std::vector<ModelSpec>& specs() const { return specs_; }
+  const EventTypeTable& types() const { return types_; }
+
+  // Puts `fresh` in place of model `which`; the old one is kept alive until destruction (the
+  // indexer thread may still read it). REQUIRES: mu held exclusively.
+  void ReplaceModel(size_t which, std::unique_ptr<model::Recommender> fresh);
+
+  // The title of an item, else its external id. REQUIRES: mu held.
+  std::string ItemName(ItemIdx item) const;
+
+  mutable ann::RwLock mu;
+  data::IdMap user_ids;
+  data::IdMap item_ids;
+  model::UserStateStore users;
+  Catalog catalog;
+  std::vector<std::unique_ptr<model::Recommender>> models;
+  TrendingLists trending;         // rebuilt by the learner (RebuildTrending)
+  uint64_t forgotten_users = 0;   // user ids forgotten (their index stays reserved)
+  uint64_t forgets_applied = 0;   // user deletions applied since open (recovery included)
+  TimestampMs last_event_ms = 0;  // the newest event time applied
+
+ private:
+  Applied ApplyControl(const Event& record);
+
+  const std::vector<ModelSpec> specs_;
+  const EventTypeTable& types_;
+  const size_t user_history_;
+  std::vector<std::unique_ptr<model::Recommender>> retired_models_;
+};
+
+}  // namespace flywheel::engine

@@ -1,0 +1,121 @@
+#include "engine/learn/learner.h"
+
+#include <algorithm>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+
+namespace flywheel::engine {
+namespace {
+double MsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
+
+Learner::Learner(LearnedState* state, const PipelineOptions& options, MessageLog* messages)
+    : state_(state), options_(options), messages_(messages) {}
+
+Learner::~Learner() {
+  Stop();
+}
+
+bool Learner::TrendingDue(uint64_t seq, const Event& event) {
+  const uint64_t every = std::clamp<uint64_t>(seq / 10, 1, 1000);
+  return IsControl(event) || seq % every == 0;
+}
+
+void Learner::Replay(const Event& event, uint64_t seq) {
+  LearnedState::Applied applied = state_->Apply(event);
+  if (!applied.skipped.empty()) {
+    messages_->Add(std::move(applied.skipped));
+  }
+  applied_seq_.store(seq, std::memory_order_release);
+}
+
+void Learner::FinishRecovery(uint64_t seq) {
+  state_->RebuildTrending(options_);
+  applied_seq_.store(seq, std::memory_order_release);
+  visible_seq_.store(seq, std::memory_order_release);
+}
+
+void Learner::Start(Hooks hooks) {
+  hooks_ = std::move(hooks);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Learner::Enqueue(Batch batch) {
+  std::lock_guard lock(queue_mu_);
+  queue_.push_back(std::move(batch));
+  queue_cv_.notify_one();
+}
+
+void Learner::Stop() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stop_ = true;
+  }
+  queue_cv_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Learner::Loop() {
+  while (true) {
+    Batch batch;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        return;  // stop_ and drained
+      }
+      batch = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    for (size_t i = 0; i < batch.events.size(); ++i) {
+      ApplyOne(batch.events[i], batch.first_seq + i, batch.acked);
+    }
+    { std::lock_guard lock(applied_mu_); }
+    applied_cv_.notify_all();
+  }
+}
+
+void Learner::ApplyOne(const Event& event, uint64_t seq,
+                       std::chrono::steady_clock::time_point acked) {
+  LearnedState::Applied applied;
+  {
+    std::unique_lock lock(state_->mu);
+    applied = state_->Apply(event);
+    freshness_.Add(MsSince(acked));
+    // Under the lock (a snapshot's sequence number must match its state), and after the
+    // freshness sample, so a reader that saw `seq` applied also sees its sample.
+    applied_seq_.store(seq, std::memory_order_release);
+  }
+  if (!applied.skipped.empty()) {
+    messages_->Add(std::move(applied.skipped));
+  }
+  if (applied.item != kNoItem && hooks_.item_changed) {
+    hooks_.item_changed(applied.item);
+  }
+  if (TrendingDue(seq, event)) {
+    state_->RebuildTrending(options_);  // reads the catalogue unlocked (this thread writes it)
+  }
+  visible_seq_.store(seq, std::memory_order_release);
+  if (hooks_.applied) {
+    hooks_.applied(seq);
+  }
+}
+
+Status Learner::WaitForApplied(uint64_t seq, int timeout_ms) const {
+  std::unique_lock lock(applied_mu_);
+  const bool done = applied_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return visible_seq_.load(std::memory_order_acquire) >= seq;
+  });
+  if (!done) {
+    return Status::DeadlineExceeded("engine: sequence " + std::to_string(seq) +
+                                    " not applied within " + std::to_string(timeout_ms) + " ms");
+  }
+  return Status::Ok();
+}
+
+}  // namespace flywheel::engine

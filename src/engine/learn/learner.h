@@ -1,0 +1,98 @@
+// Learner: the engine's single learner thread (doc/engine.md, "Learner"). It takes the batches
+// the ingest side logged, in log order, and applies each event to the LearnedState under its
+// exclusive lock (one event per lock hold, so a request waits at most for one event), then
+// publishes progress:
+//   applied_seq  the state reflects every event up to it (set under the state lock, so a
+//                snapshot's sequence number always matches its state);
+//   visible_seq  what derives from those events is published too (the trending and new-item
+//                lists, rebuilt on a deterministic schedule): WaitForApplied waits on it.
+// After each event it calls the hooks: `item_changed` (the vector indexer marks the item) and
+// `applied` (the engine's automatic snapshots), both on the learner thread.
+//
+// Threads: Enqueue from the ingest side (under its lock, so batches arrive in log order);
+// WaitForApplied and the accessors from any thread; the hooks run on the learner thread.
+// Locks: queue_mu_ guards the queue and the stop flag; applied_mu_ pairs with applied_cv_ for
+// waiters; the counters are atomics.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "flywheel/engine.h"
+
+#include "base/histogram.h"
+#include "engine/learn/learned_state.h"
+#include "engine/messages.h"
+
+namespace flywheel::engine {
+
+// A logged batch on its way to the learner.
+struct Batch {
+  uint64_t first_seq = 0;
+  std::vector<Event> events;
+  std::chrono::steady_clock::time_point acked;  // when the ingest side acknowledged it
+};
+
+class Learner {
+ public:
+  struct Hooks {
+    std::function<void(ItemIdx)> item_changed;  // an item's vectors may have moved
+    std::function<void(uint64_t)> applied;      // the event with this seq is applied and visible
+  };
+
+  Learner(LearnedState* state, const PipelineOptions& options, MessageLog* messages);
+  ~Learner();  // Stop()
+  Learner(const Learner&) = delete;
+  Learner& operator=(const Learner&) = delete;
+
+  // Whether the trending lists are due after applying `seq` (a deterministic schedule: every
+  // control record, and every max(1, min(1000, seq / 10)) events).
+  static bool TrendingDue(uint64_t seq, const Event& event);
+
+  // Recovery, before Start: applies one logged record (no lock needed: no other thread runs).
+  void Replay(const Event& event, uint64_t seq);
+  // Recovery done: rebuilds the trending lists and publishes `seq` as applied and visible.
+  void FinishRecovery(uint64_t seq);
+  // Starts the thread.
+  void Start(Hooks hooks);
+  // Hands a logged batch over (in log order).
+  void Enqueue(Batch batch);
+  // Applies what is queued, then stops the thread. Idempotent.
+  void Stop();
+
+  // Blocks until `seq` is visible, or kDeadlineExceeded after timeout_ms.
+  Status WaitForApplied(uint64_t seq, int timeout_ms) const;
+  uint64_t applied_seq() const { return applied_seq_.load(std::memory_order_acquire); }
+  const base::AtomicHistogram& freshness() const { return freshness_; }
+
+ private:
+  void Loop();
+  void ApplyOne(const Event& event, uint64_t seq, std::chrono::steady_clock::time_point acked);
+
+  LearnedState* const state_;
+  const PipelineOptions& options_;
+  MessageLog* const messages_;
+  Hooks hooks_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Batch> queue_;  // guarded by queue_mu_
+  bool stop_ = false;        // guarded by queue_mu_
+  std::thread thread_;
+
+  mutable std::mutex applied_mu_;
+  mutable std::condition_variable applied_cv_;
+  std::atomic<uint64_t> applied_seq_{0};
+  // Trails applied_seq_ by at most the one event the learner is finishing.
+  std::atomic<uint64_t> visible_seq_{0};
+  base::AtomicHistogram freshness_;  // acknowledgement to applied, ms
+};
+
+}  // namespace flywheel::engine

@@ -1,0 +1,100 @@
+#include "engine/serve/query_runner.h"
+
+#include <shared_mutex>
+
+#include "engine/serve/reason.h"
+
+namespace flywheel::engine {
+
+ServeContext QueryRunner::ContextFor(size_t which) const {
+  return ServeContext{*state_->models[which],     state_->catalog, state_->trending,
+                      indexer_->SearchFor(which), options_,        state_->types()};
+}
+
+ServeRequest QueryRunner::MakeRequest(const RecommendQuery& query) const {
+  ServeRequest q;
+  const std::optional<uint32_t> user = state_->user_ids.Find(query.user);
+  q.user = user.value_or(kNoUser);
+  q.state = &state_->users.Find(q.user);
+  q.k = query.k;
+  q.exclude_seen = query.exclude_seen;
+  q.explain = query.explain;
+  q.now_ms = query.now_ms != 0 ? query.now_ms : state_->last_event_ms;
+  if (!query.categories.empty()) {
+    q.filter_categories = true;
+    for (const std::string& name : query.categories) {
+      if (auto c = state_->catalog.FindCategory(name)) {
+        q.categories.push_back(*c);
+      }
+    }
+  }
+  return q;
+}
+
+Recommendation QueryRunner::ToPublic(ServeItem& p) const {
+  Recommendation r;
+  r.item = state_->item_ids.external(p.item);
+  r.score = p.score;
+  r.reason = FormatReason(p.reason, p.item, state_->catalog, state_->item_ids, state_->types());
+  r.reason_kind = ReasonKindName(p.reason.kind);
+  if (p.reason.seed != kNoItem && p.reason.seed < state_->item_ids.size()) {
+    r.reason_item = state_->item_ids.external(p.reason.seed);
+  }
+  r.exploration = p.exploration;
+  r.source = p.source;
+  for (const auto& [seed, share] : p.because) {
+    r.because.emplace_back(state_->item_ids.external(seed), share);
+  }
+  return r;
+}
+
+Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query) const {
+  if (query.k < 1 || query.k > 1000) {
+    return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(query.k));
+  }
+  if (query.categories.size() > 64) {
+    return Status::InvalidArgument("field 'categories': at most 64 categories");
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, state_->ModelIndex(query.model));
+  RecommendResult result;
+  result.model = state_->specs()[which].name;
+  std::shared_lock lock(state_->mu);
+  result.applied_seq = learner_->applied_seq();
+  ServeRequest request = MakeRequest(query);
+  result.known_user = request.user != kNoUser;
+  ServeResult served;
+  RunPipeline(ContextFor(which), &request, &served);
+  result.items.reserve(served.items.size());
+  for (ServeItem& p : served.items) {
+    if (p.item < state_->item_ids.size()) {
+      result.items.push_back(ToPublic(p));
+    }
+  }
+  return result;
+}
+
+Result<RecommendResult> QueryRunner::Similar(const std::string& item, int k,
+                                             const std::string& model) const {
+  if (k < 1 || k > 1000) {
+    return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(k));
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, state_->ModelIndex(model));
+  RecommendResult result;
+  result.model = state_->specs()[which].name;
+  std::shared_lock lock(state_->mu);
+  result.applied_seq = learner_->applied_seq();
+  const std::optional<uint32_t> idx = state_->item_ids.Find(item);
+  if (!idx || state_->catalog.deleted(*idx)) {
+    return Status::NotFound("item '" + item + "' is not in the catalogue");
+  }
+  std::vector<ServeItem> top;
+  SimilarItems(ContextFor(which), *idx, k, &top);
+  for (ServeItem& p : top) {
+    Recommendation r = ToPublic(p);
+    r.because.clear();
+    result.items.push_back(std::move(r));
+  }
+  return result;
+}
+
+}  // namespace flywheel::engine

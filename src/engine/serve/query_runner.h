@@ -1,0 +1,45 @@
+// QueryRunner: the read side of the engine (doc/engine.md, "Serving stages"). It checks a
+// public RecommendQuery, translates it to a ServeRequest (external ids to dense indices,
+// category names to ids), runs the stages over the learned state under its shared lock, and
+// translates the ServeResult back at the edge: external ids, and the reasons' text written once
+// (serve/reason.h).
+//
+// Threads: any number of request threads at once; holds the state's shared lock per request
+// (the learner waits at most for the requests in flight).
+#pragma once
+
+#include <string>
+
+#include "flywheel/engine.h"
+
+#include "engine/learn/learned_state.h"
+#include "engine/learn/learner.h"
+#include "engine/serve/pipeline.h"
+#include "engine/serve/vector_indexer.h"
+
+namespace flywheel::engine {
+
+class QueryRunner {
+ public:
+  QueryRunner(const LearnedState* state, const Learner* learner, const VectorIndexer* indexer,
+              const PipelineOptions& options)
+      : state_(state), learner_(learner), indexer_(indexer), options_(options) {}
+
+  Result<RecommendResult> Recommend(const RecommendQuery& query) const;
+  Result<RecommendResult> Similar(const std::string& item, int k, const std::string& model) const;
+
+ private:
+  // What the stages read for model `which`. REQUIRES: state mu held while it is used.
+  ServeContext ContextFor(size_t which) const;
+  // REQUIRES: state mu held.
+  ServeRequest MakeRequest(const RecommendQuery& query) const;
+  // The public form of one answer item. REQUIRES: state mu held.
+  Recommendation ToPublic(ServeItem& item) const;
+
+  const LearnedState* const state_;
+  const Learner* const learner_;
+  const VectorIndexer* const indexer_;
+  const PipelineOptions& options_;
+};
+
+}  // namespace flywheel::engine

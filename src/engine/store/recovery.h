@@ -1,0 +1,44 @@
+// Recovery: brings a data directory's learned state back at Engine::Open (doc/engine.md,
+// "Recovery"). Loads the newest valid snapshot into the LearnedState (and the dedup window into
+// the Ingestor), falling back to older ones and finally to an empty state; replays the log after
+// it through the Learner's apply step; cuts a torn tail; opens the log writer after the last
+// record; and finishes an interrupted user deletion (snapshot and purge). With deterministic
+// models the state after recovery is bit-identical to an uninterrupted run.
+//
+// Runs on the opening thread before the learner and indexer threads start.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/ingest/ingestor.h"
+#include "engine/learn/learned_state.h"
+#include "engine/learn/learner.h"
+#include "engine/messages.h"
+#include "engine/store/snapshots.h"
+
+namespace flywheel::io {
+class Env;
+}  // namespace flywheel::io
+
+namespace flywheel::engine {
+
+struct RecoveryOptions {
+  std::string wal_dir;
+  std::string durability = "sync";
+  uint64_t segment_bytes = 64ull << 20;
+  bool read_only = false;
+  bool skip_corruption = false;
+};
+
+struct RecoveryReport {
+  uint64_t snapshot_seq = 0;  // 0: started from an empty state
+  uint64_t replayed_events = 0;
+  double seconds = 0;
+};
+
+Result<RecoveryReport> Recover(io::Env* env, const RecoveryOptions& options, LearnedState* state,
+                               Ingestor* ingestor, Learner* learner, Snapshots* snapshots,
+                               MessageLog* messages);
+
+}  // namespace flywheel::engine
