@@ -1,0 +1,111 @@
+#include "engine/learn/learner.h"
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "testing/status_matchers.h"
+
+namespace flywheel::engine {
+namespace {
+
+using ::flywheel::testing::StatusIs;
+
+Batch MakeBatch(uint64_t first_seq, int n) {
+  Batch b;
+  b.first_seq = first_seq;
+  for (int i = 0; i < n; ++i) {
+    Event e;
+    e.user = "u" + std::to_string(i % 3);
+    e.item = "i" + std::to_string(first_seq + i);
+    e.type = "view";
+    e.ts_ms = static_cast<TimestampMs>(1000 * (first_seq + i));
+    b.events.push_back(e);
+  }
+  b.acked = std::chrono::steady_clock::now();
+  return b;
+}
+
+TEST(LearnerTest, AppliesBatchesInOrderAndPublishesProgress) {
+  LearnedState state({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20);
+  ASSERT_OK(state.Reset());
+  MessageLog messages;
+  const PipelineOptions options;
+  Learner learner(&state, options, &messages);
+  std::mutex mu;
+  std::vector<ItemIdx> changed;
+  std::vector<uint64_t> applied;
+  Learner::Hooks hooks;
+  hooks.item_changed = [&](ItemIdx i) {
+    std::lock_guard lock(mu);
+    changed.push_back(i);
+  };
+  hooks.applied = [&](uint64_t seq) {
+    std::lock_guard lock(mu);
+    applied.push_back(seq);
+  };
+  learner.Start(std::move(hooks));
+  learner.Enqueue(MakeBatch(1, 5));
+  learner.Enqueue(MakeBatch(6, 3));
+  ASSERT_OK(learner.WaitForApplied(8, 10'000));
+  EXPECT_EQ(learner.applied_seq(), 8u);
+  EXPECT_EQ(learner.freshness().count(), 8u);
+  learner.Stop();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(applied, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(changed, (std::vector<ItemIdx>{0, 1, 2, 3, 4, 5, 6, 7}));  // items in log order
+  std::shared_lock state_lock(state.mu);
+  EXPECT_EQ(state.item_ids.size(), 8u);
+  EXPECT_EQ(state.last_event_ms, 8000);
+  EXPECT_FALSE(state.trending.global.empty());  // control records and the schedule rebuild it
+}
+
+TEST(LearnerTest, WaitForAppliedTimesOut) {
+  LearnedState state({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20);
+  ASSERT_OK(state.Reset());
+  MessageLog messages;
+  const PipelineOptions options;
+  Learner learner(&state, options, &messages);
+  learner.Start({});
+  EXPECT_THAT(learner.WaitForApplied(1, 20), StatusIs(StatusCode::kDeadlineExceeded));
+}
+
+TEST(LearnerTest, StopDrainsTheQueue) {
+  LearnedState state({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20);
+  ASSERT_OK(state.Reset());
+  MessageLog messages;
+  const PipelineOptions options;
+  Learner learner(&state, options, &messages);
+  learner.Start({});
+  for (uint64_t b = 0; b < 20; ++b) {
+    learner.Enqueue(MakeBatch(1 + b * 10, 10));
+  }
+  learner.Stop();
+  EXPECT_EQ(learner.applied_seq(), 200u);
+}
+
+TEST(LearnerTest, RecoveryReplayThenFinish) {
+  LearnedState state({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20);
+  ASSERT_OK(state.Reset());
+  MessageLog messages;
+  const PipelineOptions options;
+  Learner learner(&state, options, &messages);
+  const Batch batch = MakeBatch(1, 4);
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    learner.Replay(batch.events[i], 1 + i);
+  }
+  Event bad;
+  bad.type = kItemPutType;  // a control record without a decodable item
+  bad.item = "x";
+  learner.Replay(bad, 5);
+  learner.FinishRecovery(5);
+  EXPECT_EQ(learner.applied_seq(), 5u);
+  EXPECT_OK(learner.WaitForApplied(5, 0));
+  ASSERT_EQ(messages.All().size(), 1u);
+  EXPECT_NE(messages.All()[0].find("skipped a control record"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace flywheel::engine
