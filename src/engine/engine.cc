@@ -67,7 +67,7 @@ class Engine::Impl {
   engine::Ingestor& ingestor() { return ingestor_; }
   const engine::Learner& learner() const { return learner_; }
   const engine::QueryRunner& queries() const { return queries_; }
-  std::unique_ptr<engine::DirLock> lock;
+  std::unique_ptr<engine::DirLock> dir_lock;
 
  private:
   void StopThreads() {
@@ -261,7 +261,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
                                   return engine::CreateModels(m, &probe);
                                 }));
   auto impl = std::make_unique<Impl>(options, std::move(specs));
-  impl->lock = std::move(lock);
+  impl->dir_lock = std::move(lock);
   FLYWHEEL_RETURN_IF_ERROR(impl->Start());
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }

@@ -1,5 +1,5 @@
-// Recommender: the interface every model implements, used by the evaluation harness and (later)
-// the engine's learner and serving path: one code path for offline evaluation and serving.
+// Recommender: the interface every model implements, used by the evaluation harness and by the
+// engine's learner and serving stages: one code path for offline evaluation and serving.
 //
 //   Fit(history)        optional batch warm start on time-ordered past events
 //   Observe(event, u)   incremental update from one event; `u` is the user's state BEFORE it

@@ -74,7 +74,7 @@ class Ingestor {
   // Logs `events` (validated, deduplicated) and hands them off. REQUIRES: mu_, writable.
   Result<uint64_t> LogLocked(std::vector<Event> events);
 
-  const EventTypeTable& types_;
+  const EventTypeTable types_;
   const bool read_only_;
   const std::function<void(Batch)> hand_off_;
 

@@ -91,7 +91,7 @@ class LearnedState {
   Applied ApplyControl(const Event& record);
 
   const std::vector<ModelSpec> specs_;
-  const EventTypeTable& types_;
+  const EventTypeTable types_;
   const size_t user_history_;
   std::vector<std::unique_ptr<model::Recommender>> retired_models_;
 };

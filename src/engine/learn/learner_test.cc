@@ -1,6 +1,7 @@
 #include "engine/learn/learner.h"
 
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 

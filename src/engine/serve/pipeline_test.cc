@@ -154,6 +154,10 @@ TEST_F(PipelineTest, SasrecServesWithAttentionWeightedReasons) {
       continue;
     }
     EXPECT_THAT(item.reason, StartsWith("because you clicked Title ")) << item.item;
+    // The same reason as data: its kind and the recent item it names.
+    EXPECT_EQ(item.reason_kind, "because");
+    EXPECT_EQ(GroupOf(item.reason_item), 1) << item.reason_item;
+    EXPECT_EQ(item.reason, "because you clicked Title " + item.reason_item.substr(1));
     float total = 0;
     for (const auto& [seed, share] : item.because) {
       EXPECT_EQ(GroupOf(seed), 1) << "explained by the user's own (group 1) items: " << seed;
@@ -177,6 +181,8 @@ TEST_F(PipelineTest, UnknownUsersGetPopularItemsWithCategoryReasons) {
   for (const Recommendation& item : r.items) {
     if (!item.exploration) {
       EXPECT_EQ(item.reason, "popular in " + Category(GroupOf(item.item)) + " now");
+      EXPECT_EQ(item.reason_kind, "popular");
+      EXPECT_EQ(item.reason_item, "");
     }
   }
 }
@@ -248,6 +254,7 @@ TEST_F(PipelineTest, NewItemsGetExplorationSlots) {
     if (item.exploration) {
       ++explored;
       EXPECT_THAT(item.reason, StartsWith("new in cat"));
+      EXPECT_EQ(item.reason_kind, "new");
       fresh = fresh || item.item == "fresh-1";
     }
   }
@@ -346,6 +353,8 @@ TEST_F(PipelineTest, SimilarItemsShareTheGroupAndSkipDeletedOnes) {
     EXPECT_NE(item.item, "i46");
     EXPECT_NE(item.item, "i47");
     EXPECT_EQ(item.reason, "similar to Title 45");
+    EXPECT_EQ(item.reason_kind, "similar");
+    EXPECT_EQ(item.reason_item, "i45");
     in_group += GroupOf(item.item) == 1 ? 1 : 0;
   }
   EXPECT_GE(in_group, 4);
