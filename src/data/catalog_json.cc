@@ -19,7 +19,8 @@ constexpr TimestampMs kMaxTimestampMs = 7258118400000;  // 2200-01-01, as for ev
 
 Status FieldError(std::string_view what, std::string_view field, std::string_view message) {
   return Status::InvalidArgument(std::string(what) + ": field '" + std::string(field) +
-                                 "': " + std::string(message));
+                                 "': " + std::string(message))
+      .WithField(field);
 }
 
 Status CheckText(std::string_view what, std::string_view field, const std::string& text,

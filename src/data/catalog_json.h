@@ -7,7 +7,9 @@
 // title <= 1024 bytes, <= 64 categories, <= 256 tags, <= 256 attributes, every string valid
 // UTF-8 and <= 1024 bytes (ids <= 256 bytes, as for events), categories and tags non-empty and
 // without duplicates (duplicates are dropped keeping the first). Errors are kInvalidArgument
-// naming the field ("item: field 'categories[2]': ..."). Thread-safe (pure functions).
+// naming the field ("item: field 'categories[2]': ...") and carrying it as data:
+// Status::field() is "categories[2]" (empty for "not valid JSON" or an unknown field).
+// Thread-safe (pure functions).
 #pragma once
 
 #include <string>
