@@ -629,7 +629,7 @@ std::vector<EventError> Engine::Impl::Validate(std::span<const Event> events) co
       EventError e;
       e.index = i;
       e.message = st.message();
-      e.field = data::ErrorField(e.message);
+      e.field = st.field();
       errors.push_back(std::move(e));
     }
   }
