@@ -183,7 +183,8 @@ Result<Item> ParseItemJson(std::string_view id, std::string_view text) {
       }
     } else {
       return Status::InvalidArgument("item: unknown field '" + key.substr(0, 64) +
-                                     "' (allowed: title, categories, tags, attributes, created)");
+                                     "' (allowed: title, categories, tags, attributes, created)")
+          .WithField(key.substr(0, 64));
     }
   }
   FLYWHEEL_RETURN_IF_ERROR(ValidateItem(item));
@@ -199,7 +200,8 @@ Result<User> ParseUserJson(std::string_view id, std::string_view text) {
       FLYWHEEL_ASSIGN_OR_RETURN(user.attributes, ParseAttributes("user", value));
     } else {
       return Status::InvalidArgument("user: unknown field '" + key.substr(0, 64) +
-                                     "' (allowed: attributes)");
+                                     "' (allowed: attributes)")
+          .WithField(key.substr(0, 64));
     }
   }
   FLYWHEEL_RETURN_IF_ERROR(ValidateUser(user));

@@ -88,7 +88,8 @@ TEST(CatalogJsonTest, Users) {
 TEST(CatalogJsonTest, ErrorsCarryTheFieldAsData) {
   EXPECT_EQ(ParseItemJson("i1", R"({"categories": ["a", ""]})").status().field(), "categories[1]");
   EXPECT_EQ(ParseItemJson("i1", R"({"title": 5})").status().field(), "title");
-  EXPECT_EQ(ParseItemJson("i1", R"({"nope": 5})").status().field(), "");
+  EXPECT_EQ(ParseItemJson("i1", R"({"nope": 5})").status().field(), "nope");
+  EXPECT_EQ(ParseItemJson("i1", "[").status().field(), "");
   EXPECT_EQ(ParseUserJson("u1", R"({"attributes": []})").status().field(), "attributes");
   EXPECT_EQ(ValidateItem(Item{"", {}, {}, {}, {}, 0}).field(), "id");
 }

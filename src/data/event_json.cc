@@ -115,7 +115,8 @@ Status ParseField(const std::string& key, const Json& value, Event* event) {
     FLYWHEEL_RETURN_IF_ERROR(ParseContext(value, &event->context));
   } else {
     return Status::InvalidArgument("event: unknown field '" + key +
-                                   "' (allowed: user, item, type, value, ts, id, context)");
+                                   "' (allowed: user, item, type, value, ts, id, context)")
+        .WithField(key);
   }
   return Status::Ok();
 }

@@ -22,9 +22,9 @@
 namespace flywheel::data {
 
 // Errors are structured: kInvalidArgument whose Status::field() is the field concerned ("ts",
-// "context.device"; empty for "not valid JSON", a non-object or an unknown field) and whose
-// message names it for humans ("event: field 'ts': missing"). Callers read field(), never the
-// message.
+// "context.device", an unknown field's name; empty for "not valid JSON" or a non-object) and
+// whose message names it for humans ("event: field 'ts': missing"). Callers read field(), never
+// the message.
 
 // Parses and validates one JSON object.
 Result<Event> ParseEventJson(std::string_view text, const EventTypeTable& types);

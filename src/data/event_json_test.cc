@@ -91,7 +91,7 @@ TEST_F(EventJsonTest, ErrorsCarryTheFieldAsData) {
       {R"({"user": "u", "item": "i", "type": "click", "ts": -5})", "ts"},
       {R"({"user": "u", "item": "i", "type": "click", "ts": 1, "context": {"a": {}}})",
        "context.a"},
-      {R"({"usr": "u1", "item": "i", "type": "click", "ts": 1})", ""},
+      {R"({"usr": "u1", "item": "i", "type": "click", "ts": 1})", "usr"},
       {R"([1, 2])", ""},
   };
   for (const auto& [json, field] : cases) {
