@@ -100,6 +100,9 @@ TEST(RwLockTest, ReadersNeverSeeAHalfWrite) {
       }
     });
   }
+  while (reads.load() == 0) {  // the readers are running
+    std::this_thread::yield();
+  }
   for (int i = 0; i < 20'000; ++i) {
     WriterLock lock(&s.mu);
     ++s.a;
