@@ -4,5 +4,5 @@
 #include "base/rw_lock.h"
 
 namespace flywheel::ann {
-using RwLock = base::RwLock;  // NOLINT(misc-unused-using-decls)
+using RwLock = base::RwLock;
 }  // namespace flywheel::ann

@@ -1,6 +1,7 @@
 // Read routes: GET /v1/users/{id}/recommendations, GET /v1/items/{id}/similar.
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "server/api.h"
 
