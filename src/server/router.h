@@ -39,7 +39,7 @@ class Router {
  public:
   struct Route {
     std::string name;
-    boost::beast::http::verb method;
+    boost::beast::http::verb method = boost::beast::http::verb::unknown;
     PathPattern pattern;
     Handler handler;
   };
