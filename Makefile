@@ -6,9 +6,10 @@
 #   make build   install deps, build release: build/release/bin/flywheel
 #   make format  clang-format all sources in place
 #   make tidy    clang-tidy 14 over all non-test sources (needs the release build's compile db)
+#   make tsa     clang 14 build with -Wthread-safety -Werror (the clang-tsa preset)
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo demo-offline test format check-format tidy tsan clean
+.PHONY: deps build demo demo-offline test format check-format tidy tsan tsa clean
 
 deps:
 	@./scripts/install_deps.sh
@@ -32,6 +33,10 @@ tsan: deps
 	cmake --preset tsan
 	cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan
+
+tsa: deps
+	cmake --preset clang-tsa
+	cmake --build --preset clang-tsa -j $(JOBS)
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -12,6 +12,7 @@ PACKAGES=(
   libboost-dev
   libhnswlib-dev
   clang-format clang-tidy
+  clang
   curl
   ccache
 )

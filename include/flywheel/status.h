@@ -1,4 +1,5 @@
-// Status: the outcome of an operation that can fail, as a code plus a message.
+// Status: the outcome of an operation that can fail, as a code plus a message, plus for
+// validation errors the input field it concerns, as data (WithField/field()).
 //
 // OK is cheap (no allocation). Messages are lower-case, name the module and what failed with what:
 // "data: u.data:12: field 'rating': not a number: 'x'". Status is a value type; copies are
@@ -58,8 +59,17 @@ class [[nodiscard]] Status {
   // "OK" or "<CodeName>: <message>".
   std::string ToString() const;
 
-  // Returns a copy whose message is "<prefix>: <message>" (OK stays OK).
+  // Returns a copy whose message is "<prefix>: <message>" (OK stays OK); the field is kept.
   Status WithPrefix(std::string_view prefix) const;
+
+  // Structured validation errors: the input field an error concerns ("ts", "context.device",
+  // "categories[2]", a query parameter "k"), set by the validator that found it, so that callers
+  // (the HTTP API's "field", Engine::Validate's EventError::field) never parse messages. The
+  // message still names the field for humans ("event: field 'ts': ..."). Empty when the error
+  // concerns no single field (not valid JSON, an unknown field) and for OK.
+  const std::string& field() const;
+  // Returns a copy carrying `field` (OK stays OK).
+  Status WithField(std::string_view field) const;
 
   Status(const Status& other);
   Status& operator=(const Status& other);
@@ -67,6 +77,7 @@ class [[nodiscard]] Status {
   Status& operator=(Status&&) noexcept = default;
   ~Status() = default;
 
+  // Compares code and message (the field is derived from the same check as the message).
   friend bool operator==(const Status& a, const Status& b) {
     return a.code() == b.code() && a.message() == b.message();
   }
@@ -75,6 +86,7 @@ class [[nodiscard]] Status {
   struct State {
     StatusCode code;
     std::string message;
+    std::string field;
   };
   std::unique_ptr<State> state_;
 };

@@ -1,9 +1,7 @@
 #include "ann/flat_index.h"
 
 #include <cstring>
-#include <mutex>
 #include <new>
-#include <shared_mutex>
 #include <string>
 
 #include "flywheel/types.h"
@@ -64,7 +62,7 @@ Status FlatIndex::Upsert(uint32_t id, std::span<const float> vector) {
   // the allocation happens before readers are blocked.
   std::vector<Chunk> fresh;
   try {
-    for (size_t c = chunks_.size(); c <= chunk_index; ++c) {
+    for (size_t c = WriterChunks().size(); c <= chunk_index; ++c) {
       fresh.push_back(NewChunk());
     }
   } catch (const std::bad_alloc&) {
@@ -72,7 +70,7 @@ Status FlatIndex::Upsert(uint32_t id, std::span<const float> vector) {
                                      std::to_string(id));
   }
   const size_t slot = id % kChunkItems;
-  std::unique_lock lock(mu_);
+  base::WriterLock lock(&mu_);
   try {
     for (Chunk& chunk : fresh) {
       chunks_.push_back(std::move(chunk));
@@ -94,10 +92,11 @@ Status FlatIndex::Upsert(uint32_t id, std::span<const float> vector) {
 
 bool FlatIndex::Remove(uint32_t id) {
   const size_t chunk_index = id / kChunkItems;
-  if (chunk_index >= chunks_.size() || chunks_[chunk_index].present[id % kChunkItems] == 0) {
-    return false;  // writer-only state: read without the lock (see Upsert)
+  const std::vector<Chunk>& chunks = WriterChunks();  // writer-only: read without the lock
+  if (chunk_index >= chunks.size() || chunks[chunk_index].present[id % kChunkItems] == 0) {
+    return false;
   }
-  std::unique_lock lock(mu_);
+  base::WriterLock lock(&mu_);
   chunks_[chunk_index].present[id % kChunkItems] = 0;
   live_.fetch_sub(1, std::memory_order_relaxed);
   return true;
@@ -114,7 +113,7 @@ Status FlatIndex::Search(std::span<const float> query, int k, IdFilter filter,
     return Status::Ok();
   }
   for (size_t c = 0;; ++c) {
-    std::shared_lock lock(mu_);  // per chunk: the writer never waits for a whole scan
+    base::ReaderLock lock(&mu_);  // per chunk: the writer never waits for a whole scan
     if (c >= chunks_.size()) {
       break;
     }

@@ -22,7 +22,8 @@
 #include <vector>
 
 #include "ann/ann_index.h"
-#include "ann/rw_lock.h"
+#include "base/rw_lock.h"
+#include "base/thread_annotations.h"
 
 namespace flywheel::ann {
 
@@ -47,10 +48,13 @@ class FlatIndex final : public AnnIndex {
   };
 
   Chunk NewChunk() const;
+  // chunks_ for the writer thread (Upsert/Remove), without the lock: only that thread changes
+  // chunks_, so its own unlocked reads are race-free.
+  const std::vector<Chunk>& WriterChunks() const NO_THREAD_SAFETY_ANALYSIS { return chunks_; }
 
   const uint32_t dim_;
-  mutable RwLock mu_;
-  std::vector<Chunk> chunks_;  // GUARDED_BY(mu_): grown under the exclusive lock
+  mutable base::RwLock mu_;
+  std::vector<Chunk> chunks_ GUARDED_BY(mu_);  // grown and written under the exclusive lock
   std::atomic<size_t> live_{0};
 };
 

@@ -9,9 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
-#include <mutex>
 #include <new>
-#include <shared_mutex>
 #include <string>
 #include <utility>
 
@@ -21,9 +19,10 @@
 #include "flywheel/types.h"
 
 #include "ann/kernels.h"
-#include "ann/rw_lock.h"
 #include "ann/top_k.h"
 #include "base/check.h"
+#include "base/rw_lock.h"
+#include "base/thread_annotations.h"
 
 namespace flywheel::ann {
 namespace {
@@ -74,28 +73,32 @@ struct HnswIndex::Impl {
   const uint32_t dim;
   const AnnParams params;
   NegativeDotSpace space;  // must outlive graph
-  mutable RwLock mu;
+  mutable base::RwLock mu;
   // Graph, rows and state change only under the exclusive lock. The writer also reads them
-  // without the lock (no other thread writes them).
-  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
-  std::vector<float> rows;     // rows[id * dim + k]: the vectors, for exact rescoring
-  std::vector<uint8_t> state;  // IdState per id
+  // without the lock (no other thread writes them): WriterRows(), WriterState().
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph PT_GUARDED_BY(mu);
+  std::vector<float> rows GUARDED_BY(mu);     // rows[id * dim + k]: the vectors, for rescoring
+  std::vector<uint8_t> state GUARDED_BY(mu);  // IdState per id
   std::atomic<size_t> live{0};
 
-  const float* Row(uint32_t id) const { return rows.data() + size_t{id} * dim; }
+  const std::vector<float>& WriterRows() const NO_THREAD_SAFETY_ANALYSIS { return rows; }
+  const std::vector<uint8_t>& WriterState() const NO_THREAD_SAFETY_ANALYSIS { return state; }
+  const float* Row(uint32_t id) const REQUIRES_SHARED(mu) { return rows.data() + size_t{id} * dim; }
   // Exact top-k over all present ids that pass `filter` (for filters that reject most ids).
   void Scan(std::span<const float> query, size_t k, IdFilter filter,
-            std::vector<Neighbor>* out) const;
+            std::vector<Neighbor>* out) const REQUIRES_SHARED(mu);
   // Graph search with a beam of max(ef_search, fetch): the best `fetch` nodes as Neighbors
   // scored by the graph distance (-LaneDot), in any order.
-  Status Candidates(std::span<const float> query, size_t fetch, std::vector<Neighbor>* out) const;
+  Status Candidates(std::span<const float> query, size_t fetch, std::vector<Neighbor>* out) const
+      REQUIRES_SHARED(mu);
 };
 
 Status HnswIndex::Impl::Candidates(std::span<const float> query, size_t fetch,
                                    std::vector<Neighbor>* out) const {
   out->clear();
+  hnswlib::HierarchicalNSW<float>& g = *graph;  // checked here, not inside the lambda
   return Guard("search", [&] {
-    auto heap = graph->searchKnn(query.data(), fetch);
+    auto heap = g.searchKnn(query.data(), fetch);
     while (!heap.empty()) {
       out->push_back({static_cast<uint32_t>(heap.top().second), -heap.top().first});
       heap.pop();
@@ -132,12 +135,14 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::Create(uint32_t dim, const AnnPara
         "initial_capacity > 0");
   }
   auto impl = std::make_unique<Impl>(dim, params);
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
   FLYWHEEL_RETURN_IF_ERROR(Guard("create", [&] {
-    impl->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(
+    graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(
         &impl->space, params.initial_capacity, static_cast<size_t>(params.m),
         static_cast<size_t>(params.ef_construction), static_cast<size_t>(params.seed));
-    impl->graph->setEf(static_cast<size_t>(params.ef_search));
+    graph->setEf(static_cast<size_t>(params.ef_search));
   }));
+  impl->graph = std::move(graph);  // not shared yet: the pointer itself is not guarded
   return std::unique_ptr<HnswIndex>(new HnswIndex(std::move(impl)));
 }
 
@@ -150,12 +155,12 @@ size_t HnswIndex::size() const {
 }
 
 size_t HnswIndex::nodes() const {
-  std::shared_lock lock(impl_->mu);
+  base::ReaderLock lock(&impl_->mu);
   return impl_->graph->cur_element_count;
 }
 
 size_t HnswIndex::capacity() const {
-  std::shared_lock lock(impl_->mu);
+  base::ReaderLock lock(&impl_->mu);
   return impl_->graph->max_elements_;
 }
 
@@ -163,7 +168,7 @@ Status HnswIndex::SetEfSearch(int ef_search) {
   if (ef_search < 1) {
     return Status::InvalidArgument("ann: ef_search must be >= 1");
   }
-  std::unique_lock lock(impl_->mu);
+  base::WriterLock lock(&impl_->mu);
   impl_->graph->setEf(static_cast<size_t>(ef_search));
   return Status::Ok();
 }
@@ -177,29 +182,31 @@ Status HnswIndex::Upsert(uint32_t id, std::span<const float> vector) {
   // Grow the per-id arrays before taking the lock (copies of writer-only state), swap under it.
   std::vector<float> grown_rows;
   std::vector<uint8_t> grown_state;
-  if (id >= s.state.size()) {
+  const std::vector<uint8_t>& state = s.WriterState();
+  if (id >= state.size()) {
     FLYWHEEL_RETURN_IF_ERROR(Guard("grow", [&] {
-      const size_t n = std::max<size_t>(size_t{id} + 1, s.state.size() * 2);
+      const size_t n = std::max<size_t>(size_t{id} + 1, state.size() * 2);
       grown_state.reserve(n);
-      grown_state = s.state;
+      grown_state = state;
       grown_state.resize(n, kAbsent);
       grown_rows.reserve(n * s.dim);
-      grown_rows = s.rows;
+      grown_rows = s.WriterRows();
       grown_rows.resize(n * s.dim, 0.0f);
     }));
   }
-  std::unique_lock lock(s.mu);
+  base::WriterLock lock(&s.mu);
   if (!grown_state.empty()) {
     s.state.swap(grown_state);
     s.rows.swap(grown_rows);
   }
   const bool new_node = s.state[id] == kAbsent;
+  hnswlib::HierarchicalNSW<float>& graph = *s.graph;  // checked here, not inside the lambda
   FLYWHEEL_RETURN_IF_ERROR(Guard("upsert", [&] {
-    if (new_node && s.graph->cur_element_count >= s.graph->max_elements_) {
-      s.graph->resizeIndex(s.graph->max_elements_ * 2);
+    if (new_node && graph.cur_element_count >= graph.max_elements_) {
+      graph.resizeIndex(graph.max_elements_ * 2);
     }
     // A known label takes hnswlib's update path (unmarking a deleted node first).
-    s.graph->addPoint(vector.data(), id);
+    graph.addPoint(vector.data(), id);
   }));
   std::copy(vector.begin(), vector.end(),
             s.rows.begin() + static_cast<ptrdiff_t>(size_t{id} * s.dim));
@@ -212,12 +219,14 @@ Status HnswIndex::Upsert(uint32_t id, std::span<const float> vector) {
 
 bool HnswIndex::Remove(uint32_t id) {
   Impl& s = *impl_;
-  if (id >= s.state.size() || s.state[id] != kPresent) {
+  const std::vector<uint8_t>& state = s.WriterState();  // writer-only: read without the lock
+  if (id >= state.size() || state[id] != kPresent) {
     return false;
   }
-  std::unique_lock lock(s.mu);
+  base::WriterLock lock(&s.mu);
+  hnswlib::HierarchicalNSW<float>& graph = *s.graph;  // checked here, not inside the lambda
   // Cannot throw: the label exists and is not deleted (state says so).
-  const Status status = Guard("remove", [&] { s.graph->markDelete(id); });
+  const Status status = Guard("remove", [&] { graph.markDelete(id); });
   FLYWHEEL_CHECK(status.ok()) << status.ToString();
   s.state[id] = kRemoved;
   s.live.fetch_sub(1, std::memory_order_relaxed);
@@ -233,7 +242,7 @@ Status HnswIndex::Search(std::span<const float> query, int k, IdFilter filter,
   const Impl& s = *impl_;
   const auto want = static_cast<size_t>(k);
   std::vector<Neighbor> candidates;
-  std::shared_lock lock(s.mu);
+  base::ReaderLock lock(&s.mu);
   const size_t nodes = s.graph->cur_element_count;
   // The beam: ef_search, or k if larger. Each round asks for as many candidates as the beam
   // holds, so the round costs one graph search at that beam; a round with a filter is enough

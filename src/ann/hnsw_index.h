@@ -20,7 +20,7 @@
 // Thread safety: hnswlib's searchKnn reads link lists and deletion marks without locks, and
 // addPoint/updatePoint/markDelete/resizeIndex write them (resizeIndex reallocates everything),
 // so a search is only safe when no write runs. A writer-preferring reader-writer lock
-// (rw_lock.h) gives exactly that: Search holds it shared for one graph search, Upsert/Remove
+// (base/rw_lock.h) gives exactly that: Search holds it shared for one graph search, Upsert/Remove
 // hold it exclusively for one insertion (tens to hundreds of microseconds at the defaults) and
 // readers queue behind a waiting writer. Measured cost: doc/ann.md.
 #pragma once

@@ -34,7 +34,7 @@ std::string_view StatusCodeName(StatusCode code) {
 
 Status::Status(StatusCode code, std::string_view message) {
   if (code != StatusCode::kOk) {
-    state_ = std::make_unique<State>(State{code, std::string(message)});
+    state_ = std::make_unique<State>(State{code, std::string(message), std::string()});
   }
 }
 
@@ -48,9 +48,29 @@ Status& Status::operator=(const Status& other) {
   return *this;
 }
 
-const std::string& Status::message() const {
+namespace {
+
+const std::string& EmptyString() {
   static const std::string* const kEmpty = new std::string();
-  return state_ ? state_->message : *kEmpty;
+  return *kEmpty;
+}
+
+}  // namespace
+
+const std::string& Status::message() const {
+  return state_ ? state_->message : EmptyString();
+}
+
+const std::string& Status::field() const {
+  return state_ ? state_->field : EmptyString();
+}
+
+Status Status::WithField(std::string_view field) const {
+  Status out = *this;
+  if (out.state_) {
+    out.state_->field = std::string(field);
+  }
+  return out;
 }
 
 std::string Status::ToString() const {
@@ -64,7 +84,7 @@ Status Status::WithPrefix(std::string_view prefix) const {
   if (ok()) {
     return *this;
   }
-  return Status(code(), std::string(prefix) + ": " + state_->message);
+  return Status(code(), std::string(prefix) + ": " + state_->message).WithField(state_->field);
 }
 
 }  // namespace flywheel

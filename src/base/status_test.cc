@@ -29,6 +29,19 @@ TEST(StatusTest, OkAndErrors) {
   EXPECT_TRUE(Status::Ok().WithPrefix("x").ok());
 }
 
+TEST(StatusTest, FieldIsCarriedAsData) {
+  EXPECT_EQ(Status::InvalidArgument("event: field 'ts': bad").field(), "");
+  Status bad = Status::InvalidArgument("event: field 'ts': bad").WithField("ts");
+  EXPECT_EQ(bad.field(), "ts");
+  EXPECT_EQ(bad.message(), "event: field 'ts': bad");
+  EXPECT_EQ(Status(bad).field(), "ts");
+  EXPECT_EQ(bad.WithPrefix("u.jsonl:3").field(), "ts");
+  Result<int> result = bad;
+  EXPECT_EQ(result.status().field(), "ts");
+  EXPECT_TRUE(Status::Ok().WithField("ts").ok());
+  EXPECT_EQ(Status::Ok().field(), "");
+}
+
 Result<int> Half(int x) {
   if (x % 2 != 0) {
     return Status::InvalidArgument("odd");

@@ -19,7 +19,8 @@ constexpr TimestampMs kMaxTimestampMs = 7258118400000;  // 2200-01-01, as for ev
 
 Status FieldError(std::string_view what, std::string_view field, std::string_view message) {
   return Status::InvalidArgument(std::string(what) + ": field '" + std::string(field) +
-                                 "': " + std::string(message));
+                                 "': " + std::string(message))
+      .WithField(field);
 }
 
 Status CheckText(std::string_view what, std::string_view field, const std::string& text,
@@ -182,7 +183,8 @@ Result<Item> ParseItemJson(std::string_view id, std::string_view text) {
       }
     } else {
       return Status::InvalidArgument("item: unknown field '" + key.substr(0, 64) +
-                                     "' (allowed: title, categories, tags, attributes, created)");
+                                     "' (allowed: title, categories, tags, attributes, created)")
+          .WithField(key.substr(0, 64));
     }
   }
   FLYWHEEL_RETURN_IF_ERROR(ValidateItem(item));
@@ -198,7 +200,8 @@ Result<User> ParseUserJson(std::string_view id, std::string_view text) {
       FLYWHEEL_ASSIGN_OR_RETURN(user.attributes, ParseAttributes("user", value));
     } else {
       return Status::InvalidArgument("user: unknown field '" + key.substr(0, 64) +
-                                     "' (allowed: attributes)");
+                                     "' (allowed: attributes)")
+          .WithField(key.substr(0, 64));
     }
   }
   FLYWHEEL_RETURN_IF_ERROR(ValidateUser(user));

@@ -7,7 +7,10 @@
 // title <= 1024 bytes, <= 64 categories, <= 256 tags, <= 256 attributes, every string valid
 // UTF-8 and <= 1024 bytes (ids <= 256 bytes, as for events), categories and tags non-empty and
 // without duplicates (duplicates are dropped keeping the first). Errors are kInvalidArgument
-// naming the field ("item: field 'categories[2]': ..."). Thread-safe (pure functions).
+// naming the field ("item: field 'categories[2]': ...") and carrying it as data:
+// Status::field() is "categories[2]" (an unknown field's name, at most 64 bytes; empty for
+// "not valid JSON").
+// Thread-safe (pure functions).
 #pragma once
 
 #include <string>

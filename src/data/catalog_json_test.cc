@@ -82,6 +82,16 @@ TEST(CatalogJsonTest, Users) {
               HasSubstr("field 'attributes'"));
   User dup{"u1", {{"a", "1"}, {"a", "2"}}};
   EXPECT_THAT(ValidateUser(dup).message(), HasSubstr("repeated key"));
+  EXPECT_EQ(ValidateUser(dup).field(), "attributes.a");
+}
+
+TEST(CatalogJsonTest, ErrorsCarryTheFieldAsData) {
+  EXPECT_EQ(ParseItemJson("i1", R"({"categories": ["a", ""]})").status().field(), "categories[1]");
+  EXPECT_EQ(ParseItemJson("i1", R"({"title": 5})").status().field(), "title");
+  EXPECT_EQ(ParseItemJson("i1", R"({"nope": 5})").status().field(), "nope");
+  EXPECT_EQ(ParseItemJson("i1", "[").status().field(), "");
+  EXPECT_EQ(ParseUserJson("u1", R"({"attributes": []})").status().field(), "attributes");
+  EXPECT_EQ(ValidateItem(Item{"", {}, {}, {}, {}, 0}).field(), "id");
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ constexpr size_t kMaxContextBytes = 1024;
 constexpr TimestampMs kMaxTimestampMs = 7258118400000;
 
 Status FieldError(std::string_view field, std::string_view what) {
-  return Status::InvalidArgument("event: field '" + std::string(field) + "': " + std::string(what));
+  return Status::InvalidArgument("event: field '" + std::string(field) + "': " + std::string(what))
+      .WithField(field);
 }
 
 Status CheckId(std::string_view field, const std::string& id) {
@@ -114,7 +115,8 @@ Status ParseField(const std::string& key, const Json& value, Event* event) {
     FLYWHEEL_RETURN_IF_ERROR(ParseContext(value, &event->context));
   } else {
     return Status::InvalidArgument("event: unknown field '" + key +
-                                   "' (allowed: user, item, type, value, ts, id, context)");
+                                   "' (allowed: user, item, type, value, ts, id, context)")
+        .WithField(key);
   }
   return Status::Ok();
 }
@@ -141,17 +143,6 @@ Status ValidateEvent(const Event& event, const EventTypeTable& types) {
   return Status::Ok();
 }
 
-std::string ErrorField(std::string_view message) {
-  constexpr std::string_view kPrefix = "field '";
-  const size_t at = message.find(kPrefix);
-  if (at == std::string_view::npos) {
-    return "";
-  }
-  const size_t start = at + kPrefix.size();
-  const size_t end = message.find('\'', start);
-  return end == std::string_view::npos ? "" : std::string(message.substr(start, end - start));
-}
-
 Result<Event> ParseEventJson(std::string_view text, const EventTypeTable& types) {
   Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
@@ -161,6 +152,12 @@ Result<Event> ParseEventJson(std::string_view text, const EventTypeTable& types)
 }
 
 Result<Event> EventFromJson(const nlohmann::json& doc, const EventTypeTable& types) {
+  FLYWHEEL_ASSIGN_OR_RETURN(Event event, EventFieldsFromJson(doc));
+  FLYWHEEL_RETURN_IF_ERROR(ValidateEvent(event, types));
+  return event;
+}
+
+Result<Event> EventFieldsFromJson(const nlohmann::json& doc) {
   if (!doc.is_object()) {
     return Status::InvalidArgument(std::string("event: expected a JSON object, got ") +
                                    doc.type_name());
@@ -178,7 +175,6 @@ Result<Event> EventFromJson(const nlohmann::json& doc, const EventTypeTable& typ
       return FieldError(field, "missing");
     }
   }
-  FLYWHEEL_RETURN_IF_ERROR(ValidateEvent(event, types));
   return event;
 }
 

@@ -21,17 +21,24 @@
 
 namespace flywheel::data {
 
-// Parses one JSON object. Errors are kInvalidArgument with a message naming the field.
+// Errors are structured: kInvalidArgument whose Status::field() is the field concerned ("ts",
+// "context.device", an unknown field's name; empty for "not valid JSON" or a non-object) and
+// whose message names it for humans ("event: field 'ts': missing"). Callers read field(), never
+// the message.
+
+// Parses and validates one JSON object.
 Result<Event> ParseEventJson(std::string_view text, const EventTypeTable& types);
-// The same from an already parsed JSON value (a batch's element: no second parse).
+// The same from an already parsed JSON value (no second parse).
 Result<Event> EventFromJson(const nlohmann::json& doc, const EventTypeTable& types);
+// Only the JSON form, not the values: an object, known fields of the right JSON types, the
+// required ones present, an "id" not empty. ValidateEvent checks the rest; EventFromJson is the
+// two in a row. For callers whose events are validated later anyway (the HTTP API hands its
+// batches to Engine::Ingest, which validates each event once).
+Result<Event> EventFieldsFromJson(const nlohmann::json& doc);
 
-// Checks the fields of an already-built event (ids, type, value, timestamp); used by every
-// reader so that all interfaces apply the same rules.
+// Checks the values of an already-built event (ids, type, value, timestamp); used by every
+// reader and by the engine so that all interfaces apply the same rules.
 Status ValidateEvent(const Event& event, const EventTypeTable& types);
-
-// The field named by an error of ParseEventJson/ValidateEvent ("field 'ts': ..."), or empty.
-std::string ErrorField(std::string_view message);
 
 // Serialises an event to its canonical one-line JSON form (ts as integer milliseconds).
 std::string EventToJson(const Event& event);

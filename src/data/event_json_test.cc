@@ -83,6 +83,36 @@ TEST_F(EventJsonTest, RejectsBadInputWithClearMessages) {
       StatusIs(StatusCode::kInvalidArgument, HasSubstr("longer than 256")));
 }
 
+TEST_F(EventJsonTest, ErrorsCarryTheFieldAsData) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"item": "i", "type": "click", "ts": 1})", "user"},
+      {R"({"user": 5, "item": "i", "type": "click", "ts": 1})", "user"},
+      {R"({"user": "u", "item": "i", "type": "teleport", "ts": 1})", "type"},
+      {R"({"user": "u", "item": "i", "type": "click", "ts": -5})", "ts"},
+      {R"({"user": "u", "item": "i", "type": "click", "ts": 1, "context": {"a": {}}})",
+       "context.a"},
+      {R"({"usr": "u1", "item": "i", "type": "click", "ts": 1})", "usr"},
+      {R"([1, 2])", ""},
+  };
+  for (const auto& [json, field] : cases) {
+    EXPECT_EQ(ParseEventJson(json, types_).status().field(), field) << json;
+  }
+  Event event{"u", "", "click", 1.0, 1, "", {}};
+  EXPECT_EQ(ValidateEvent(event, types_).field(), "item");
+}
+
+TEST_F(EventJsonTest, FieldsOnlyParseLeavesValuesToValidateEvent) {
+  const auto doc = nlohmann::json::parse(R"({"user": "u", "item": "i", "type": "teleport",
+                                             "ts": -5})");
+  Result<Event> event = EventFieldsFromJson(doc);
+  ASSERT_OK(event.status());
+  EXPECT_EQ(event->type, "teleport");
+  EXPECT_EQ(ValidateEvent(*event, types_).field(), "type");
+  EXPECT_EQ(EventFromJson(doc, types_).status(), ValidateEvent(*event, types_));
+  EXPECT_EQ(EventFieldsFromJson(nlohmann::json::parse(R"({"user": "u"})")).status().field(),
+            "item");
+}
+
 TEST_F(EventJsonTest, RoundTrip) {
   Event event;
   event.user = "u\"1";

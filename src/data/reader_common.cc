@@ -13,7 +13,8 @@ constexpr int64_t kMaxAbsSeconds = INT64_MAX / 1000;
 }  // namespace
 
 Status FieldError(std::string_view field, std::string_view what) {
-  return Status::InvalidArgument("field '" + std::string(field) + "': " + std::string(what));
+  return Status::InvalidArgument("field '" + std::string(field) + "': " + std::string(what))
+      .WithField(field);
 }
 
 std::string SkipReason(std::string_view message) {

@@ -1,24 +1,34 @@
 // Api: the routes of doc/http_api.md on top of an Engine. Stateless apart from counters; one
 // instance serves all connections (Handle is thread-safe).
 //
-// Routes: POST /v1/events, PUT/DELETE /v1/items/{id}, PUT/DELETE /v1/users/{id},
+// Routes (the table is Api::MakeRouter in api.cc; handlers by resource in *_routes.cc):
+// POST /v1/events, PUT/DELETE /v1/items/{id}, PUT/DELETE /v1/users/{id},
 // GET /v1/users/{id}/recommendations (k, exclude_seen, categories, explain, model),
 // GET /v1/items/{id}/similar, GET /v1/stats, GET /metrics, GET /healthz, GET /readyz,
 // POST /v1/admin/snapshot; API keys with scopes.
+//
+// Every request goes through the same steps (Dispatch): the query string is decoded (400), the
+// route found (404 unknown path, 405 known path and another method), the key's scope checked
+// (401/403), the path parameter decoded (400), the engine required (503 while recovering), then
+// the route's handler runs.
 #pragma once
 
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "flywheel/engine.h"
 
 #include "base/histogram.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
+#include "server/api_util.h"
 #include "server/http_server.h"
+#include "server/router.h"
 
 namespace flywheel::server {
 
@@ -42,7 +52,7 @@ struct ApiLimits {
 
 class Api {
  public:
-  Api(ApiKeys keys, ApiLimits limits) : keys_(std::move(keys)), limits_(limits) {}
+  Api(ApiKeys keys, ApiLimits limits);
 
   // The engine once recovery finished (before that, /readyz answers 503 and API routes 503).
   // Not owned; must outlive the Api.
@@ -50,31 +60,54 @@ class Api {
 
   Response Handle(const Request& request);
 
+  // What a route handler gets.
+  struct Call {
+    const Request& request;
+    const std::string& request_id;
+    const QueryParams& query;
+    const std::string& param;  // the decoded path parameter ("" for routes without one)
+    Engine* engine;            // non-null for routes that need the engine
+  };
+  // A route's entry in the table: the scope its key needs (kNone: no key), whether it answers
+  // 503 while recovering, and its handler.
+  struct RouteSpec {
+    Scope scope = Scope::kNone;
+    bool needs_engine = false;
+    Response (Api::*handle)(const Call&) = nullptr;
+  };
+  const Router<RouteSpec>& router() const { return router_; }
+
  private:
+  static Router<RouteSpec> MakeRouter();
   Response Dispatch(const Request& request, const std::string& request_id, std::string* route);
-  Response PostEvents(const Request& request, Engine& engine) const;
-  Response GetRecommendations(const Request& request, const std::string& user,
-                              const std::map<std::string, std::string>& query,
-                              const std::string& request_id, Engine& engine);
-  Response GetSimilar(const Request& request, const std::string& item,
-                      const std::map<std::string, std::string>& query,
-                      const std::string& request_id, Engine& engine);
-  Response PutOrDeleteItem(const Request& request, const std::string& id, Engine& engine) const;
-  Response PutOrDeleteUser(const Request& request, const std::string& id, Engine& engine) const;
-  Response GetStats(const Request& request, Engine& engine);
-  Response GetMetrics(const Request& request);
+  // nullopt when allowed, else the 401/403 response.
+  std::optional<Response> Authorize(const Request& request, Scope needed) const;
   // nullopt when the body's JSON nesting and value count are within limits (checked before
   // parsing), else the 400 response.
   std::optional<Response> CheckJsonBody(const Request& request, size_t max_values) const;
-  // nullopt when allowed, else the 401/403 response.
-  std::optional<Response> Authorize(const Request& request, Scope needed) const;
+
+  // Handlers (ops_routes.cc, event_routes.cc, catalog_routes.cc, recommend_routes.cc).
+  Response Healthz(const Call& call);
+  Response Readyz(const Call& call);
+  Response Metrics(const Call& call);
+  Response Stats(const Call& call);
+  Response Snapshot(const Call& call);
+  Response PostEvents(const Call& call);
+  Response PutItem(const Call& call);
+  Response DeleteItem(const Call& call);
+  Response PutUser(const Call& call);
+  Response DeleteUser(const Call& call);
+  Response Recommendations(const Call& call);
+  Response Similar(const Call& call);
 
   const ApiKeys keys_;
   const ApiLimits limits_;
+  const Router<RouteSpec> router_;
   std::atomic<Engine*> engine_{nullptr};
   std::atomic<uint64_t> next_request_{1};
-  std::mutex histograms_mu_;
-  std::map<std::string, std::unique_ptr<base::AtomicHistogram>> latency_;  // by route
+  base::Mutex histograms_mu_;
+  // Latency by route name; the histograms themselves are atomic (added to without the lock).
+  std::map<std::string, std::unique_ptr<base::AtomicHistogram>> latency_ GUARDED_BY(histograms_mu_);
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> errors_{0};
 };
@@ -83,6 +116,6 @@ class Api {
 int JsonDepth(std::string_view text);
 
 // Splits "a=1&b=x%20y" into decoded pairs (last value wins). kInvalidArgument on bad escapes.
-Result<std::map<std::string, std::string>> ParseQuery(std::string_view query);
+Result<QueryParams> ParseQuery(std::string_view query);
 
 }  // namespace flywheel::server

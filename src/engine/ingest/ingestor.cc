@@ -44,7 +44,7 @@ std::vector<EventError> Ingestor::Validate(std::span<const Event> events) const 
       EventError e;
       e.index = i;
       e.message = st.message();
-      e.field = data::ErrorField(e.message);
+      e.field = st.field();
       errors.push_back(std::move(e));
     }
   }

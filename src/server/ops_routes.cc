@@ -1,0 +1,107 @@
+// Operations routes: GET /healthz, GET /readyz, GET /metrics, GET /v1/stats,
+// POST /v1/admin/snapshot.
+#include <string>
+
+#include "server/api.h"
+
+namespace flywheel::server {
+namespace {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+// The latency of each route served so far, as /v1/stats reports it.
+json LatencyJson(const std::map<std::string, std::unique_ptr<base::AtomicHistogram>>& latency) {
+  json out = json::object();
+  for (const auto& [route, h] : latency) {
+    out[route] = {{"p50", h->Quantile(0.5)}, {"p99", h->Quantile(0.99)}, {"count", h->count()}};
+  }
+  return out;
+}
+
+}  // namespace
+
+Response Api::Healthz(const Call& call) {
+  return JsonResponse(call.request, http::status::ok, {{"status", "ok"}});
+}
+
+Response Api::Readyz(const Call& call) {
+  if (call.engine == nullptr) {
+    return JsonResponse(call.request, http::status::service_unavailable,
+                        {{"status", "recovering"}});
+  }
+  return JsonResponse(call.request, http::status::ok,
+                      {{"status", "ready"}, {"last_seq", call.engine->stats().last_seq}});
+}
+
+Response Api::Snapshot(const Call& call) {
+  auto seq = call.engine->Snapshot();
+  if (!seq.ok()) {
+    return StatusError(call.request, seq.status());
+  }
+  return JsonResponse(call.request, http::status::ok, {{"snapshot_seq", *seq}});
+}
+
+Response Api::Stats(const Call& call) {
+  const EngineStats s = call.engine->stats();
+  json latency;
+  {
+    base::MutexLock lock(&histograms_mu_);
+    latency = LatencyJson(latency_);
+  }
+  latency["ingest"] = {{"p50", s.ingest_ms_p50}, {"p99", s.ingest_ms_p99}};
+  return JsonResponse(
+      call.request, http::status::ok,
+      {{"events", s.last_seq},
+       {"last_seq", s.last_seq},
+       {"durable_seq", s.durable_seq},
+       {"applied_seq", s.applied_seq},
+       {"users", s.users},
+       {"items", s.items},
+       {"duplicates", s.duplicates},
+       {"snapshot_seq", s.snapshot_seq},
+       {"deleted_items", s.deleted_items},
+       {"forgotten_users", s.forgotten_users},
+       {"vector_index", {{"items", s.vector_index_items}, {"upserts", s.vector_index_upserts}}},
+       {"models", s.models},
+       {"latency_ms", latency},
+       {"freshness_ms",
+        {{"p50", s.freshness_ms_p50}, {"p99", s.freshness_ms_p99}, {"count", s.freshness_count}}}});
+}
+
+Response Api::Metrics(const Call& call) {
+  Response res{http::status::ok, call.request.version()};
+  res.set(http::field::content_type, "text/plain; version=0.0.4");
+  std::string text;
+  Engine* engine = call.engine;
+  text += "# HELP flywheel_ready 1 once recovery finished.\n# TYPE flywheel_ready gauge\n";
+  text += std::string("flywheel_ready ") + (engine != nullptr ? "1" : "0") + "\n";
+  text +=
+      "# HELP flywheel_http_requests_total HTTP requests served.\n"
+      "# TYPE flywheel_http_requests_total counter\n";
+  text += "flywheel_http_requests_total " + std::to_string(requests_.load()) + "\n";
+  text +=
+      "# HELP flywheel_http_errors_total HTTP responses with status >= 500.\n"
+      "# TYPE flywheel_http_errors_total counter\n";
+  text += "flywheel_http_errors_total " + std::to_string(errors_.load()) + "\n";
+  if (engine != nullptr) {
+    text +=
+        "# HELP flywheel_events_total Events logged (acknowledged, duplicates excluded).\n"
+        "# TYPE flywheel_events_total counter\n";
+    text += "flywheel_events_total " + std::to_string(engine->stats().last_seq) + "\n";
+    text += engine->MetricsText();
+  }
+  text +=
+      "# HELP flywheel_request_seconds HTTP request latency by route.\n"
+      "# TYPE flywheel_request_seconds histogram\n";
+  {
+    base::MutexLock lock(&histograms_mu_);
+    for (const auto& [route, h] : latency_) {
+      text += h->Prometheus("flywheel_request_seconds", "route=\"" + route + "\"");
+    }
+  }
+  res.body() = std::move(text);
+  return res;
+}
+
+}  // namespace flywheel::server
