@@ -13,7 +13,6 @@
 #include "flywheel/engine.h"
 
 #include <memory>
-#include <shared_mutex>
 #include <utility>
 
 #include "flywheel/event_types.h"
@@ -92,7 +91,10 @@ class Engine::Impl {
 };
 
 Status Engine::Impl::Start() {
-  FLYWHEEL_RETURN_IF_ERROR(state_.Reset());  // creates the models
+  {
+    base::WriterLock lock(&state_.mu);
+    FLYWHEEL_RETURN_IF_ERROR(state_.Reset());  // creates the models
+  }
   engine::RecoveryOptions ro;
   ro.wal_dir = io::JoinPath(options_.data_dir, "wal");
   ro.durability = options_.durability;
@@ -156,7 +158,7 @@ EngineStats Engine::Impl::stats() const {
   s.applied_seq = learner_.applied_seq();
   s.duplicates = ingestor_.duplicates();
   {
-    std::shared_lock lock(state_.mu);
+    base::ReaderLock lock(&state_.mu);
     s.users = state_.user_ids.size() - state_.forgotten_users;
     s.items = state_.item_ids.size() - state_.catalog.deleted_count();
     s.deleted_items = state_.catalog.deleted_count();

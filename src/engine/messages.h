@@ -3,26 +3,27 @@
 // EngineStats::recovery_messages. Any thread; its own mutex guards the list.
 #pragma once
 
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "base/mutex.h"
 
 namespace flywheel::engine {
 
 class MessageLog {
  public:
-  void Add(std::string message) {
-    std::lock_guard lock(mu_);
+  void Add(std::string message) EXCLUDES(mu_) {
+    base::MutexLock lock(&mu_);
     messages_.push_back(std::move(message));
   }
-  std::vector<std::string> All() const {
-    std::lock_guard lock(mu_);
+  std::vector<std::string> All() const EXCLUDES(mu_) {
+    base::MutexLock lock(&mu_);
     return messages_;
   }
 
  private:
-  mutable std::mutex mu_;
-  std::vector<std::string> messages_;  // guarded by mu_
+  mutable base::Mutex mu_;
+  std::vector<std::string> messages_ GUARDED_BY(mu_);
 };
 
 }  // namespace flywheel::engine

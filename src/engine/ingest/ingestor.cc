@@ -15,23 +15,23 @@ Ingestor::Ingestor(const EventTypeTable& types, size_t dedup_window, bool read_o
     : types_(types), read_only_(read_only), hand_off_(std::move(hand_off)), dedup_(dedup_window) {}
 
 Status Ingestor::LoadDedup(base::ByteReader* in) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(&mu_);
   return dedup_.Load(in);
 }
 
 void Ingestor::ClearDedup() {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(&mu_);
   dedup_.Clear();
 }
 
 void Ingestor::Remember(const std::string& id, uint64_t seq) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(&mu_);
   dedup_.Add(id, seq);
 }
 
 void Ingestor::Attach(std::unique_ptr<wal::LogWriter> writer, uint64_t next_seq) {
-  std::lock_guard lock(mu_);
   writer_ = std::move(writer);
+  base::MutexLock lock(&mu_);
   next_seq_ = next_seq;
   last_seq_.store(next_seq - 1, std::memory_order_release);
 }
@@ -60,7 +60,7 @@ Result<IngestResult> Ingestor::Ingest(std::span<const Event> events) {
   }
   IngestResult result;
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(&mu_);
     FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
     // Deduplicate against the window and within the batch.
     std::vector<Event> logged;
@@ -112,7 +112,7 @@ Result<uint64_t> Ingestor::LogLocked(std::vector<Event> events) {
 }
 
 Result<uint64_t> Ingestor::LogControl(Event record) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(&mu_);
   FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
   std::vector<Event> events;
   events.push_back(std::move(record));
@@ -120,7 +120,7 @@ Result<uint64_t> Ingestor::LogControl(Event record) {
 }
 
 Result<uint64_t> Ingestor::LogForget(Event record) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(&mu_);
   FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
   std::vector<Event> events;
   events.push_back(std::move(record));
@@ -136,7 +136,7 @@ Result<uint64_t> Ingestor::LogForget(Event record) {
 }
 
 Status Ingestor::CheckWritable() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(&mu_);
   return CheckWritableLocked();
 }
 
@@ -155,7 +155,7 @@ Status Ingestor::CheckWritableLocked() const {
 
 void Ingestor::SaveDedup(uint64_t seq, std::string* payload) const {
   base::ByteWriter w(payload);
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(&mu_);
   dedup_.Save(seq, &w);
 }
 
@@ -168,7 +168,7 @@ Status Ingestor::RemoveSegmentsBefore(uint64_t seq) {
 }
 
 Result<std::pair<uint64_t, bool>> Ingestor::MarkClosed() {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(&mu_);
   if (closed_) {
     return Status::FailedPrecondition("engine: closed");
   }

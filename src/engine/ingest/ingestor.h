@@ -15,7 +15,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,6 +23,7 @@
 #include "flywheel/event_types.h"
 
 #include "base/histogram.h"
+#include "base/mutex.h"
 #include "base/serial.h"
 #include "engine/ingest/dedup_window.h"
 #include "engine/learn/learner.h"
@@ -70,20 +70,22 @@ class Ingestor {
   const base::AtomicHistogram& latency() const { return latency_; }
 
  private:
-  Status CheckWritableLocked() const;  // REQUIRES: mu_
+  Status CheckWritableLocked() const REQUIRES(mu_);
   // Logs `events` (validated, deduplicated) and hands them off. REQUIRES: mu_, writable.
-  Result<uint64_t> LogLocked(std::vector<Event> events);
+  Result<uint64_t> LogLocked(std::vector<Event> events) REQUIRES(mu_);
 
   const EventTypeTable types_;
   const bool read_only_;
   const std::function<void(Batch)> hand_off_;
 
-  mutable std::mutex mu_;
-  std::unique_ptr<wal::LogWriter> writer_;  // guarded by mu_ for appends
-  DedupWindow dedup_;                       // guarded by mu_
-  uint64_t next_seq_ = 1;                   // guarded by mu_
-  Status failure_;                          // guarded by mu_; sticky
-  bool closed_ = false;                     // guarded by mu_
+  mutable base::Mutex mu_;
+  // Set once by Attach, before other threads run; appends and rolls happen under mu_ (log
+  // order), Sync/RemoveSegmentsBefore/SyncedThrough outside it (LogWriter is thread-safe).
+  std::unique_ptr<wal::LogWriter> writer_;
+  DedupWindow dedup_ GUARDED_BY(mu_);
+  uint64_t next_seq_ GUARDED_BY(mu_) = 1;
+  Status failure_ GUARDED_BY(mu_);  // sticky
+  bool closed_ GUARDED_BY(mu_) = false;
   std::atomic<uint64_t> last_seq_{0};
   std::atomic<uint64_t> duplicates_{0};
   base::AtomicHistogram latency_;  // validation to acknowledgement, ms

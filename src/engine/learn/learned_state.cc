@@ -1,7 +1,6 @@
 #include "engine/learn/learned_state.h"
 
 #include <algorithm>
-#include <mutex>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -43,16 +42,31 @@ Status LearnedState::Reset() {
   return CreateModels(specs_, &models);
 }
 
+namespace {
+
+Result<base::ByteReader> Section(const SnapshotView& view, const std::string& name,
+                                 const std::string& section) {
+  auto payload = view.Find(section);
+  if (!payload) {
+    return Status::Corruption("snapshot " + name + ": missing section '" + section + "'");
+  }
+  return base::ByteReader(*payload, "snapshot " + name + " section " + section);
+}
+
+// Loads section `section` into `target` (anything with Status Load(ByteReader*)), whole.
+template <typename T>
+Status LoadSection(const SnapshotView& view, const std::string& name, const std::string& section,
+                   T* target) {
+  FLYWHEEL_ASSIGN_OR_RETURN(base::ByteReader r, Section(view, name, section));
+  FLYWHEEL_RETURN_IF_ERROR(target->Load(&r));
+  return r.ExpectEnd();
+}
+
+}  // namespace
+
 Status LearnedState::Load(const SnapshotView& view, const std::string& name) {
-  auto section = [&](const std::string& s) -> Result<base::ByteReader> {
-    auto payload = view.Find(s);
-    if (!payload) {
-      return Status::Corruption("snapshot " + name + ": missing section '" + s + "'");
-    }
-    return base::ByteReader(*payload, "snapshot " + name + " section " + s);
-  };
   {
-    FLYWHEEL_ASSIGN_OR_RETURN(base::ByteReader meta, section("meta"));
+    FLYWHEEL_ASSIGN_OR_RETURN(base::ByteReader meta, Section(view, name, "meta"));
     std::string text;
     FLYWHEEL_RETURN_IF_ERROR(meta.GetString(&text, "meta"));
     json doc = json::parse(text, nullptr, false);
@@ -68,18 +82,10 @@ Status LearnedState::Load(const SnapshotView& view, const std::string& name) {
       last_event_ms = doc["last_event_ms"].get<TimestampMs>();
     }
   }
-  auto load = [&](const std::string& s, auto&& fn) -> Status {
-    FLYWHEEL_ASSIGN_OR_RETURN(base::ByteReader r, section(s));
-    FLYWHEEL_RETURN_IF_ERROR(fn(r));
-    return r.ExpectEnd();
-  };
-  FLYWHEEL_RETURN_IF_ERROR(
-      load("user_ids", [&](base::ByteReader& r) { return user_ids.Load(&r); }));
-  FLYWHEEL_RETURN_IF_ERROR(
-      load("item_ids", [&](base::ByteReader& r) { return item_ids.Load(&r); }));
-  FLYWHEEL_RETURN_IF_ERROR(
-      load("user_states", [&](base::ByteReader& r) { return users.Load(&r); }));
-  FLYWHEEL_RETURN_IF_ERROR(load("catalog", [&](base::ByteReader& r) { return catalog.Load(&r); }));
+  FLYWHEEL_RETURN_IF_ERROR(LoadSection(view, name, "user_ids", &user_ids));
+  FLYWHEEL_RETURN_IF_ERROR(LoadSection(view, name, "item_ids", &item_ids));
+  FLYWHEEL_RETURN_IF_ERROR(LoadSection(view, name, "user_states", &users));
+  FLYWHEEL_RETURN_IF_ERROR(LoadSection(view, name, "catalog", &catalog));
   forgotten_users = 0;
   for (UserIdx u = 0; u < user_ids.size(); ++u) {
     forgotten_users += user_ids.forgotten(u) ? 1 : 0;
@@ -88,8 +94,9 @@ Status LearnedState::Load(const SnapshotView& view, const std::string& name) {
     return Status::Corruption("snapshot " + name + ": more user states than users");
   }
   for (size_t i = 0; i < models.size(); ++i) {
-    FLYWHEEL_RETURN_IF_ERROR(load("model/" + specs_[i].name,
-                                  [&](base::ByteReader& r) { return models[i]->LoadState(&r); }));
+    FLYWHEEL_ASSIGN_OR_RETURN(base::ByteReader r, Section(view, name, "model/" + specs_[i].name));
+    FLYWHEEL_RETURN_IF_ERROR(models[i]->LoadState(&r));
+    FLYWHEEL_RETURN_IF_ERROR(r.ExpectEnd());
   }
   return Status::Ok();
 }
@@ -202,9 +209,13 @@ LearnedState::Applied LearnedState::ApplyControl(const Event& record) {
 
 void LearnedState::RebuildTrending(const PipelineOptions& options) {
   const size_t per_list = static_cast<size_t>(std::max(options.trending_candidates, 1)) + 100;
-  TrendingLists lists =
-      TrendingLists::Build(catalog, last_event_ms, options.new_item_window_ms, per_list);
-  std::unique_lock lock(mu);
+  TrendingLists lists;
+  {
+    // Shared: requests go on meanwhile; the learner (the only writer) is this thread.
+    base::ReaderLock lock(&mu);
+    lists = TrendingLists::Build(catalog, last_event_ms, options.new_item_window_ms, per_list);
+  }
+  base::WriterLock lock(&mu);
   trending = std::move(lists);
 }
 

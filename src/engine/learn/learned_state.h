@@ -7,10 +7,9 @@
 //
 // Threads: one writer (the learner thread; recovery and Pretrain while the learner is stopped
 // or excluded) and many readers (requests, snapshots, the vector indexer).
-// Locks: `mu` (writer-preferring reader-writer lock) guards every member below it. Apply and
-// ReplaceModel need it exclusively; Save, readers and the accessors need it shared. Reset and
-// Load are for recovery, before any other thread runs. The catalogue is written only by the
-// learner thread, so that thread may read it without the lock (RebuildTrending does).
+// Locks: `mu` (writer-preferring reader-writer lock, base/rw_lock.h) guards every member below
+// it; clang's -Wthread-safety checks it (the clang-tsa preset). Apply, Reset, Load and
+// ReplaceModel need it exclusively; Save, readers and the accessors need it shared.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +21,8 @@
 #include "flywheel/engine.h"
 #include "flywheel/event_types.h"
 
-#include "ann/rw_lock.h"
+#include "base/rw_lock.h"
+#include "base/thread_annotations.h"
 #include "data/id_map.h"
 #include "engine/learn/catalog.h"
 #include "engine/learn/trending.h"
@@ -43,13 +43,13 @@ class LearnedState {
   LearnedState& operator=(const LearnedState&) = delete;
 
   // Everything back to empty, fresh models. Recovery only.
-  Status Reset();
+  Status Reset() REQUIRES(mu);
   // Loads every section this class saves from `view` (the snapshot's dedup section belongs to
   // the ingest side). Recovery only; on error the state is partly loaded: Reset it.
-  Status Load(const SnapshotView& view, const std::string& name);
+  Status Load(const SnapshotView& view, const std::string& name) REQUIRES(mu);
   // Appends the sections of the state at `seq`: meta, user_ids, item_ids, user_states, catalog,
   // model/<name> (doc/formats/snapshot.md). REQUIRES: mu held (shared is enough).
-  Status Save(uint64_t seq, std::vector<SnapshotSection>* sections) const;
+  Status Save(uint64_t seq, std::vector<SnapshotSection>* sections) const REQUIRES_SHARED(mu);
 
   // What applying one record changed.
   struct Applied {
@@ -57,11 +57,11 @@ class LearnedState {
     std::string skipped;     // non-empty: a control record that could not be applied, and why
   };
   // Applies one logged event or control record (catalog.h). REQUIRES: mu held exclusively.
-  Applied Apply(const Event& event);
+  Applied Apply(const Event& event) REQUIRES(mu);
 
-  // Rebuilds the trending and new-item lists from the catalogue at the last event's time, and
-  // swaps them in under mu. Learner thread (or recovery) only.
-  void RebuildTrending(const PipelineOptions& options);
+  // Rebuilds the trending and new-item lists from the catalogue at the last event's time (mu
+  // shared), and swaps them in (mu exclusive). Learner thread (or recovery) only.
+  void RebuildTrending(const PipelineOptions& options) EXCLUDES(mu);
 
   // The index of the model named `name` (empty: the first); kInvalidArgument when not
   // configured. No lock needed (the configuration never changes).
@@ -71,29 +71,30 @@ class LearnedState {
 
   // Puts `fresh` in place of model `which`; the old one is kept alive until destruction (the
   // indexer thread may still read it). REQUIRES: mu held exclusively.
-  void ReplaceModel(size_t which, std::unique_ptr<model::Recommender> fresh);
+  void ReplaceModel(size_t which, std::unique_ptr<model::Recommender> fresh) REQUIRES(mu);
 
   // The title of an item, else its external id. REQUIRES: mu held.
-  std::string ItemName(ItemIdx item) const;
+  std::string ItemName(ItemIdx item) const REQUIRES_SHARED(mu);
 
-  mutable ann::RwLock mu;
-  data::IdMap user_ids;
-  data::IdMap item_ids;
-  model::UserStateStore users;
-  Catalog catalog;
-  std::vector<std::unique_ptr<model::Recommender>> models;
-  TrendingLists trending;         // rebuilt by the learner (RebuildTrending)
-  uint64_t forgotten_users = 0;   // user ids forgotten (their index stays reserved)
-  uint64_t forgets_applied = 0;   // user deletions applied since open (recovery included)
-  TimestampMs last_event_ms = 0;  // the newest event time applied
+  mutable base::RwLock mu;
+  data::IdMap user_ids GUARDED_BY(mu);
+  data::IdMap item_ids GUARDED_BY(mu);
+  model::UserStateStore users GUARDED_BY(mu);
+  Catalog catalog GUARDED_BY(mu);
+  // The vector (its size never changes after Reset) and the models it points to.
+  std::vector<std::unique_ptr<model::Recommender>> models GUARDED_BY(mu);
+  TrendingLists trending GUARDED_BY(mu);         // rebuilt by the learner (RebuildTrending)
+  uint64_t forgotten_users GUARDED_BY(mu) = 0;   // user ids forgotten (index stays reserved)
+  uint64_t forgets_applied GUARDED_BY(mu) = 0;   // user deletions applied since open
+  TimestampMs last_event_ms GUARDED_BY(mu) = 0;  // the newest event time applied
 
  private:
-  Applied ApplyControl(const Event& record);
+  Applied ApplyControl(const Event& record) REQUIRES(mu);
 
   const std::vector<ModelSpec> specs_;
   const EventTypeTable types_;
   const size_t user_history_;
-  std::vector<std::unique_ptr<model::Recommender>> retired_models_;
+  std::vector<std::unique_ptr<model::Recommender>> retired_models_ GUARDED_BY(mu);
 };
 
 }  // namespace flywheel::engine

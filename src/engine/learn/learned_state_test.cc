@@ -1,7 +1,5 @@
 #include "engine/learn/learned_state.h"
 
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -31,7 +29,7 @@ std::vector<ModelSpec> Specs() {
 
 // Fills `state` with a few users, items, a catalogue record and a forgotten user.
 void Learn(LearnedState* state) {
-  std::unique_lock lock(state->mu);
+  base::WriterLock lock(&state->mu);
   for (int i = 0; i < 40; ++i) {
     state->Apply(View("u" + std::to_string(i % 7), "i" + std::to_string(i % 11), 1000 + i));
   }
@@ -39,67 +37,84 @@ void Learn(LearnedState* state) {
   item.id = "i3";
   item.title = "Heat";
   item.categories = {"drama"};
-  EXPECT_EQ(state->Apply(ItemPutRecord(item)).item, state->item_ids.Find("i3").value());
+  const LearnedState::Applied put = state->Apply(ItemPutRecord(item));
+  EXPECT_EQ(put.item, state->item_ids.Find("i3").value());
   state->Apply(UserDeleteRecord("u2"));
+}
+
+void ResetOk(LearnedState* state) {
+  base::WriterLock lock(&state->mu);
+  ASSERT_OK(state->Reset());
 }
 
 std::string Bytes(const LearnedState& state, uint64_t seq) {
   std::vector<SnapshotSection> sections;
-  std::shared_lock lock(state.mu);
+  base::ReaderLock lock(&state.mu);
   EXPECT_OK(state.Save(seq, &sections));
   return EncodeSnapshot(seq, sections);
 }
 
 TEST(LearnedStateTest, ApplyLearnsAndResetForgetsEverything) {
   LearnedState state(Specs(), EventTypeTable::Default(), 50);
-  ASSERT_OK(state.Reset());
+  ResetOk(&state);
   const std::string empty = Bytes(state, 0);
   Learn(&state);
   state.RebuildTrending(PipelineOptions{});
-  EXPECT_EQ(state.user_ids.size(), 7u);
-  EXPECT_EQ(state.item_ids.size(), 11u);
-  EXPECT_EQ(state.forgotten_users, 1u);
-  EXPECT_EQ(state.forgets_applied, 1u);
-  EXPECT_EQ(state.last_event_ms, 1039);
-  EXPECT_FALSE(state.trending.global.empty());
-  EXPECT_EQ(state.ItemName(state.item_ids.Find("i3").value()), "Heat");
-  EXPECT_EQ(state.ItemName(state.item_ids.Find("i4").value()), "i4");
+  {
+    base::ReaderLock lock(&state.mu);
+    EXPECT_EQ(state.user_ids.size(), 7u);
+    EXPECT_EQ(state.item_ids.size(), 11u);
+    EXPECT_EQ(state.forgotten_users, 1u);
+    EXPECT_EQ(state.forgets_applied, 1u);
+    EXPECT_EQ(state.last_event_ms, 1039);
+    EXPECT_FALSE(state.trending.global.empty());
+    EXPECT_EQ(state.ItemName(state.item_ids.Find("i3").value()), "Heat");
+    EXPECT_EQ(state.ItemName(state.item_ids.Find("i4").value()), "i4");
+  }
 
-  ASSERT_OK(state.Reset());
-  EXPECT_EQ(state.user_ids.size(), 0u);
-  EXPECT_EQ(state.item_ids.size(), 0u);
-  EXPECT_EQ(state.forgotten_users, 0u);
-  EXPECT_EQ(state.forgets_applied, 0u);
-  EXPECT_EQ(state.last_event_ms, 0);  // Recover used to miss this one
-  EXPECT_TRUE(state.trending.global.empty());
-  EXPECT_EQ(state.catalog.num_items(), 0u);
+  ResetOk(&state);
+  {
+    base::ReaderLock lock(&state.mu);
+    EXPECT_EQ(state.user_ids.size(), 0u);
+    EXPECT_EQ(state.item_ids.size(), 0u);
+    EXPECT_EQ(state.forgotten_users, 0u);
+    EXPECT_EQ(state.forgets_applied, 0u);
+    EXPECT_EQ(state.last_event_ms, 0);  // Recover used to miss this one
+    EXPECT_TRUE(state.trending.global.empty());
+    EXPECT_EQ(state.catalog.num_items(), 0u);
+  }
   EXPECT_EQ(Bytes(state, 0), empty);  // models included
 }
 
 TEST(LearnedStateTest, SaveThenLoadGivesTheSameBytes) {
   LearnedState a(Specs(), EventTypeTable::Default(), 50);
-  ASSERT_OK(a.Reset());
+  ResetOk(&a);
   Learn(&a);
   const std::string saved = Bytes(a, 42);
   Result<SnapshotView> view = DecodeSnapshot(saved, "test");
   ASSERT_OK(view.status());
 
   LearnedState b(Specs(), EventTypeTable::Default(), 50);
-  ASSERT_OK(b.Reset());
-  ASSERT_OK(b.Load(*view, "test"));
-  EXPECT_EQ(b.last_event_ms, a.last_event_ms);
-  EXPECT_EQ(b.forgotten_users, 1u);
+  {
+    base::WriterLock lock_b(&b.mu);
+    ASSERT_OK(b.Reset());
+    ASSERT_OK(b.Load(*view, "test"));
+    base::ReaderLock lock_a(&a.mu);
+    EXPECT_EQ(b.last_event_ms, a.last_event_ms);
+    EXPECT_EQ(b.forgotten_users, 1u);
+  }
   EXPECT_EQ(Bytes(b, 42), saved);
 }
 
 TEST(LearnedStateTest, LoadRefusesASnapshotOfOtherModels) {
   LearnedState a(Specs(), EventTypeTable::Default(), 50);
-  ASSERT_OK(a.Reset());
+  ResetOk(&a);
   Learn(&a);
   const std::string saved = Bytes(a, 1);
   Result<SnapshotView> view = DecodeSnapshot(saved, "test");
   ASSERT_OK(view.status());
   LearnedState other({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 50);
+  base::WriterLock lock(&other.mu);
   ASSERT_OK(other.Reset());
   EXPECT_THAT(other.Load(*view, "test"), StatusIs(StatusCode::kFailedPrecondition));
 }

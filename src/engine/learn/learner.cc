@@ -1,7 +1,6 @@
 #include "engine/learn/learner.h"
 
 #include <algorithm>
-#include <shared_mutex>
 #include <string>
 #include <utility>
 
@@ -25,7 +24,11 @@ bool Learner::TrendingDue(uint64_t seq, const Event& event) {
 }
 
 void Learner::Replay(const Event& event, uint64_t seq) {
-  LearnedState::Applied applied = state_->Apply(event);
+  LearnedState::Applied applied;
+  {
+    base::WriterLock lock(&state_->mu);  // uncontended: no other thread runs yet
+    applied = state_->Apply(event);
+  }
   if (!applied.skipped.empty()) {
     messages_->Add(std::move(applied.skipped));
   }
@@ -44,17 +47,17 @@ void Learner::Start(Hooks hooks) {
 }
 
 void Learner::Enqueue(Batch batch) {
-  std::lock_guard lock(queue_mu_);
+  base::MutexLock lock(&queue_mu_);
   queue_.push_back(std::move(batch));
-  queue_cv_.notify_one();
+  queue_cv_.NotifyOne();
 }
 
 void Learner::Stop() {
   {
-    std::lock_guard lock(queue_mu_);
+    base::MutexLock lock(&queue_mu_);
     stop_ = true;
   }
-  queue_cv_.notify_all();
+  queue_cv_.NotifyAll();
   if (thread_.joinable()) {
     thread_.join();
   }
@@ -64,8 +67,10 @@ void Learner::Loop() {
   while (true) {
     Batch batch;
     {
-      std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      base::MutexLock lock(&queue_mu_);
+      while (!stop_ && queue_.empty()) {
+        queue_cv_.Wait(&queue_mu_);
+      }
       if (queue_.empty()) {
         return;  // stop_ and drained
       }
@@ -75,8 +80,8 @@ void Learner::Loop() {
     for (size_t i = 0; i < batch.events.size(); ++i) {
       ApplyOne(batch.events[i], batch.first_seq + i, batch.acked);
     }
-    { std::lock_guard lock(applied_mu_); }
-    applied_cv_.notify_all();
+    { base::MutexLock lock(&applied_mu_); }
+    applied_cv_.NotifyAll();
   }
 }
 
@@ -84,7 +89,7 @@ void Learner::ApplyOne(const Event& event, uint64_t seq,
                        std::chrono::steady_clock::time_point acked) {
   LearnedState::Applied applied;
   {
-    std::unique_lock lock(state_->mu);
+    base::WriterLock lock(&state_->mu);
     applied = state_->Apply(event);
     freshness_.Add(MsSince(acked));
     // Under the lock (a snapshot's sequence number must match its state), and after the
@@ -107,11 +112,14 @@ void Learner::ApplyOne(const Event& event, uint64_t seq,
 }
 
 Status Learner::WaitForApplied(uint64_t seq, int timeout_ms) const {
-  std::unique_lock lock(applied_mu_);
-  const bool done = applied_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
-    return visible_seq_.load(std::memory_order_acquire) >= seq;
-  });
-  if (!done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  base::MutexLock lock(&applied_mu_);
+  while (visible_seq_.load(std::memory_order_acquire) < seq) {
+    if (!applied_cv_.WaitUntil(&applied_mu_, deadline)) {
+      break;
+    }
+  }
+  if (visible_seq_.load(std::memory_order_acquire) < seq) {
     return Status::DeadlineExceeded("engine: sequence " + std::to_string(seq) +
                                     " not applied within " + std::to_string(timeout_ms) + " ms");
   }

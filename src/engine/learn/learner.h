@@ -17,17 +17,16 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "flywheel/engine.h"
 
 #include "base/histogram.h"
+#include "base/mutex.h"
 #include "engine/learn/learned_state.h"
 #include "engine/messages.h"
 
@@ -63,7 +62,7 @@ class Learner {
   // Starts the thread.
   void Start(Hooks hooks);
   // Hands a logged batch over (in log order).
-  void Enqueue(Batch batch);
+  void Enqueue(Batch batch) EXCLUDES(queue_mu_);
   // Applies what is queued, then stops the thread. Idempotent.
   void Stop();
 
@@ -81,14 +80,14 @@ class Learner {
   MessageLog* const messages_;
   Hooks hooks_;
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<Batch> queue_;  // guarded by queue_mu_
-  bool stop_ = false;        // guarded by queue_mu_
+  base::Mutex queue_mu_;
+  base::CondVar queue_cv_;
+  std::deque<Batch> queue_ GUARDED_BY(queue_mu_);
+  bool stop_ GUARDED_BY(queue_mu_) = false;
   std::thread thread_;
 
-  mutable std::mutex applied_mu_;
-  mutable std::condition_variable applied_cv_;
+  mutable base::Mutex applied_mu_;  // with applied_cv_: waiters of WaitForApplied
+  mutable base::CondVar applied_cv_;
   std::atomic<uint64_t> applied_seq_{0};
   // Trails applied_seq_ by at most the one event the learner is finishing.
   std::atomic<uint64_t> visible_seq_{0};

@@ -1,7 +1,6 @@
 #include "engine/learn/learner.h"
 
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -31,7 +30,10 @@ Batch MakeBatch(uint64_t first_seq, int n) {
 
 TEST(LearnerTest, AppliesBatchesInOrderAndPublishesProgress) {
   LearnedState state({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20);
-  ASSERT_OK(state.Reset());
+  {
+    base::WriterLock lock(&state.mu);
+    ASSERT_OK(state.Reset());
+  }
   MessageLog messages;
   const PipelineOptions options;
   Learner learner(&state, options, &messages);
@@ -57,7 +59,7 @@ TEST(LearnerTest, AppliesBatchesInOrderAndPublishesProgress) {
   std::lock_guard lock(mu);
   EXPECT_EQ(applied, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
   EXPECT_EQ(changed, (std::vector<ItemIdx>{0, 1, 2, 3, 4, 5, 6, 7}));  // items in log order
-  std::shared_lock state_lock(state.mu);
+  base::ReaderLock state_lock(&state.mu);
   EXPECT_EQ(state.item_ids.size(), 8u);
   EXPECT_EQ(state.last_event_ms, 8000);
   EXPECT_FALSE(state.trending.global.empty());  // control records and the schedule rebuild it
@@ -65,7 +67,10 @@ TEST(LearnerTest, AppliesBatchesInOrderAndPublishesProgress) {
 
 TEST(LearnerTest, WaitForAppliedTimesOut) {
   LearnedState state({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20);
-  ASSERT_OK(state.Reset());
+  {
+    base::WriterLock lock(&state.mu);
+    ASSERT_OK(state.Reset());
+  }
   MessageLog messages;
   const PipelineOptions options;
   Learner learner(&state, options, &messages);
@@ -75,7 +80,10 @@ TEST(LearnerTest, WaitForAppliedTimesOut) {
 
 TEST(LearnerTest, StopDrainsTheQueue) {
   LearnedState state({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20);
-  ASSERT_OK(state.Reset());
+  {
+    base::WriterLock lock(&state.mu);
+    ASSERT_OK(state.Reset());
+  }
   MessageLog messages;
   const PipelineOptions options;
   Learner learner(&state, options, &messages);
@@ -89,7 +97,10 @@ TEST(LearnerTest, StopDrainsTheQueue) {
 
 TEST(LearnerTest, RecoveryReplayThenFinish) {
   LearnedState state({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20);
-  ASSERT_OK(state.Reset());
+  {
+    base::WriterLock lock(&state.mu);
+    ASSERT_OK(state.Reset());
+  }
   MessageLog messages;
   const PipelineOptions options;
   Learner learner(&state, options, &messages);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -15,7 +14,8 @@ namespace flywheel::engine {
 namespace {
 
 // Item content the catalogue kept (title, categories), as recovery gave it to the live model.
-void GiveCatalogContent(const LearnedState& state, model::Recommender* fresh) {
+void GiveCatalogContent(const LearnedState& state, model::Recommender* fresh)
+    REQUIRES_SHARED(state.mu) {
   for (ItemIdx i = 0; i < state.catalog.num_items(); ++i) {
     const ItemInfo* info = state.catalog.item(i);
     if (info != nullptr && info->has_content) {
@@ -34,7 +34,8 @@ void GiveCatalogContent(const LearnedState& state, model::Recommender* fresh) {
 // Reads the log through `result->through_seq`: the interactions of users still known, and the full
 // item records (given to `fresh` in log order).
 Status ReadHistory(const PretrainInputs& in, const LearnedState& state, model::Recommender* fresh,
-                   std::vector<data::Interaction>* history, PretrainResult* result) {
+                   std::vector<data::Interaction>* history, PretrainResult* result)
+    REQUIRES_SHARED(state.mu) {
   wal::ReaderOptions reader_options;
   reader_options.tolerate_corruption = in.skip_corruption;
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogReader> reader,
@@ -86,7 +87,7 @@ Status ReadHistory(const PretrainInputs& in, const LearnedState& state, model::R
 
 Status PretrainModel(const PretrainInputs& in, size_t which, const Learner& learner,
                      LearnedState* state, VectorIndexer* indexer, PretrainResult* result) {
-  std::unique_lock lock(state->mu);
+  base::WriterLock lock(&state->mu);
   result->through_seq = learner.applied_seq();
   const ModelSpec& spec = state->specs()[which];
   result->model = spec.name;
@@ -102,7 +103,7 @@ Status PretrainModel(const PretrainInputs& in, size_t which, const Learner& lear
   FLYWHEEL_RETURN_IF_ERROR(fresh->Fit(history));
   result->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   state->ReplaceModel(which, std::move(fresh));
-  indexer->MarkAllDirty(which);
+  indexer->MarkAllDirty(which, state->item_ids.size());
   return Status::Ok();
 }
 

@@ -1,14 +1,14 @@
 #include "engine/serve/query_runner.h"
 
-#include <shared_mutex>
-
 #include "engine/serve/reason.h"
 
 namespace flywheel::engine {
 
 ServeContext QueryRunner::ContextFor(size_t which) const {
-  return ServeContext{*state_->models[which],     state_->catalog, state_->trending,
-                      indexer_->SearchFor(which), options_,        state_->types()};
+  const model::Recommender& model = *state_->models[which];
+  return ServeContext{
+      model,    state_->catalog, state_->trending, indexer_->SearchFor(which, model),
+      options_, state_->types()};
 }
 
 ServeRequest QueryRunner::MakeRequest(const RecommendQuery& query) const {
@@ -58,7 +58,7 @@ Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query) cons
   FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, state_->ModelIndex(query.model));
   RecommendResult result;
   result.model = state_->specs()[which].name;
-  std::shared_lock lock(state_->mu);
+  base::ReaderLock lock(&state_->mu);
   result.applied_seq = learner_->applied_seq();
   ServeRequest request = MakeRequest(query);
   result.known_user = request.user != kNoUser;
@@ -81,7 +81,7 @@ Result<RecommendResult> QueryRunner::Similar(const std::string& item, int k,
   FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, state_->ModelIndex(model));
   RecommendResult result;
   result.model = state_->specs()[which].name;
-  std::shared_lock lock(state_->mu);
+  base::ReaderLock lock(&state_->mu);
   result.applied_seq = learner_->applied_seq();
   const std::optional<uint32_t> idx = state_->item_ids.Find(item);
   if (!idx || state_->catalog.deleted(*idx)) {

@@ -30,11 +30,11 @@ class QueryRunner {
 
  private:
   // What the stages read for model `which`. REQUIRES: state mu held while it is used.
-  ServeContext ContextFor(size_t which) const;
+  ServeContext ContextFor(size_t which) const REQUIRES_SHARED(state_->mu);
   // REQUIRES: state mu held.
-  ServeRequest MakeRequest(const RecommendQuery& query) const;
+  ServeRequest MakeRequest(const RecommendQuery& query) const REQUIRES_SHARED(state_->mu);
   // The public form of one answer item. REQUIRES: state mu held.
-  Recommendation ToPublic(ServeItem& item) const;
+  Recommendation ToPublic(ServeItem& item) const REQUIRES_SHARED(state_->mu);
 
   const LearnedState* const state_;
   const Learner* const learner_;

@@ -14,7 +14,7 @@ Result<std::unique_ptr<ItemVectorIndex>> ItemVectorIndex::Create(const std::stri
 }
 
 void ItemVectorIndex::MarkDirty(ItemIdx item) {
-  std::lock_guard lock(dirty_mu_);
+  base::MutexLock lock(&dirty_mu_);
   if (item >= pending_.size()) {
     pending_.resize(std::max<size_t>(item + 1, pending_.size() * 2), 0);
   }
@@ -24,17 +24,17 @@ void ItemVectorIndex::MarkDirty(ItemIdx item) {
   }
 }
 
-size_t ItemVectorIndex::Refresh(const model::Recommender& model, ann::RwLock& state_mu,
+size_t ItemVectorIndex::Refresh(const model::Recommender& model, base::RwLock& state_mu,
                                 size_t budget) {
   size_t known = 0;
   {
-    std::shared_lock state(state_mu);
+    base::ReaderLock state(&state_mu);
     known = model.num_items();
   }
   const size_t unindexed = known > scan_next_ ? known - scan_next_ : 0;
   std::vector<ItemIdx> batch;
   {
-    std::lock_guard lock(dirty_mu_);
+    base::MutexLock lock(&dirty_mu_);
     // Until every item was indexed once, only catch up (that reads current vectors anyway);
     // then items that moved, keeping half the budget for new items while there are some.
     const size_t room = ready() ? budget - std::min(budget / 2, unindexed) : 0;
@@ -60,7 +60,7 @@ size_t ItemVectorIndex::Refresh(const model::Recommender& model, ann::RwLock& st
   for (size_t start = 0; start < batch.size(); start += kChunk) {
     const size_t n = std::min(kChunk, batch.size() - start);
     {
-      std::shared_lock state(state_mu);
+      base::ReaderLock state(&state_mu);
       for (size_t j = 0; j < n; ++j) {
         have[j] =
             model.RetrievalItem(batch[start + j], std::span<float>(vectors.data() + j * dim_, dim_))

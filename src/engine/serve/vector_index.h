@@ -9,13 +9,12 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "ann/ann_index.h"
-#include "ann/rw_lock.h"
+#include "base/mutex.h"
+#include "base/rw_lock.h"
 #include "engine/serve/pipeline.h"
 #include "model/recommender.h"
 
@@ -31,7 +30,7 @@ class ItemVectorIndex : public VectorSearch {
   // Indexer thread: refreshes at most `budget` items (dirty ones first, then items never
   // indexed). `state_mu` guards the model (taken shared while vectors are copied). Returns the
   // number of items examined (0: nothing to do).
-  size_t Refresh(const model::Recommender& model, ann::RwLock& state_mu, size_t budget);
+  size_t Refresh(const model::Recommender& model, base::RwLock& state_mu, size_t budget);
   // Every item the model knew at some point has been indexed once.
   bool ready() const { return ready_.load(std::memory_order_acquire); }
   size_t indexed() const { return index_->size(); }
@@ -47,9 +46,9 @@ class ItemVectorIndex : public VectorSearch {
   std::unique_ptr<ann::AnnIndex> index_;
   const uint32_t dim_;
   const float move_threshold_;
-  std::mutex dirty_mu_;
-  std::vector<ItemIdx> dirty_;    // guarded by dirty_mu_
-  std::vector<uint8_t> pending_;  // guarded by dirty_mu_: 1 while in dirty_
+  base::Mutex dirty_mu_;
+  std::vector<ItemIdx> dirty_ GUARDED_BY(dirty_mu_);
+  std::vector<uint8_t> pending_ GUARDED_BY(dirty_mu_);  // 1 while in dirty_
   // Indexer thread only.
   std::vector<float> indexed_vectors_;
   std::vector<uint8_t> indexed_;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <shared_mutex>
 
 namespace flywheel::engine {
 
@@ -14,10 +13,15 @@ VectorIndexer::~VectorIndexer() {
 }
 
 void VectorIndexer::Start() {
-  published_ = std::vector<std::atomic<ItemVectorIndex*>>(state_->models.size());
-  indexes_.resize(state_->models.size());
-  const bool any_vectors = std::any_of(state_->models.begin(), state_->models.end(),
-                                       [](const auto& m) { return m->retrieval_dim() > 0; });
+  bool any_vectors = false;
+  {
+    base::ReaderLock lock(&state_->mu);
+    published_ = std::vector<std::atomic<ItemVectorIndex*>>(state_->models.size());
+    indexes_.resize(state_->models.size());
+    for (const auto& m : state_->models) {
+      any_vectors = any_vectors || m->retrieval_dim() > 0;
+    }
+  }
   if (options_.ann != "none" && any_vectors) {
     thread_ = std::thread([this] { Loop(); });
   }
@@ -25,10 +29,10 @@ void VectorIndexer::Start() {
 
 void VectorIndexer::Stop() {
   {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) {
     thread_.join();
   }
@@ -42,21 +46,20 @@ void VectorIndexer::MarkDirty(ItemIdx item) {
   }
 }
 
-void VectorIndexer::MarkAllDirty(size_t which) {
+void VectorIndexer::MarkAllDirty(size_t which, size_t items) {
   if (ItemVectorIndex* v = published_[which].load(std::memory_order_acquire)) {
-    for (ItemIdx i = 0; i < state_->item_ids.size(); ++i) {
+    for (ItemIdx i = 0; i < items; ++i) {
       v->MarkDirty(i);  // every vector moved: the indexer re-indexes them
     }
   }
 }
 
-const VectorSearch* VectorIndexer::SearchFor(size_t which) const {
+const VectorSearch* VectorIndexer::SearchFor(size_t which, const model::Recommender& model) const {
   if (which >= published_.size()) {
     return nullptr;
   }
   const ItemVectorIndex* index = published_[which].load(std::memory_order_acquire);
-  if (index == nullptr || !index->ready() ||
-      state_->models[which]->num_items() < options_.ann_min_items) {
+  if (index == nullptr || !index->ready() || model.num_items() < options_.ann_min_items) {
     return nullptr;
   }
   return index;
@@ -89,7 +92,7 @@ size_t VectorIndexer::RefreshOnce() {
     // state's retired models), so the pointer is read under the shared lock.
     const model::Recommender* m = nullptr;
     {
-      std::shared_lock lock(state_->mu);
+      base::ReaderLock lock(&state_->mu);
       m = state_->models[i].get();
     }
     const size_t dim = m->retrieval_dim();
@@ -99,7 +102,7 @@ size_t VectorIndexer::RefreshOnce() {
     if (indexes_[i] == nullptr) {
       size_t known = 0;
       {
-        std::shared_lock lock(state_->mu);
+        base::ReaderLock lock(&state_->mu);
         known = m->num_items();
       }
       if (known < std::max<size_t>(options_.ann_min_items, 1)) {
@@ -113,7 +116,7 @@ size_t VectorIndexer::RefreshOnce() {
       published_[i].store(indexes_[i].get(), std::memory_order_release);
     }
     work += indexes_[i]->Refresh(*m, state_->mu, 64);
-    std::shared_lock lock(state_->mu);
+    base::ReaderLock lock(&state_->mu);
     if (state_->models[i].get() != m) {  // replaced meanwhile: that refresh read the old vectors
       for (ItemIdx item = 0; item < state_->item_ids.size(); ++item) {
         indexes_[i]->MarkDirty(item);
@@ -130,7 +133,7 @@ void VectorIndexer::Loop() {
     // Refreshes take at most about a tenth of a core: each HNSW update costs ~0.4 ms and holds
     // the index's writer lock, which searches wait for.
     const auto spent = std::chrono::steady_clock::now() - cycle_start;
-    std::unique_lock lock(mu_);
+    base::MutexLock lock(&mu_);
     if (stop_) {
       return;
     }
@@ -138,10 +141,10 @@ void VectorIndexer::Loop() {
     // meanwhile).
     const bool building = std::any_of(indexes_.begin(), indexes_.end(),
                                       [](const auto& v) { return v != nullptr && !v->ready(); });
-    cv_.wait_for(lock, work == 0  ? std::chrono::milliseconds(20)
-                       : building ? std::chrono::milliseconds(0)
-                                  : std::max<std::chrono::steady_clock::duration>(
-                                        9 * spent, std::chrono::milliseconds(1)));
+    cv_.WaitFor(&mu_, work == 0  ? std::chrono::milliseconds(20)
+                      : building ? std::chrono::milliseconds(0)
+                                 : std::max<std::chrono::steady_clock::duration>(
+                                       9 * spent, std::chrono::milliseconds(1)));
   }
 }
 

@@ -9,12 +9,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "base/mutex.h"
 #include "engine/learn/learned_state.h"
 #include "engine/serve/vector_index.h"
 
@@ -34,10 +33,11 @@ class VectorIndexer {
 
   // Learner thread: `item`'s vectors may have moved (every model's index).
   void MarkDirty(ItemIdx item);
-  // Every vector of model `which` moved (a replaced model). REQUIRES: state mu held.
-  void MarkAllDirty(size_t which);
-  // The index a request may use for model `which` now (null: exact scan). REQUIRES: state mu.
-  const VectorSearch* SearchFor(size_t which) const;
+  // Every vector of model `which` moved (a replaced model): items [0, items) are re-indexed.
+  void MarkAllDirty(size_t which, size_t items);
+  // The index a request may use for model `which`, currently `model` (null: exact scan).
+  // REQUIRES: the state's lock held (the caller read `model` under it).
+  const VectorSearch* SearchFor(size_t which, const model::Recommender& model) const;
 
   uint64_t indexed_items() const;
   uint64_t upserts() const;
@@ -54,9 +54,9 @@ class VectorIndexer {
   std::vector<std::atomic<ItemVectorIndex*>> published_;
   std::vector<std::unique_ptr<ItemVectorIndex>> indexes_;  // indexer thread only
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  base::Mutex mu_;
+  base::CondVar cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace flywheel::engine

@@ -19,7 +19,10 @@ Status LoadSnapshot(uint64_t seq, const Snapshots& snapshots, LearnedState* stat
   const std::string name = SnapshotFileName(seq);
   std::string bytes;
   FLYWHEEL_ASSIGN_OR_RETURN(const SnapshotView view, snapshots.Read(seq, &bytes));
-  FLYWHEEL_RETURN_IF_ERROR(state->Load(view, name));
+  {
+    base::WriterLock lock(&state->mu);  // uncontended: no other thread runs yet
+    FLYWHEEL_RETURN_IF_ERROR(state->Load(view, name));
+  }
   const auto dedup = view.Find("dedup");
   if (!dedup) {
     return Status::Corruption("snapshot " + name + ": missing section 'dedup'");
@@ -41,6 +44,7 @@ Result<uint64_t> LoadNewestSnapshot(const Snapshots& snapshots, LearnedState* st
     messages->Add("engine: skipped snapshot " + SnapshotFileName(seq) + ": " + st.ToString());
     // Start the next attempt from a clean state.
     ingestor->ClearDedup();
+    base::WriterLock lock(&state->mu);
     FLYWHEEL_RETURN_IF_ERROR(state->Reset());
   }
   return uint64_t{0};
@@ -119,11 +123,16 @@ Result<RecoveryReport> Recover(io::Env* env, const RecoveryOptions& options, Lea
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<wal::LogWriter> writer,
                             wal::LogWriter::Open(env, options.wal_dir, writer_options, next_seq));
   ingestor->Attach(std::move(writer), next_seq);
-  if (state->forgets_applied > 0) {
+  uint64_t forgets = 0;
+  {
+    base::ReaderLock lock(&state->mu);
+    forgets = state->forgets_applied;
+  }
+  if (forgets > 0) {
     // A user deletion was logged but the purge that follows it may not have finished: finish
     // it now so that the forgotten events leave the disk (the writer opened a new segment).
     FLYWHEEL_RETURN_IF_ERROR(snapshots->Write(/*keep=*/1).status());
-    messages->Add("engine: replayed " + std::to_string(state->forgets_applied) +
+    messages->Add("engine: replayed " + std::to_string(forgets) +
                   " user deletion(s); wrote a snapshot and erased older ones");
   }
   out.seconds = seconds();

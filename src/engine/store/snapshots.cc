@@ -1,7 +1,6 @@
 #include "engine/store/snapshots.h"
 
 #include <algorithm>
-#include <shared_mutex>
 #include <utility>
 
 #include "io/env.h"
@@ -18,7 +17,7 @@ Snapshots::Snapshots(io::Env* env, std::string dir, size_t keep, LearnedState* s
       learner_(learner) {}
 
 Result<uint64_t> Snapshots::Serialize(std::vector<SnapshotSection>* sections) const {
-  std::shared_lock lock(state_->mu);
+  base::ReaderLock lock(&state_->mu);
   const uint64_t seq = learner_->applied_seq();
   FLYWHEEL_RETURN_IF_ERROR(state_->Save(seq, sections));
   // The dedup window sits after the user states (the section order of doc/formats/snapshot.md).
@@ -30,7 +29,7 @@ Result<uint64_t> Snapshots::Serialize(std::vector<SnapshotSection>* sections) co
 }
 
 Result<uint64_t> Snapshots::Write(size_t keep) {
-  std::lock_guard lock(write_mu_);
+  base::MutexLock lock(&write_mu_);
   std::vector<SnapshotSection> sections;
   FLYWHEEL_ASSIGN_OR_RETURN(const uint64_t seq, Serialize(&sections));
   // The log must be durable through `seq` before a snapshot claims it (interval mode).

@@ -55,7 +55,7 @@ class Snapshots {
   LearnedState* const state_;
   Ingestor* const ingestor_;
   const Learner* const learner_;
-  std::mutex write_mu_;  // one snapshot at a time
+  base::Mutex write_mu_;  // one snapshot at a time
   std::atomic<uint64_t> seq_{0};
   std::atomic<uint64_t> written_{0};
 };
