@@ -10,7 +10,7 @@ RUNS = [
                "retrain:daily", ["hr", "ndcg", "mrr", "coverage"], True),
     ("p-cold", "P, no warm-up: learning online from the first event", ["hr", "ndcg", "mrr",
                                                                           "coverage"], True),
-    ("loo", "L, leave-last-out, full ranking", ["hr@10", "ndcg@10", "hr@20", "ndcg@20"], False),
+    ("loo", "L, leave-last-out, full ranking", ["hr", "ndcg", "hr@20", "ndcg@20"], False),
     ("temporal", "T, temporal split at the 80 % time quantile",
      ["precision", "recall", "ndcg", "coverage"], False),
 ]
