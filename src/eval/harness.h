@@ -2,9 +2,12 @@
 // split) of ../shared/guides/evaluation.md over a loaded dataset, for several models on the same
 // events in the same invocation, and returns the JSON document of that guide.
 //
-// One code path: models are driven only through model::Recommender (Fit / Observe / Recommend),
-// the interface the engine serves with. The harness owns the user states (history, seen items),
-// so "frozen" freezes the model's parameters while the user's latest history is still its input.
+// Protocol P drives a Target (eval/target.h) through the replay protocol shared with `flywheel
+// replay` (eval/replay.h): with EvalOptions::target kEngine a real flywheel::Engine and its
+// serving pipeline (what users get), with kRawModel the model alone through model::Recommender
+// (Fit / Observe / Recommend), the target owning the user states (history, seen items), so
+// "frozen" freezes the model's parameters while the user's latest history is still its input.
+// Protocols L and T drive the model alone.
 // Deterministic: single-threaded; the same dataset and options give the same metrics.
 #pragma once
 
@@ -29,6 +32,9 @@ using ModelFactory = std::function<Result<std::unique_ptr<model::Recommender>>()
 struct ModelEntry {
   std::string name;
   ModelFactory factory;
+  // The registry name and parameters (empty name: the factory is not a registry model); the
+  // engine target configures its engine with them.
+  ModelSpec spec;
 };
 
 // Builds entries from names/params through model::CreateRecommender (validating them first).
