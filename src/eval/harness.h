@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,10 @@ namespace flywheel::eval {
 using ModelFactory = std::function<Result<std::unique_ptr<model::Recommender>>()>;
 
 struct ModelEntry {
+  ModelEntry() = default;
+  ModelEntry(std::string entry_name, ModelFactory make, ModelSpec registry_spec = {})
+      : name(std::move(entry_name)), factory(std::move(make)), spec(std::move(registry_spec)) {}
+
   std::string name;
   ModelFactory factory;
   // The registry name and parameters (empty name: the factory is not a registry model); the
