@@ -18,7 +18,7 @@ FLAGS = {"prequential": "", "loo": "", "temporal": ""}
 def command(doc):
     path = doc["dataset"]
     seen = "" if doc["filters"]["exclude_seen"] else " --include-seen"
-    return ("build/release/bin/flywheel eval --dataset %s --protocol %s%s "
+    return ("build/release/bin/flywheel eval --raw-model --dataset %s --protocol %s%s "
             "--models pop,recentpop,itemknn" % (path, doc["protocol"], seen))
 
 

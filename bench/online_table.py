@@ -21,7 +21,7 @@ def command(doc, tag, models):
                                                                    key=lambda u: ["online", "frozen"].index(u)
                                                                    if u in ("online", "frozen") else 2)),
              "p-cold": " --update online", "loo": "", "temporal": ""}[tag]
-    return "build/release/bin/flywheel eval --dataset %s --protocol %s%s --models %s" % (
+    return "build/release/bin/flywheel eval --raw-model --dataset %s --protocol %s%s --models %s" % (
         doc["dataset"], doc["protocol"], extra.replace("retrain:86400s", "retrain:daily"), models)
 
 
