@@ -1,7 +1,9 @@
 // Protocol P: prequential (test-then-train) replay. See ../shared/guides/evaluation.md.
+// The replay rules are eval/replay.h's (shared with `flywheel replay`); the target is an engine
+// or the model alone (eval/targets.h); this file adds the harness's statistics (splits, series,
+// coverage, popularity) and the result document.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 
 #include "base/progress.h"
