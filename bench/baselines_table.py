@@ -9,7 +9,7 @@ DATASETS = ["ml-100k", "ml-1m-partial", "ml-latest-small", "taobao", "taobao-inc
 PROTOCOLS = ["prequential", "loo", "temporal"]
 COLUMNS = {
     "prequential": ["hr", "ndcg", "mrr", "coverage", "popularity_percentile"],
-    "loo": ["hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr@20"],
+    "loo": ["hr", "ndcg", "hr@20", "ndcg@20", "mrr@20"],
     "temporal": ["precision", "recall", "f1", "ndcg", "coverage"],
 }
 FLAGS = {"prequential": "", "loo": "", "temporal": ""}
@@ -18,7 +18,7 @@ FLAGS = {"prequential": "", "loo": "", "temporal": ""}
 def command(doc):
     path = doc["dataset"]
     seen = "" if doc["filters"]["exclude_seen"] else " --include-seen"
-    return ("build/release/bin/flywheel eval --dataset %s --protocol %s%s "
+    return ("build/release/bin/flywheel eval --raw-model --dataset %s --protocol %s%s "
             "--models pop,recentpop,itemknn" % (path, doc["protocol"], seen))
 
 

@@ -10,7 +10,7 @@ RUNS = [
                "retrain:daily", ["hr", "ndcg", "mrr", "coverage"], True),
     ("p-cold", "P, no warm-up: learning online from the first event", ["hr", "ndcg", "mrr",
                                                                           "coverage"], True),
-    ("loo", "L, leave-last-out, full ranking", ["hr@10", "ndcg@10", "hr@20", "ndcg@20"], False),
+    ("loo", "L, leave-last-out, full ranking", ["hr", "ndcg", "hr@20", "ndcg@20"], False),
     ("temporal", "T, temporal split at the 80 % time quantile",
      ["precision", "recall", "ndcg", "coverage"], False),
 ]
@@ -21,7 +21,7 @@ def command(doc, tag, models):
                                                                    key=lambda u: ["online", "frozen"].index(u)
                                                                    if u in ("online", "frozen") else 2)),
              "p-cold": " --update online", "loo": "", "temporal": ""}[tag]
-    return "build/release/bin/flywheel eval --dataset %s --protocol %s%s --models %s" % (
+    return "build/release/bin/flywheel eval --raw-model --dataset %s --protocol %s%s --models %s" % (
         doc["dataset"], doc["protocol"], extra.replace("retrain:86400s", "retrain:daily"), models)
 
 

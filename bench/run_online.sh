@@ -29,7 +29,7 @@ run() {  # name tag args...
   shift 2
   echo "== $name $tag: $*" >&2
   local start=$(date +%s)
-  "$bin" eval --dataset "${specs[$name]}" --no-progress --json "$out/$name.$tag.json" "$@" >&2
+  "$bin" eval --raw-model --dataset "${specs[$name]}" --no-progress --json "$out/$name.$tag.json" "$@" >&2
   echo "   ($(( $(date +%s) - start )) s)" >&2
 }
 for name in ${DATASETS:-ml-100k ml-1m-partial ml-latest-small taobao}; do

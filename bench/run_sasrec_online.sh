@@ -31,7 +31,7 @@ run() {  # name update params
   local name=$1 update=$2 extra=$3
   mapfile -t args < <(params "$pretrain${extra:+,$extra}")
   local start=$(date +%s)
-  "$bin" eval --dataset "$dataset" --protocol prequential --warmup "$warmup" --update "$update" \
+  "$bin" eval --raw-model --dataset "$dataset" --protocol prequential --warmup "$warmup" --update "$update" \
     --models sasrec "${args[@]}" --fit-cache out/fitcache --no-progress \
     --json "$out/$name.json" > "$out/$name.log" 2>&1
   echo "== $name ($update, $extra): $(( $(date +%s) - start )) s" >&2

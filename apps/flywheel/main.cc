@@ -52,6 +52,10 @@ std::vector<cli::FlagSpec> EvalFlagSpecs() {
       {"skip-bad", "N", "skip up to N malformed input lines (counted) instead of failing", "0"},
       {"json", "FILE", "write the JSON result document here", ""},
       {"report", "FILE", "write the HTML report here", ""},
+      {"raw-model", "",
+       "prequential: drive the model alone (model::Recommender) instead of an engine and its "
+       "serving pipeline (the default: the numbers `flywheel serve` users get)",
+       ""},
       {"no-progress", "", "never draw progress bars", ""},
       {"no-timing", "", "omit wall-clock fields (for reproducible output)", ""},
       {"fit-cache", "DIR",
@@ -119,6 +123,8 @@ Result<eval::EvalOptions> ParseEvalOptions(const cli::Flags& flags) {
   options.progress = !flags.GetBool("no-progress") && base::ProgressBar::StderrIsTty();
   options.timing = !flags.GetBool("no-timing");
   options.fit_cache = flags.Get("fit-cache");
+  options.target =
+      flags.GetBool("raw-model") ? eval::EvalTarget::kRawModel : eval::EvalTarget::kEngine;
   return options;
 }
 

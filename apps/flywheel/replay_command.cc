@@ -1,14 +1,14 @@
 // flywheel replay: a live prequential replay of a dataset through a running server's HTTP API
-// (doc/replay.md). For each event, in time order: if it is scorable under evaluation.md's rules
-// (the harness's PositiveFilter and seen-item rule), ask GET /v1/users/{u}/recommendations for
-// its user first and count a hit when its item is in the top K; then POST it (in batches).
+// (doc/replay.md). The rules (test points, what is sent when, HR@K accounting) are the library's
+// prequential replay protocol (eval/replay.h), shared with `flywheel eval`; this file holds the
+// flags, the pacing and the HTTP transport (HttpTarget: PUT /v1/items/{id} for item content,
+// GET /v1/users/{u}/recommendations for a test, POST /v1/events for a batch).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <thread>
-#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +22,8 @@
 #include "eval/latency.h"
 #include "eval/metrics.h"
 #include "eval/options.h"
+#include "eval/replay.h"
+#include "eval/target.h"
 #include "flags.h"
 
 namespace flywheel::cli {
@@ -59,71 +61,101 @@ struct Progress {
   int64_t stale_reads = 0;  // recommendations served before the learner applied every sent event
   uint64_t last_seq = 0;
   std::string first_error;
-  eval::HitAccumulator hits;
-  eval::LatencyHistogram recommend;
   eval::LatencyHistogram post;
   eval::LatencyHistogram recommend_interval;
   int64_t sent_at_last_line = 0;
   std::string model_version;
 };
 
-class Replayer {
+// A running server as the target of the replay protocol.
+class HttpTarget : public eval::Target {
  public:
-  Replayer(const ReplayOptions& options, const data::Dataset& dataset,
-           const eval::PositiveFilter& positive, client::HttpClient* http)
-      : options_(options), dataset_(dataset), positive_(positive), http_(*http) {}
+  HttpTarget(const ReplayOptions& options, const data::Dataset& dataset, client::HttpClient* http,
+             Progress* progress)
+      : options_(options), dataset_(dataset), http_(*http), progress_(*progress) {}
 
-  Status Run();
-  json Summary() const;
+  Status AddItems(size_t from, size_t to) override;
+  Status WarmUp(size_t /*end*/) override { return Status::Ok(); }
+  // False after an HTTP error status (counted in the errors).
+  Result<bool> Recommend(size_t event, int k, bool exclude_seen,
+                         std::vector<model::ScoredItem>* top) override;
+  Status Observe(size_t from, size_t to) override;
+  const char* kind() const override { return "http"; }
+
+  json Stats();
+  const json& last_stats() const { return last_stats_; }
 
  private:
-  // Returns the 1-based rank of the event's item in the user's top K (0: a miss), or -1 after
-  // an HTTP error status (counted in the errors).
-  Result<int> Score(const data::Interaction& event);
-  Status PostBatch(size_t from, size_t to);
   Status WaitApplied();
-  json Stats();
-  void PrintLine(Clock::time_point now);
   void RecordError(const std::string& what) {
     ++progress_.errors;
     if (progress_.first_error.empty()) {
       progress_.first_error = what;
     }
   }
+  // kInvalidArgument for 401/403 (a wrong --key stops the run); OK otherwise.
+  Status CheckAuth(int status) const {
+    if (status == 401 || status == 403) {
+      return Status::InvalidArgument(progress_.first_error + " (see --key)");
+    }
+    return Status::Ok();
+  }
 
   const ReplayOptions& options_;
   const data::Dataset& dataset_;
-  const eval::PositiveFilter& positive_;
   client::HttpClient& http_;
-  std::vector<std::unordered_set<ItemIdx>> seen_;  // by user, as the harness's UserState
-  int64_t scorable_ = 0;
-  Progress progress_;
-  Clock::time_point start_;
-  Clock::time_point last_line_;
-  double seconds_ = 0;
+  Progress& progress_;
   json last_stats_;
 };
 
-Result<int> Replayer::Score(const data::Interaction& event) {
+Status HttpTarget::AddItems(size_t from, size_t to) {
+  to = std::min(to, dataset_.item_meta.size());
+  for (size_t i = from; i < to; ++i) {
+    const Item& item = dataset_.item_meta[i];
+    if (item.id.empty()) {
+      continue;
+    }
+    json body = {{"title", item.title}, {"categories", item.categories}, {"tags", item.tags}};
+    json attributes = json::object();
+    for (const auto& [key, value] : item.attributes) {
+      attributes[key] = value;
+    }
+    body["attributes"] = std::move(attributes);
+    if (item.created_ms != 0) {
+      body["created"] = item.created_ms;
+    }
+    const std::string target = options_.prefix + "/v1/items/" + client::UrlEncode(item.id);
+    FLYWHEEL_ASSIGN_OR_RETURN(client::Response res, http_.Send("PUT", target, body.dump()));
+    if (res.status != 202) {
+      RecordError("PUT " + target + ": HTTP " + std::to_string(res.status) + ": " +
+                  res.body.substr(0, 200));
+      FLYWHEEL_RETURN_IF_ERROR(CheckAuth(res.status));
+      continue;
+    }
+    const json ack = json::parse(res.body, nullptr, false);
+    if (ack.is_object()) {
+      progress_.last_seq = std::max(progress_.last_seq, ack.value("seq", uint64_t{0}));
+    }
+  }
+  return options_.wait_applied ? WaitApplied() : Status::Ok();
+}
+
+Result<bool> HttpTarget::Recommend(size_t event, int k, bool exclude_seen,
+                                   std::vector<model::ScoredItem>* top) {
+  const data::Interaction& e = dataset_.events[event];
   std::string target = options_.prefix + "/v1/users/" +
-                       client::UrlEncode(dataset_.users.external(event.user)) +
-                       "/recommendations?k=" + std::to_string(options_.k) +
-                       "&exclude_seen=" + (options_.exclude_seen ? "true" : "false");
+                       client::UrlEncode(dataset_.users.external(e.user)) +
+                       "/recommendations?k=" + std::to_string(k) +
+                       "&exclude_seen=" + (exclude_seen ? "true" : "false");
   if (!options_.model.empty()) {
     target += "&model=" + client::UrlEncode(options_.model);
   }
-  const auto start = Clock::now();
   FLYWHEEL_ASSIGN_OR_RETURN(client::Response res, http_.Get(target));
-  const double ms = MsBetween(start, Clock::now());
-  progress_.recommend.Add(ms);
-  progress_.recommend_interval.Add(ms);
   if (res.status != 200) {
     RecordError("GET " + target + ": HTTP " + std::to_string(res.status) + ": " +
                 res.body.substr(0, 200));
-    if (res.status == 401 || res.status == 403) {
-      return Status::InvalidArgument(progress_.first_error + " (see --key)");
-    }
-    return -1;
+    FLYWHEEL_RETURN_IF_ERROR(CheckAuth(res.status));
+    return false;
   }
   const json body = json::parse(res.body, nullptr, false);
   if (body.is_discarded() || !body.contains("items") || !body["items"].is_array()) {
@@ -137,18 +169,20 @@ Result<int> Replayer::Score(const data::Interaction& event) {
       ++progress_.stale_reads;
     }
   }
-  const std::string& item = dataset_.items.external(event.item);
-  const json& items = body["items"];
-  const size_t limit = std::min(items.size(), static_cast<size_t>(options_.k));
-  for (size_t i = 0; i < limit; ++i) {
-    if (items[i].contains("id") && items[i]["id"] == item) {
-      return static_cast<int>(i) + 1;
+  for (const json& entry : body["items"]) {
+    if (!entry.is_object() || !entry.contains("id") || !entry["id"].is_string()) {
+      continue;
+    }
+    if (const auto item = dataset_.items.Find(entry["id"].get<std::string>())) {
+      top->push_back(model::ScoredItem{*item, entry.value("score", 0.0f)});
+    } else {
+      top->push_back(model::ScoredItem{});  // not in the dataset: holds its rank, never a hit
     }
   }
-  return 0;
+  return true;
 }
 
-Status Replayer::PostBatch(size_t from, size_t to) {
+Status HttpTarget::Observe(size_t from, size_t to) {
   json events = json::array();
   for (size_t i = from; i < to; ++i) {
     const data::Interaction& e = dataset_.events[i];
@@ -170,10 +204,7 @@ Status Replayer::PostBatch(size_t from, size_t to) {
   if (res->status != 202) {
     RecordError("POST /v1/events: HTTP " + std::to_string(res->status) + ": " +
                 res->body.substr(0, 200));
-    if (res->status == 401 || res->status == 403) {
-      return Status::InvalidArgument(progress_.first_error + " (see --key)");
-    }
-    return Status::Ok();
+    return CheckAuth(res->status);
   }
   const json ack = json::parse(res->body, nullptr, false);
   if (ack.is_discarded()) {
@@ -182,22 +213,23 @@ Status Replayer::PostBatch(size_t from, size_t to) {
   progress_.accepted += ack.value("accepted", int64_t{0});
   progress_.duplicates += ack.value("duplicates", int64_t{0});
   progress_.last_seq = std::max(progress_.last_seq, ack.value("last_seq", uint64_t{0}));
-  return Status::Ok();
+  return options_.wait_applied ? WaitApplied() : Status::Ok();
 }
 
-json Replayer::Stats() {
+json HttpTarget::Stats() {
   Result<client::Response> res = http_.Get(options_.prefix + "/v1/stats");
   if (!res.ok() || res->status != 200) {
     return json();
   }
   json doc = json::parse(res->body, nullptr, false);
-  if (!doc.is_discarded()) {
-    last_stats_ = doc;
+  if (doc.is_discarded()) {
+    return json();
   }
-  return doc.is_discarded() ? json() : doc;
+  last_stats_ = doc;
+  return doc;
 }
 
-Status Replayer::WaitApplied() {
+Status HttpTarget::WaitApplied() {
   for (int spins = 0;; ++spins) {
     const json stats = Stats();
     if (!stats.is_object()) {
@@ -210,6 +242,44 @@ Status Replayer::WaitApplied() {
   }
 }
 
+class Replayer {
+ public:
+  Replayer(const ReplayOptions& options, const data::Dataset& dataset,
+           const eval::PositiveFilter& positive, client::HttpClient* http)
+      : options_(options),
+        dataset_(dataset),
+        positive_(positive),
+        target_(options, dataset, http, &progress_),
+        replay_(dataset, positive, Rules(options), &target_) {}
+
+  Status Run();
+  json Summary() const;
+
+ private:
+  static eval::ReplayRules Rules(const ReplayOptions& options) {
+    eval::ReplayRules rules;
+    rules.k = options.k;
+    rules.exclude_seen = options.exclude_seen;
+    rules.batch = options.batch;
+    rules.score_every = options.score_every;
+    if (options.max_events > 0) {
+      rules.end = static_cast<size_t>(options.max_events);
+    }
+    return rules;
+  }
+  void PrintLine(Clock::time_point now);
+
+  const ReplayOptions& options_;
+  const data::Dataset& dataset_;
+  const eval::PositiveFilter& positive_;
+  Progress progress_;
+  HttpTarget target_;
+  eval::PrequentialReplay replay_;
+  Clock::time_point start_;
+  Clock::time_point last_line_;
+  double seconds_ = 0;
+};
+
 double FreshnessP99(const json& stats) {
   if (stats.is_object() && stats.contains("freshness_ms") && stats["freshness_ms"].is_object()) {
     return stats["freshness_ms"].value("p99", 0.0);
@@ -220,7 +290,7 @@ double FreshnessP99(const json& stats) {
 void Replayer::PrintLine(Clock::time_point now) {
   const double elapsed = MsBetween(start_, now) / 1000.0;
   const double interval = MsBetween(last_line_, now) / 1000.0;
-  const json stats = Stats();
+  const json stats = target_.Stats();
   const double rate =
       interval > 0 ? static_cast<double>(progress_.sent - progress_.sent_at_last_line) / interval
                    : 0.0;
@@ -228,7 +298,7 @@ void Replayer::PrintLine(Clock::time_point now) {
       "[%6.1fs] sent %9lld  %7.0f ev/s  scored %8lld  HR@%d %.4f  recommend p50 %.2f ms p99 "
       "%.2f ms  freshness p99 %.2f ms  errors %lld\n",
       elapsed, static_cast<long long>(progress_.sent), rate,
-      static_cast<long long>(progress_.hits.count()), options_.k, progress_.hits.hr(),
+      static_cast<long long>(replay_.hits().count()), options_.k, replay_.hits().hr(),
       progress_.recommend_interval.Quantile(0.5), progress_.recommend_interval.Quantile(0.99),
       FreshnessP99(stats), static_cast<long long>(progress_.errors));
   std::fflush(stdout);
@@ -239,14 +309,15 @@ void Replayer::PrintLine(Clock::time_point now) {
 
 Status Replayer::Run() {
   const auto& events = dataset_.events;
-  size_t end = events.size();
-  if (options_.max_events > 0) {
-    end = std::min(end, static_cast<size_t>(options_.max_events));
-  }
-  seen_.resize(dataset_.users.size());
+  replay_.OnTested([this](const eval::TestedEvent& t) {
+    if (t.asked) {
+      progress_.recommend_interval.Add(t.ms);
+    }
+  });
   start_ = Clock::now();
   last_line_ = start_;
-  const TimestampMs ts0 = end > 0 ? events[0].ts_ms : 0;
+  FLYWHEEL_RETURN_IF_ERROR(replay_.Start());
+  const TimestampMs ts0 = replay_.end() > 0 ? events[0].ts_ms : 0;
   // Wall time at which event i is due (accelerated real time).
   auto due = [&](size_t i) {
     const double stream_ms = static_cast<double>(events[i].ts_ms - ts0);
@@ -257,14 +328,13 @@ Status Replayer::Run() {
       options_.duration_s > 0
           ? start_ + std::chrono::microseconds(static_cast<int64_t>(options_.duration_s * 1e6))
           : Clock::time_point::max();
-  size_t next = 0;
-  while (next < end) {
+  while (!replay_.done()) {
     auto now = Clock::now();
     if (now >= deadline) {
       break;
     }
     if (options_.speed > 0) {
-      const auto when = due(next);
+      const auto when = due(replay_.next());
       if (when > now) {
         std::this_thread::sleep_until(std::min(
             {when, deadline, last_line_ + std::chrono::milliseconds(options_.report_every_ms)}));
@@ -275,30 +345,11 @@ Status Replayer::Run() {
         continue;
       }
     }
-    // The batch: events already due, at most --batch of them.
-    size_t to = next + 1;
-    while (to < end && to - next < options_.batch && (options_.speed <= 0 || due(to) <= now)) {
-      ++to;
-    }
-    // Test: score the batch's scorable events before the server sees any of them.
-    for (size_t i = next; i < to; ++i) {
-      const data::Interaction& e = events[i];
-      const bool scorable =
-          positive_.Accept(e) && !(options_.exclude_seen && seen_[e.user].count(e.item) != 0);
-      if (scorable && scorable_++ % options_.score_every == 0) {
-        FLYWHEEL_ASSIGN_OR_RETURN(const int rank, Score(e));
-        if (rank >= 0) {
-          progress_.hits.Add(rank);
-        }
-      }
-      seen_[e.user].insert(e.item);
-    }
-    // Then train: post the batch.
-    FLYWHEEL_RETURN_IF_ERROR(PostBatch(next, to));
-    if (options_.wait_applied) {
-      FLYWHEEL_RETURN_IF_ERROR(WaitApplied());
-    }
-    next = to;
+    // The batch: events already due, at most --batch of them; the protocol tests its scorable
+    // events, then posts it.
+    const size_t to =
+        replay_.BatchEnd([&](size_t i) { return options_.speed <= 0 || due(i) <= now; });
+    FLYWHEEL_RETURN_IF_ERROR(replay_.Step(to));
     now = Clock::now();
     if (now - last_line_ >= std::chrono::milliseconds(options_.report_every_ms)) {
       PrintLine(now);
@@ -311,8 +362,9 @@ Status Replayer::Run() {
 
 json Replayer::Summary() const {
   json freshness = json::object();
-  if (last_stats_.is_object() && last_stats_.contains("freshness_ms")) {
-    freshness = last_stats_["freshness_ms"];
+  const json& stats = target_.last_stats();
+  if (stats.is_object() && stats.contains("freshness_ms")) {
+    freshness = stats["freshness_ms"];
   }
   return {
       {"dataset", dataset_.name},
@@ -328,17 +380,14 @@ json Replayer::Summary() const {
       {"events_sent", progress_.sent},
       {"events_accepted", progress_.accepted},
       {"duplicates", progress_.duplicates},
-      {"events_scored", progress_.hits.count()},
-      {"metrics",
-       {{"hr", progress_.hits.hr()},
-        {"ndcg", progress_.hits.ndcg()},
-        {"mrr", progress_.hits.mrr()}}},
+      {"events_scored", replay_.hits().count()},
+      {"metrics", replay_.MetricsJson()},
       {"model_version", progress_.model_version},
       {"stale_reads", progress_.stale_reads},
       {"seconds", seconds_},
       {"events_per_second", seconds_ > 0 ? static_cast<double>(progress_.sent) / seconds_ : 0.0},
-      {"recommend_ms_p50", progress_.recommend.Quantile(0.5)},
-      {"recommend_ms_p99", progress_.recommend.Quantile(0.99)},
+      {"recommend_ms_p50", replay_.recommend_latency().Quantile(0.5)},
+      {"recommend_ms_p99", replay_.recommend_latency().Quantile(0.99)},
       {"post_ms_p50", progress_.post.Quantile(0.5)},
       {"post_ms_p99", progress_.post.Quantile(0.99)},
       {"freshness_ms", freshness},

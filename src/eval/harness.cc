@@ -89,7 +89,7 @@ Result<std::vector<ModelEntry>> MakeModelEntries(const std::vector<ModelSpec>& s
   for (const ModelSpec& spec : specs) {
     FLYWHEEL_RETURN_IF_ERROR(model::CreateRecommender(spec.name, spec.params).status());
     entries.push_back(ModelEntry{
-        spec.name, [spec]() { return model::CreateRecommender(spec.name, spec.params); }});
+        spec.name, [spec]() { return model::CreateRecommender(spec.name, spec.params); }, spec});
   }
   return entries;
 }

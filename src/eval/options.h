@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "flywheel/engine.h"
 #include "flywheel/event_types.h"
 #include "flywheel/result.h"
 
@@ -54,8 +55,16 @@ struct ModelSpec {
   model::ModelParams params;
 };
 
+// What an evaluation drives (eval/target.h): the model alone, or a flywheel::Engine and its
+// serving pipeline (Engine::Recommend), as `flywheel serve` answers users.
+enum class EvalTarget { kRawModel, kEngine };
+
 struct EvalOptions {
   Protocol protocol = Protocol::kPrequential;
+  // The library default is the model alone; `flywheel eval` defaults to the engine
+  // (--raw-model: the model). Protocol P only: L and T always rank with the model.
+  EvalTarget target = EvalTarget::kRawModel;
+  PipelineOptions pipeline;  // the engine's pipeline (kEngine)
   int k = 10;
   double warmup = 0.0;              // prequential: fraction of stream time used to Fit
   std::vector<UpdateMode> updates;  // empty: protocol default

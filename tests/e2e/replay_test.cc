@@ -1,24 +1,18 @@
 // End-to-end: `flywheel serve` as a subprocess and `flywheel replay` against it. With one event
 // per POST and --wait-applied the live replay is exact test-then-train, so its HR@K must equal
-// what the offline harness (`flywheel eval`, protocol P) computes on the same events (itemknn,
-// serving pipeline without exploration).
-#include <csignal>
-#include <cstdio>
+// what the offline harness on the model alone (`flywheel eval --raw-model`, protocol P) computes
+// on the same events (itemknn, serving pipeline without exploration).
 #include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "run_cli.h"
+#include "serve_process.h"
 #include "testing/status_matchers.h"
-
-extern char** environ;  // NOLINT(readability-redundant-declaration)
 
 namespace flywheel {
 namespace {
@@ -28,88 +22,22 @@ using ::testing::HasSubstr;
 
 using e2e::RunCli;
 using e2e::RunResult;
+using e2e::Server;
 
 json ReadJson(const std::string& path) {
   std::ifstream in(path);
   return json::parse(in, nullptr, /*allow_exceptions=*/false);
 }
 
-// `flywheel serve` on an ephemeral loopback port; stopped with SIGTERM.
-class Server {
- public:
-  Server(const std::string& data_dir, const std::string& models, const std::string& config = "") {
-    std::string binary = FLYWHEEL_BINARY;
-    std::vector<std::string> args = {binary,   "serve", "--data-dir", data_dir,
-                                     "--port", "0",     "--models",   models};
-    if (!config.empty()) {
-      args.push_back("--config");
-      args.push_back(config);
-    }
-    std::vector<char*> argv;
-    for (std::string& a : args) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    int fds[2];
-    if (::pipe(fds) != 0) {
-      return;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    const int rc = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    out_ = ::fdopen(fds[0], "r");
-    if (rc != 0) {
-      pid_ = 0;
-      return;
-    }
-    char line[4096];
-    while (std::fgets(line, sizeof(line), out_) != nullptr) {
-      const json doc = json::parse(line, nullptr, false);
-      if (doc.is_object() && doc.value("msg", "") == "listening") {
-        url_ = "http://" + doc.value("address", "");
-        return;
-      }
-    }
-  }
-  ~Server() { Stop(); }
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
-
-  const std::string& url() const { return url_; }
-  // SIGTERM; returns the exit code.
-  int Stop() {
-    int code = -1;
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-      code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      pid_ = 0;
-    }
-    if (out_ != nullptr) {
-      std::fclose(out_);
-      out_ = nullptr;
-    }
-    return code;
-  }
-
- private:
-  pid_t pid_ = 0;
-  FILE* out_ = nullptr;
-  std::string url_;
-};
-
 const std::string kGolden = std::string(FLYWHEEL_SOURCE_DIR) + "/tests/golden/";
 
-// Runs the offline harness and the live replay on `dataset` with `model` and compares.
+// Runs the offline harness on the model alone (--raw-model) and the live replay on `dataset`
+// with `model` and compares. (tests/e2e/eval_path_test.cc compares the replay with the default
+// `flywheel eval`, which drives an engine: equal to the last digit.)
 void ExpectLiveEqualsOffline(const std::string& dataset, const std::string& model, int k) {
   testing::TempDir dir;
   const std::string offline_path = dir.path() + "/offline.json";
-  RunResult eval = RunCli("eval --dataset " + dataset + " --models " + model + " --k " +
+  RunResult eval = RunCli("eval --raw-model --dataset " + dataset + " --models " + model + " --k " +
                           std::to_string(k) + " --no-progress --json " + offline_path);
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
   const json offline = ReadJson(offline_path);
