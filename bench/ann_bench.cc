@@ -31,9 +31,9 @@
 #include "ann/flat_index.h"
 #include "ann/hnsw_index.h"
 #include "ann/recall.h"
-#include "ann/rw_lock.h"
 #include "base/check.h"
 #include "base/random.h"
+#include "base/rw_lock.h"
 
 namespace flywheel::ann {
 namespace {
@@ -220,7 +220,7 @@ void BM_SearchUnderWrites(benchmark::State& state) {
 }
 
 void BM_RwLockShared(benchmark::State& state) {
-  static RwLock lock;
+  static base::RwLock lock;
   for (auto _ : state) {
     std::shared_lock guard(lock);
     benchmark::ClobberMemory();

@@ -191,6 +191,7 @@ TEST_F(ApiGoldenTest, RecommendationQueryErrors) {
   r = c.Send(http::verb::get, base + "model=nope");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body["code"], "invalid_argument");
+  EXPECT_EQ(r.body["field"], "model");  // the engine's error carries the field as data
   r = c.Send(http::verb::get, base + "k=%zz");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body, ErrorJson("invalid_argument", "bad percent-escape in URL"));

@@ -228,7 +228,8 @@ Result<size_t> LearnedState::ModelIndex(const std::string& name) const {
       return i;
     }
   }
-  return Status::InvalidArgument("field 'model': '" + name + "' is not configured in this engine");
+  return Status::InvalidArgument("field 'model': '" + name + "' is not configured in this engine")
+      .WithField("model");
 }
 
 void LearnedState::ReplaceModel(size_t which, std::unique_ptr<model::Recommender> fresh) {

@@ -124,6 +124,7 @@ TEST(LearnedStateTest, ModelIndexByName) {
   EXPECT_EQ(state.ModelIndex("").value(), 0u);
   EXPECT_EQ(state.ModelIndex("itemknn").value(), 1u);
   EXPECT_THAT(state.ModelIndex("bpr").status(), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_EQ(state.ModelIndex("bpr").status().field(), "model");
 }
 
 }  // namespace

@@ -50,10 +50,12 @@ Recommendation QueryRunner::ToPublic(ServeItem& p) const {
 
 Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query) const {
   if (query.k < 1 || query.k > 1000) {
-    return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(query.k));
+    return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(query.k))
+        .WithField("k");
   }
   if (query.categories.size() > 64) {
-    return Status::InvalidArgument("field 'categories': at most 64 categories");
+    return Status::InvalidArgument("field 'categories': at most 64 categories")
+        .WithField("categories");
   }
   FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, state_->ModelIndex(query.model));
   RecommendResult result;
@@ -76,7 +78,8 @@ Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query) cons
 Result<RecommendResult> QueryRunner::Similar(const std::string& item, int k,
                                              const std::string& model) const {
   if (k < 1 || k > 1000) {
-    return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(k));
+    return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(k))
+        .WithField("k");
   }
   FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, state_->ModelIndex(model));
   RecommendResult result;
