@@ -61,13 +61,13 @@ std::vector<cli::FlagSpec> EvalFlagSpecs() {
   };
 }
 
-Result<std::vector<eval::ModelSpec>> ParseModels(const cli::Flags& flags) {
-  std::vector<eval::ModelSpec> specs;
+Result<std::vector<ModelSpec>> ParseModels(const cli::Flags& flags) {
+  std::vector<ModelSpec> specs;
   const std::string models = flags.Get("models");
   for (std::string_view name : base::Split(models, ',')) {
     name = base::Trim(name);
     if (!name.empty()) {
-      specs.push_back(eval::ModelSpec{std::string(name), {}});
+      specs.push_back(ModelSpec{std::string(name), {}});
     }
   }
   if (specs.empty()) {
@@ -174,7 +174,7 @@ Status RunEval(const cli::Flags& flags) {
   }
   FLYWHEEL_ASSIGN_OR_RETURN(EventTypeTable types, EventTypeTable::Parse(flags.Get("event-types")));
   FLYWHEEL_ASSIGN_OR_RETURN(eval::EvalOptions options, ParseEvalOptions(flags));
-  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<eval::ModelSpec> specs, ParseModels(flags));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<ModelSpec> specs, ParseModels(flags));
   FLYWHEEL_ASSIGN_OR_RETURN(std::vector<eval::ModelEntry> models, eval::MakeModelEntries(specs));
   FLYWHEEL_ASSIGN_OR_RETURN(int64_t skip, flags.GetInt("skip-bad"));
   data::SkipPolicy policy{skip};

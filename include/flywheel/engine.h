@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "flywheel/event.h"
+#include "flywheel/model_spec.h"
 #include "flywheel/result.h"
 #include "flywheel/types.h"
 
@@ -43,11 +44,6 @@ namespace flywheel {
 namespace io {
 class Env;
 }  // namespace io
-
-struct ModelSpec {
-  std::string name;                           // a registry name: pop, recentpop, itemknn, bpr...
-  std::map<std::string, std::string> params;  // parameter -> value text
-};
 
 // The recommendation pipeline (doc/engine.md, "Recommendation pipeline").
 struct PipelineOptions {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "flywheel/event_types.h"
+#include "flywheel/model_spec.h"
 #include "flywheel/result.h"
 
 #include "data/interaction.h"
@@ -47,11 +48,6 @@ class PositiveFilter {
   std::vector<bool> type_positive_;  // by type id (kRating: non-rating types)
   std::set<EventTypeId> types_;
   std::string text_ = "all";
-};
-
-struct ModelSpec {
-  std::string name;
-  model::ModelParams params;
 };
 
 struct EvalOptions {
