@@ -5,8 +5,8 @@
 //   - rejects unknown names (naming the parameter and listing the valid ones) and values out of
 //     range (naming the parameter and the range),
 //   - validates an Options built in code (Validate: the numeric ranges),
-//   - writes the CLI help (`flywheel models`) and the tables of doc/params.md (ParamsHelp,
-//     ParamsMarkdown in model/registry.h).
+//   - writes the CLI help (`flywheel models`) and the tables of doc/params.md
+//     (ModelParamsHelp, ModelParamsMarkdown in model/registry.h).
 // Text rules: integers and numbers are read as decimal numbers ("1e5" is an integer, "2.5" is
 // not); booleans are 0/1 or false/true; choices are one of the listed words.
 #pragma once
@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -86,16 +87,18 @@ class ParamTable {
     }
     e.info.max = static_cast<double>(choices.size()) - 1;
     e.info.doc = std::move(doc);
-    e.get = [field, choices](const Options& o) {
-      for (size_t i = 0; i < choices.size(); ++i) {
-        if (choices[i].second == std::invoke(field, o)) {
+    auto values =
+        std::make_shared<const std::vector<std::pair<std::string, T>>>(std::move(choices));
+    e.get = [field, values](const Options& o) {
+      for (size_t i = 0; i < values->size(); ++i) {
+        if ((*values)[i].second == std::invoke(field, o)) {
           return static_cast<double>(i);
         }
       }
       return -1.0;  // a value the table does not name
     };
-    e.set = [field, choices](Options* o, double index) {
-      std::invoke(field, *o) = choices[static_cast<size_t>(index)].second;
+    e.set = [field, values](Options* o, double index) {
+      std::invoke(field, *o) = (*values)[static_cast<size_t>(index)].second;
     };
     Add(std::move(e));
     return *this;
