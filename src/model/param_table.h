@@ -63,30 +63,32 @@ class ParamTable {
   // `field` is a pointer to member (&Options::dim) or, for a nested field, a generic lambda
   // [](auto& o) -> auto& { return o.encoder.dim; }; T (the field's type) is any integer type.
   template <class Field>
-  ParamTable& Int(std::string name, Field field, double min, double max, std::string doc) {
-    return Number(ParamType::kInt, std::move(name), field, min, max, std::move(doc));
+  ParamTable& Int(const std::string& name, Field field, double min, double max,
+                  const std::string& doc) {
+    return Number(ParamType::kInt, name, field, min, max, doc);
   }
   // T is float or double.
   template <class Field>
-  ParamTable& Double(std::string name, Field field, double min, double max, std::string doc) {
-    return Number(ParamType::kDouble, std::move(name), field, min, max, std::move(doc));
+  ParamTable& Double(const std::string& name, Field field, double min, double max,
+                     const std::string& doc) {
+    return Number(ParamType::kDouble, name, field, min, max, doc);
   }
   template <class Field>
-  ParamTable& Bool(std::string name, Field field, std::string doc) {
-    return Number(ParamType::kBool, std::move(name), field, 0, 1, std::move(doc));
+  ParamTable& Bool(const std::string& name, Field field, const std::string& doc) {
+    return Number(ParamType::kBool, name, field, 0, 1, doc);
   }
   // `choices`: text -> value of the field's type (an enum, bool, ...), in the order help lists.
   template <class Field, class T = std::remove_reference_t<std::invoke_result_t<Field, Options&>>>
-  ParamTable& Choice(std::string name, Field field, std::vector<std::pair<std::string, T>> choices,
-                     std::string doc) {
+  ParamTable& Choice(const std::string& name, Field field,
+                     std::vector<std::pair<std::string, T>> choices, const std::string& doc) {
     Entry e;
-    e.info.name = std::move(name);
+    e.info.name = name;
     e.info.type = ParamType::kChoice;
     for (const auto& [text, value] : choices) {
       e.info.choices.push_back(text);
     }
     e.info.max = static_cast<double>(choices.size()) - 1;
-    e.info.doc = std::move(doc);
+    e.info.doc = doc;
     auto values =
         std::make_shared<const std::vector<std::pair<std::string, T>>>(std::move(choices));
     e.get = [field, values](const Options& o) {
@@ -149,16 +151,16 @@ class ParamTable {
   };
 
   template <class Field>
-  ParamTable& Number(ParamType type, std::string name, Field field, double min, double max,
-                     std::string doc) {
+  ParamTable& Number(ParamType type, const std::string& name, Field field, double min, double max,
+                     const std::string& doc) {
     using T = std::remove_reference_t<std::invoke_result_t<Field, Options&>>;
     static_assert(std::is_arithmetic_v<T>, "Int/Double/Bool need an arithmetic field");
     Entry e;
-    e.info.name = std::move(name);
+    e.info.name = name;
     e.info.type = type;
     e.info.min = min;
     e.info.max = max;
-    e.info.doc = std::move(doc);
+    e.info.doc = doc;
     e.get = [field](const Options& o) { return static_cast<double>(std::invoke(field, o)); };
     e.set = [field](Options* o, double value) {
       if constexpr (std::is_same_v<T, bool>) {
