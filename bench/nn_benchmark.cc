@@ -135,10 +135,10 @@ BENCHMARK(BM_GemmEigen)->Apply(GemmShapes);
 
 model::SasrecOptions BenchOptions(int threads, model::SasrecLoss loss) {
   model::SasrecOptions o;
-  o.dim = 64;
-  o.heads = 1;
-  o.blocks = 2;
-  o.max_len = 50;
+  o.encoder.dim = 64;
+  o.encoder.heads = 1;
+  o.encoder.blocks = 2;
+  o.encoder.max_len = 50;
   o.loss = loss;
   o.negatives = 1;
   o.threads = threads;

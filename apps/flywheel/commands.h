@@ -18,9 +18,11 @@ int SnapshotMain(int argc, char** argv);
 int PretrainMain(int argc, char** argv);
 int ServeMain(int argc, char** argv);
 int ReplayMain(int argc, char** argv);
+int ModelsMain(int argc, char** argv);
 
-// --models a,b and --param a.k=v into model specs (empty when --models is absent: the data
-// directory's configuration is used).
+// The one parser of --models a,b and --param a.k=v (model::ParseModelSpecs), for every
+// subcommand: model specs, empty when --models is absent (ingest/serve: the data directory's
+// configuration is used; eval: its default list). An explicitly empty --models is an error.
 Result<std::vector<ModelSpec>> ParseModelSpecs(const Flags& flags);
 
 // Parses argv[2..] into `flags`, prints the usage for --help, else runs `fn` and maps its

@@ -272,41 +272,6 @@ Status RunPretrain(const Flags& flags) {
 
 }  // namespace
 
-// --models a,b and --param a.k=v into model specs (empty when --models is absent: the data
-// directory's configuration is used).
-Result<std::vector<ModelSpec>> ParseModelSpecs(const Flags& flags) {
-  std::vector<ModelSpec> specs;
-  if (flags.Has("models")) {
-    const std::string list = flags.Get("models");
-    for (std::string_view name_view : base::Split(list, ',')) {
-      const std::string name(name_view);
-      if (name.empty()) {
-        return Status::InvalidArgument("--models: empty model name");
-      }
-      specs.push_back(ModelSpec{name, {}});
-    }
-  }
-  for (const std::string& param : flags.GetAll("param")) {
-    const size_t dot = param.find('.');
-    const size_t eq = param.find('=');
-    if (dot == std::string::npos || eq == std::string::npos || dot > eq) {
-      return Status::InvalidArgument("--param: expected MODEL.KEY=VALUE, got '" + param + "'");
-    }
-    const std::string model = param.substr(0, dot);
-    bool found = false;
-    for (ModelSpec& spec : specs) {
-      if (spec.name == model) {
-        spec.params[param.substr(dot + 1, eq - dot - 1)] = param.substr(eq + 1);
-        found = true;
-      }
-    }
-    if (!found) {
-      return Status::InvalidArgument("--param: model '" + model + "' is not in --models");
-    }
-  }
-  return specs;
-}
-
 int RunCommand(Flags flags, int argc, char** argv, Status (*fn)(const Flags&)) {
   if (Status status = flags.Parse(argc, argv, 2); !status.ok()) {
     return Fail(status);
@@ -333,7 +298,7 @@ int IngestMain(int argc, char** argv) {
        {"durability", "MODE", "sync | interval:<ms>", "sync"},
        {"batch", "N", "events per batch (one log append and fdatasync each)", "1000"},
        {"models", "LIST", "models for a new data directory (default: the directory's, or pop)", ""},
-       {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true},
+       {"param", "MODEL.KEY=VALUE", "model parameter (all: flywheel models NAME)", "", true},
        {"snapshot-every", "N", "write a snapshot every N applied events (0: off)", "0"},
        {"no-snapshot", "", "do not write a snapshot when done", ""},
        {"skip-bad", "N", "skip up to N malformed input lines instead of failing", "0"},

@@ -34,9 +34,12 @@ std::vector<cli::FlagSpec> EvalFlagSpecs() {
        "synthetic:users=N,items=M,events=E,seed=S",
        ""},
       {"protocol", "P", "prequential | loo | temporal", "prequential"},
-      {"models", "LIST", "comma-separated models: pop, recentpop, itemknn",
+      {"models", "LIST",
+       "comma-separated models: pop, recentpop, itemknn, bpr, twotower, sasrec (parameters: "
+       "flywheel models)",
        "pop,recentpop,itemknn"},
-      {"param", "MODEL.KEY=VALUE", "model hyper-parameter, e.g. itemknn.window=50", "", true},
+      {"param", "MODEL.KEY=VALUE",
+       "model parameter, e.g. itemknn.window=50 (all: flywheel models NAME)", "", true},
       {"k", "K", "list length K", "10"},
       {"warmup", "F", "prequential: fraction of stream time used for batch Fit, not scored", "0"},
       {"update", "LIST",
@@ -63,40 +66,6 @@ std::vector<cli::FlagSpec> EvalFlagSpecs() {
        "model and pre-training parameters (online-only parameters may differ)",
        ""},
   };
-}
-
-Result<std::vector<eval::ModelSpec>> ParseModels(const cli::Flags& flags) {
-  std::vector<eval::ModelSpec> specs;
-  const std::string models = flags.Get("models");
-  for (std::string_view name : base::Split(models, ',')) {
-    name = base::Trim(name);
-    if (!name.empty()) {
-      specs.push_back(eval::ModelSpec{std::string(name), {}});
-    }
-  }
-  if (specs.empty()) {
-    return Status::InvalidArgument("eval: --models is empty");
-  }
-  for (const std::string& param : flags.GetAll("param")) {
-    const size_t dot = param.find('.');
-    const size_t eq = param.find('=');
-    if (dot == std::string::npos || eq == std::string::npos || eq < dot) {
-      return Status::InvalidArgument("eval: --param must be MODEL.KEY=VALUE, got '" + param + "'");
-    }
-    const std::string model = param.substr(0, dot);
-    bool found = false;
-    for (auto& spec : specs) {
-      if (spec.name == model) {
-        spec.params[param.substr(dot + 1, eq - dot - 1)] = param.substr(eq + 1);
-        found = true;
-      }
-    }
-    if (!found) {
-      return Status::InvalidArgument("eval: --param names model '" + model +
-                                     "' which is not in --models");
-    }
-  }
-  return specs;
 }
 
 Result<eval::EvalOptions> ParseEvalOptions(const cli::Flags& flags) {
@@ -180,7 +149,10 @@ Status RunEval(const cli::Flags& flags) {
   }
   FLYWHEEL_ASSIGN_OR_RETURN(EventTypeTable types, EventTypeTable::Parse(flags.Get("event-types")));
   FLYWHEEL_ASSIGN_OR_RETURN(eval::EvalOptions options, ParseEvalOptions(flags));
-  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<eval::ModelSpec> specs, ParseModels(flags));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<ModelSpec> specs, cli::ParseModelSpecs(flags));
+  if (specs.empty()) {
+    return Status::InvalidArgument("eval: --models is empty");
+  }
   FLYWHEEL_ASSIGN_OR_RETURN(std::vector<eval::ModelEntry> models, eval::MakeModelEntries(specs));
   FLYWHEEL_ASSIGN_OR_RETURN(int64_t skip, flags.GetInt("skip-bad"));
   data::SkipPolicy policy{skip};
@@ -329,6 +301,7 @@ int Usage(FILE* out) {
       "  pretrain  batch pre-train a model on a data directory's log (then online)\n"
       "  serve     the HTTP API over a data directory (doc/http_api.md)\n"
       "  replay    replay a dataset through a running server, live HR@K (doc/replay.md)\n"
+      "  models    list the models and their parameters (--markdown: doc/params.md tables)\n"
       "  version   print the version\n\n"
       "Run 'flywheel <command> --help' for the flags of a command.\n",
       out);
@@ -372,6 +345,9 @@ int main(int argc, char** argv) {
     if (command == "replay") {
       return cli::ReplayMain(argc, argv);
     }
+    if (command == "models") {
+      return cli::ModelsMain(argc, argv);
+    }
     if (command == "version" || command == "--version") {
       std::printf("flywheel 0.1.0\n");
       return 0;
@@ -385,7 +361,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "flywheel: unknown command '%s' (commands: eval, demo, generate, ingest, inspect, "
-               "snapshot, pretrain, serve, replay, version; see flywheel "
+               "snapshot, pretrain, serve, replay, models, version; see flywheel "
                "--help)\n",
                command.c_str());
   return 2;

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "flywheel/event.h"
+#include "flywheel/model_spec.h"
 #include "flywheel/pipeline_options.h"
 #include "flywheel/result.h"
 #include "flywheel/types.h"
@@ -44,11 +45,6 @@ namespace flywheel {
 namespace io {
 class Env;
 }  // namespace io
-
-struct ModelSpec {
-  std::string name;                           // a registry name: pop, recentpop, itemknn, bpr...
-  std::map<std::string, std::string> params;  // parameter -> value text
-};
 
 struct EngineOptions {
   std::string data_dir;

@@ -10,6 +10,7 @@
 
 #include "flywheel/engine.h"
 #include "flywheel/event_types.h"
+#include "flywheel/model_spec.h"
 #include "flywheel/result.h"
 
 #include "data/interaction.h"
@@ -48,11 +49,6 @@ class PositiveFilter {
   std::vector<bool> type_positive_;  // by type id (kRating: non-rating types)
   std::set<EventTypeId> types_;
   std::string text_ = "all";
-};
-
-struct ModelSpec {
-  std::string name;
-  model::ModelParams params;
 };
 
 // What an evaluation drives (eval/target.h): the model alone, or a flywheel::Engine and its

@@ -26,6 +26,31 @@ std::string FormatDouble(double value) {
 
 }  // namespace
 
+const ParamTable<RecentPopOptions>& RecentPopParamTable() {
+  static const ParamTable<RecentPopOptions> kTable =
+      ParamTable<RecentPopOptions>("recentpop")
+          .Double("half_life_hours", &RecentPopOptions::half_life_hours, 1e-3, 1e7,
+                  "how fast popularity forgets: short follows trends "
+                  "quickly but is noisy; long converges to MostPop");
+  return kTable;
+}
+
+const ParamTable<ItemKnnOptions>& ItemKnnParamTable() {
+  static const ParamTable<ItemKnnOptions> kTable =
+      ParamTable<ItemKnnOptions>("itemknn")
+          .Int("window", &ItemKnnOptions::window, 1, 10000,
+               "a user's new item co-occurs with their previous `window` distinct items: larger "
+               "captures long-range taste but costs O(window) per event and dilutes sequential "
+               "signal")
+          .Int("history", &ItemKnnOptions::history, 1, 10000,
+               "how many of the user's most recent items vote when scoring: more = steadier, "
+               "fewer = more reactive to the session; cost O(history x row size) per request")
+          .Double("decay", &ItemKnnOptions::decay, 0, 1,
+                  "weight of the a-th most recent item is decay^a: 1 = all equal, small = only "
+                  "the last item matters");
+  return kTable;
+}
+
 // ----- MostPop -----
 
 void MostPop::Observe(const data::Interaction& event, const UserState& /*user*/) {

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/param_table.h"
 #include "model/recommender.h"
 #include "model/sparse_row.h"
 
@@ -43,6 +44,8 @@ class MostPop final : public Recommender {
 struct RecentPopOptions {
   double half_life_hours = 24.0;
 };
+// The parameters of "recentpop" (model/param_table.h).
+const ParamTable<RecentPopOptions>& RecentPopParamTable();
 
 class RecentPop final : public Recommender {
  public:
@@ -70,6 +73,8 @@ struct ItemKnnOptions {
   int history = 20;    // most recent distinct items used to score
   double decay = 0.9;  // weight of the a-th most recent history item: decay^a
 };
+// The parameters of "itemknn" (model/param_table.h).
+const ParamTable<ItemKnnOptions>& ItemKnnParamTable();
 
 class ItemKnn final : public Recommender {
  public:

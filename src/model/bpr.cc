@@ -52,6 +52,77 @@ float Finite(float score) {
 
 }  // namespace
 
+const ParamTable<BprOptions>& BprParamTable() {
+  using embedding::OptimizerKind;
+  using O = BprOptions;
+  static const ParamTable<O> kTable =
+      ParamTable<O>("bpr")
+          .Choice("loss", &O::loss, {{"bpr", BprLoss::kBpr}, {"mse", BprLoss::kMse}},
+                  "`bpr`: pairwise ranking loss -log sigmoid(x_ui - x_uj) on implicit feedback; "
+                  "`mse`: rating regression mu + b_u + b_i + p_u.q_i on event values (RMSE), "
+                  "ranking by b_i + p_u.q_i (no context)")
+          .Int("context", &O::context, 0, kBprMaxContext,
+               "recent positive items of the user whose input vectors are averaged into the "
+               "query: more = steadier but slower to follow the session, cost O(context x dim) "
+               "per step; 0 = plain MF (query = p_u; a user without a row is scored by the mean "
+               "q of their last 50 items)")
+          .Bool("user_rows", &O::user_rows,
+                "1: the query includes the user's own row p_u (long-term taste); 0: items only "
+                "(no per-user memory; needs context > 0)")
+          .Int("dim", &O::dim, 1, 4096,
+               "factor dimension: more = finer taste, but slower steps and scoring (O(dim) per "
+               "item) and more data needed per user")
+          .Choice("optimizer", &O::optimizer,
+                  {{"sgd", OptimizerKind::kSgd},
+                   {"adagrad", OptimizerKind::kAdagrad},
+                   {"adam", OptimizerKind::kAdam}},
+                  "row optimizer; adagrad's per-coordinate steps suit rare ids (long-tail items "
+                  "get larger steps)")
+          .Double("lr", &O::lr, 1e-30, 1e30,
+                  "learning rate (its scale depends on the optimizer): higher adapts faster to "
+                  "new events but is noisier; far too high diverges (non-finite updates are "
+                  "skipped by the table's guard)")
+          .Double("lr_decay", &O::lr_decay, 0, 1e6,
+                  "lr_t = lr / sqrt(1 + lr_decay * t), t = steps so far; 0 keeps lr constant, "
+                  "which an online model that must keep adapting usually wants")
+          .Double("l2", &O::l2, 0, 1e6,
+                  "L2 penalty on the rows touched by a step: larger fights over-fitting of "
+                  "users/items with few events, too large shrinks everything to popularity")
+          .Double("init_std", &O::init_std, 0, 1e3, "new rows start as normal(0, init_std)")
+          .Double("clip", &O::clip, 0, 1e30,
+                  "> 0: clip each row gradient to this L2 norm; 0: no clipping")
+          .Int("negatives", &O::negatives, 1, 1000,
+               "sampled negatives per positive (loss averaged over them): more = sharper "
+               "ranking signal, cost O(negatives x dim) per step")
+          .Choice("sampling", &O::sampling,
+                  {{"uniform", BprSampling::kUniform},
+                   {"popularity", BprSampling::kPopularity},
+                   {"recent", BprSampling::kRecent}},
+                  "`uniform` over known items; `popularity` (proportional to past positive "
+                  "counts, drawn from the replay reservoir, with log-q correction relative to "
+                  "uniform) pushes down popular items the user skipped; `recent` (from the last "
+                  "`recent_window` positives) focuses on what is trending now")
+          .Int("recent_window", &O::recent_window, 1, 1e8,
+               "size of the ring of recent positives used by `sampling=recent`")
+          .Int("replay", &O::replay, 0, 100,
+               "past events (uniform from the reservoir, with their contexts) replayed after "
+               "each positive event, against forgetting: more = steadier but slower per event "
+               "and slower to follow drift")
+          .Int("reservoir", &O::reservoir, 1, 1e8,
+               "capacity of the replay reservoir (uniform sample of all past positives; 56 "
+               "bytes each)")
+          .Int("epochs", &O::epochs, 0, 1000,
+               "passes of `Fit` (warm-up pre-training) over its history")
+          .Int("threads", &O::threads, 1, 64,
+               "threads of `Fit`: > 1 runs the passes Hogwild-style on shards of the shuffled "
+               "events (faster on a free multi-core machine, results vary from run to run); 1 "
+               "is deterministic. Online `Observe` is always one thread")
+          .Int("seed", &O::seed, 0, 1e15,
+               "seeds row initialisation, sampling, reservoir and shuffling; same seed + same "
+               "events (threads=1) = bit-identical model");
+  return kTable;
+}
+
 Status ValidateBprOptions(const BprOptions& o) {
   if (o.dim < 1 || o.dim > 4096) {
     return Invalid("dim", "in [1, 4096]");

@@ -56,6 +56,7 @@
 
 #include "base/random.h"
 #include "embedding/embedding_table.h"
+#include "model/param_table.h"
 #include "model/recommender.h"
 
 namespace flywheel::model {
@@ -88,6 +89,8 @@ struct BprOptions {
 
 // kInvalidArgument naming the bad field.
 Status ValidateBprOptions(const BprOptions& options);
+// The parameters of "bpr" (model/param_table.h; doc/params.md).
+const ParamTable<BprOptions>& BprParamTable();
 
 class Bpr final : public Recommender {
  public:

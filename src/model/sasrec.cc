@@ -16,17 +16,6 @@ namespace {
 
 constexpr size_t kPositivesCapacity = 100000;  // popularity-sampling reservoir
 
-nn::EncoderConfig EncoderConfigOf(const SasrecOptions& o) {
-  nn::EncoderConfig c;
-  c.dim = o.dim;
-  c.heads = o.heads;
-  c.blocks = o.blocks;
-  c.max_len = o.max_len;
-  c.dropout = o.dropout;
-  c.gelu = o.gelu;
-  return c;
-}
-
 const char* LossName(SasrecLoss loss) {
   switch (loss) {
     case SasrecLoss::kSoftmax:
@@ -41,23 +30,94 @@ const char* LossName(SasrecLoss loss) {
 
 }  // namespace
 
+const ParamTable<SasrecOptions>& SasrecParamTable() {
+  using O = SasrecOptions;
+  static const ParamTable<O> kTable =
+      ParamTable<O>("sasrec")
+          .Int(
+              "dim", [](auto& o) -> auto& { return o.encoder.dim; }, 1, 1024,
+              "embedding and hidden size: more = finer items, cost O(dim^2) per token")
+          .Int(
+              "heads", [](auto& o) -> auto& { return o.encoder.heads; }, 1, 64,
+              "attention heads (must divide dim)")
+          .Int(
+              "blocks", [](auto& o) -> auto& { return o.encoder.blocks; }, 0, 16,
+              "transformer blocks: more = longer-range patterns, slower steps")
+          .Int(
+              "max_len", [](auto& o) -> auto& { return o.encoder.max_len; }, 1, 1024,
+              "recent positive items the model reads (training chunks are max_len + 1 long)")
+          .Double(
+              "dropout", [](auto& o) -> auto& { return o.encoder.dropout; }, 0, 0.99,
+              "dropout rate of the encoder while training")
+          .Choice(
+              "act", [](auto& o) -> auto& { return o.encoder.gelu; },
+              {{"relu", false}, {"gelu", true}}, "activation of the feed-forward layers")
+          .Choice("loss", &O::loss,
+                  {{"softmax", SasrecLoss::kSoftmax},
+                   {"sampled", SasrecLoss::kSampled},
+                   {"bce", SasrecLoss::kBce}},
+                  "`softmax`: full softmax over all items (small catalogues); `sampled`: sampled "
+                  "softmax over `negatives` popularity-drawn items with log-q correction; `bce`: "
+                  "binary cross-entropy with `negatives` uniform negatives per position")
+          .Int("negatives", &O::negatives, 1, 100000,
+               "negatives: per position (bce) or shared by the batch (sampled)")
+          .Double("lr", &O::lr, 1e-9, 10, "Adam learning rate of Fit")
+          .Double("l2", &O::l2, 0, 10, "L2 penalty on the weights")
+          .Double("init_std", &O::init_std, 1e-6, 10,
+                  "item rows and positions start as normal(0, init_std)")
+          .Int("batch", &O::batch, 1, 100000, "sequences per Fit minibatch")
+          .Int("epochs", &O::epochs, 0, 100000, "Fit: at most this many epochs")
+          .Int("patience", &O::patience, 1, 1000,
+               "Fit: stop after this many epochs without a better validation NDCG@10")
+          .Int("valid_users", &O::valid_users, 0, 1e8,
+               "Fit: users whose last item is held out for early stopping")
+          .Int("max_chunks", &O::max_chunks, 0, 1e6,
+               "Fit: training chunks per user, newest first (0 = all)")
+          .Int("threads", &O::threads, 1, 64,
+               "Fit threads (1: single-threaded; same seed and threads = same result)")
+          .Double("online_lr", &O::online_lr, 0, 10,
+                  "learning rate of the online step per positive event (pre-trained model)")
+          .Double("scratch_lr", &O::scratch_lr, 0, 10,
+                  "online learning rate while no Fit has trained the model; 0: online_lr")
+          .Int("replay", &O::replay, 0, 1000,
+               "past sequences from the reservoir replayed with each online step")
+          .Int("reservoir", &O::reservoir, 1, 1e7, "capacity of the replay reservoir")
+          .Int("seed", &O::seed, 0, 1e15, "seeds weights, dropout, sampling and shuffling")
+          .Bool("content", &O::content,
+                "1: an item's vector adds its hashed content features (SetItemContent)")
+          .Int("feature_buckets", &O::feature_buckets, 1, 1 << 24,
+               "rows of the hashed content feature table")
+          .Bool("online_dropout", &O::online_dropout, "dropout during online steps")
+          .Bool("online_all", &O::online_all,
+                "online loss on every position of the sequences, not only the newest")
+          .Choice("online_optimizer", &O::online_optimizer,
+                  {{"adam", SasrecOptimizer::kAdam}, {"sgd", SasrecOptimizer::kSgd}},
+                  "online step rule: Adam (pre-training moments continue) or plain SGD")
+          .Bool("online_items_only", &O::online_items_only,
+                "online steps move the item rows only; the encoder stays as pre-trained")
+          .Double("online_anchor", &O::online_anchor, 0, 1,
+                  "after each online step, pull the touched weights back towards the "
+                  "pre-trained ones by this share (0: off)");
+  return kTable;
+}
+
 Status ValidateSasrecOptions(const SasrecOptions& o) {
   auto bad = [](const std::string& field) {
     return Status::InvalidArgument("sasrec: invalid option " + field);
   };
-  if (o.dim < 1 || o.dim > 1024) {
+  if (o.encoder.dim < 1 || o.encoder.dim > 1024) {
     return bad("dim");
   }
-  if (o.heads < 1 || o.dim % o.heads != 0) {
+  if (o.encoder.heads < 1 || o.encoder.dim % o.encoder.heads != 0) {
     return bad("heads (must divide dim)");
   }
-  if (o.blocks < 0 || o.blocks > 16) {
+  if (o.encoder.blocks < 0 || o.encoder.blocks > 16) {
     return bad("blocks");
   }
-  if (o.max_len < 1 || o.max_len > 1024) {
+  if (o.encoder.max_len < 1 || o.encoder.max_len > 1024) {
     return bad("max_len");
   }
-  if (!(o.dropout >= 0 && o.dropout < 1)) {
+  if (!(o.encoder.dropout >= 0 && o.encoder.dropout < 1)) {
     return bad("dropout");
   }
   if (o.negatives < 1 || o.batch < 1 || o.epochs < 0 || o.patience < 1 || o.valid_users < 0 ||
@@ -82,14 +142,13 @@ Result<std::unique_ptr<Sasrec>> Sasrec::Create(const SasrecOptions& options) {
   return std::unique_ptr<Sasrec>(new Sasrec(options));
 }
 
-Sasrec::Sasrec(const SasrecOptions& options)
-    : options_(options), encoder_(EncoderConfigOf(options)) {
+Sasrec::Sasrec(const SasrecOptions& options) : options_(options), encoder_(options.encoder) {
   base::Rng rng(base::Mix64(options.seed ^ 0xE4C0DE5ULL));
   encoder_.Init(&rng, options.init_std);
   enc_m_.assign(encoder_.params().size(), 0.0f);
   enc_v_.assign(encoder_.params().size(), 0.0f);
   if (options.content) {
-    const size_t cells = static_cast<size_t>(options.feature_buckets) * options.dim;
+    const size_t cells = static_cast<size_t>(options.feature_buckets) * options.encoder.dim;
     feat_.assign(cells, 0.0f);  // a feature starts at zero: E_i starts at its id row
     feat_m_.assign(cells, 0.0f);
     feat_v_.assign(cells, 0.0f);
@@ -103,12 +162,12 @@ Sasrec::~Sasrec() = default;
 
 KeyValues Sasrec::params() const {
   const SasrecOptions& o = options_;
-  return {{"dim", std::to_string(o.dim)},
-          {"heads", std::to_string(o.heads)},
-          {"blocks", std::to_string(o.blocks)},
-          {"max_len", std::to_string(o.max_len)},
-          {"dropout", std::to_string(o.dropout)},
-          {"act", o.gelu ? "gelu" : "relu"},
+  return {{"dim", std::to_string(o.encoder.dim)},
+          {"heads", std::to_string(o.encoder.heads)},
+          {"blocks", std::to_string(o.encoder.blocks)},
+          {"max_len", std::to_string(o.encoder.max_len)},
+          {"dropout", std::to_string(o.encoder.dropout)},
+          {"act", o.encoder.gelu ? "gelu" : "relu"},
           {"loss", LossName(o.loss)},
           {"negatives", std::to_string(o.negatives)},
           {"lr", std::to_string(o.lr)},
@@ -135,7 +194,7 @@ void Sasrec::GrowItems(ItemIdx item) {
   if (item < rows_) {
     return;
   }
-  const size_t d = static_cast<size_t>(options_.dim);
+  const size_t d = static_cast<size_t>(options_.encoder.dim);
   const size_t old_rows = rows_;
   rows_ = static_cast<size_t>(item) + 1;
   items_.resize(rows_ * d);
@@ -202,7 +261,7 @@ std::vector<ItemIdx> Sasrec::RecentSequence(const UserState& user) const {
       seq.push_back(h.item);
     }
   }
-  const size_t keep = static_cast<size_t>(options_.max_len);
+  const size_t keep = static_cast<size_t>(options_.encoder.max_len);
   if (seq.size() > keep) {
     seq.erase(seq.begin(), seq.end() - static_cast<int64_t>(keep));
   }
@@ -211,7 +270,7 @@ std::vector<ItemIdx> Sasrec::RecentSequence(const UserState& user) const {
 
 void Sasrec::EncodeLast(std::span<const ItemIdx> sequence, nn::EncoderWorkspace* ws,
                         std::vector<float>* x) const {
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   const int t = static_cast<int>(sequence.size());
   const int lengths[1] = {t};
   encoder_.Prepare(lengths, ws);
@@ -225,7 +284,7 @@ void Sasrec::EncodeLast(std::span<const ItemIdx> sequence, nn::EncoderWorkspace*
 }
 
 void Sasrec::ScoreHidden(const float* h, std::span<float> scores) const {
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   const int n = static_cast<int>(rows_);
   nn::Gemm(false, true, 1, n, d, 1.0f, h, d, items_.data(), d, 0.0f, scores.data(), n);
   for (int i = 0; i < n; ++i) {
@@ -239,7 +298,7 @@ void Sasrec::ScoreSequence(std::span<const ItemIdx> sequence, std::span<float> s
   thread_local nn::EncoderWorkspace ws;
   thread_local std::vector<float> x;
   EncodeLast(sequence, &ws, &x);
-  ScoreHidden(ws.out.data() + (sequence.size() - 1) * options_.dim, scores);
+  ScoreHidden(ws.out.data() + (sequence.size() - 1) * options_.encoder.dim, scores);
 }
 
 uint64_t Sasrec::cache_hits() const {
@@ -261,7 +320,7 @@ void Sasrec::UserVector(UserIdx user, const std::vector<ItemIdx>& sequence,
   thread_local nn::EncoderWorkspace ws;
   thread_local std::vector<float> x;
   EncodeLast(sequence, &ws, &x);
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   const float* last = ws.out.data() + (sequence.size() - 1) * d;
   h->assign(last, last + d);
   if (user != kNoUser) {
@@ -326,7 +385,7 @@ std::vector<std::pair<ItemIdx, float>> Sasrec::RecentAttention(const UserState& 
 
 bool Sasrec::RetrievalQuery(const RecommendRequest& request, std::span<float> out) const {
   const nn::ScopedFlushDenormals flush;  // fp_env.h: subnormals cost ~100x
-  const size_t d = static_cast<size_t>(options_.dim);
+  const size_t d = static_cast<size_t>(options_.encoder.dim);
   if (out.size() != d + 1 || request.user_state == nullptr) {
     return false;
   }
@@ -342,7 +401,7 @@ bool Sasrec::RetrievalQuery(const RecommendRequest& request, std::span<float> ou
 }
 
 bool Sasrec::RetrievalItem(ItemIdx item, std::span<float> out) const {
-  const size_t d = static_cast<size_t>(options_.dim);
+  const size_t d = static_cast<size_t>(options_.encoder.dim);
   if (out.size() != d + 1 || item >= rows_ || known_[item] == 0) {
     return false;
   }

@@ -57,6 +57,7 @@
 #include <utility>
 #include <vector>
 
+#include "model/param_table.h"
 #include "model/recommender.h"
 #include "nn/adam.h"
 #include "nn/encoder.h"
@@ -67,12 +68,9 @@ enum class SasrecLoss { kSoftmax, kSampled, kBce };
 enum class SasrecOptimizer { kAdam, kSgd };
 
 struct SasrecOptions {
-  int dim = 64;
-  int heads = 1;
-  int blocks = 2;
-  int max_len = 50;
-  float dropout = 0.2f;
-  bool gelu = false;
+  // The transformer: dim, heads, blocks, max_len, dropout, gelu (defaults 64, 1, 2, 50, 0.2,
+  // relu).
+  nn::EncoderConfig encoder;
   SasrecLoss loss = SasrecLoss::kSoftmax;
   int negatives = 1;  // bce: per position; sampled: shared per batch
   float lr = 1e-3f;
@@ -120,6 +118,8 @@ struct SasrecOptions {
 
 // kInvalidArgument naming the bad field.
 Status ValidateSasrecOptions(const SasrecOptions& options);
+// The parameters of "sasrec" (model/param_table.h; doc/params.md).
+const ParamTable<SasrecOptions>& SasrecParamTable();
 
 class Sasrec final : public Recommender {
  public:
@@ -137,7 +137,7 @@ class Sasrec final : public Recommender {
   void SetItemContent(ItemIdx item, const Item& content) override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
   // Retrieval vectors: query (h, 1), item (E_i, 0), so <query, item> is the model's score.
-  size_t retrieval_dim() const override { return static_cast<size_t>(options_.dim) + 1; }
+  size_t retrieval_dim() const override { return static_cast<size_t>(options_.encoder.dim) + 1; }
   bool RetrievalQuery(const RecommendRequest& request, std::span<float> out) const override;
   bool RetrievalItem(ItemIdx item, std::span<float> out) const override;
   // Explain() of the request's user, normalised to sum to 1.

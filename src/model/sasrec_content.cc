@@ -52,7 +52,7 @@ void Sasrec::SetItemContent(ItemIdx item, const Item& content) {
 }
 
 void Sasrec::RefreshRow(ItemIdx item) {
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   float* e = items_.data() + static_cast<int64_t>(item) * d;
   std::copy_n(ids_.data() + static_cast<int64_t>(item) * d, d, e);
   for (const auto& [bucket, weight] : item_feats_[item]) {
@@ -70,7 +70,7 @@ void Sasrec::RefreshAllRows() {
 }
 
 void Sasrec::ContentStep(const nn::AdamOptions& adam, const ThreadState& main) {
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   touched_feats_.clear();
   for (uint32_t row : main.touched_rows) {
     const float* g = main.item_grad.data() + static_cast<int64_t>(row) * d;

@@ -42,7 +42,7 @@ double Sasrec::ValidationNdcg(const std::vector<std::vector<ItemIdx>>& train_seq
     std::vector<float> scores(rows_);
     for (size_t v = t; v < valid.size(); v += threads) {
       const auto& seq = train_seqs[valid[v].first];
-      const size_t keep = std::min(seq.size(), static_cast<size_t>(options_.max_len));
+      const size_t keep = std::min(seq.size(), static_cast<size_t>(options_.encoder.max_len));
       ScoreSequence(std::span(seq).last(keep), scores);
       const float target = scores[valid[v].second];
       for (ItemIdx seen : seq) {
@@ -104,13 +104,13 @@ Status Sasrec::Fit(std::span<const data::Interaction> history) {
   }
   std::vector<Example> examples;
   for (const auto& seq : train) {
-    AddChunks(seq, options_.max_len, options_.max_chunks, &examples);
+    AddChunks(seq, options_.encoder.max_len, options_.max_chunks, &examples);
   }
   RunEpochs(examples, train, valid);
   for (size_t u = 0; u < seqs.size(); ++u) {
     const auto& seq = seqs[u];
     if (seq.size() >= 2) {
-      const size_t keep = std::min(seq.size(), static_cast<size_t>(options_.max_len) + 1);
+      const size_t keep = std::min(seq.size(), static_cast<size_t>(options_.encoder.max_len) + 1);
       Remember(static_cast<UserIdx>(u),
                std::vector<ItemIdx>(seq.end() - static_cast<int64_t>(keep), seq.end()));
     }

@@ -21,8 +21,8 @@ Status Sasrec::SaveState(base::ByteWriter* out) const {
   std::string payload;
   base::ByteWriter w(&payload);
   w.Put<uint32_t>(kVersion);
-  for (int v : {options_.dim, options_.heads, options_.blocks, options_.max_len,
-                static_cast<int>(options_.loss)}) {
+  for (int v : {options_.encoder.dim, options_.encoder.heads, options_.encoder.blocks,
+                options_.encoder.max_len, static_cast<int>(options_.loss)}) {
     w.Put<int32_t>(v);
   }
   w.PutVector(encoder_.params());
@@ -70,8 +70,8 @@ Status Sasrec::LoadState(base::ByteReader* in) {
   if (version < 1 || version > kVersion) {
     return r.Error("unsupported version " + std::to_string(version));
   }
-  for (int expected : {options_.dim, options_.heads, options_.blocks, options_.max_len,
-                       static_cast<int>(options_.loss)}) {
+  for (int expected : {options_.encoder.dim, options_.encoder.heads, options_.encoder.blocks,
+                       options_.encoder.max_len, static_cast<int>(options_.loss)}) {
     int32_t v = 0;
     FLYWHEEL_RETURN_IF_ERROR(r.Get(&v, "shape"));
     if (v != expected) {
@@ -89,7 +89,7 @@ Status Sasrec::LoadState(base::ByteReader* in) {
   uint64_t rows = 0;
   FLYWHEEL_RETURN_IF_ERROR(r.Get(&rows, "rows"));
   rows_ = rows;
-  const size_t cells = rows_ * static_cast<size_t>(options_.dim);
+  const size_t cells = rows_ * static_cast<size_t>(options_.encoder.dim);
   FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&items_, "items"));
   FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&item_m_, "items m"));
   FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&item_v_, "items v"));
@@ -121,7 +121,7 @@ Status Sasrec::LoadState(base::ByteReader* in) {
   reservoir_.assign(n_res, {});
   for (auto& seq : reservoir_) {
     FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&seq, "reservoir sequence"));
-    if (seq.size() < 2 || seq.size() > static_cast<size_t>(options_.max_len) + 1) {
+    if (seq.size() < 2 || seq.size() > static_cast<size_t>(options_.encoder.max_len) + 1) {
       return r.Error("reservoir sequence length");
     }
     for (ItemIdx item : seq) {
@@ -156,7 +156,8 @@ Status Sasrec::LoadState(base::ByteReader* in) {
     FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&anchor_enc_, "anchor encoder"));
     FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&anchor_items_, "anchor items"));
     if ((!anchor_enc_.empty() && anchor_enc_.size() != encoder_.params().size()) ||
-        anchor_items_.size() > IdRows().size() || anchor_items_.size() % options_.dim != 0) {
+        anchor_items_.size() > IdRows().size() ||
+        anchor_items_.size() % options_.encoder.dim != 0) {
       return r.Error("anchor size mismatch");
     }
   } else {
@@ -207,7 +208,7 @@ Status Sasrec::LoadContent(base::ByteReader* r) {
   FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&feat_, "feature rows"));
   FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&feat_m_, "feature m"));
   FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&feat_v_, "feature v"));
-  const size_t cells = static_cast<size_t>(buckets) * options_.dim;
+  const size_t cells = static_cast<size_t>(buckets) * options_.encoder.dim;
   if (ids_.size() != items_.size() || feat_.size() != cells || feat_m_.size() != cells ||
       feat_v_.size() != cells) {
     return r->Error("content table size mismatch");

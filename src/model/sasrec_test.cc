@@ -37,11 +37,11 @@ std::vector<data::Interaction> RingHistory(int users, int length, uint64_t seed)
 
 SasrecOptions SmallOptions() {
   SasrecOptions o;
-  o.dim = 16;
-  o.heads = 2;
-  o.blocks = 1;
-  o.max_len = 8;
-  o.dropout = 0.1f;
+  o.encoder.dim = 16;
+  o.encoder.heads = 2;
+  o.encoder.blocks = 1;
+  o.encoder.max_len = 8;
+  o.encoder.dropout = 0.1f;
   o.lr = 1e-2f;
   o.batch = 32;
   o.epochs = 40;
@@ -173,7 +173,7 @@ TEST(SasrecTest, NonFiniteGradientsNeverReachParameters) {
   // Payload = u64 length, then u32 version, 5 x i32 shape, u64 count, encoder floats: put a NaN
   // in block 0's first layer-norm gamma (float index max_len * dim), then fix the checksum.
   const size_t payload = 8;
-  const size_t at = payload + 4 + 20 + 8 + sizeof(float) * o.max_len * o.dim;
+  const size_t at = payload + 4 + 20 + 8 + sizeof(float) * o.encoder.max_len * o.encoder.dim;
   const float nan = NAN;
   std::memcpy(bytes.data() + at, &nan, sizeof nan);
   const uint32_t crc = base::crc32c::Value(bytes.data() + payload, bytes.size() - payload - 4);

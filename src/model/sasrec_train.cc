@@ -25,7 +25,7 @@ void Sasrec::ThreadState::Fit(size_t num_rows, int dim) {
 
 double Sasrec::TrainStep(std::span<const Example* const> examples, int threads, float lr) {
   const nn::ScopedFlushDenormals flush;  // fp_env.h: subnormals cost ~100x
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   threads = std::max(1, std::min<int>(threads, static_cast<int>(examples.size())));
   while (threads_.size() < static_cast<size_t>(threads)) {
     threads_.push_back(std::make_unique<ThreadState>());
@@ -90,7 +90,7 @@ constexpr int kChunkTokens = 256;
 double Sasrec::SliceLossAndGrads(std::span<const Example* const> slice, uint64_t stream,
                                  const std::vector<ItemIdx>& shared_negatives, float scale,
                                  ThreadState* ts) const {
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   const float in_scale = std::sqrt(static_cast<float>(d));
   base::Rng rng(base::Mix64(options_.seed ^ base::Mix64(stream)));
   double loss = 0;
@@ -145,7 +145,7 @@ double Sasrec::SliceLossAndGrads(std::span<const Example* const> slice, uint64_t
 double Sasrec::OutputLoss(std::span<const Example* const> slice, base::Rng* rng,
                           const std::vector<ItemIdx>& shared_negatives, float scale,
                           ThreadState* ts) const {
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   // Rows of ws.out with a target, and their targets.
   ts->rows.clear();
   ts->targets.clear();
@@ -179,7 +179,7 @@ double Sasrec::OutputLoss(std::span<const Example* const> slice, base::Rng* rng,
 }
 
 bool Sasrec::ApplyGradients(float lr, int threads) {
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   ThreadState& main = *threads_[0];
   for (int t = 1; t < threads; ++t) {
     ThreadState& other = *threads_[t];
@@ -244,7 +244,7 @@ void Sasrec::PullToAnchor(std::span<const uint32_t> rows) {
     nn::PullTowards(anchor_enc_.data(), static_cast<int64_t>(anchor_enc_.size()), keep,
                     encoder_.params().data());
   }
-  const size_t d = static_cast<size_t>(options_.dim);
+  const size_t d = static_cast<size_t>(options_.encoder.dim);
   std::vector<float>& table = IdRows();
   for (uint32_t row : rows) {
     const size_t at = static_cast<size_t>(row) * d;
@@ -259,7 +259,7 @@ void Sasrec::PullToAnchor(std::span<const uint32_t> rows) {
 namespace flywheel::model {
 
 double Sasrec::SoftmaxLoss(float scale, ThreadState* ts) const {
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   const int m = static_cast<int>(ts->rows.size());
   const int n = static_cast<int>(rows_);
   ts->logits.resize(static_cast<size_t>(m) * n);
@@ -288,7 +288,7 @@ double Sasrec::SoftmaxLoss(float scale, ThreadState* ts) const {
 
 double Sasrec::SampledLoss(const std::vector<ItemIdx>& negatives, float scale,
                            ThreadState* ts) const {
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   const int m = static_cast<int>(ts->rows.size());
   const int s = static_cast<int>(negatives.size());
   ts->er.resize(static_cast<size_t>(s) * d);
@@ -329,7 +329,7 @@ double Sasrec::SampledLoss(const std::vector<ItemIdx>& negatives, float scale,
 
 // dh += dpos * E_target; dE_target += dpos * h (rows of ts->rows).
 void Sasrec::AddTargetGradients(ThreadState* ts) const {
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   for (size_t r = 0; r < ts->rows.size(); ++r) {
     const float g = ts->dpos[r];
     const float* e = items_.data() + static_cast<size_t>(ts->targets[r]) * d;
@@ -341,7 +341,7 @@ void Sasrec::AddTargetGradients(ThreadState* ts) const {
 }
 
 double Sasrec::BceLoss(base::Rng* rng, float scale, ThreadState* ts) const {
-  const int d = options_.dim;
+  const int d = options_.encoder.dim;
   const int m = static_cast<int>(ts->rows.size());
   const int s = options_.negatives;
   ts->pos.resize(m);

@@ -61,6 +61,7 @@
 
 #include "base/random.h"
 #include "embedding/embedding_table.h"
+#include "model/param_table.h"
 #include "model/recommender.h"
 
 namespace flywheel::model {
@@ -90,11 +91,10 @@ struct TwoTowerOptions {
   uint64_t seed = 1;
 };
 
-// kInvalidArgument naming the bad field.
+// kInvalidArgument naming the bad field (the ranges of TwoTowerParamTable).
 Status ValidateTwoTowerOptions(const TwoTowerOptions& options);
-// Parses "--param twotower.KEY=VALUE" pairs (registry); unknown keys and bad values are
-// kInvalidArgument naming the key.
-Result<TwoTowerOptions> TwoTowerOptionsFromParams(const std::map<std::string, std::string>& params);
+// The parameters of "twotower" (model/param_table.h; doc/params.md).
+const ParamTable<TwoTowerOptions>& TwoTowerParamTable();
 
 class TwoTower final : public Recommender {
  public:

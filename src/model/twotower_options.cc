@@ -1,173 +1,63 @@
-// TwoTowerOptions: validation, parsing from "--param twotower.KEY=VALUE", and params().
-#include <cmath>
-#include <cstdio>
-
-#include "base/strings.h"
+// TwoTowerOptions: the parameter table (parsing "--param twotower.KEY=VALUE", validation,
+// params(), help and doc/params.md).
 #include "model/twotower.h"
 
 namespace flywheel::model {
-namespace {
 
-Status Invalid(const std::string& field, const std::string& rule) {
-  return Status::InvalidArgument("twotower: " + field + " must be " + rule);
+// Numeric parameters first, in the order params() has always listed them, then loss and
+// optimizer.
+const ParamTable<TwoTowerOptions>& TwoTowerParamTable() {
+  using embedding::OptimizerKind;
+  using O = TwoTowerOptions;
+  static const ParamTable<O> kTable =
+      ParamTable<O>("twotower")
+          .Int("dim", &O::dim, 1, 4096,
+               "factor dimension: more = finer taste, slower steps and scoring")
+          .Double("lr", &O::lr, 1e-30, 1e30, "learning rate (its scale depends on the optimizer)")
+          .Double("lr_decay", &O::lr_decay, 0, 1e6,
+                  "lr_t = lr / sqrt(1 + lr_decay * t), t = steps so far; 0 keeps lr constant")
+          .Double("l2", &O::l2, 0, 1e6,
+                  "L2 on the rows a step touches (user, candidates, their features)")
+          .Double("init_std", &O::init_std, 0, 1e3, "new rows ~ normal(0, init_std)")
+          .Double("clip", &O::clip, 0, 1e30, "> 0: clip each row gradient to this L2 norm")
+          .Int("negatives", &O::negatives, 1, 1000,
+               "sampled negatives per positive: more = sharper ranking, cost O(negatives x dim) "
+               "per step")
+          .Bool("popularity_sampling", &O::popularity_sampling,
+                "1: negatives from the reservoir (~ popularity) with log-q correction; 0: "
+                "uniform")
+          .Int("history", &O::history, 0, 1000, "recent positives pooled into the user tower")
+          .Double("half_life_hours", &O::half_life_hours, 1e-6, 1e9, "time decay of the pooling")
+          .Double("history_decay", &O::history_decay, 0, 1,
+                  "position decay of the pooling: small = the last items dominate (session "
+                  "signal)")
+          .Bool("content", &O::content,
+                "0: no content features (an id-only ablation; content-only items are then "
+                "unknown)")
+          .Int("max_tags", &O::max_tags, 0, 1000, "tags and title tokens used per item")
+          .Int("replay", &O::replay, 0, 100, "reservoir replays per positive `Observe`")
+          .Int("reservoir", &O::reservoir, 1, 1e8,
+               "replay reservoir capacity (also the popularity proposal)")
+          .Int("epochs", &O::epochs, 0, 1000, "passes of `Fit`")
+          .Int("threads", &O::threads, 1, 64, "`Fit` threads: 1 deterministic, > 1 Hogwild")
+          .Int("seed", &O::seed, 0, 1e15, "seeds rows, sampling, reservoir and shuffling")
+          .Choice("loss", &O::loss,
+                  {{"bpr", TwoTowerLoss::kBpr}, {"softmax", TwoTowerLoss::kSoftmax}},
+                  "`softmax` (sampled softmax) or `bpr`")
+          .Choice("optimizer", &O::optimizer,
+                  {{"sgd", OptimizerKind::kSgd},
+                   {"adagrad", OptimizerKind::kAdagrad},
+                   {"adam", OptimizerKind::kAdam}},
+                  "row optimizer");
+  return kTable;
 }
-
-bool InRange(double value, double min, double max) {
-  return std::isfinite(value) && value >= min && value <= max;
-}
-
-std::string Num(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%g", value);
-  return text;
-}
-
-struct NumericParam {
-  const char* key;
-  double min;
-  double max;
-};
-
-// Every numeric parameter with its range, in the order of Values(); Validate, the parser and
-// params() share it.
-constexpr NumericParam kNumeric[] = {
-    {"dim", 1, 4096},        {"lr", 1e-30, 1e30},
-    {"lr_decay", 0, 1e6},    {"l2", 0, 1e6},
-    {"init_std", 0, 1e3},    {"clip", 0, 1e30},
-    {"negatives", 1, 1000},  {"popularity_sampling", 0, 1},
-    {"history", 0, 1000},    {"half_life_hours", 1e-6, 1e9},
-    {"history_decay", 0, 1}, {"content", 0, 1},
-    {"max_tags", 0, 1000},   {"replay", 0, 100},
-    {"reservoir", 1, 1e8},   {"epochs", 0, 1000},
-    {"threads", 1, 64},      {"seed", 0, 1e15},
-};
-
-// The slot of `key` in a Values() vector (same order as kNumeric), or null.
-double* Field(std::string_view key, std::vector<double>* values) {
-  for (size_t i = 0; i < std::size(kNumeric); ++i) {
-    if (kNumeric[i].key == key) {
-      return &(*values)[i];
-    }
-  }
-  return nullptr;
-}
-
-std::vector<double> Values(const TwoTowerOptions& o) {
-  return {static_cast<double>(o.dim),
-          o.lr,
-          o.lr_decay,
-          o.l2,
-          o.init_std,
-          o.clip,
-          static_cast<double>(o.negatives),
-          o.popularity_sampling ? 1.0 : 0.0,
-          static_cast<double>(o.history),
-          o.half_life_hours,
-          o.history_decay,
-          o.content ? 1.0 : 0.0,
-          static_cast<double>(o.max_tags),
-          static_cast<double>(o.replay),
-          static_cast<double>(o.reservoir),
-          static_cast<double>(o.epochs),
-          static_cast<double>(o.threads),
-          static_cast<double>(o.seed)};
-}
-
-void Assign(const std::vector<double>& v, TwoTowerOptions* o) {
-  size_t i = 0;
-  o->dim = static_cast<uint32_t>(v[i++]);
-  o->lr = static_cast<float>(v[i++]);
-  o->lr_decay = static_cast<float>(v[i++]);
-  o->l2 = static_cast<float>(v[i++]);
-  o->init_std = static_cast<float>(v[i++]);
-  o->clip = static_cast<float>(v[i++]);
-  o->negatives = static_cast<int>(v[i++]);
-  o->popularity_sampling = v[i++] != 0;
-  o->history = static_cast<int>(v[i++]);
-  o->half_life_hours = static_cast<float>(v[i++]);
-  o->history_decay = static_cast<float>(v[i++]);
-  o->content = v[i++] != 0;
-  o->max_tags = static_cast<int>(v[i++]);
-  o->replay = static_cast<int>(v[i++]);
-  o->reservoir = static_cast<int>(v[i++]);
-  o->epochs = static_cast<int>(v[i++]);
-  o->threads = static_cast<int>(v[i++]);
-  o->seed = static_cast<uint64_t>(v[i++]);
-}
-
-}  // namespace
 
 Status ValidateTwoTowerOptions(const TwoTowerOptions& o) {
-  const std::vector<double> values = Values(o);
-  for (size_t i = 0; i < std::size(kNumeric); ++i) {
-    if (!InRange(values[i], kNumeric[i].min, kNumeric[i].max)) {
-      return Invalid(kNumeric[i].key, "in [" + Num(kNumeric[i].min) + ", " + Num(kNumeric[i].max) +
-                                          "], got " + Num(values[i]));
-    }
-  }
-  if (o.optimizer == embedding::OptimizerKind::kFtrl) {
-    return Invalid("optimizer", "sgd, adagrad or adam");
-  }
-  if (o.loss != TwoTowerLoss::kBpr && o.loss != TwoTowerLoss::kSoftmax) {
-    return Invalid("loss", "bpr or softmax");
-  }
-  return Status::Ok();
-}
-
-Result<TwoTowerOptions> TwoTowerOptionsFromParams(
-    const std::map<std::string, std::string>& params) {
-  TwoTowerOptions o;
-  std::vector<double> values = Values(o);
-  for (const auto& [key, text] : params) {
-    if (key == "loss") {
-      if (text != "bpr" && text != "softmax") {
-        return Invalid("loss", "bpr or softmax, got '" + text + "'");
-      }
-      o.loss = text == "bpr" ? TwoTowerLoss::kBpr : TwoTowerLoss::kSoftmax;
-      continue;
-    }
-    if (key == "optimizer") {
-      auto kind = embedding::ParseOptimizerKind(text);
-      if (!kind.ok() || *kind == embedding::OptimizerKind::kFtrl) {
-        return Invalid("optimizer", "sgd, adagrad or adam, got '" + text + "'");
-      }
-      o.optimizer = *kind;
-      continue;
-    }
-    double* field = Field(key, &values);
-    if (field == nullptr) {
-      return Status::InvalidArgument(
-          "model twotower: unknown parameter '" + key +
-          "' (allowed: dim, loss, optimizer, lr, lr_decay, l2, init_std, clip, negatives, "
-          "popularity_sampling, history, half_life_hours, history_decay, content, max_tags, "
-          "replay, reservoir, epochs, threads, seed)");
-    }
-    auto value = base::ParseDouble(text);
-    if (!value.ok()) {
-      return Invalid(key, "a number, got '" + text + "'");
-    }
-    *field = *value;
-  }
-  for (size_t i = 0; i < std::size(kNumeric); ++i) {
-    if (!InRange(values[i], kNumeric[i].min, kNumeric[i].max)) {
-      return Invalid(kNumeric[i].key, "in [" + Num(kNumeric[i].min) + ", " + Num(kNumeric[i].max) +
-                                          "], got " + Num(values[i]));
-    }
-  }
-  Assign(values, &o);
-  return o;
+  return TwoTowerParamTable().Validate(o);
 }
 
 KeyValues TwoTower::params() const {
-  const TwoTowerOptions& o = options_;
-  const std::vector<double> values = Values(o);
-  KeyValues out;
-  for (size_t i = 0; i < std::size(kNumeric); ++i) {
-    out.emplace_back(kNumeric[i].key, Num(values[i]));
-  }
-  out.emplace_back("loss", o.loss == TwoTowerLoss::kBpr ? "bpr" : "softmax");
-  out.emplace_back("optimizer", std::string(embedding::OptimizerKindName(o.optimizer)));
-  return out;
+  return TwoTowerParamTable().Values(options_);
 }
 
 }  // namespace flywheel::model
