@@ -100,6 +100,33 @@ model::RecommendRequest MakeRequest(const ProtocolContext& ctx, UserIdx user,
   return request;
 }
 
+// Classic single-shot metrics at T: one list per test user against the whole test set.
+MeanOverUsers ScoreAtSplit(const ProtocolContext& ctx, const model::Recommender& model,
+                           const model::UserStateStore& users, TestSets& remaining,
+                           const std::vector<UserIdx>& test_users, TimestampMs split_ts) {
+  MeanOverUsers at_split;
+  std::vector<model::ScoredItem> top;
+  for (UserIdx user : test_users) {
+    model.Recommend(MakeRequest(ctx, user, users.Find(user), split_ts), &top);
+    UserMean one;
+    one.Add(ScoreAgainstSet(top, ctx.options->k, remaining[user]));
+    at_split.AddUser(one);
+  }
+  return at_split;
+}
+
+json MetricsJson(const MeanOverUsers& mean, const MeanOverUsers& at_split,
+                 const CoverageCounter& coverage, size_t items_with_events) {
+  return {{"precision", mean.Mean(mean.sum.precision)},
+          {"recall", mean.Mean(mean.sum.recall)},
+          {"f1", mean.Mean(mean.sum.f1)},
+          {"ndcg", mean.Mean(mean.sum.ndcg)},
+          {"coverage", coverage.Coverage(items_with_events)},
+          {"precision_at_split", at_split.Mean(at_split.sum.precision)},
+          {"recall_at_split", at_split.Mean(at_split.sum.recall)},
+          {"ndcg_at_split", at_split.Mean(at_split.sum.ndcg)}};
+}
+
 }  // namespace
 
 Status RunTemporal(const ProtocolContext& ctx, const ModelEntry& entry, json* doc) {
@@ -123,20 +150,14 @@ Status RunTemporal(const ProtocolContext& ctx, const ModelEntry& entry, json* do
       users.Get(events[i].user).Add(events[i]);
     }
     TestSets remaining = BuildTestSets(ctx, split, users);
-    // Classic single-shot metrics at T.
-    MeanOverUsers at_split;
-    std::vector<model::ScoredItem> top;
     std::vector<UserIdx> test_users;
     for (const auto& [user, set] : remaining) {
       test_users.push_back(user);
     }
     std::sort(test_users.begin(), test_users.end());
-    for (UserIdx user : test_users) {
-      model->Recommend(MakeRequest(ctx, user, users.Find(user), events[split].ts_ms), &top);
-      UserMean one;
-      one.Add(ScoreAgainstSet(top, ctx.options->k, remaining[user]));
-      at_split.AddUser(one);
-    }
+    const MeanOverUsers at_split =
+        ScoreAtSplit(ctx, *model, users, remaining, test_users, events[split].ts_ms);
+    std::vector<model::ScoredItem> top;
     // Replay of the test period.
     std::unordered_map<UserIdx, UserMean> per_user;
     CoverageCounter coverage;
@@ -170,15 +191,8 @@ Status RunTemporal(const ProtocolContext& ctx, const ModelEntry& entry, json* do
     result["model"] = model->name();
     result["params"] = ParamsJson(*model);
     result["update"] = mode.ToString();
-    result["metrics"] = {
-        {"precision", mean.Mean(mean.sum.precision)},
-        {"recall", mean.Mean(mean.sum.recall)},
-        {"f1", mean.Mean(mean.sum.f1)},
-        {"ndcg", mean.Mean(mean.sum.ndcg)},
-        {"coverage", coverage.Coverage(static_cast<size_t>(ctx.dataset->num_items_with_events))},
-        {"precision_at_split", at_split.Mean(at_split.sum.precision)},
-        {"recall_at_split", at_split.Mean(at_split.sum.recall)},
-        {"ndcg_at_split", at_split.Mean(at_split.sum.ndcg)}};
+    result["metrics"] = MetricsJson(mean, at_split, coverage,
+                                    static_cast<size_t>(ctx.dataset->num_items_with_events));
     result["scored"] = requests;
     RatingErrorJson(rating_error, &result);
     result["test_users"] = mean.users;

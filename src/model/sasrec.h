@@ -195,6 +195,11 @@ class Sasrec final : public Recommender {
   void LinkFeatures(ItemIdx item, bool link);
   void SaveContent(base::ByteWriter* w) const;
   Status LoadContent(base::ByteReader* r);
+  // The parts of LoadState's payload, in order (sasrec_state.cc; doc/formats in its comment).
+  Status LoadShape(base::ByteReader* r, uint32_t* version) const;
+  Status LoadWeights(base::ByteReader* r);
+  Status LoadReservoir(base::ByteReader* r);
+  Status LoadVersionedTail(base::ByteReader* r, uint32_t version);
   // Forward + loss + backward of one slice on one thread state.
   double SliceLossAndGrads(std::span<const Example* const> slice, uint64_t stream,
                            const std::vector<ItemIdx>& shared_negatives, float scale,

@@ -56,6 +56,121 @@ Status Sasrec::SaveState(base::ByteWriter* out) const {
   return Status::Ok();
 }
 
+Status Sasrec::LoadShape(base::ByteReader* r, uint32_t* version) const {
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(version, "version"));
+  if (*version < 1 || *version > kVersion) {
+    return r->Error("unsupported version " + std::to_string(*version));
+  }
+  for (int expected : {options_.encoder.dim, options_.encoder.heads, options_.encoder.blocks,
+                       options_.encoder.max_len, static_cast<int>(options_.loss)}) {
+    int32_t v = 0;
+    FLYWHEEL_RETURN_IF_ERROR(r->Get(&v, "shape"));
+    if (v != expected) {
+      return r->Error("shape option mismatch (dim/heads/blocks/max_len/loss)");
+    }
+  }
+  return Status::Ok();
+}
+
+// The encoder and item tables with their optimizer moments, and the item bookkeeping.
+Status Sasrec::LoadWeights(base::ByteReader* r) {
+  const size_t n_params = encoder_.params().size();
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&encoder_.params(), "encoder"));
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&enc_m_, "encoder m"));
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&enc_v_, "encoder v"));
+  if (encoder_.params().size() != n_params || enc_m_.size() != n_params ||
+      enc_v_.size() != n_params) {
+    return r->Error("encoder size mismatch");
+  }
+  uint64_t rows = 0;
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(&rows, "rows"));
+  rows_ = rows;
+  const size_t cells = rows_ * static_cast<size_t>(options_.encoder.dim);
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&items_, "items"));
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&item_m_, "items m"));
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&item_v_, "items v"));
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&known_, "known"));
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&counts_, "counts"));
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&known_list_, "known list"));
+  FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&positives_, "positives"));
+  if (items_.size() != cells || item_m_.size() != cells || item_v_.size() != cells ||
+      known_.size() != rows_ || counts_.size() != rows_) {
+    return r->Error("item table size mismatch");
+  }
+  for (ItemIdx item : known_list_) {
+    if (item >= rows_) {
+      return r->Error("known item out of range");
+    }
+  }
+  for (ItemIdx item : positives_) {
+    if (item >= rows_) {
+      return r->Error("positive item out of range");
+    }
+  }
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(&positives_seen_, "positives seen"));
+  return r->Get(&total_count_, "total count");
+}
+
+Status Sasrec::LoadReservoir(base::ByteReader* r) {
+  uint64_t n_res = 0;
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(&n_res, "reservoir size"));
+  if (n_res > static_cast<uint64_t>(options_.reservoir) || n_res > r->remaining() / 8) {
+    return r->Error("reservoir too large");
+  }
+  reservoir_.assign(n_res, {});
+  for (auto& seq : reservoir_) {
+    FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&seq, "reservoir sequence"));
+    if (seq.size() < 2 || seq.size() > static_cast<size_t>(options_.encoder.max_len) + 1) {
+      return r->Error("reservoir sequence length");
+    }
+    for (ItemIdx item : seq) {
+      if (item >= rows_) {
+        return r->Error("reservoir item out of range");
+      }
+    }
+  }
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(&reservoir_seen_, "reservoir seen"));
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(&steps_, "steps"));
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(&streams_, "streams"));
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(&skipped_non_finite_, "skipped"));
+  int32_t best = 0;
+  FLYWHEEL_RETURN_IF_ERROR(r->Get(&best, "best epoch"));
+  best_epoch_ = best;
+  return Status::Ok();
+}
+
+// What later versions added: content tables (2), reservoir users and the online anchor (3).
+Status Sasrec::LoadVersionedTail(base::ByteReader* r, uint32_t version) {
+  if (version == 1) {
+    if (options_.content) {
+      ids_ = items_;
+      item_feats_.assign(rows_, {});
+      dirty_.assign(rows_, 0);
+      feature_items_.assign(options_.feature_buckets, {});
+    }
+  } else {
+    FLYWHEEL_RETURN_IF_ERROR(LoadContent(r));
+  }
+  if (version >= 3) {
+    FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&reservoir_users_, "reservoir users"));
+    if (reservoir_users_.size() != reservoir_.size()) {
+      return r->Error("reservoir users size mismatch");
+    }
+    FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&anchor_enc_, "anchor encoder"));
+    FLYWHEEL_RETURN_IF_ERROR(r->GetVector(&anchor_items_, "anchor items"));
+    if ((!anchor_enc_.empty() && anchor_enc_.size() != encoder_.params().size()) ||
+        anchor_items_.size() > IdRows().size() ||
+        anchor_items_.size() % options_.encoder.dim != 0) {
+      return r->Error("anchor size mismatch");
+    }
+  } else {
+    reservoir_users_.assign(reservoir_.size(), kNoUser);
+    anchor_enc_.clear();
+    anchor_items_.clear();
+  }
+  return Status::Ok();
+}
+
 Status Sasrec::LoadState(base::ByteReader* in) {
   std::string payload;
   FLYWHEEL_RETURN_IF_ERROR(in->GetString(&payload, "sasrec payload"));
@@ -66,105 +181,11 @@ Status Sasrec::LoadState(base::ByteReader* in) {
   }
   base::ByteReader r(payload, "sasrec snapshot");
   uint32_t version = 0;
-  FLYWHEEL_RETURN_IF_ERROR(r.Get(&version, "version"));
-  if (version < 1 || version > kVersion) {
-    return r.Error("unsupported version " + std::to_string(version));
-  }
-  for (int expected : {options_.encoder.dim, options_.encoder.heads, options_.encoder.blocks,
-                       options_.encoder.max_len, static_cast<int>(options_.loss)}) {
-    int32_t v = 0;
-    FLYWHEEL_RETURN_IF_ERROR(r.Get(&v, "shape"));
-    if (v != expected) {
-      return r.Error("shape option mismatch (dim/heads/blocks/max_len/loss)");
-    }
-  }
-  const size_t n_params = encoder_.params().size();
-  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&encoder_.params(), "encoder"));
-  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&enc_m_, "encoder m"));
-  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&enc_v_, "encoder v"));
-  if (encoder_.params().size() != n_params || enc_m_.size() != n_params ||
-      enc_v_.size() != n_params) {
-    return r.Error("encoder size mismatch");
-  }
-  uint64_t rows = 0;
-  FLYWHEEL_RETURN_IF_ERROR(r.Get(&rows, "rows"));
-  rows_ = rows;
-  const size_t cells = rows_ * static_cast<size_t>(options_.encoder.dim);
-  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&items_, "items"));
-  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&item_m_, "items m"));
-  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&item_v_, "items v"));
-  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&known_, "known"));
-  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&counts_, "counts"));
-  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&known_list_, "known list"));
-  FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&positives_, "positives"));
-  if (items_.size() != cells || item_m_.size() != cells || item_v_.size() != cells ||
-      known_.size() != rows_ || counts_.size() != rows_) {
-    return r.Error("item table size mismatch");
-  }
-  for (ItemIdx item : known_list_) {
-    if (item >= rows_) {
-      return r.Error("known item out of range");
-    }
-  }
-  for (ItemIdx item : positives_) {
-    if (item >= rows_) {
-      return r.Error("positive item out of range");
-    }
-  }
-  FLYWHEEL_RETURN_IF_ERROR(r.Get(&positives_seen_, "positives seen"));
-  FLYWHEEL_RETURN_IF_ERROR(r.Get(&total_count_, "total count"));
-  uint64_t n_res = 0;
-  FLYWHEEL_RETURN_IF_ERROR(r.Get(&n_res, "reservoir size"));
-  if (n_res > static_cast<uint64_t>(options_.reservoir) || n_res > r.remaining() / 8) {
-    return r.Error("reservoir too large");
-  }
-  reservoir_.assign(n_res, {});
-  for (auto& seq : reservoir_) {
-    FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&seq, "reservoir sequence"));
-    if (seq.size() < 2 || seq.size() > static_cast<size_t>(options_.encoder.max_len) + 1) {
-      return r.Error("reservoir sequence length");
-    }
-    for (ItemIdx item : seq) {
-      if (item >= rows_) {
-        return r.Error("reservoir item out of range");
-      }
-    }
-  }
-  FLYWHEEL_RETURN_IF_ERROR(r.Get(&reservoir_seen_, "reservoir seen"));
-  FLYWHEEL_RETURN_IF_ERROR(r.Get(&steps_, "steps"));
-  FLYWHEEL_RETURN_IF_ERROR(r.Get(&streams_, "streams"));
-  FLYWHEEL_RETURN_IF_ERROR(r.Get(&skipped_non_finite_, "skipped"));
-  int32_t best = 0;
-  FLYWHEEL_RETURN_IF_ERROR(r.Get(&best, "best epoch"));
-  best_epoch_ = best;
+  FLYWHEEL_RETURN_IF_ERROR(LoadShape(&r, &version));
+  FLYWHEEL_RETURN_IF_ERROR(LoadWeights(&r));
+  FLYWHEEL_RETURN_IF_ERROR(LoadReservoir(&r));
   ++version_;
-  if (version == 1) {
-    if (options_.content) {
-      ids_ = items_;
-      item_feats_.assign(rows_, {});
-      dirty_.assign(rows_, 0);
-      feature_items_.assign(options_.feature_buckets, {});
-    }
-  } else {
-    FLYWHEEL_RETURN_IF_ERROR(LoadContent(&r));
-  }
-  if (version >= 3) {
-    FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&reservoir_users_, "reservoir users"));
-    if (reservoir_users_.size() != reservoir_.size()) {
-      return r.Error("reservoir users size mismatch");
-    }
-    FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&anchor_enc_, "anchor encoder"));
-    FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&anchor_items_, "anchor items"));
-    if ((!anchor_enc_.empty() && anchor_enc_.size() != encoder_.params().size()) ||
-        anchor_items_.size() > IdRows().size() ||
-        anchor_items_.size() % options_.encoder.dim != 0) {
-      return r.Error("anchor size mismatch");
-    }
-  } else {
-    reservoir_users_.assign(reservoir_.size(), kNoUser);
-    anchor_enc_.clear();
-    anchor_items_.clear();
-  }
+  FLYWHEEL_RETURN_IF_ERROR(LoadVersionedTail(&r, version));
   return r.ExpectEnd();
 }
 
