@@ -14,6 +14,7 @@ PACKAGES=(
   clang-format clang-tidy
   clang
   curl
+  python3
   ccache
 )
 if [ "${1:-}" = "--torch" ]; then
