@@ -28,8 +28,9 @@ bool IsLoopback(const std::string& host) {
 
 // Optional JSON config: {"keys": {"read", "write", "admin"}, "durability", "snapshot_every",
 // "threads", "max_body_bytes", "pipeline": {"candidates", "neighbour_seeds",
-// "neighbours_per_seed", "trending_candidates", "exploration", "new_item_window_hours",
-// "exclude_categories": [...], "max_per_category"}}. Environment keys override the file's.
+// "neighbours_per_seed", "trending_candidates", "content_candidates", "exploration",
+// "new_item_window_hours", "exclude_categories": [...], "max_per_category"}}. Environment keys
+// override the file's.
 Status LoadConfig(const std::string& path, server::ApiKeys* keys, EngineOptions* engine,
                   server::ServerOptions* http) {
   std::ifstream in(path);
@@ -67,6 +68,8 @@ Status LoadConfig(const std::string& path, server::ApiKeys* keys, EngineOptions*
             p.neighbours_per_seed = v.get<int>();
           } else if (name == "trending_candidates") {
             p.trending_candidates = v.get<int>();
+          } else if (name == "content_candidates") {
+            p.content_candidates = v.get<int>();
           } else if (name == "exploration") {
             p.exploration = v.get<double>();
           } else if (name == "new_item_window_hours") {

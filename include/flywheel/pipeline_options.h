@@ -16,7 +16,10 @@ struct PipelineOptions {
   int neighbour_seeds = 1;       // recent positive items whose neighbours become candidates
   int neighbours_per_seed = 10;  // neighbours per seed
   int trending_candidates = 50;  // trending items offered as candidates
-  double exploration = 0.1;      // share of the k slots offered to new items, 0..0.5
+  // Content matches: trending items of the categories of the user's recent positive items
+  // (their `neighbour_seeds` most recent, at least 1), offered as candidates; 0: off.
+  int content_candidates = 0;
+  double exploration = 0.1;  // share of the k slots offered to new items, 0..0.5
   int64_t new_item_window_ms = 3LL * 24 * 3600 * 1000;  // "new": first seen within this window
   std::vector<std::string> exclude_categories;          // business rule: never recommended
   int max_per_category = 0;  // business rule: at most this many items per first category; 0 off

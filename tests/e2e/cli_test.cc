@@ -19,13 +19,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
+using e2e::ReadJson;
 using e2e::RunCli;
 using e2e::RunResult;
-
-nlohmann::json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-}
 
 const std::string kGolden = std::string(FLYWHEEL_SOURCE_DIR) + "/tests/golden/";
 

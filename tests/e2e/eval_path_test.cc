@@ -25,14 +25,10 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
+using e2e::ReadJson;
 using e2e::RunCli;
 using e2e::RunResult;
 using e2e::Server;
-
-json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  return json::parse(in, nullptr, /*allow_exceptions=*/false);
-}
 
 // The value `flywheel eval` printed for `metric` ("hr=0.6842"), or "" when absent.
 std::string Printed(const std::string& output, const std::string& metric) {

@@ -20,14 +20,10 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
+using e2e::ReadJson;
 using e2e::RunCli;
 using e2e::RunResult;
 using e2e::Server;
-
-json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  return json::parse(in, nullptr, /*allow_exceptions=*/false);
-}
 
 const std::string kGolden = std::string(FLYWHEEL_SOURCE_DIR) + "/tests/golden/";
 

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdio>
+#include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
 namespace flywheel::e2e {
@@ -29,6 +31,12 @@ inline RunResult RunCli(const std::string& args) {
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// A JSON file the CLI wrote; a discarded value when it is missing or not JSON.
+inline nlohmann::json ReadJson(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
 }
 
 }  // namespace flywheel::e2e

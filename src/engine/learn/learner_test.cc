@@ -1,11 +1,10 @@
-#include "engine/learn/learner.h"
-
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "engine/learn/learner.h"
 #include "testing/status_matchers.h"
 
 namespace flywheel::engine {
@@ -28,15 +27,20 @@ Batch MakeBatch(uint64_t first_seq, int n) {
   return b;
 }
 
-TEST(LearnerTest, AppliesBatchesInOrderAndPublishesProgress) {
-  LearnedState state({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20);
-  {
-    base::WriterLock lock(&state.mu);
-    ASSERT_OK(state.Reset());
+class LearnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    base::WriterLock lock(&state_.mu);
+    ASSERT_OK(state_.Reset());
   }
-  MessageLog messages;
-  const PipelineOptions options;
-  Learner learner(&state, options, &messages);
+
+  LearnedState state_{{ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20};
+  MessageLog messages_;
+  const PipelineOptions options_;
+  Learner learner_{&state_, options_, &messages_};
+};
+
+TEST_F(LearnerTest, AppliesBatchesInOrderAndPublishesProgress) {
   std::mutex mu;
   std::vector<ItemIdx> changed;
   std::vector<uint64_t> applied;
@@ -49,74 +53,50 @@ TEST(LearnerTest, AppliesBatchesInOrderAndPublishesProgress) {
     std::lock_guard lock(mu);
     applied.push_back(seq);
   };
-  learner.Start(std::move(hooks));
-  learner.Enqueue(MakeBatch(1, 5));
-  learner.Enqueue(MakeBatch(6, 3));
-  ASSERT_OK(learner.WaitForApplied(8, 10'000));
-  EXPECT_EQ(learner.applied_seq(), 8u);
-  EXPECT_EQ(learner.freshness().count(), 8u);
-  learner.Stop();
+  learner_.Start(std::move(hooks));
+  learner_.Enqueue(MakeBatch(1, 5));
+  learner_.Enqueue(MakeBatch(6, 3));
+  ASSERT_OK(learner_.WaitForApplied(8, 10'000));
+  EXPECT_EQ(learner_.applied_seq(), 8u);
+  EXPECT_EQ(learner_.freshness().count(), 8u);
+  learner_.Stop();
   std::lock_guard lock(mu);
   EXPECT_EQ(applied, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
   EXPECT_EQ(changed, (std::vector<ItemIdx>{0, 1, 2, 3, 4, 5, 6, 7}));  // items in log order
-  base::ReaderLock state_lock(&state.mu);
-  EXPECT_EQ(state.item_ids.size(), 8u);
-  EXPECT_EQ(state.last_event_ms, 8000);
-  EXPECT_FALSE(state.trending.global.empty());  // control records and the schedule rebuild it
+  base::ReaderLock state_lock(&state_.mu);
+  EXPECT_EQ(state_.item_ids.size(), 8u);
+  EXPECT_EQ(state_.last_event_ms, 8000);
+  EXPECT_FALSE(state_.trending.global.empty());  // control records and the schedule rebuild it
 }
 
-TEST(LearnerTest, WaitForAppliedTimesOut) {
-  LearnedState state({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20);
-  {
-    base::WriterLock lock(&state.mu);
-    ASSERT_OK(state.Reset());
-  }
-  MessageLog messages;
-  const PipelineOptions options;
-  Learner learner(&state, options, &messages);
-  learner.Start({});
-  EXPECT_THAT(learner.WaitForApplied(1, 20), StatusIs(StatusCode::kDeadlineExceeded));
+TEST_F(LearnerTest, WaitForAppliedTimesOut) {
+  learner_.Start({});
+  EXPECT_THAT(learner_.WaitForApplied(1, 20), StatusIs(StatusCode::kDeadlineExceeded));
 }
 
-TEST(LearnerTest, StopDrainsTheQueue) {
-  LearnedState state({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20);
-  {
-    base::WriterLock lock(&state.mu);
-    ASSERT_OK(state.Reset());
-  }
-  MessageLog messages;
-  const PipelineOptions options;
-  Learner learner(&state, options, &messages);
-  learner.Start({});
+TEST_F(LearnerTest, StopDrainsTheQueue) {
+  learner_.Start({});
   for (uint64_t b = 0; b < 20; ++b) {
-    learner.Enqueue(MakeBatch(1 + b * 10, 10));
+    learner_.Enqueue(MakeBatch(1 + b * 10, 10));
   }
-  learner.Stop();
-  EXPECT_EQ(learner.applied_seq(), 200u);
+  learner_.Stop();
+  EXPECT_EQ(learner_.applied_seq(), 200u);
 }
 
-TEST(LearnerTest, RecoveryReplayThenFinish) {
-  LearnedState state({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20);
-  {
-    base::WriterLock lock(&state.mu);
-    ASSERT_OK(state.Reset());
-  }
-  MessageLog messages;
-  const PipelineOptions options;
-  Learner learner(&state, options, &messages);
+TEST_F(LearnerTest, RecoveryReplayThenFinish) {
   const Batch batch = MakeBatch(1, 4);
   for (size_t i = 0; i < batch.events.size(); ++i) {
-    learner.Replay(batch.events[i], 1 + i);
+    learner_.Replay(batch.events[i], 1 + i);
   }
   Event bad;
   bad.type = kItemPutType;  // a control record without a decodable item
   bad.item = "x";
-  learner.Replay(bad, 5);
-  learner.FinishRecovery(5);
-  EXPECT_EQ(learner.applied_seq(), 5u);
-  EXPECT_OK(learner.WaitForApplied(5, 0));
-  ASSERT_EQ(messages.All().size(), 1u);
-  EXPECT_NE(messages.All()[0].find("skipped a control record"), std::string::npos);
+  learner_.Replay(bad, 5);
+  learner_.FinishRecovery(5);
+  EXPECT_EQ(learner_.applied_seq(), 5u);
+  EXPECT_OK(learner_.WaitForApplied(5, 0));
+  ASSERT_EQ(messages_.All().size(), 1u);
+  EXPECT_NE(messages_.All()[0].find("skipped a control record"), std::string::npos);
 }
 
 }  // namespace

@@ -52,6 +52,34 @@ void NeighbourSource::Retrieve(const ServeContext& ctx, const ServeRequest& q,
   }
 }
 
+void ContentSource::Retrieve(const ServeContext& ctx, const ServeRequest& q,
+                             Candidates* out) const {
+  const int wanted = ctx.options.content_candidates;
+  const size_t seeds = std::max(1, ctx.options.neighbour_seeds);
+  int taken = 0;
+  for (size_t s = 0; s < q.seeds.size() && s < seeds && taken < wanted; ++s) {
+    const ItemInfo* info = ctx.catalog.item(q.seeds[s].item);
+    if (info == nullptr) {
+      continue;
+    }
+    for (uint32_t c : info->categories) {
+      if (c >= ctx.trending.by_category.size()) {
+        continue;
+      }
+      for (ItemIdx i : ctx.trending.by_category[c]) {
+        if (taken >= wanted) {
+          break;
+        }
+        if (!out->Contains(i) && q.allowed(i)) {
+          ServeItem& p = out->Add(i, "content");
+          p.reason = Reason{ReasonKind::kBecauseSimilar, q.seeds[s].item, q.seeds[s].type};
+          ++taken;
+        }
+      }
+    }
+  }
+}
+
 void TrendingSource::Retrieve(const ServeContext& ctx, const ServeRequest& q,
                               Candidates* out) const {
   std::vector<ItemIdx> trending;
@@ -88,6 +116,7 @@ const std::vector<std::unique_ptr<CandidateSource>>& DefaultSources() {
     auto* v = new std::vector<std::unique_ptr<CandidateSource>>();
     v->push_back(std::make_unique<ModelSource>());
     v->push_back(std::make_unique<NeighbourSource>());
+    v->push_back(std::make_unique<ContentSource>());
     v->push_back(std::make_unique<TrendingSource>());
     return v;
   }();

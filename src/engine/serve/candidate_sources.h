@@ -33,6 +33,15 @@ class NeighbourSource : public CandidateSource {
                 Candidates* out) const override;
 };
 
+// Content matches (content_candidates; off by default): the trending items of the categories of
+// the user's most recent positive items, seed by seed, each item offered with the reason that
+// names its seed ("because you viewed X and similar items").
+class ContentSource : public CandidateSource {
+ public:
+  void Retrieve(const ServeContext& ctx, const ServeRequest& request,
+                Candidates* out) const override;
+};
+
 // Trending items, within the requested categories when filtered (trending_candidates).
 class TrendingSource : public CandidateSource {
  public:
@@ -40,7 +49,7 @@ class TrendingSource : public CandidateSource {
                 Candidates* out) const override;
 };
 
-// The sources the engine serves with, in order: model, neighbours, trending.
+// The sources the engine serves with, in order: model, neighbours, content, trending.
 const std::vector<std::unique_ptr<CandidateSource>>& DefaultSources();
 
 }  // namespace flywheel::engine

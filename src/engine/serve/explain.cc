@@ -85,6 +85,8 @@ void Explain(const ServeContext& ctx, const ServeRequest& q, ServeResult* result
       ExplainByVectors(q, attribution, vec, &p);
     } else if (std::string_view(p.source) == "trending") {
       p.reason = Reason{ReasonKind::kPopular, kNoItem, 0};
+    } else if (std::string_view(p.source) == "content") {
+      // The seed whose category it shares: set by ContentSource.
     } else if (!q.seeds.empty()) {
       p.reason = Reason{ReasonKind::kBecauseSimilar, q.seeds.front().item, q.seeds.front().type};
     } else {

@@ -72,6 +72,9 @@ Status ValidatePipelineOptions(const PipelineOptions& o) {
   if (o.trending_candidates < 0 || o.trending_candidates > 10000) {
     return bad("trending_candidates", "must be in 0..10000");
   }
+  if (o.content_candidates < 0 || o.content_candidates > 10000) {
+    return bad("content_candidates", "must be in 0..10000");
+  }
   if (!(o.exploration >= 0 && o.exploration <= 0.5)) {
     return bad("exploration", "must be in 0..0.5");
   }

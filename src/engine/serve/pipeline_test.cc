@@ -173,6 +173,45 @@ TEST_F(PipelineTest, SasrecServesWithAttentionWeightedReasons) {
   EXPECT_GE(in_group, 6) << "sasrec learned the user's taste group online";
 }
 
+// The content source: trending items of the category of the user's most recent item.
+TEST_F(PipelineTest, ContentMatchesOfferTheRecentItemsCategory) {
+  PipelineOptions p;
+  p.candidates = 5;
+  p.neighbours_per_seed = 0;
+  p.trending_candidates = 0;
+  p.exploration = 0;
+  p.content_candidates = 30;
+  Open(p);
+  RecommendQuery q;
+  q.user = "u1-2";
+  q.k = 100;
+  q.exclude_seen = false;
+  auto r = engine_->Recommend(q);
+  ASSERT_OK(r.status());
+  int content = 0;
+  for (const Recommendation& item : r->items) {
+    if (item.source == "content") {
+      ++content;
+      EXPECT_EQ(GroupOf(item.item), 1) << item.item;  // the category of the user's items
+    }
+  }
+  // 40 items in the category, at most 5 already offered by the model: 30 offered.
+  EXPECT_EQ(content, 30);
+  EXPECT_EQ(r->items.size(), 35u);
+}
+
+TEST_F(PipelineTest, ContentMatchesAreOffByDefault) {
+  Open();
+  RecommendQuery q;
+  q.user = "u1-2";
+  q.k = 100;
+  auto r = engine_->Recommend(q);
+  ASSERT_OK(r.status());
+  for (const Recommendation& item : r->items) {
+    EXPECT_NE(item.source, "content") << item.item;
+  }
+}
+
 TEST_F(PipelineTest, UnknownUsersGetPopularItemsWithCategoryReasons) {
   Open();
   const RecommendResult r = Recommend("never-seen");
