@@ -1,10 +1,11 @@
+#include "engine/learn/learner.h"
+
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "engine/learn/learner.h"
 #include "testing/status_matchers.h"
 
 namespace flywheel::engine {
