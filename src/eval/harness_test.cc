@@ -61,7 +61,8 @@ class SpyModel final : public model::Recommender {
     num_items_ = std::max<size_t>(num_items_, e.item + 1);
   }
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override {
-    log_->calls.push_back("R " + std::to_string(request.user) + " " +
+    // "R" for the top K, "Q" for protocol P's second request, the top 20 (K != 20).
+    log_->calls.push_back((request.k == 20 ? "Q " : "R ") + std::to_string(request.user) + " " +
                           std::to_string(request.now_ms));
     // The model must never have seen an event at or after the request time.
     EXPECT_LT(max_observed_ts_, request.now_ms);
@@ -87,19 +88,22 @@ TEST(HarnessTest, PrequentialRecommendsBeforeObservingEachEvent) {
   EvalOptions options;
   auto doc = RunEvaluation(ds, {SpyEntry(&log)}, options);
   ASSERT_OK(doc);
-  // Walk the log: every R for (user, ts) is immediately followed by the O of that event, and
-  // the number of O's before it equals the event's position in the stream.
+  // Walk the log: every R for (user, ts) is immediately followed by the Q (top 20) and then
+  // the O of that event, and the number of O's before it equals the event's position in the
+  // stream.
   size_t observed = 0;
   int64_t recommends = 0;
   for (size_t i = 0; i < log.calls.size(); ++i) {
     const std::string& call = log.calls[i];
     if (call[0] == 'R') {
       ++recommends;
-      ASSERT_LT(i + 1, log.calls.size());
+      ASSERT_LT(i + 2, log.calls.size());
       const auto& e = ds.events[observed];
-      EXPECT_EQ(call, "R " + std::to_string(e.user) + " " + std::to_string(e.ts_ms));
-      EXPECT_EQ(log.calls[i + 1], "O " + std::to_string(e.user) + " " + std::to_string(e.ts_ms));
-    } else {
+      const std::string at = std::to_string(e.user) + " " + std::to_string(e.ts_ms);
+      EXPECT_EQ(call, "R " + at);
+      EXPECT_EQ(log.calls[i + 1], "Q " + at);
+      EXPECT_EQ(log.calls[i + 2], "O " + at);
+    } else if (call[0] == 'O') {
       ++observed;
     }
   }
@@ -152,7 +156,7 @@ TEST(HarnessTest, FrozenNeverObservesAndRetrainRefits) {
   options.updates = {*UpdateMode::Parse("frozen")};
   ASSERT_OK(RunEvaluation(ds, {SpyEntry(&log)}, options));
   for (const auto& call : log.calls) {
-    EXPECT_EQ(call[0], 'R');
+    EXPECT_NE(call[0], 'O');
   }
   options.updates = {*UpdateMode::Parse("retrain:30s")};
   auto doc = RunEvaluation(ds, {SpyEntry(&log)}, options);
@@ -213,7 +217,7 @@ TEST(HarnessTest, LeaveLastOutHoldsOutLastTwoDistinctItems) {
   ASSERT_EQ(log.calls.size(), 7u);
   EXPECT_EQ(log.calls[4], "O 1 5");
   EXPECT_EQ(log.calls[5], "R 0 6");  // validation x2 at ts 6
-  EXPECT_EQ(log.calls[6], "R 0 7");  // test x3 at ts 7
+  EXPECT_EQ(log.calls[6], "Q 0 7");  // test x3 at ts 7, ranked at max(20, K)
 }
 
 TEST(HarnessTest, TemporalFrozenVsOnline) {

@@ -43,19 +43,32 @@ struct Window {
   int64_t end_event = 0;
 };
 
+// HR/NDCG/MRR of a split at K and, when the replay ranks at 20 (ReplayRules::at20), at 20.
+struct SplitHits {
+  HitAccumulator at_k;
+  HitAccumulator at20;
+
+  void Add(const TestedEvent& t) {
+    at_k.Add(t.rank);
+    if (t.scored20) {
+      at20.Add(t.rank20);
+    }
+  }
+};
+
 // The harness's statistics of one model's replay (the replay protocol itself counts HR, NDCG
-// and MRR at K: eval/replay.h).
+// and MRR at K and at 20: eval/replay.h).
 struct Stats {
   std::vector<int64_t> user_events;  // prior events per user (all types)
   std::vector<int64_t> item_events;  // prior events per item (all types)
   PopularityPercentile popularity;
-  HitAccumulator cold_user, cold_item, warm;
-  HitAccumulator first_half, second_half;  // by position in the replayed stream
+  SplitHits cold_user, cold_item, warm;
+  SplitHits first_half, second_half;  // by position in the replayed stream
   CoverageCounter coverage;
   double popularity_sum = 0;
   int64_t popularity_n = 0;
   std::vector<Window> windows;
-  double target_seconds = 0;  // time inside Recommend/Observe
+  double target_seconds = 0;  // time inside Recommend (K and @20 requests) and Observe
 };
 
 int64_t PriorCount(const std::vector<int64_t>& counts, size_t index) {
@@ -75,16 +88,17 @@ void Remember(const data::Interaction& event, Stats* r) {
   }
 }
 
-void Score(const data::Interaction& event, int rank, bool first_half,
-           const std::vector<model::ScoredItem>& top, Window* window, Stats* r) {
-  (first_half ? r->first_half : r->second_half).Add(rank);
-  window->hits.Add(rank);
+void Score(const data::Interaction& event, const TestedEvent& t, bool first_half, Window* window,
+           Stats* r) {
+  (first_half ? r->first_half : r->second_half).Add(t);
+  window->hits.Add(t.rank);
   const bool cold_user = PriorCount(r->user_events, event.user) < kColdThreshold;
   const bool cold_item = PriorCount(r->item_events, event.item) < kColdThreshold;
-  (cold_user ? r->cold_user : r->warm).Add(rank);
+  (cold_user ? r->cold_user : r->warm).Add(t);
   if (cold_item) {
-    r->cold_item.Add(rank);
+    r->cold_item.Add(t);
   }
+  const std::vector<model::ScoredItem>& top = *t.top;  // the K list: coverage and popularity
   r->coverage.Add(top);
   for (const auto& entry : top) {
     r->popularity_sum += r->popularity.Percentile(entry.item);
@@ -92,8 +106,15 @@ void Score(const data::Interaction& event, int rank, bool first_half,
   }
 }
 
-json SplitJson(const HitAccumulator& acc) {
-  return {{"count", acc.count()}, {"hr", acc.hr()}, {"ndcg", acc.ndcg()}, {"mrr", acc.mrr()}};
+json SplitJson(const SplitHits& split, bool at20) {
+  const HitAccumulator& acc = split.at_k;
+  json out = {{"count", acc.count()}, {"hr", acc.hr()}, {"ndcg", acc.ndcg()}, {"mrr", acc.mrr()}};
+  if (at20) {
+    out["hr@20"] = split.at20.hr();
+    out["ndcg@20"] = split.at20.ndcg();
+    out["mrr@20"] = split.at20.mrr();
+  }
+  return out;
 }
 
 json SeriesJson(const std::vector<Window>& windows) {
@@ -120,25 +141,26 @@ json ResultJson(const ProtocolContext& ctx, const model::Recommender& model, con
                 const PrequentialReplay& replay, const Stats& r, const UpdateMode& mode,
                 size_t replayed, double wall_seconds) {
   const HitAccumulator& all = replay.hits();
+  const bool at20 = replay.rules().at20;
   json result;
   result["model"] = model.name();
   result["params"] = ParamsJson(model);
   result["update"] = mode.ToString();
   result["target"] = target.kind();
-  result["metrics"] = {
-      {"hr", all.hr()},
-      {"ndcg", all.ndcg()},
-      {"mrr", all.mrr()},
-      {"coverage", r.coverage.Coverage(r.popularity.known_items())},
-      {"popularity_percentile",
-       r.popularity_n ? r.popularity_sum / static_cast<double>(r.popularity_n) : 0.0}};
+  // Metrics at K under the names every protocol uses, the @20 variants beside them
+  // (../shared/guides/evaluation.md, "Reporting"; eval/replay.h).
+  json metrics = replay.MetricsJson();
+  metrics["coverage"] = r.coverage.Coverage(r.popularity.known_items());
+  metrics["popularity_percentile"] =
+      r.popularity_n ? r.popularity_sum / static_cast<double>(r.popularity_n) : 0.0;
+  result["metrics"] = std::move(metrics);
   result["scored"] = all.count();
   target.AddResultFields(&result);
-  result["splits"] = {{"cold_user", SplitJson(r.cold_user)},
-                      {"warm_user", SplitJson(r.warm)},
-                      {"cold_item", SplitJson(r.cold_item)},
-                      {"first_half", SplitJson(r.first_half)},
-                      {"second_half", SplitJson(r.second_half)}};
+  result["splits"] = {{"cold_user", SplitJson(r.cold_user, at20)},
+                      {"warm_user", SplitJson(r.warm, at20)},
+                      {"cold_item", SplitJson(r.cold_item, at20)},
+                      {"first_half", SplitJson(r.first_half, at20)},
+                      {"second_half", SplitJson(r.second_half, at20)}};
   result["series"] = SeriesJson(r.windows);
   if (ctx.options->timing) {
     result["events_per_second"] =
@@ -194,10 +216,10 @@ Status RunOne(const ProtocolContext& ctx, const ModelEntry& entry, const UpdateM
   base::ProgressBar progress("eval " + entry.name + " " + mode.ToString(),
                              static_cast<int64_t>(replayed), ctx.options->progress);
   replay.OnTested([&](const TestedEvent& t) {
-    r.target_seconds += t.ms * 1e-3;
+    r.target_seconds += (t.ms + t.ms20) * 1e-3;
     if (t.scored) {
       const size_t offset = t.index - warm_end;
-      Score(events[t.index], t.rank, 2 * offset < replayed, *t.top,
+      Score(events[t.index], t, 2 * offset < replayed,
             &r.windows[offset * static_cast<size_t>(num_windows) / replayed], &r);
     }
   });

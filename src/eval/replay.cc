@@ -74,6 +74,9 @@ Status PrequentialReplay::Step(size_t to) {
         tested.rank = RankOf(top_, e.item, rules_.k);
         tested.top = &top_;
         hits_.Add(tested.rank);
+        if (rules_.at20) {
+          FLYWHEEL_RETURN_IF_ERROR(TestAt20(i, e.item, &tested));
+        }
       }
     }
     if (on_tested_) {
@@ -93,6 +96,25 @@ Status PrequentialReplay::Step(size_t to) {
   return Status::Ok();
 }
 
+Status PrequentialReplay::TestAt20(size_t event, ItemIdx item, TestedEvent* tested) {
+  if (rules_.k == kAt20) {
+    tested->rank20 = tested->rank;
+  } else {
+    top20_.clear();
+    const auto start = Clock::now();
+    FLYWHEEL_ASSIGN_OR_RETURN(const bool answered,
+                              target_.Recommend(event, kAt20, rules_.exclude_seen, &top20_));
+    tested->ms20 = MsSince(start);
+    if (!answered) {
+      return Status::Ok();  // scored at K only
+    }
+    tested->rank20 = RankOf(top20_, item, kAt20);
+  }
+  tested->scored20 = true;
+  hits20_.Add(tested->rank20);
+  return Status::Ok();
+}
+
 Status PrequentialReplay::Run() {
   FLYWHEEL_RETURN_IF_ERROR(Start());
   while (!done()) {
@@ -102,7 +124,13 @@ Status PrequentialReplay::Run() {
 }
 
 nlohmann::json PrequentialReplay::MetricsJson() const {
-  return {{"hr", hits_.hr()}, {"ndcg", hits_.ndcg()}, {"mrr", hits_.mrr()}};
+  nlohmann::json metrics = {{"hr", hits_.hr()}, {"ndcg", hits_.ndcg()}, {"mrr", hits_.mrr()}};
+  if (rules_.at20) {
+    metrics["hr@20"] = hits20_.hr();
+    metrics["ndcg@20"] = hits20_.ndcg();
+    metrics["mrr@20"] = hits20_.mrr();
+  }
+  return metrics;
 }
 
 }  // namespace flywheel::eval

@@ -40,6 +40,21 @@ TEST(EngineTargetTest, PrequentialThroughTheEngineScoresTheSameEvents) {
   const double hr = (*engine)["results"][0]["metrics"]["hr"].get<double>();
   EXPECT_GT(hr, 0.0);
   EXPECT_LE(hr, 1.0);
+  // Both targets report the @20 variants beside the metrics at K, overall and per split.
+  for (const nlohmann::json* doc : {&*raw, &*engine}) {
+    const nlohmann::json& result = (*doc)["results"][0];
+    for (const char* metric : {"hr@20", "ndcg@20", "mrr@20"}) {
+      ASSERT_TRUE(result["metrics"].contains(metric)) << result["target"] << " " << metric;
+      EXPECT_GE(result["metrics"][metric].get<double>(), 0.0);
+      EXPECT_LE(result["metrics"][metric].get<double>(), 1.0);
+      for (const auto& [name, split] : result["splits"].items()) {
+        EXPECT_TRUE(split.contains(metric)) << name << " " << metric;
+      }
+    }
+  }
+  // The raw model's top 20 extends its top 10 (no exploration): HR@20 >= HR@10.
+  EXPECT_GE((*raw)["results"][0]["metrics"]["hr@20"].get<double>(),
+            (*raw)["results"][0]["metrics"]["hr"].get<double>());
   // Deterministic: the learner applies every event before the next test.
   EXPECT_EQ((*again)["results"][0]["metrics"].dump(), (*engine)["results"][0]["metrics"].dump());
 }
