@@ -48,6 +48,7 @@ struct ReplayOptions {
   int64_t score_every = 1;
   bool exclude_seen = true;
   bool wait_applied = false;
+  bool at20 = true;  // a second request (k = 20) per test point for hr@20, ndcg@20, mrr@20
   std::string model;
   std::string id_prefix;
 };
@@ -262,6 +263,7 @@ class Replayer {
     rules.exclude_seen = options.exclude_seen;
     rules.batch = options.batch;
     rules.score_every = options.score_every;
+    rules.at20 = options.at20;
     if (options.max_events > 0) {
       rules.end = static_cast<size_t>(options.max_events);
     }
@@ -405,15 +407,24 @@ void PrintSummary(const json& s) {
       static_cast<long long>(s["events_accepted"].get<int64_t>()),
       static_cast<long long>(s["duplicates"].get<int64_t>()), s["seconds"].get<double>(),
       s["events_per_second"].get<double>());
+  const int k = s["k"].get<int>();
+  std::string at20;
+  if (k != eval::kAt20 && m.contains("hr@20")) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "  HR@20 %.4f  NDCG@20 %.4f", m["hr@20"].get<double>(),
+                  m["ndcg@20"].get<double>());
+    at20 = buf;
+  }
   std::printf(
-      "summary: live prequential HR@%d %.4f  NDCG@%d %.4f  MRR %.4f  over %lld scored "
+      "summary: live prequential HR@%d %.4f  NDCG@%d %.4f  MRR %.4f%s  over %lld scored "
       "events (positive: %s, seen items %s)\n",
-      s["k"].get<int>(), m["hr"].get<double>(), s["k"].get<int>(), m["ndcg"].get<double>(),
-      m["mrr"].get<double>(), static_cast<long long>(s["events_scored"].get<int64_t>()),
+      k, m["hr"].get<double>(), k, m["ndcg"].get<double>(), m["mrr"].get<double>(), at20.c_str(),
+      static_cast<long long>(s["events_scored"].get<int64_t>()),
       s["filters"]["positive"].get<std::string>().c_str(),
       s["filters"]["exclude_seen"].get<bool>() ? "excluded" : "included");
   std::printf(
-      "summary: recommend (client-measured) p50 %.2f ms p99 %.2f ms; POST p50 %.2f ms "
+      "summary: recommend (client-measured, the K requests) p50 %.2f ms p99 %.2f ms; POST p50 %.2f "
+      "ms "
       "p99 %.2f ms; freshness (server) p50 %.3f ms p99 %.3f ms; stale reads %lld; "
       "errors %lld\n",
       s["recommend_ms_p50"].get<double>(), s["recommend_ms_p99"].get<double>(),
@@ -455,6 +466,7 @@ Result<ReplayOptions> ParseReplayOptions(const Flags& flags) {
   o.report_every_ms = static_cast<int>(every_ms);
   o.exclude_seen = !flags.GetBool("include-seen");
   o.wait_applied = flags.GetBool("wait-applied");
+  o.at20 = !flags.GetBool("no-at20");
   o.model = flags.Get("model");
   o.id_prefix = flags.Get("id-prefix");
   if (o.id_prefix.empty()) {
@@ -536,6 +548,8 @@ int ReplayMain(int argc, char** argv) {
         ""},
        {"include-seen", "", "score and recommend items the user already interacted with", ""},
        {"model", "NAME", "the server model to ask (default: the server's first)", ""},
+       {"no-at20", "", "no second request (k=20) per test point, and no hr@20, ndcg@20, mrr@20",
+        ""},
        {"wait-applied", "",
         "after each POST wait until the learner applied it (exact test-then-train)", ""},
        {"event-types", "SPEC", "event type weights, e.g. view=0.5,purchase=8", ""},
