@@ -185,8 +185,9 @@ TEST(ModelParamTablesTest, DefaultsAreTheHistoricalOnes) {
   for (const auto& [model, name, fallback] : defaults) {
     auto infos = ModelParamInfos(model);
     ASSERT_OK(infos);
+    const std::string wanted = name;  // clang 14 cannot capture a structured binding
     auto it = std::find_if(infos->begin(), infos->end(),
-                           [&](const ParamInfo& p) { return p.name == name; });
+                           [&](const ParamInfo& p) { return p.name == wanted; });
     ASSERT_NE(it, infos->end()) << model << "." << name;
     EXPECT_EQ(it->fallback, fallback) << model << "." << name;
   }

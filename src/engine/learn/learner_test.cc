@@ -37,7 +37,7 @@ class LearnerTest : public ::testing::Test {
 
   LearnedState state_{{ModelSpec{"pop", {}}}, EventTypeTable::Default(), 20};
   MessageLog messages_;
-  const PipelineOptions options_;
+  const PipelineOptions options_{};
   Learner learner_{&state_, options_, &messages_};
 };
 
