@@ -83,10 +83,11 @@ void Explain(const ServeContext& ctx, const ServeRequest& q, ServeResult* result
       p.reason = Reason{ReasonKind::kPopular, kNoItem, 0};
     } else if (dim > 0 && !q.vector_seeds.empty() && ctx.model.RetrievalItem(p.item, vec)) {
       ExplainByVectors(q, attribution, vec, &p);
-    } else if (std::string_view(p.source) == "trending") {
-      p.reason = Reason{ReasonKind::kPopular, kNoItem, 0};
-    } else if (std::string_view(p.source) == "content") {
-      // The seed whose category it shares: set by ContentSource.
+    } else if (const std::string_view source = p.source;
+               source == "trending" || source == "content") {
+      if (source == "trending") {
+        p.reason = Reason{ReasonKind::kPopular, kNoItem, 0};
+      }  // content: the seed whose category it shares, set by ContentSource
     } else if (!q.seeds.empty()) {
       p.reason = Reason{ReasonKind::kBecauseSimilar, q.seeds.front().item, q.seeds.front().type};
     } else {
