@@ -3,7 +3,7 @@
 //
 // NO_MANUAL_VECTORIZATION turns off hnswlib's SSE code. Its prefetches read one element past the
 // end of upper-level link lists (heap-buffer-overflow under ASan in 0.6.2's searchBaseLayer), and
-// its SSE inner product is replaced by our own space below (LaneDot, vectorised by GCC).
+// its SSE inner product is replaced by our own space below (base::LaneDot<8>, vectorised by GCC).
 #include "ann/hnsw_index.h"
 
 #include <algorithm>
@@ -21,6 +21,7 @@
 #include "ann/kernels.h"
 #include "ann/top_k.h"
 #include "base/check.h"
+#include "base/dot.h"
 #include "base/rw_lock.h"
 #include "base/thread_annotations.h"
 
@@ -50,8 +51,8 @@ Status Guard(std::string_view what, Fn&& fn) {
 
 // Graph distance: the negated inner product (smaller is closer, as hnswlib wants).
 float NegativeDot(const void* a, const void* b, const void* dim) {
-  return -LaneDot(static_cast<const float*>(a), static_cast<const float*>(b),
-                  *static_cast<const size_t*>(dim));
+  return -base::LaneDot<8>(static_cast<const float*>(a), static_cast<const float*>(b),
+                           *static_cast<const size_t*>(dim));
 }
 
 class NegativeDotSpace final : public hnswlib::SpaceInterface<float> {
@@ -88,7 +89,7 @@ struct HnswIndex::Impl {
   void Scan(std::span<const float> query, size_t k, IdFilter filter,
             std::vector<Neighbor>* out) const REQUIRES_SHARED(mu);
   // Graph search with a beam of max(ef_search, fetch): the best `fetch` nodes as Neighbors
-  // scored by the graph distance (-LaneDot), in any order.
+  // scored by the graph distance (-base::LaneDot<8>), in any order.
   Status Candidates(std::span<const float> query, size_t fetch, std::vector<Neighbor>* out) const
       REQUIRES_SHARED(mu);
 };
@@ -113,7 +114,7 @@ void HnswIndex::Impl::Scan(std::span<const float> query, size_t k, IdFilter filt
     if (state[id] != kPresent) {
       continue;
     }
-    const float score = LaneDot(query.data(), Row(id), dim);  // vectorised; rescored below
+    const float score = base::LaneDot<8>(query.data(), Row(id), dim);  // vectorised; rescored below
     if (top.Admits(score, id) && filter(id)) {
       top.Push({id, score});
     }

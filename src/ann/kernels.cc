@@ -22,22 +22,4 @@ float RowDot(const float* a, const float* b, size_t dim) {
   return base::Dot(a, b, dim);
 }
 
-float LaneDot(const float* a, const float* b, size_t dim) {
-  float acc[kPanel] = {};
-  size_t k = 0;
-  for (; k + kPanel <= dim; k += kPanel) {
-    for (size_t j = 0; j < kPanel; ++j) {
-      acc[j] += a[k + j] * b[k + j];
-    }
-  }
-  for (size_t j = 0; k < dim; ++k, ++j) {
-    acc[j] += a[k] * b[k];
-  }
-  float sum = 0.0f;
-  for (const float lane : acc) {
-    sum += lane;
-  }
-  return sum;
-}
-
 }  // namespace flywheel::ann

@@ -18,12 +18,10 @@ inline constexpr size_t kPanel = 8;
 void PanelDot(const float* __restrict panel, const float* __restrict query, size_t dim,
               float* __restrict scores);
 
-// sum_k a[k] * b[k], in index order.
+// sum_k a[k] * b[k], in index order: base::Dot.
 float RowDot(const float* a, const float* b, size_t dim);
 
-// sum_k a[k] * b[k] in 8 interleaved partial sums (lane j sums k = j mod 8), added at the end:
-// vectorised by GCC -O2 without -ffast-math, used as the graph distance; differs from RowDot in
-// the last bits only.
-float LaneDot(const float* a, const float* b, size_t dim);
+// The graph distance's kernel: base::LaneDot<8> (8 partial sums, vectorised by GCC -O2);
+// differs from RowDot in the last bits only.
 
 }  // namespace flywheel::ann
