@@ -237,12 +237,4 @@ void LearnedState::ReplaceModel(size_t which, std::unique_ptr<model::Recommender
   models[which] = std::move(fresh);
 }
 
-std::string LearnedState::ItemName(ItemIdx item) const {
-  const ItemInfo* info = catalog.item(item);
-  if (info != nullptr && !info->title.empty()) {
-    return info->title;
-  }
-  return item < item_ids.size() ? item_ids.external(item) : std::to_string(item);
-}
-
 }  // namespace flywheel::engine

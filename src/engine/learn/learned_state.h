@@ -73,9 +73,6 @@ class LearnedState {
   // indexer thread may still read it). REQUIRES: mu held exclusively.
   void ReplaceModel(size_t which, std::unique_ptr<model::Recommender> fresh) REQUIRES(mu);
 
-  // The title of an item, else its external id. REQUIRES: mu held.
-  std::string ItemName(ItemIdx item) const REQUIRES_SHARED(mu);
-
   mutable base::RwLock mu;
   data::IdMap user_ids GUARDED_BY(mu);
   data::IdMap item_ids GUARDED_BY(mu);
