@@ -16,6 +16,7 @@ PACKAGES=(
   curl
   python3
   ccache
+  chromium
 )
 if [ "${1:-}" = "--torch" ]; then
   PACKAGES+=(libtorch-dev)
