@@ -55,9 +55,12 @@ void SplitExtension(const std::string& path, std::string* stem, std::string* ext
   *ext = std::string(p.substr(dot + 1));
 }
 
-// Integer milliseconds or ISO-8601.
+// Integer milliseconds or ISO-8601 (the forms JSON Lines accepts: event_json.cc). A number is
+// an optional '-' and digits only: "2023-11-14" is a date, not an integer.
 Result<TimestampMs> ParseTimestamp(std::string_view text, std::string_view field) {
-  const bool integer = !text.empty() && text.find_first_not_of("-0123456789") == std::string::npos;
+  const std::string_view digits = !text.empty() && text[0] == '-' ? text.substr(1) : text;
+  const bool integer =
+      !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
   Result<TimestampMs> ts = integer ? base::ParseInt64(text) : base::ParseIso8601(text);
   if (!ts.ok()) {
     return FieldError(field, ts.status().message());

@@ -111,6 +111,34 @@ TEST(EventsFileReaderTest, CsvWithAnyColumnOrderIsoTimesAndQuotes) {
   EXPECT_EQ((*reader)->stats().lines, 3);
 }
 
+// CSV takes the ts forms JSON Lines takes: integer milliseconds and every ISO-8601 form,
+// including a bare date (it was once read as a malformed integer).
+TEST(EventsFileReaderTest, CsvTimestampsTakeTheJsonLinesForms) {
+  TempDir dir;
+  const std::string path = dir.WriteFile("dates.csv",
+                                         "user,item,type,ts\n"
+                                         "u,i1,click,2023-11-14\n"
+                                         "u,i2,click,2023-11-14T22:13:20Z\n"
+                                         "u,i3,click,2023-11-14 22:13:20\n"
+                                         "u,i4,click,2023-11-14T22:13:20.123+02:00\n"
+                                         "u,i5,click,1700000000000\n");
+  auto reader = Open(path);
+  ASSERT_OK(reader);
+  auto events = ReadAll(**reader);
+  ASSERT_OK(events);
+  ASSERT_EQ(events->size(), 5u);
+  EXPECT_THAT((*events)[0], ::testing::EndsWith(",1699920000000"));
+  EXPECT_THAT((*events)[1], ::testing::EndsWith(",1700000000000"));
+  EXPECT_THAT((*events)[2], ::testing::EndsWith(",1700000000000"));
+  EXPECT_THAT((*events)[3], ::testing::EndsWith(",1699992800123"));
+  EXPECT_THAT((*events)[4], ::testing::EndsWith(",1700000000000"));
+  // Not a date nor an integer: the error names the field.
+  EXPECT_THAT(ReadError(dir.WriteFile("bad.csv", "user,item,type,ts\nu,i,click,2023-13-99\n")),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("bad.csv:2: field 'ts'")));
+  EXPECT_THAT(ReadError(dir.WriteFile("minus.csv", "user,item,type,ts\nu,i,click,1-2\n")),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("field 'ts'")));
+}
+
 TEST(EventsFileReaderTest, CsvHeaderErrors) {
   TempDir dir;
   EXPECT_THAT(Open(dir.WriteFile("a.csv", "user,item,type,ts,price\n")),
