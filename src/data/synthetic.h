@@ -50,7 +50,7 @@ struct SyntheticOptions {
   int64_t items = 2000;     // >= 1
   int64_t events = 100000;  // >= 0
   uint64_t seed = 42;
-  int clusters = 16;                     // 1 .. items
+  int clusters = 16;                     // 1 .. items (unset in a spec: min(16, items))
   double zipf = 1.0;                     // popularity exponent, >= 0
   double mean_session_length = 8.0;      // events per session, >= 1
   double new_item_fraction = 0.2;        // items arriving over the stream, in [0, 1]

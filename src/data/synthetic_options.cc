@@ -188,6 +188,11 @@ Result<SyntheticOptions> SyntheticOptions::FromParams(
   for (const auto& [key, value] : params) {
     FLYWHEEL_RETURN_IF_ERROR(ApplyParam(key, value, &options));
   }
+  // A default the user did not set must fit what they did set: fewer items than the default
+  // cluster count get one cluster per item (an explicit clusters= is checked as given).
+  if (params.count("clusters") == 0 && options.items >= 1 && options.clusters > options.items) {
+    options.clusters = static_cast<int>(options.items);
+  }
   FLYWHEEL_RETURN_IF_ERROR(ValidateSyntheticOptions(options));
   return options;
 }

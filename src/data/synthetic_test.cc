@@ -584,3 +584,23 @@ TEST(SyntheticOptionsTest, OpenSyntheticValidatesOptions) {
 
 }  // namespace
 }  // namespace flywheel::data
+
+namespace flywheel::data {
+namespace {
+
+// A small spec works: the clusters default (16) shrinks to the items the user asked for; an
+// explicit clusters value is checked as given.
+TEST(SyntheticOptionsTest, DefaultsFitSmallSpecsButExplicitValuesAreChecked) {
+  Result<SyntheticOptions> small =
+      SyntheticOptions::FromParams({{"users", "20"}, {"items", "10"}, {"events", "100"}});
+  ASSERT_OK(small);
+  EXPECT_EQ(small->clusters, 10);
+  auto reader = OpenSynthetic(*small);
+  ASSERT_OK(reader);
+  EXPECT_EQ(SyntheticOptions::FromParams({{"items", "100"}})->clusters, 16);
+  EXPECT_THAT(SyntheticOptions::FromParams({{"items", "10"}, {"clusters", "16"}}).status(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("key 'clusters'")));
+}
+
+}  // namespace
+}  // namespace flywheel::data
