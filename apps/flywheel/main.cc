@@ -20,12 +20,22 @@
 #include "eval/harness.h"
 #include "eval/report_html.h"
 #include "flags.h"
+#include "model/registry.h"
 
 namespace flywheel {
 namespace {
 
 constexpr const char* kDemoDataset =
     "synthetic:users=3000,items=4000,events=400000,seed=42,drift=0.5";
+
+// Every model of the registry (model/registry.h), for the help text.
+std::string ModelNames() {
+  std::string out;
+  for (const std::string& name : model::KnownModels()) {
+    out += (out.empty() ? "" : ", ") + name;
+  }
+  return out;
+}
 
 std::vector<cli::FlagSpec> EvalFlagSpecs() {
   return {
@@ -35,8 +45,7 @@ std::vector<cli::FlagSpec> EvalFlagSpecs() {
        ""},
       {"protocol", "P", "prequential | loo | temporal", "prequential"},
       {"models", "LIST",
-       "comma-separated models: pop, recentpop, itemknn, bpr, twotower, sasrec (parameters: "
-       "flywheel models)",
+       "comma-separated models: " + ModelNames() + " (parameters: flywheel models)",
        "pop,recentpop,itemknn"},
       {"param", "MODEL.KEY=VALUE",
        "model parameter, e.g. itemknn.window=50 (all: flywheel models NAME)", "", true},
