@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "flywheel/event.h"
+#include "flywheel/event_types.h"
 #include "flywheel/model_spec.h"
 #include "flywheel/pipeline_options.h"
 #include "flywheel/result.h"
@@ -73,6 +74,12 @@ struct EngineOptions {
   // Snapshot fail with kFailedPrecondition (for inspection while nothing else runs).
   bool read_only = false;
   PipelineOptions pipeline;
+  // Event types and weights on top of the defaults (flywheel/event_types.h):
+  // "name=weight[,name=weight...]"; a new name adds a type. Stored in engine.json. Empty: the
+  // directory's stored types (the defaults for a new directory). A non-empty spec replaces the
+  // stored one and must keep its types in their order (the log and the snapshots refer to them;
+  // new names are appended): kFailedPrecondition otherwise.
+  std::string event_types;
   // File-system interface (tests inject faults); null: the real one. Not owned.
   io::Env* env = nullptr;
 };
@@ -220,6 +227,8 @@ class Engine {
   Result<uint64_t> Snapshot();
 
   EngineStats stats() const;
+  // The event types this engine accepts (the defaults with the directory's event_types).
+  const EventTypeTable& event_types() const;
   // Prometheus text lines for the engine's counters and histograms (flywheel_* names).
   std::string MetricsText() const;
 

@@ -6,6 +6,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "flywheel/event_types.h"
+
 #include "engine/store/snapshot_file.h"
 #include "io/env.h"
 
@@ -116,6 +118,43 @@ Result<std::vector<ModelSpec>> LoadOrWriteConfig(
   }
   FLYWHEEL_RETURN_IF_ERROR(CheckNoDuplicates(models));
   return models;
+}
+
+Result<std::string> LoadOrWriteEventTypes(io::Env* env, const std::string& dir,
+                                          const std::string& requested, bool read_only) {
+  const std::string path = io::JoinPath(dir, kConfigFileName);
+  std::string text;
+  FLYWHEEL_RETURN_IF_ERROR(io::ReadFileToString(env, path, &text));
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return Status::Corruption("engine: " + path + " is not a valid engine configuration");
+  }
+  std::string stored;
+  if (doc.contains("event_types")) {
+    if (!doc["event_types"].is_string()) {
+      return Status::Corruption("engine.json: 'event_types' must be a string");
+    }
+    stored = doc["event_types"].get<std::string>();
+  }
+  if (requested.empty() || requested == stored) {
+    return stored;
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(EventTypeTable old_table, EventTypeTable::Parse(stored));
+  FLYWHEEL_ASSIGN_OR_RETURN(EventTypeTable new_table, EventTypeTable::Parse(requested));
+  for (size_t id = 0; id < old_table.size(); ++id) {
+    const std::string& name = old_table.type(static_cast<EventTypeId>(id)).name;
+    if (id >= new_table.size() || new_table.type(static_cast<EventTypeId>(id)).name != name) {
+      return Status::FailedPrecondition(
+          "engine: data directory has event types '" + stored + "' but '" + requested +
+          "' was requested: type '" + name +
+          "' must keep its place (add new types after the stored ones, in the same order)");
+    }
+  }
+  if (!read_only) {
+    doc["event_types"] = requested;
+    FLYWHEEL_RETURN_IF_ERROR(WriteFileAtomically(env, dir, kConfigFileName, doc.dump(2) + "\n"));
+  }
+  return requested;
 }
 
 Result<std::unique_ptr<DirLock>> DirLock::Acquire(const std::string& dir) {

@@ -38,6 +38,14 @@ Result<std::vector<ModelSpec>> LoadOrWriteConfig(
     io::Env* env, const std::string& dir, const std::vector<ModelSpec>& requested,
     const std::function<Status(const std::vector<ModelSpec>&)>& validate);
 
+// The event-type spec of the directory `dir` (engine.json's "event_types", "" when absent), after
+// `requested` (EngineOptions::event_types) is applied: an empty request keeps the stored spec; a
+// different one must keep every stored type at its position (kFailedPrecondition naming the
+// first that moved or vanished) and is written to engine.json (unless read_only).
+// REQUIRES: engine.json exists (LoadOrWriteConfig ran).
+Result<std::string> LoadOrWriteEventTypes(io::Env* env, const std::string& dir,
+                                          const std::string& requested, bool read_only);
+
 // Exclusive advisory lock on D/LOCK for the life of the engine (a second process is refused).
 class DirLock {
  public:

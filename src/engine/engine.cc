@@ -30,6 +30,7 @@
 #include "engine/serve/pipeline.h"
 #include "engine/serve/query_runner.h"
 #include "engine/serve/vector_indexer.h"
+#include "engine/store/created_paths.h"
 #include "engine/store/recovery.h"
 #include "engine/store/snapshots.h"
 #include "io/env.h"
@@ -38,10 +39,10 @@ namespace flywheel {
 
 class Engine::Impl {
  public:
-  Impl(EngineOptions options, std::vector<ModelSpec> specs)
+  Impl(EngineOptions options, std::vector<ModelSpec> specs, EventTypeTable types)
       : options_(std::move(options)),
         env_(options_.env != nullptr ? options_.env : io::Env::Default()),
-        types_(EventTypeTable::Default()),
+        types_(std::move(types)),
         state_(std::move(specs), types_, options_.user_history),
         learner_(&state_, options_.pipeline, &messages_),
         ingestor_(types_, options_.dedup_window, options_.read_only,
@@ -66,6 +67,7 @@ class Engine::Impl {
   engine::Ingestor& ingestor() { return ingestor_; }
   const engine::Learner& learner() const { return learner_; }
   const engine::QueryRunner& queries() const { return queries_; }
+  const EventTypeTable& types() const { return types_; }
   std::unique_ptr<engine::DirLock> dir_lock;
 
  private:
@@ -231,6 +233,7 @@ Status ValidateOptions(const EngineOptions& options, io::Env* env) {
   }
   FLYWHEEL_RETURN_IF_ERROR(wal::Durability::Parse(options.durability).status());
   FLYWHEEL_RETURN_IF_ERROR(engine::ValidatePipelineOptions(options.pipeline));
+  FLYWHEEL_RETURN_IF_ERROR(EventTypeTable::Parse(options.event_types).status());
   if (options.read_only &&
       !env->FileExists(io::JoinPath(options.data_dir, engine::kConfigFileName))) {
     return Status::NotFound("engine: " + options.data_dir + " is not a Flywheel data directory");
@@ -246,6 +249,14 @@ Engine::~Engine() = default;
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   io::Env* env = options.env != nullptr ? options.env : io::Env::Default();
   FLYWHEEL_RETURN_IF_ERROR(ValidateOptions(options, env));
+  // A failed open removes what it created (declared first: destroyed after the lock).
+  engine::CreatedPaths created;
+  const std::vector<std::string> parts = {"", "LOCK", "wal", "snapshots", engine::kConfigFileName};
+  for (const std::string& part : parts) {
+    if (!options.read_only) {
+      created.Note(part.empty() ? options.data_dir : io::JoinPath(options.data_dir, part));
+    }
+  }
   if (!options.read_only) {
     FLYWHEEL_RETURN_IF_ERROR(env->CreateDir(options.data_dir));
   }
@@ -262,9 +273,14 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
                                   std::vector<std::unique_ptr<model::Recommender>> probe;
                                   return engine::CreateModels(m, &probe);
                                 }));
-  auto impl = std::make_unique<Impl>(options, std::move(specs));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      std::string type_spec,
+      engine::LoadOrWriteEventTypes(env, options.data_dir, options.event_types, options.read_only));
+  FLYWHEEL_ASSIGN_OR_RETURN(EventTypeTable types, EventTypeTable::Parse(type_spec));
+  auto impl = std::make_unique<Impl>(options, std::move(specs), std::move(types));
   impl->dir_lock = std::move(lock);
   FLYWHEEL_RETURN_IF_ERROR(impl->Start());
+  created.Keep();
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -304,6 +320,9 @@ Result<PretrainResult> Engine::Pretrain(const std::string& model) {
 }
 Result<uint64_t> Engine::Snapshot() {
   return impl_->Snapshot();
+}
+const EventTypeTable& Engine::event_types() const {
+  return impl_->types();
 }
 EngineStats Engine::stats() const {
   return impl_->stats();
