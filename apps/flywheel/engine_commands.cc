@@ -32,9 +32,12 @@ int Help(const Flags& flags) {
 // Events from a JSON Lines stream (stdin or a file) or a dataset spec (kind:path).
 class EventSource {
  public:
-  static Result<std::unique_ptr<EventSource>> Open(const std::string& source, int64_t skip_bad) {
+  // Events are validated against `types` (the engine's).
+  static Result<std::unique_ptr<EventSource>> Open(const std::string& source, int64_t skip_bad,
+                                                   const EventTypeTable& types) {
     auto out = std::unique_ptr<EventSource>(new EventSource());
     out->skip_bad_ = skip_bad;
+    out->types_ = types;
     if (source == "-") {
       out->in_ = &std::cin;
       out->name_ = "stdin";
@@ -47,8 +50,7 @@ class EventSource {
     FLYWHEEL_ASSIGN_OR_RETURN(data::DatasetSpec parsed, data::ParseDatasetSpec(spec));
     data::SkipPolicy skip;
     skip.max_skipped = skip_bad;
-    FLYWHEEL_ASSIGN_OR_RETURN(out->reader_,
-                              data::OpenReader(parsed, EventTypeTable::Default(), skip));
+    FLYWHEEL_ASSIGN_OR_RETURN(out->reader_, data::OpenReader(parsed, out->types_, skip));
     out->name_ = spec;
     return out;
   }
@@ -119,9 +121,11 @@ Status RunIngest(const Flags& flags) {
   options.snapshot_every = static_cast<uint64_t>(snapshot_every);
   options.snapshot_on_close = !flags.GetBool("no-snapshot");
   options.skip_corruption = flags.GetBool("skip-corruption");
-  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<EventSource> source,
-                            EventSource::Open(flags.positional()[0], skip_bad));
+  options.event_types = flags.Get("event-types");
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
+  FLYWHEEL_ASSIGN_OR_RETURN(
+      std::unique_ptr<EventSource> source,
+      EventSource::Open(flags.positional()[0], skip_bad, engine->event_types()));
   const bool sync_mode = options.durability == "sync";
   const auto start = std::chrono::steady_clock::now();
   std::vector<Event> batch;
@@ -299,6 +303,10 @@ int IngestMain(int argc, char** argv) {
        {"batch", "N", "events per batch (one log append and fdatasync each)", "1000"},
        {"models", "LIST", "models for a new data directory (default: the directory's, or pop)", ""},
        {"param", "MODEL.KEY=VALUE", "model parameter (all: flywheel models NAME)", "", true},
+       {"event-types", "SPEC",
+        "event type weights on top of the defaults, e.g. wishlist=2,view=0.3 (stored in the "
+        "data directory; doc/config.md)",
+        ""},
        {"snapshot-every", "N", "write a snapshot every N applied events (0: off)", "0"},
        {"no-snapshot", "", "do not write a snapshot when done", ""},
        {"skip-bad", "N", "skip up to N malformed input lines instead of failing", "0"},
