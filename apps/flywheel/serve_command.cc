@@ -1,7 +1,9 @@
 // flywheel serve: the HTTP server (doc/http_api.md) over an engine on a data directory.
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -16,112 +18,71 @@
 #include "flags.h"
 #include "server/api.h"
 #include "server/http_server.h"
+#include "server/serve_config.h"
 
 namespace flywheel::cli {
 namespace {
 
 using nlohmann::json;
 
-bool IsLoopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.rfind("127.", 0) == 0;
+// Every key's value: default < --config file < environment < flags (server/serve_config.h).
+Result<server::ServeConfig> LoadServeConfig(const Flags& flags) {
+  server::ServeConfig config;
+  if (flags.Has("config")) {
+    FLYWHEEL_RETURN_IF_ERROR(config.MergeFile(flags.Get("config")));
+  }
+  FLYWHEEL_RETURN_IF_ERROR(config.MergeEnvironment([](std::string_view name) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at start, before any thread
+    const char* v = std::getenv(std::string(name).c_str());
+    return v != nullptr ? std::optional<std::string>(v) : std::nullopt;
+  }));
+  for (const server::ConfigKeySpec& spec : server::ServeConfigKeys()) {
+    const std::string flag(spec.flag);
+    if (!flag.empty() && flags.Has(flag)) {
+      Status st = config.MergeText(spec.path, flags.GetAll(flag), server::ConfigSource::kFlag);
+      FLYWHEEL_RETURN_IF_ERROR(st.WithPrefix("serve: --" + flag));
+    }
+  }
+  return config;
 }
 
-// Optional JSON config: {"keys": {"read", "write", "admin"}, "durability", "snapshot_every",
-// "threads", "max_body_bytes", "pipeline": {"candidates", "neighbour_seeds",
-// "neighbours_per_seed", "trending_candidates", "content_candidates", "exploration",
-// "new_item_window_hours", "exclude_categories": [...], "max_per_category"}}. Environment keys
-// override the file's.
-Status LoadConfig(const std::string& path, server::ApiKeys* keys, EngineOptions* engine,
-                  server::ServerOptions* http) {
+Status UpdateConfigDoc(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    return Status::NotFound("serve: cannot read config " + path);
+    return Status::IoError("serve: cannot read '" + path + "'");
   }
   std::stringstream text;
   text << in.rdbuf();
-  const json doc = json::parse(text.str(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return Status::InvalidArgument("serve: config " + path + " is not a JSON object");
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string doc, server::RegenerateConfigDoc(text.str()));
+  std::ofstream out(path, std::ios::trunc);
+  out << doc;
+  if (!out.good()) {
+    return Status::IoError("serve: cannot write '" + path + "'");
   }
-  try {
-    for (const auto& [key, value] : doc.items()) {
-      if (key == "keys") {
-        keys->read = value.value("read", "");
-        keys->write = value.value("write", "");
-        keys->admin = value.value("admin", "");
-      } else if (key == "durability") {
-        engine->durability = value.get<std::string>();
-      } else if (key == "snapshot_every") {
-        engine->snapshot_every = value.get<uint64_t>();
-      } else if (key == "threads") {
-        http->threads = value.get<int>();
-      } else if (key == "max_body_bytes") {
-        http->max_body_bytes = value.get<uint64_t>();
-      } else if (key == "pipeline") {
-        PipelineOptions& p = engine->pipeline;
-        for (const auto& [name, v] : value.items()) {
-          if (name == "candidates") {
-            p.candidates = v.get<int>();
-          } else if (name == "neighbour_seeds") {
-            p.neighbour_seeds = v.get<int>();
-          } else if (name == "neighbours_per_seed") {
-            p.neighbours_per_seed = v.get<int>();
-          } else if (name == "trending_candidates") {
-            p.trending_candidates = v.get<int>();
-          } else if (name == "content_candidates") {
-            p.content_candidates = v.get<int>();
-          } else if (name == "exploration") {
-            p.exploration = v.get<double>();
-          } else if (name == "new_item_window_hours") {
-            p.new_item_window_ms = static_cast<int64_t>(v.get<double>() * 3600 * 1000);
-          } else if (name == "exclude_categories") {
-            p.exclude_categories = v.get<std::vector<std::string>>();
-          } else if (name == "max_per_category") {
-            p.max_per_category = v.get<int>();
-          } else {
-            return Status::InvalidArgument("serve: config: unknown field 'pipeline." + name + "'");
-          }
-        }
-      } else {
-        return Status::InvalidArgument("serve: config: unknown field '" + key + "'");
-      }
-    }
-  } catch (const json::exception& e) {
-    return Status::InvalidArgument(std::string("serve: config: ") + e.what());
-  }
+  std::printf("updated %s\n", path.c_str());
   return Status::Ok();
 }
 
 Status RunServe(const Flags& flags) {
-  if (!flags.Has("data-dir")) {
-    return Status::InvalidArgument("serve: --data-dir is required");
+  if (flags.Has("update-config-doc")) {
+    return UpdateConfigDoc(flags.Get("update-config-doc"));
   }
-  EngineOptions engine_options;
-  engine_options.data_dir = flags.Get("data-dir");
-  server::ServerOptions http;
-  http.host = flags.Get("host");
-  FLYWHEEL_ASSIGN_OR_RETURN(int64_t port, flags.GetInt("port"));
-  if (port < 0 || port > 65535) {
-    return Status::InvalidArgument("--port must be in 0..65535");
+  FLYWHEEL_ASSIGN_OR_RETURN(server::ServeConfig config, LoadServeConfig(flags));
+  Result<server::ServeSettings> settings = config.Build();
+  if (flags.GetBool("check-config")) {
+    std::fputs(config.Describe().c_str(), stdout);
+    if (!settings.ok()) {
+      return settings.status().WithPrefix("serve: config");
+    }
+    std::printf("config OK\n");
+    return Status::Ok();
   }
-  http.port = static_cast<uint16_t>(port);
-  server::ApiKeys keys;
-  if (flags.Has("config")) {
-    FLYWHEEL_RETURN_IF_ERROR(LoadConfig(flags.Get("config"), &keys, &engine_options, &http));
+  if (!settings.ok()) {
+    return settings.status().WithPrefix("serve: config");
   }
-  const server::ApiKeys env = server::ApiKeys::FromEnvironment();
-  keys.read = env.read.empty() ? keys.read : env.read;
-  keys.write = env.write.empty() ? keys.write : env.write;
-  keys.admin = env.admin.empty() ? keys.admin : env.admin;
-  if (flags.Has("durability")) {
-    engine_options.durability = flags.Get("durability");
-  }
-  if (!keys.any() && !IsLoopback(http.host)) {
-    return Status::InvalidArgument(
-        "serve: no API keys configured: refusing to listen on " + http.host +
-        " (only loopback is allowed without keys; set FLYWHEEL_*_KEY or the config's keys)");
-  }
-  FLYWHEEL_ASSIGN_OR_RETURN(engine_options.models, ParseModelSpecs(flags));
+  const server::ApiKeys keys = settings->keys;
+  const server::ServerOptions http = settings->http;
+  const EngineOptions engine_options = settings->engine;
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -160,15 +121,37 @@ int ServeMain(int argc, char** argv) {
   Flags flags(
       "serve",
       "Serves the HTTP API (doc/http_api.md) over a data directory. Prints one JSON line "
-      "with the address once ready; stops cleanly (snapshot) on SIGINT/SIGTERM.",
-      {{"data-dir", "DIR", "the data directory (created if missing)", ""},
+      "with the address once ready; stops cleanly (snapshot) on SIGINT/SIGTERM. Configuration: "
+      "doc/config.md (flag > environment > --config file > default).",
+      {{"data-dir", "DIR", "the data directory (created if missing; config key data_dir)", ""},
        {"host", "H", "address to listen on (non-loopback needs API keys)", "127.0.0.1"},
        {"port", "P", "TCP port (0: any free port)", "8080"},
-       {"config", "FILE", "JSON config: keys, durability, snapshot_every, threads, pipeline", ""},
-       {"durability", "MODE", "sync | interval:<ms> (default sync)", ""},
+       {"config", "FILE", "JSON config file, every key in doc/config.md; unknown keys are errors",
+        ""},
+       {"check-config", "",
+        "validate the configuration, print every key with its value and source, exit 0 (valid) "
+        "or 1; opens nothing",
+        ""},
+       {"durability", "MODE", "sync | interval:<ms>", "sync"},
+       {"event-types", "SPEC",
+        "event type weights on top of the defaults, e.g. wishlist=2,view=0.3", ""},
        {"models", "LIST", "models for a new data directory (default pop)", ""},
-       {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true}});
-  return RunCommand(std::move(flags), argc, argv, RunServe);
+       {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true},
+       {"update-config-doc", "FILE",
+        "rewrite the generated key table of FILE (doc/config.md) in place and exit", ""}});
+  if (Status status = flags.Parse(argc, argv, 2); !status.ok()) {
+    return Fail(status);
+  }
+  if (flags.help()) {
+    std::fputs(flags.Usage().c_str(), stdout);
+    return 0;
+  }
+  const Status status = RunServe(flags);
+  if (status.ok()) {
+    return 0;
+  }
+  const int rc = Fail(status);
+  return flags.GetBool("check-config") ? 1 : rc;  // --check-config: 0 valid, 1 not
 }
 
 }  // namespace flywheel::cli

@@ -1,0 +1,99 @@
+// The table of `flywheel serve`'s configuration keys (server/serve_config.h): adding a key is one
+// entry here. Defaults equal the option structs' (serve_config_test checks it).
+#include <string>
+
+#include "flywheel/event_types.h"
+
+#include "server/serve_config.h"
+#include "wal/log_writer.h"
+
+namespace flywheel::server {
+namespace {
+
+using nlohmann::json;
+using T = ConfigType;
+
+Status CheckDurability(const json& value) {
+  return wal::Durability::Parse(value.get<std::string>()).status();
+}
+
+Status CheckEventTypes(const json& value) {
+  return EventTypeTable::Parse(value.get<std::string>()).status();
+}
+
+Status CheckAnn(const json& value) {
+  const std::string ann = value.get<std::string>();
+  if (ann != "hnsw" && ann != "flat" && ann != "none") {
+    return Status::InvalidArgument("expected one of hnsw, flat, none, got '" + ann + "'");
+  }
+  return Status::Ok();
+}
+
+constexpr double kMaxCount = 1e12;
+
+}  // namespace
+
+const std::vector<ConfigKeySpec>& ServeConfigKeys() {
+  // clang-format off
+  static const std::vector<ConfigKeySpec> kKeys = {
+      {"data_dir", T::kString, R"("")", 0, 0, "", "data-dir",
+       "the data directory (created if missing; required)"},
+      {"host", T::kString, R"("127.0.0.1")", 0, 0, "", "host",
+       "address to listen on; any other than loopback needs at least one API key"},
+      {"port", T::kInt, "8080", 0, 65535, "", "port", "TCP port (0: any free port)"},
+      {"threads", T::kInt, "8", 1, 1024, "", "",
+       "HTTP worker threads (more than cores: a request waiting on fdatasync must not hold up "
+       "reads)"},
+      {"max_body_bytes", T::kInt, "8388608", 1024, 1 << 30, "", "",
+       "largest request body accepted (413 above)"},
+      {"keys.read", T::kString, R"("")", 0, 0, "FLYWHEEL_READ_KEY", "",
+       "API key of scope read (GET routes)", nullptr, true},
+      {"keys.write", T::kString, R"("")", 0, 0, "FLYWHEEL_WRITE_KEY", "",
+       "API key of scope write (events, items, users; read routes too)", nullptr, true},
+      {"keys.admin", T::kString, R"("")", 0, 0, "FLYWHEEL_ADMIN_KEY", "",
+       "API key of scope admin (snapshot, forget a user; every route)", nullptr, true},
+      {"durability", T::kString, R"("sync")", 0, 0, "", "durability",
+       "when an event is acknowledged: `sync` (after fdatasync) or `interval:<ms>` (1..60000: "
+       "after write(), durable within the interval)", &CheckDurability},
+      {"snapshot_every", T::kInt, "0", 0, kMaxCount, "", "",
+       "automatic snapshot after this many applied events (0: only on demand and at shutdown)"},
+      {"keep_snapshots", T::kInt, "3", 1, 1000, "", "",
+       "snapshots kept; the log is kept from the oldest kept one on"},
+      {"models", T::kString, R"("")", 0, 0, "", "models",
+       "models of a new data directory, comma-separated (`flywheel models`); empty: the "
+       "directory's own (engine.json), `pop` for a new one. Must equal an existing directory's"},
+      {"params", T::kStringList, "[]", 0, 0, "", "param",
+       "model hyper-parameters `MODEL.KEY=VALUE` (doc/params.md)"},
+      {"event_types", T::kString, R"("")", 0, 0, "", "event-types",
+       "event types and weights on top of the defaults, `name=weight,...` (a new name adds a "
+       "type, positive when its weight > 0; doc/config.md#event-types)", &CheckEventTypes},
+      {"pipeline.candidates", T::kInt, "50", 1, 10000, "", "",
+       "candidates retrieved from the model (ANN or exact)"},
+      {"pipeline.neighbour_seeds", T::kInt, "1", 0, 50, "", "",
+       "recent positive items whose neighbours become candidates"},
+      {"pipeline.neighbours_per_seed", T::kInt, "10", 0, 1000, "", "", "neighbours per seed"},
+      {"pipeline.trending_candidates", T::kInt, "50", 0, 10000, "", "",
+       "trending items offered as candidates"},
+      {"pipeline.content_candidates", T::kInt, "0", 0, 10000, "", "",
+       "trending items of the categories of the user's recent items offered as candidates "
+       "(0: off)"},
+      {"pipeline.exploration", T::kDouble, "0.1", 0, 0.5, "", "",
+       "share of the k slots offered to new items"},
+      {"pipeline.new_item_window_hours", T::kDouble, "72", 0, 87600, "", "",
+       "an item is new for this long after it is first seen"},
+      {"pipeline.exclude_categories", T::kStringList, "[]", 0, 0, "", "",
+       "categories never recommended"},
+      {"pipeline.max_per_category", T::kInt, "0", 0, 1000, "", "",
+       "at most this many items of one (first) category per list (0: no limit)"},
+      {"pipeline.ann", T::kString, R"("hnsw")", 0, 0, "", "",
+       "candidate retrieval for models with vectors: `hnsw` (approximate), `flat` (exact "
+       "index) or `none` (exact scan)", &CheckAnn},
+      {"pipeline.ann_min_items", T::kInt, "20000", 0, kMaxCount, "", "",
+       "catalogue size from which the ANN index is built and used (smaller ones are scanned "
+       "exactly)"},
+  };
+  // clang-format on
+  return kKeys;
+}
+
+}  // namespace flywheel::server
