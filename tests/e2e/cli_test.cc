@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "run_cli.h"
+#include "serve_process.h"
 #include "testing/status_matchers.h"
 
 namespace flywheel {
@@ -270,6 +272,168 @@ TEST(CliTest, PretrainFitsAConfiguredModelOnTheLog) {
   EXPECT_EQ(doc["snapshot_seq"], 1500);
   e2e::RunResult inspect = e2e::RunCli("inspect --data-dir " + data);
   EXPECT_THAT(inspect.output, ::testing::HasSubstr("\"snapshot_seq\": 1500"));
+}
+
+}  // namespace
+}  // namespace flywheel
+
+namespace flywheel {
+namespace {
+
+// `eval --help` lists every model of the registry (it once named three of six by hand).
+TEST(CliTest, EvalHelpListsEveryModel) {
+  RunResult help = e2e::RunCli("eval --help");
+  ASSERT_EQ(help.exit_code, 0);
+  RunResult models = e2e::RunCli("models");
+  ASSERT_EQ(models.exit_code, 0);
+  for (const char* name : {"pop", "recentpop", "itemknn", "bpr", "twotower", "sasrec"}) {
+    EXPECT_THAT(help.output, HasSubstr(std::string(name) + ",")) << name;
+  }
+  EXPECT_THAT(help.output, HasSubstr("sasrec (parameters"));
+}
+
+// A small synthetic spec runs: the clusters default follows the user's items.
+TEST(CliTest, SmallSyntheticSpecRuns) {
+  RunResult r = e2e::RunCli(
+      "eval --dataset synthetic:users=20,items=10,events=100 --models pop --no-progress "
+      "--no-timing");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  RunResult explicit_bad =
+      e2e::RunCli("eval --dataset synthetic:users=20,items=10,events=100,clusters=16 --models pop");
+  EXPECT_EQ(explicit_bad.exit_code, 2);
+  EXPECT_THAT(explicit_bad.output, HasSubstr("key 'clusters'"));
+}
+
+// --check-config: strict validation naming the key, effective values with their sources, exit
+// 0/1, and nothing opened or created.
+TEST(CliTest, ServeCheckConfig) {
+  testing::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  const std::string good = dir.WriteFile(
+      "good.json", R"({"data_dir": ")" + data +
+                       R"(", "keys": {"admin": "hunter2"}, "pipeline": {"candidates": 70}})");
+  RunResult ok = e2e::RunCli("serve --check-config --config " + good +
+                             " --port 9123 --event-types wishlist=2");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_THAT(ok.output, HasSubstr("pipeline.candidates = 70  (file)"));
+  EXPECT_THAT(ok.output, HasSubstr("port = 9123  (flag)"));
+  EXPECT_THAT(ok.output, HasSubstr("event_types = \"wishlist=2\"  (flag)"));
+  EXPECT_THAT(ok.output, HasSubstr("keys.admin = <set>  (file)"));
+  EXPECT_THAT(ok.output, HasSubstr("threads = 8  (default)"));
+  EXPECT_THAT(ok.output, HasSubstr("config OK"));
+  EXPECT_THAT(ok.output, ::testing::Not(HasSubstr("hunter2")));
+  RunResult env = e2e::RunCli("serve --check-config --config " + good +
+                              " 2>&1 | grep keys.read; FLYWHEEL_READ_KEY=k " FLYWHEEL_BINARY
+                              " serve --check-config --config " +
+                              good + " | grep keys.read");
+  EXPECT_THAT(env.output, HasSubstr("keys.read = <unset>  (default)"));
+  EXPECT_THAT(env.output, HasSubstr("keys.read = <set>  (env)"));
+  EXPECT_FALSE(std::filesystem::exists(data)) << "--check-config must open nothing";
+
+  struct Case {
+    std::string config;
+    std::string message;
+  };
+  const Case cases[] = {
+      {R"({"data_dir": "d", "keys": {"admn": "x"}})",
+       "keys.admn: unknown key; known: read, write, admin"},
+      {R"({"data_dir": "d", "pipeline": {"candidates": "50"}})",
+       "pipeline.candidates: expected integer, got string"},
+      {R"({"data_dir": "d", "durability": "often"})", "durability: "},
+      {R"({"data_dir": "d", "models": "pop,nosuch"})", "models: unknown model 'nosuch'"},
+      {R"({"data_dir": "d", "host": "0.0.0.0"})", "host: no API keys configured"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = dir.WriteFile("bad.json", c.config);
+    RunResult bad = e2e::RunCli("serve --check-config --config " + path);
+    EXPECT_EQ(bad.exit_code, 1) << c.config << "\n" << bad.output;
+    EXPECT_THAT(bad.output, HasSubstr(c.message)) << c.config;
+    EXPECT_THAT(bad.output, ::testing::Not(HasSubstr("json.exception"))) << c.config;
+    // serve itself refuses the same config the same way (exit 2: invalid argument).
+    RunResult serve = e2e::RunCli("serve --port 0 --config " + path);
+    EXPECT_EQ(serve.exit_code, 2) << c.config << "\n" << serve.output;
+    EXPECT_THAT(serve.output, HasSubstr(c.message)) << c.config;
+  }
+  EXPECT_FALSE(std::filesystem::exists("d"));
+}
+
+// A failed first open (an unknown model) leaves no data directory behind; a directory that
+// existed keeps everything it had.
+TEST(CliTest, FailedFirstOpenLeavesNothing) {
+  testing::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  RunResult serve = e2e::RunCli("serve --port 0 --data-dir " + data + " --models nosuch");
+  EXPECT_NE(serve.exit_code, 0);
+  EXPECT_THAT(serve.output, HasSubstr("unknown model 'nosuch'"));
+  EXPECT_FALSE(std::filesystem::exists(data)) << serve.output;
+  RunResult ingest = e2e::RunCli("ingest --data-dir " + data +
+                                 " --models pop,itemknn "
+                                 "--param itemknn.window=-3 - </dev/null");
+  EXPECT_NE(ingest.exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(data)) << ingest.output;
+  // An existing (empty) directory the user made stays, and stays empty.
+  std::filesystem::create_directory(data);
+  dir.WriteFile("data/notes.txt", "mine");
+  EXPECT_NE(e2e::RunCli("serve --port 0 --data-dir " + data + " --models nosuch").exit_code, 0);
+  ASSERT_TRUE(std::filesystem::exists(data));
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(data)) {
+    left.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(left, std::vector<std::string>{"notes.txt"});
+}
+
+// --event-types on ingest (and serve): a shop's own type is accepted, stored in the data
+// directory and used by later runs; a spec that moves a stored type is refused.
+TEST(CliTest, EventTypesOnIngestAndServe) {
+  testing::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  const std::string events =
+      dir.WriteFile("ev.jsonl", R"({"user":"u1","item":"i1","type":"wishlist","ts":1700000000000})"
+                                "\n"
+                                R"({"user":"u1","item":"i2","type":"view","ts":1700000001000})"
+                                "\n");
+  RunResult unknown = e2e::RunCli("ingest --data-dir " + data + " " + events);
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.output, HasSubstr("unknown event type 'wishlist'"));
+  RunResult ok = e2e::RunCli("ingest --data-dir " + data + " --event-types wishlist=2 " + events);
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_THAT(ok.output, HasSubstr("{\"acked_through\": 2}"));
+  // Stored: a later ingest and a serve without the flag know the type (serve replays it).
+  RunResult again = e2e::RunCli("ingest --data-dir " + data + " --no-snapshot " + events);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  {
+    e2e::Server server(data, "pop");
+    EXPECT_FALSE(server.url().empty()) << "serve did not start on a directory with 'wishlist'";
+    EXPECT_EQ(server.Stop(), 0);
+  }
+  {
+    e2e::Server server(data, "pop", "", {"--event-types", "wishlist=1,save=0.5"});
+    EXPECT_FALSE(server.url().empty()) << "appending a type and changing a weight is allowed";
+  }
+  RunResult moved =
+      e2e::RunCli("serve --port 0 --data-dir " + data + " --event-types save=1,wishlist=2");
+  EXPECT_EQ(moved.exit_code, 1);
+  EXPECT_THAT(moved.output, HasSubstr("type 'wishlist' must keep its place"));
+  RunResult bad_spec =
+      e2e::RunCli("ingest --data-dir " + data + " --event-types wishlist - </dev/null");
+  EXPECT_EQ(bad_spec.exit_code, 2);
+  EXPECT_THAT(bad_spec.output, HasSubstr("expected name=weight"));
+}
+
+// CSV accepts the timestamp forms JSON Lines accepts: integer milliseconds and ISO-8601,
+// including a bare date.
+TEST(CliTest, CsvTimestampsAcceptTheJsonLinesForms) {
+  testing::TempDir dir;
+  const std::string csv = dir.WriteFile("ev.csv",
+                                        "user,item,type,ts\n"
+                                        "u1,i1,click,2024-01-02\n"
+                                        "u1,i2,click,2024-01-02T03:04:05Z\n"
+                                        "u1,i3,click,2024-01-02 03:04:05\n"
+                                        "u1,i4,click,1704164645000\n");
+  RunResult r = e2e::RunCli("ingest --data-dir " + dir.path() + "/data " + csv);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("{\"acked_through\": 4}"));
 }
 
 }  // namespace
