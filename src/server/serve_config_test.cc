@@ -16,6 +16,7 @@
 namespace flywheel::server {
 namespace {
 
+using ::flywheel::testing::StatusIs;
 using ::testing::HasSubstr;
 
 Status Merge(const std::string& text) {

@@ -7,7 +7,10 @@ namespace flywheel::engine {
 
 void CreatedPaths::Note(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec)) && !ec) {
+  const std::filesystem::file_status status = std::filesystem::symlink_status(path, ec);
+  // A path that cannot be examined (no permission...) is not recorded: never remove what might
+  // have existed.
+  if (status.type() == std::filesystem::file_type::not_found) {
     paths_.push_back(path);
   }
 }
