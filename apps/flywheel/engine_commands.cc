@@ -98,6 +98,21 @@ void PrintAck(uint64_t seq) {
   std::fflush(stdout);
 }
 
+// The input is opened before the engine (a missing file must not leave a new data directory
+// behind) with the types the flag gives, and again with the engine's when the data directory
+// stores more.
+Status OpenInputAndEngine(const std::string& input, int64_t skip_bad, const EngineOptions& options,
+                          std::unique_ptr<Engine>* engine, std::unique_ptr<EventSource>* source) {
+  FLYWHEEL_ASSIGN_OR_RETURN(EventTypeTable flag_types, EventTypeTable::Parse(options.event_types));
+  FLYWHEEL_ASSIGN_OR_RETURN(*source, EventSource::Open(input, skip_bad, flag_types));
+  FLYWHEEL_ASSIGN_OR_RETURN(*engine, Engine::Open(options));
+  if ((*engine)->event_types().Names() != flag_types.Names()) {
+    FLYWHEEL_ASSIGN_OR_RETURN(*source,
+                              EventSource::Open(input, skip_bad, (*engine)->event_types()));
+  }
+  return Status::Ok();
+}
+
 Status RunIngest(const Flags& flags) {
   if (!flags.Has("data-dir")) {
     return Status::InvalidArgument("ingest: --data-dir is required");
@@ -122,10 +137,10 @@ Status RunIngest(const Flags& flags) {
   options.snapshot_on_close = !flags.GetBool("no-snapshot");
   options.skip_corruption = flags.GetBool("skip-corruption");
   options.event_types = flags.Get("event-types");
-  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(options));
-  FLYWHEEL_ASSIGN_OR_RETURN(
-      std::unique_ptr<EventSource> source,
-      EventSource::Open(flags.positional()[0], skip_bad, engine->event_types()));
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<EventSource> source;
+  FLYWHEEL_RETURN_IF_ERROR(
+      OpenInputAndEngine(flags.positional()[0], skip_bad, options, &engine, &source));
   const bool sync_mode = options.durability == "sync";
   const auto start = std::chrono::steady_clock::now();
   std::vector<Event> batch;

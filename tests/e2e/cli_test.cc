@@ -384,6 +384,11 @@ TEST(CliTest, FailedFirstOpenLeavesNothing) {
                                  "--param itemknn.window=-3 - </dev/null");
   EXPECT_NE(ingest.exit_code, 0);
   EXPECT_FALSE(std::filesystem::exists(data)) << ingest.output;
+  RunResult missing_input =
+      e2e::RunCli("ingest --data-dir " + data + " " + dir.path() + "/no-such-events.jsonl");
+  EXPECT_NE(missing_input.exit_code, 0);
+  EXPECT_THAT(missing_input.output, HasSubstr("no-such-events.jsonl"));
+  EXPECT_FALSE(std::filesystem::exists(data)) << missing_input.output;
   // An existing (empty) directory the user made stays, and stays empty.
   std::filesystem::create_directory(data);
   dir.WriteFile("data/notes.txt", "mine");
