@@ -8,7 +8,6 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
-#include <pthread.h>
 #include <signal.h>
 
 #include "flywheel/engine.h"
@@ -19,6 +18,7 @@
 #include "server/access_log.h"
 #include "server/api.h"
 #include "server/http_server.h"
+#include "stop_signal.h"
 
 namespace flywheel::cli {
 namespace {
@@ -168,12 +168,8 @@ Status RunServe(const Flags& flags) {
         " (only loopback is allowed without keys; set FLYWHEEL_*_KEY or the config's keys)");
   }
   FLYWHEEL_ASSIGN_OR_RETURN(engine_options.models, ParseModelSpecs(flags));
-  // Block the stop signals in every thread; the main thread waits for them below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // The stop signals reach WaitForStopSignal below, whichever thread receives them.
+  FLYWHEEL_RETURN_IF_ERROR(InstallStopSignals());
 
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<base::Logger> log, MakeLogger(flags));
   server::Api api(keys, server::ApiLimits{});
@@ -197,8 +193,7 @@ Status RunServe(const Flags& flags) {
                           .dump()
                           .c_str());
   std::fflush(stdout);
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  const int signal_number = WaitForStopSignal();
   log->Log(base::LogLevel::kInfo, "stopping",
            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   http_server->Stop();
