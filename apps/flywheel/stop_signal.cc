@@ -1,7 +1,6 @@
 #include "stop_signal.h"
 
 #include <cerrno>
-#include <cstring>
 #include <string>
 
 #include <fcntl.h>
@@ -25,7 +24,7 @@ void OnStopSignal(int signal_number) {
 
 Status InstallStopSignals() {
   if (::pipe2(stop_pipe, O_CLOEXEC) != 0) {
-    return Status::IoError(std::string("serve: pipe: ") + std::strerror(errno));
+    return Status::IoError("serve: pipe() failed: errno " + std::to_string(errno));
   }
   (void)::fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK);
   struct sigaction action = {};
@@ -34,7 +33,7 @@ Status InstallStopSignals() {
   action.sa_flags = SA_RESTART;
   for (int s : {SIGTERM, SIGINT}) {
     if (::sigaction(s, &action, nullptr) != 0) {
-      return Status::IoError(std::string("serve: sigaction: ") + std::strerror(errno));
+      return Status::IoError("serve: sigaction() failed: errno " + std::to_string(errno));
     }
   }
   sigset_t stop_signals;

@@ -37,14 +37,16 @@ void AccessLog::Record(const Request& request, const Response& response, double 
   const std::string_view target(request.target().data(), request.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
   const auto id = response.find("X-Request-Id");
+  const auto method = request.method_string();
   std::vector<base::LogField> fields = {
-      {"method", std::string(request.method_string())},
+      {"method", std::string(method.data(), method.size())},
       {"path", std::string(path.substr(0, 512))},
       {"status", static_cast<int>(response.result_int())},
       {"bytes", static_cast<uint64_t>(response.body().size())},
       {"duration_ms", duration_ms},
       {"scope", ScopeName(request)},
-      {"request_id", id != response.end() ? std::string(id->value()) : std::string()}};
+      {"request_id",
+       id != response.end() ? std::string(id->value().data(), id->value().size()) : std::string()}};
   logger_->Log(base::LogLevel::kInfo, "request", fields);
 }
 

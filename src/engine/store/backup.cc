@@ -79,6 +79,7 @@ Result<std::vector<std::string>> ListSegments(io::Env* env, const std::string& w
   }
   std::sort(numbered.begin(), numbered.end());
   std::vector<std::string> out;
+  out.reserve(numbered.size());
   for (auto& entry : numbered) {
     out.push_back(std::move(entry.second));
   }
