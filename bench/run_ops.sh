@@ -27,15 +27,30 @@ with open(f"{work}/events.jsonl", "w") as f:
                             "type": "view", "ts": 1790000000000 + j, "id": f"e{j}"}) + "\n")
 PY
 
+# An admin key: backup --url asks for a snapshot (admin routes need a key).
+export FLYWHEEL_ADMIN_KEY=bench-admin-key
 "$BIN" serve --data-dir "$WORK/data" --port 0 --models pop > "$WORK/serve.out" 2> "$WORK/serve.log" &
 SERVER=$!
 for _ in $(seq 100); do grep -q listening "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
 URL="http://$(sed -n 's/.*"address":"\([^"]*\)".*/\1/p' "$WORK/serve.out")"
 
 t0=$(date +%s.%N)
-"$BIN" import-items --url "$URL" "$WORK/items.csv" > /dev/null
+"$BIN" import-items --url "$URL" --key "$FLYWHEEL_ADMIN_KEY" "$WORK/items.csv" > /dev/null
 t1=$(date +%s.%N)
-echo "import-items: $ITEMS items in $(echo "$t1 - $t0" | bc) s"
+echo "import-items: $ITEMS items acknowledged in $(echo "$t1 - $t0" | bc) s"
+# The learner applies them after the acknowledgement: wait until all are applied.
+python3 - "$URL" "$ITEMS" <<'PY'
+import json, sys, time, urllib.request
+url, n = sys.argv[1], int(sys.argv[2])
+t = time.time()
+while True:
+    req = urllib.request.Request(url + "/v1/stats", headers={"Authorization": "Bearer bench-admin-key"})
+    s = json.load(urllib.request.urlopen(req))
+    if s["applied_seq"] >= n:
+        break
+    time.sleep(0.05)
+print(f"  applied {n} item records {time.time() - t:.2f} s after the last acknowledgement")
+PY
 
 python3 - "$URL" "$WORK/events.jsonl" <<'PY'
 import json, sys, time, urllib.request
@@ -44,13 +59,15 @@ events = [json.loads(l) for l in open(path)]
 t = time.time()
 for s in range(0, len(events), 5000):
     body = json.dumps({"events": events[s:s + 5000]}).encode()
-    req = urllib.request.Request(url + "/v1/events", data=body, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url + "/v1/events", data=body, headers={
+        "Content-Type": "application/json", "Authorization": "Bearer bench-admin-key"})
     urllib.request.urlopen(req).read()
 print(f"events: {len(events)} posted in {time.time() - t:.2f} s")
 PY
 
 t0=$(date +%s.%N)
-"$BIN" backup --data-dir "$WORK/data" --to "$WORK/backup" --url "$URL" > "$WORK/backup.json"
+"$BIN" backup --data-dir "$WORK/data" --to "$WORK/backup" --url "$URL" --key "$FLYWHEEL_ADMIN_KEY" \
+  > "$WORK/backup.json"
 t1=$(date +%s.%N)
 echo "backup (live, with a fresh snapshot): $(echo "$t1 - $t0" | bc) s: $(cat "$WORK/backup.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["bytes"], "bytes,", len(d["files"]), "files, last_seq", d["last_seq"])')"
 du -sh "$WORK/data" "$WORK/backup"
