@@ -4,8 +4,6 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,13 +60,6 @@ json WaitForStat(client::HttpClient* http, const std::string& key, uint64_t valu
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   return stats;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 TEST(ImportItemsTest, CsvCatalogueReachesTheServer) {
