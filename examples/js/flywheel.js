@@ -1,6 +1,7 @@
 // Flywheel in a web page: send an event when a visitor clicks a product, and render the
 // visitor's recommendations. An ES module, no dependencies (fetch); works in browsers and in
-// Node >= 18 (tested with node by tests/e2e/examples_test.cc through test_flywheel.mjs).
+// Node >= 18 (tested with node by tests/e2e/examples_test.cc through test_flywheel.mjs; the
+// DOM functions there with stand-in elements).
 //
 // Deployment: do not put an API key in a public page. Serve Flywheel under your site's origin
 // through your reverse proxy (e.g. /flywheel/ -> http://127.0.0.1:8080/, the proxy adding

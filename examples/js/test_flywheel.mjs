@@ -2,7 +2,8 @@
 // (tests/e2e/examples_test.cc starts `flywheel serve`, imports examples/shop, then runs this).
 // Prints "ok <name>" per check and exits 1 on the first failure.
 import assert from "node:assert/strict";
-import {createClient, FlywheelError, recommendationsHtml} from "./flywheel.js";
+import {createClient, FlywheelError, recommendationsHtml, renderRecommendations, trackClicks} from
+  "./flywheel.js";
 
 const [url, key] = process.argv.slice(2);
 if (!url) {
@@ -81,4 +82,38 @@ await check("recommendationsHtml escapes ids, titles and reasons", async () => {
   assert.ok(html.includes("because &lt;x&gt; &amp; y"), html);
   assert.ok(!html.includes("<b>"), html);
   assert.match(recommendationsHtml([]), /No recommendations yet/);
+});
+
+await check("trackClicks sends a click event for a [data-item] element", async () => {
+  // A stand-in for a DOM list element: the listener trackClicks registers, called with a click
+  // on an element inside an <li data-item="lantern">.
+  const container = {addEventListener(type, fn) { this.type = type; this.listener = fn; }};
+  const errors = [];
+  trackClicks(container, fw, "js-clicker", (e) => errors.push(e));
+  assert.equal(container.type, "click");
+  let prevented = false;
+  container.listener({
+    target: {closest: (selector) => (selector === "[data-item]" ? {dataset: {item: "lantern"}} : null)},
+    preventDefault() { prevented = true; },
+  });
+  assert.ok(prevented);
+  let answer = null;
+  for (let i = 0; i < 50; i++) {
+    answer = await fw.recommend("js-clicker", {k: 3});
+    if (answer.known_user) {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(answer.known_user, true, "the click did not reach the server");
+  assert.deepEqual(errors, []);
+  // A click outside any [data-item] element sends nothing.
+  container.listener({target: {closest: () => null}, preventDefault() { throw new Error("no"); }});
+});
+
+await check("renderRecommendations fills the list element", async () => {
+  const list = {innerHTML: ""};
+  renderRecommendations(list, [{id: "tent-2p", reason: "popular"}], {"tent-2p": "Ridgeline"});
+  assert.ok(list.innerHTML.includes('<li data-item="tent-2p"><a href="#">Ridgeline</a>'),
+            list.innerHTML);
 });

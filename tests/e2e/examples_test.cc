@@ -122,6 +122,8 @@ TEST(ExamplesTest, JavaScriptSnippetAgainstAServer) {
   const RunResult run = Shell("node examples/js/test_flywheel.mjs " + server.url());
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("ok recommendationsHtml escapes ids, titles and reasons"));
+  EXPECT_THAT(run.output, HasSubstr("ok trackClicks sends a click event"));
+  EXPECT_THAT(run.output, HasSubstr("ok renderRecommendations fills the list element"));
   EXPECT_THAT(run.output, Not(HasSubstr("FAIL")));
 }
 
