@@ -15,6 +15,7 @@ PACKAGES=(
   clang
   curl
   python3
+  nodejs
   ccache
   chromium
 )

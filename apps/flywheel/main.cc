@@ -310,6 +310,8 @@ int Usage(FILE* out) {
       "  pretrain  batch pre-train a model on a data directory's log (then online)\n"
       "  serve     the HTTP API over a data directory (doc/http_api.md)\n"
       "  replay    replay a dataset through a running server, live HR@K (doc/replay.md)\n"
+      "  import-items  import a catalogue (CSV or JSON Lines) into a server or data directory\n"
+      "  backup    a consistent copy of a (live) data directory (doc/operations.md)\n"
       "  models    list the models and their parameters (--markdown: doc/params.md tables)\n"
       "  version   print the version\n\n"
       "Run 'flywheel <command> --help' for the flags of a command.\n",
@@ -354,6 +356,12 @@ int main(int argc, char** argv) {
     if (command == "replay") {
       return cli::ReplayMain(argc, argv);
     }
+    if (command == "import-items") {
+      return cli::ImportItemsMain(argc, argv);
+    }
+    if (command == "backup") {
+      return cli::BackupMain(argc, argv);
+    }
     if (command == "models") {
       return cli::ModelsMain(argc, argv);
     }
@@ -368,10 +376,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "flywheel: internal error: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr,
-               "flywheel: unknown command '%s' (commands: eval, demo, generate, ingest, inspect, "
-               "snapshot, pretrain, serve, replay, models, version; see flywheel "
-               "--help)\n",
-               command.c_str());
+  std::fprintf(
+      stderr,
+      "flywheel: unknown command '%s' (commands: eval, demo, generate, ingest, inspect, "
+      "snapshot, pretrain, serve, replay, import-items, backup, models, version; see flywheel "
+      "--help)\n",
+      command.c_str());
   return 2;
 }

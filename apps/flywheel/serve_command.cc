@@ -1,4 +1,5 @@
 // flywheel serve: the HTTP server (doc/http_api.md) over an engine on a data directory.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -9,16 +10,18 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
-#include <pthread.h>
 #include <signal.h>
 
 #include "flywheel/engine.h"
 
 #include "commands.h"
 #include "flags.h"
+#include "log_setup.h"
+#include "server/access_log.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/serve_config.h"
+#include "stop_signal.h"
 
 namespace flywheel::cli {
 namespace {
@@ -63,6 +66,49 @@ Status UpdateConfigDoc(const std::string& path) {
   return Status::Ok();
 }
 
+// The HTTP handler: the Api, timed into the access log when there is one.
+server::Handler HandlerFor(server::Api* api, const server::AccessLog* access) {
+  if (access == nullptr) {
+    return [api](const server::Request& r) { return api->Handle(r); };
+  }
+  return [api, access](const server::Request& r) {
+    const auto start = std::chrono::steady_clock::now();
+    server::Response res = api->Handle(r);
+    access->Record(
+        r, res,
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count());
+    return res;
+  };
+}
+
+void LogReady(base::Logger* log, const EngineStats& s, const std::string& address, bool keys) {
+  for (const std::string& m : s.recovery_messages) {
+    log->Log(base::LogLevel::kWarn, "recovery", {{"detail", m}});
+  }
+  log->Log(base::LogLevel::kInfo, "listening",
+           {{"address", address},
+            {"last_seq", s.last_seq},
+            {"recovered_snapshot_seq", s.recovered_snapshot_seq},
+            {"replayed_events", s.replayed_events},
+            {"recovery_seconds", s.recovery_seconds},
+            {"auth", keys ? "keys" : "none (loopback only)"}});
+}
+
+// Engine::Close (the learner drains, a snapshot is written, the log synced), logged.
+Status CloseEngine(base::Logger* log, Engine* engine) {
+  Status closed = engine->Close();
+  const EngineStats s = engine->stats();
+  if (!closed.ok()) {
+    log->Log(base::LogLevel::kError, "stopped", {{"error", closed.message()}});
+    return closed;
+  }
+  log->Log(
+      base::LogLevel::kInfo, "stopped",
+      {{"last_seq", s.last_seq}, {"applied_seq", s.applied_seq}, {"snapshot_seq", s.snapshot_seq}});
+  return closed;
+}
+
 Status RunServe(const Flags& flags) {
   if (flags.Has("update-config-doc")) {
     return UpdateConfigDoc(flags.Get("update-config-doc"));
@@ -83,21 +129,22 @@ Status RunServe(const Flags& flags) {
   const server::ApiKeys keys = settings->keys;
   const server::ServerOptions http = settings->http;
   const EngineOptions engine_options = settings->engine;
-  // Block the stop signals in every thread; the main thread waits for them below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // The stop signals reach WaitForStopSignal below, whichever thread receives them.
+  FLYWHEEL_RETURN_IF_ERROR(InstallStopSignals());
 
+  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<base::Logger> log, MakeLogger(flags));
   server::Api api(keys, server::ApiLimits{});
+  const server::AccessLog access(log.get(), &keys);
   FLYWHEEL_ASSIGN_OR_RETURN(
       std::unique_ptr<server::HttpServer> http_server,
-      server::HttpServer::Start(http, [&api](const server::Request& r) { return api.Handle(r); }));
+      server::HttpServer::Start(http,
+                                HandlerFor(&api, flags.GetBool("access-log") ? &access : nullptr)));
   // Recovery runs while /healthz answers and /readyz says "recovering".
+  log->Log(base::LogLevel::kInfo, "recovering", {{"data_dir", engine_options.data_dir}});
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(engine_options));
   api.SetEngine(engine.get());
   const EngineStats s = engine->stats();
+  LogReady(log.get(), s, http_server->address(), keys.any());
   std::printf("%s\n", json{{"msg", "listening"},
                            {"address", http_server->address()},
                            {"last_seq", s.last_seq},
@@ -107,38 +154,43 @@ Status RunServe(const Flags& flags) {
                           .dump()
                           .c_str());
   std::fflush(stdout);
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  std::fprintf(stderr, "serve: signal %d: stopping\n", signal_number);
+  const int signal_number = WaitForStopSignal();
+  log->Log(base::LogLevel::kInfo, "stopping",
+           {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   http_server->Stop();
   api.SetEngine(nullptr);
-  return engine->Close();
+  return CloseEngine(log.get(), engine.get());
 }
 
 }  // namespace
 
 int ServeMain(int argc, char** argv) {
-  Flags flags(
-      "serve",
-      "Serves the HTTP API (doc/http_api.md) over a data directory. Prints one JSON line "
-      "with the address once ready; stops cleanly (snapshot) on SIGINT/SIGTERM. Configuration: "
-      "doc/config.md (flag > environment > --config file > default).",
-      {{"data-dir", "DIR", "the data directory (created if missing; config key data_dir)", ""},
-       {"host", "H", "address to listen on (non-loopback needs API keys)", "127.0.0.1"},
-       {"port", "P", "TCP port (0: any free port)", "8080"},
-       {"config", "FILE", "JSON config file, every key in doc/config.md; unknown keys are errors",
-        ""},
-       {"check-config", "",
-        "validate the configuration, print every key with its value and source, exit 0 (valid) "
-        "or 1; opens nothing",
-        ""},
-       {"durability", "MODE", "sync | interval:<ms>", "sync"},
-       {"event-types", "SPEC",
-        "event type weights on top of the defaults, e.g. wishlist=2,view=0.3", ""},
-       {"models", "LIST", "models for a new data directory (default pop)", ""},
-       {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true},
-       {"update-config-doc", "FILE",
-        "rewrite the generated key table of FILE (doc/config.md) in place and exit", ""}});
+  std::vector<FlagSpec> specs = {
+      {"data-dir", "DIR", "the data directory (created if missing; config key data_dir)", ""},
+      {"host", "H", "address to listen on (non-loopback needs API keys)", "127.0.0.1"},
+      {"port", "P", "TCP port (0: any free port)", "8080"},
+      {"config", "FILE", "JSON config file, every key in doc/config.md; unknown keys are errors",
+       ""},
+      {"check-config", "",
+       "validate the configuration, print every key with its value and source, exit 0 (valid) "
+       "or 1; opens nothing",
+       ""},
+      {"durability", "MODE", "sync | interval:<ms>", "sync"},
+      {"event-types", "SPEC", "event type weights on top of the defaults, e.g. wishlist=2,view=0.3",
+       ""},
+      {"models", "LIST", "models for a new data directory (default pop)", ""},
+      {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true},
+      {"update-config-doc", "FILE",
+       "rewrite the generated key table of FILE (doc/config.md) in place and exit", ""}};
+  for (FlagSpec& spec : LogFlagSpecs()) {
+    specs.push_back(std::move(spec));
+  }
+  Flags flags("serve",
+              "Serves the HTTP API (doc/http_api.md) over a data directory. Prints one JSON line "
+              "with the address on stdout once ready and logs on stderr; stops cleanly "
+              "(snapshot) on SIGINT/SIGTERM (doc/operations.md). Configuration: doc/config.md "
+              "(flag > environment > --config file > default).",
+              std::move(specs));
   if (Status status = flags.Parse(argc, argv, 2); !status.ok()) {
     return Fail(status);
   }

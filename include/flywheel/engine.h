@@ -197,6 +197,12 @@ class Engine {
   //            deleted item comes back). DeleteItem: never recommended again (until PutItem).
   //   PutUser: attributes.
   Result<uint64_t> PutItem(const Item& item);
+  // Many items as one group: every item is validated first (kInvalidArgument "item 3: ..."
+  // with field() "items[3].<field>" for the first bad one, "items[3].id" for an id repeated in
+  // the batch; nothing is logged then), then all are logged with one write (one fdatasync in
+  // sync mode) and applied in order. Returns the first record's sequence number (the others
+  // follow consecutively). kInvalidArgument for an empty span.
+  Result<uint64_t> PutItems(std::span<const Item> items);
   Result<uint64_t> DeleteItem(const std::string& id);
   Result<uint64_t> PutUser(const User& user);
   // Forgets a user: once applied, the user's id, state, model rows and attributes are gone

@@ -20,6 +20,7 @@
 #include "base/crc32c.h"
 #include "data/catalog_json.h"
 #include "data/event_json.h"
+#include "data/item_batch.h"
 #include "engine/config.h"
 #include "engine/ingest/ingestor.h"
 #include "engine/learn/learned_state.h"
@@ -293,6 +294,22 @@ std::vector<EventError> Engine::Validate(std::span<const Event> events) const {
 Result<uint64_t> Engine::PutItem(const Item& item) {
   FLYWHEEL_RETURN_IF_ERROR(data::ValidateItem(item));
   return impl_->ingestor().LogControl(engine::ItemPutRecord(item));
+}
+Result<uint64_t> Engine::PutItems(std::span<const Item> items) {
+  if (items.empty()) {
+    return Status::InvalidArgument("engine: no items").WithField("items");
+  }
+  if (std::vector<data::ItemError> bad = data::ItemBatchErrors(items); !bad.empty()) {
+    const std::string at = "items[" + std::to_string(bad[0].index) + "]";
+    return Status::InvalidArgument("item " + std::to_string(bad[0].index) + ": " + bad[0].message)
+        .WithField(bad[0].field.empty() ? at : at + "." + bad[0].field);
+  }
+  std::vector<Event> records;
+  records.reserve(items.size());
+  for (const Item& item : items) {
+    records.push_back(engine::ItemPutRecord(item));
+  }
+  return impl_->ingestor().LogControls(std::move(records));
 }
 Result<uint64_t> Engine::DeleteItem(const std::string& id) {
   FLYWHEEL_RETURN_IF_ERROR(data::ValidateItem(Item{id, {}, {}, {}, {}, 0}));

@@ -98,6 +98,7 @@ Router<Api::RouteSpec> Api::MakeRouter() {
   r.Add("similar", verb::get, "/v1/items/{id}/similar", {Scope::kRead, true, &Api::Similar});
   r.Add("items", verb::put, "/v1/items/{id}", {Scope::kWrite, true, &Api::PutItem});
   r.Add("items", verb::delete_, "/v1/items/{id}", {Scope::kWrite, true, &Api::DeleteItem});
+  r.Add("items_batch", verb::post, "/v1/items:batch", {Scope::kWrite, true, &Api::PostItemsBatch});
   r.Add("users", verb::put, "/v1/users/{id}", {Scope::kWrite, true, &Api::PutUser});
   // Forgetting a user is an admin operation.
   r.Add("users", verb::delete_, "/v1/users/{id}", {Scope::kAdmin, true, &Api::DeleteUser});

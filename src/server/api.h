@@ -2,7 +2,7 @@
 // instance serves all connections (Handle is thread-safe).
 //
 // Routes (the table is Api::MakeRouter in api.cc; handlers by resource in *_routes.cc):
-// POST /v1/events, PUT/DELETE /v1/items/{id}, PUT/DELETE /v1/users/{id},
+// POST /v1/events, PUT/DELETE /v1/items/{id}, POST /v1/items:batch, PUT/DELETE /v1/users/{id},
 // GET /v1/users/{id}/recommendations (k, exclude_seen, categories, explain, model),
 // GET /v1/items/{id}/similar, GET /v1/stats, GET /metrics, GET /healthz, GET /readyz,
 // POST /v1/admin/snapshot; API keys with scopes.
@@ -95,6 +95,7 @@ class Api {
   Response PostEvents(const Call& call);
   Response PutItem(const Call& call);
   Response DeleteItem(const Call& call);
+  Response PostItemsBatch(const Call& call);  // items_batch_routes.cc
   Response PutUser(const Call& call);
   Response DeleteUser(const Call& call);
   Response Recommendations(const Call& call);

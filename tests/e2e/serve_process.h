@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -18,9 +19,10 @@ namespace flywheel::e2e {
 
 class Server {
  public:
-  // `extra`: more arguments (e.g. {"--param", "bpr.threads=1"}).
+  // `extra`: more arguments (e.g. {"--param", "bpr.threads=1"}); `stderr_path`: a file for the
+  // server's stderr (its log), else the test's stderr.
   Server(const std::string& data_dir, const std::string& models, const std::string& config = "",
-         const std::vector<std::string>& extra = {}) {
+         const std::vector<std::string>& extra = {}, const std::string& stderr_path = "") {
     std::string binary = FLYWHEEL_BINARY;
     std::vector<std::string> args = {binary,   "serve", "--data-dir", data_dir,
                                      "--port", "0",     "--models",   models};
@@ -42,6 +44,10 @@ class Server {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&actions, fds[0]);
+    if (!stderr_path.empty()) {
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
+                                       O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    }
     const int rc = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(fds[1]);

@@ -119,6 +119,15 @@ Result<uint64_t> Ingestor::LogControl(Event record) {
   return LogLocked(std::move(events));
 }
 
+Result<uint64_t> Ingestor::LogControls(std::vector<Event> records) {
+  if (records.empty()) {
+    return Status::InvalidArgument("engine: no records to log");
+  }
+  base::MutexLock lock(&mu_);
+  FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());
+  return LogLocked(std::move(records));
+}
+
 Result<uint64_t> Ingestor::LogForget(Event record) {
   base::MutexLock lock(&mu_);
   FLYWHEEL_RETURN_IF_ERROR(CheckWritableLocked());

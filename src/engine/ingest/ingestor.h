@@ -50,6 +50,8 @@ class Ingestor {
   Result<IngestResult> Ingest(std::span<const Event> events);
   // Logs one control record; returns its sequence number.
   Result<uint64_t> LogControl(Event record);
+  // Logs control records as one group (one append); returns the first one's sequence number.
+  Result<uint64_t> LogControls(std::vector<Event> records);
   // Logs a user deletion and rolls the log, so a purge can remove every segment before it.
   Result<uint64_t> LogForget(Event record);
 

@@ -78,7 +78,7 @@ void Learner::Loop() {
       queue_.pop_front();
     }
     for (size_t i = 0; i < batch.events.size(); ++i) {
-      ApplyOne(batch.events[i], batch.first_seq + i, batch.acked);
+      ApplyOne(batch.events[i], batch.first_seq + i, batch.acked, i + 1 == batch.events.size());
     }
     { base::MutexLock lock(&applied_mu_); }
     applied_cv_.NotifyAll();
@@ -86,7 +86,7 @@ void Learner::Loop() {
 }
 
 void Learner::ApplyOne(const Event& event, uint64_t seq,
-                       std::chrono::steady_clock::time_point acked) {
+                       std::chrono::steady_clock::time_point acked, bool last_in_batch) {
   LearnedState::Applied applied;
   {
     base::WriterLock lock(&state_->mu);
@@ -102,10 +102,15 @@ void Learner::ApplyOne(const Event& event, uint64_t seq,
   if (applied.item != kNoItem && hooks_.item_changed) {
     hooks_.item_changed(applied.item);
   }
-  if (TrendingDue(seq, event)) {
+  const bool due = TrendingDue(seq, event);
+  trending_pending_ = trending_pending_ || (due && IsControl(event));
+  if ((due && !IsControl(event)) || (trending_pending_ && last_in_batch)) {
     state_->RebuildTrending(options_);  // reads the catalogue unlocked (this thread writes it)
+    trending_pending_ = false;
   }
-  visible_seq_.store(seq, std::memory_order_release);
+  if (!trending_pending_) {
+    visible_seq_.store(seq, std::memory_order_release);
+  }
   if (hooks_.applied) {
     hooks_.applied(seq);
   }

@@ -52,7 +52,10 @@ class Learner {
   Learner& operator=(const Learner&) = delete;
 
   // Whether the trending lists are due after applying `seq` (a deterministic schedule: every
-  // control record, and every max(1, min(1000, seq / 10)) events).
+  // control record, and every max(1, min(1000, seq / 10)) events). Within one logged batch the
+  // rebuild a control record asks for waits for the batch's last record (Engine::PutItems logs
+  // up to 1,000 item puts as one batch: one rebuild, not one per item), and the batch's records
+  // become visible together after it.
   static bool TrendingDue(uint64_t seq, const Event& event);
 
   // Recovery, before Start: applies one logged record (no lock needed: no other thread runs).
@@ -73,7 +76,8 @@ class Learner {
 
  private:
   void Loop();
-  void ApplyOne(const Event& event, uint64_t seq, std::chrono::steady_clock::time_point acked);
+  void ApplyOne(const Event& event, uint64_t seq, std::chrono::steady_clock::time_point acked,
+                bool last_in_batch);
 
   LearnedState* const state_;
   const PipelineOptions& options_;
@@ -92,6 +96,7 @@ class Learner {
   // Trails applied_seq_ by at most the one event the learner is finishing.
   std::atomic<uint64_t> visible_seq_{0};
   base::AtomicHistogram freshness_;  // acknowledgement to applied, ms
+  bool trending_pending_ = false;    // learner thread only: a control record's rebuild waits
 };
 
 }  // namespace flywheel::engine
