@@ -87,6 +87,9 @@ Api::Api(ApiKeys keys, ApiLimits limits)
 Router<Api::RouteSpec> Api::MakeRouter() {
   using http::verb;
   Router<RouteSpec> r;
+  // The dashboard's static files need no key; the data routes it calls keep theirs.
+  r.Add("ui", verb::get, "/", {Scope::kNone, false, &Api::WebIndex});
+  r.Add("ui", verb::get, "/ui/{name}", {Scope::kNone, false, &Api::WebAsset});
   r.Add("healthz", verb::get, "/healthz", {Scope::kNone, false, &Api::Healthz});
   r.Add("readyz", verb::get, "/readyz", {Scope::kNone, false, &Api::Readyz});
   r.Add("metrics", verb::get, "/metrics", {Scope::kNone, false, &Api::Metrics});

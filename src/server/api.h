@@ -6,6 +6,7 @@
 // GET /v1/users/{id}/recommendations (k, exclude_seen, categories, explain, model),
 // GET /v1/items/{id}/similar, GET /v1/stats, GET /metrics, GET /healthz, GET /readyz,
 // POST /v1/admin/snapshot; API keys with scopes.
+// The dashboard (doc/dashboard.md): GET / and GET /ui/{name}, static files compiled in, public.
 //
 // Every request goes through the same steps (Dispatch): the query string is decoded (400), the
 // route found (404 unknown path, 405 known path and another method), the key's scope checked
@@ -86,6 +87,9 @@ class Api {
   // parsing), else the 400 response.
   std::optional<Response> CheckJsonBody(const Request& request, size_t max_values) const;
 
+  // The dashboard's files (web_routes.cc): GET / and GET /ui/{name}, no key needed.
+  Response WebIndex(const Call& call);
+  Response WebAsset(const Call& call);
   // Handlers (ops_routes.cc, event_routes.cc, catalog_routes.cc, recommend_routes.cc).
   Response Healthz(const Call& call);
   Response Readyz(const Call& call);

@@ -27,6 +27,8 @@ struct RouteCase {
 
 const std::vector<RouteCase>& Routes() {
   static const std::vector<RouteCase> kRoutes = {
+      {http::verb::get, "/", "", Scope::kNone},  // the dashboard's files (static_assets.h)
+      {http::verb::get, "/ui/app.js", "", Scope::kNone},
       {http::verb::post, "/v1/events", EventsBody(1), Scope::kWrite},
       {http::verb::put, "/v1/items/i1", R"({"title": "t", "categories": ["c"]})", Scope::kWrite},
       {http::verb::delete_, "/v1/items/i1", "", Scope::kWrite},
