@@ -76,8 +76,8 @@ TEST(ApiRoutesTest, TableNamesEveryRoute) {
   const Api api(ApiKeys{}, ApiLimits{});
   EXPECT_THAT(Names(api),
               ElementsAre("GET healthz", "GET readyz", "GET metrics", "POST events", "GET stats",
-                          "POST snapshot", "GET recommendations", "GET similar", "PUT items",
-                          "DELETE items", "PUT users", "DELETE users"));
+                          "GET stats_history", "POST snapshot", "GET recommendations",
+                          "GET similar", "PUT items", "DELETE items", "PUT users", "DELETE users"));
 }
 
 Response Send(Api& api, http::verb method, const std::string& target) {
