@@ -136,6 +136,7 @@ Status RunServe(const Flags& flags) {
   // Recovery runs while /healthz answers and /readyz says "recovering".
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(engine_options));
   api.SetEngine(engine.get());
+  api.StartHistorySampler();
   const EngineStats s = engine->stats();
   std::printf("%s\n", json{{"msg", "listening"},
                            {"address", http_server->address()},
@@ -150,6 +151,7 @@ Status RunServe(const Flags& flags) {
   sigwait(&stop_signals, &signal_number);
   std::fprintf(stderr, "serve: signal %d: stopping\n", signal_number);
   http_server->Stop();
+  api.StopHistorySampler();
   api.SetEngine(nullptr);
   return engine->Close();
 }

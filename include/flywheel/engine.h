@@ -166,6 +166,14 @@ struct EngineStats {
   std::vector<std::string> recovery_messages;  // torn tail cut, snapshot skipped, ...
 };
 
+// The bytes the data directory holds (doc/engine.md, "Data directory").
+struct StorageStats {
+  uint64_t log_bytes = 0;  // event log segment files (D/wal/*.log)
+  uint64_t log_segments = 0;
+  uint64_t snapshot_bytes = 0;  // snapshot files (D/snapshots/snap-*.fws)
+  uint64_t snapshots = 0;
+};
+
 class Engine {
  public:
   // Opens (creating if needed) and recovers the data directory, then starts the learner.
@@ -220,6 +228,12 @@ class Engine {
   Result<uint64_t> Snapshot();
 
   EngineStats stats() const;
+  // Sizes of the log and snapshot files now (lists the directories: not for hot paths).
+  Result<StorageStats> Storage() const;
+  // The bucket counts of the freshness histogram (the layout of base::AtomicHistogram, 24
+  // log-spaced buckets per decade from 1 us), for percentiles over an interval: the difference
+  // of two calls counts the events applied in between.
+  std::vector<uint64_t> FreshnessBuckets() const;
   // Prometheus text lines for the engine's counters and histograms (flywheel_* names).
   std::string MetricsText() const;
 

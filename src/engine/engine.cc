@@ -32,6 +32,7 @@
 #include "engine/serve/vector_indexer.h"
 #include "engine/store/recovery.h"
 #include "engine/store/snapshots.h"
+#include "engine/store/storage_usage.h"
 #include "io/env.h"
 
 namespace flywheel {
@@ -66,6 +67,7 @@ class Engine::Impl {
   engine::Ingestor& ingestor() { return ingestor_; }
   const engine::Learner& learner() const { return learner_; }
   const engine::QueryRunner& queries() const { return queries_; }
+  Result<StorageStats> Storage() const { return engine::MeasureStorage(env_, options_.data_dir); }
   std::unique_ptr<engine::DirLock> dir_lock;
 
  private:
@@ -307,6 +309,13 @@ Result<uint64_t> Engine::Snapshot() {
 }
 EngineStats Engine::stats() const {
   return impl_->stats();
+}
+Result<StorageStats> Engine::Storage() const {
+  return impl_->Storage();
+}
+std::vector<uint64_t> Engine::FreshnessBuckets() const {
+  const auto counts = impl_->learner().freshness().Snapshot();
+  return {counts.begin(), counts.end()};
 }
 std::string Engine::MetricsText() const {
   return engine::MetricsText(stats(), impl_->learner().freshness(), impl_->ingestor().latency());

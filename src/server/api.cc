@@ -95,6 +95,8 @@ Router<Api::RouteSpec> Api::MakeRouter() {
   r.Add("metrics", verb::get, "/metrics", {Scope::kNone, false, &Api::Metrics});
   r.Add("events", verb::post, "/v1/events", {Scope::kWrite, true, &Api::PostEvents});
   r.Add("stats", verb::get, "/v1/stats", {Scope::kRead, true, &Api::Stats});
+  r.Add("stats_history", verb::get, "/v1/stats/history",
+        {Scope::kRead, false, &Api::StatsHistoryRoute});
   r.Add("snapshot", verb::post, "/v1/admin/snapshot", {Scope::kAdmin, true, &Api::Snapshot});
   r.Add("recommendations", verb::get, "/v1/users/{id}/recommendations",
         {Scope::kRead, true, &Api::Recommendations});

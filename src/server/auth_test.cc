@@ -38,6 +38,7 @@ const std::vector<RouteCase>& Routes() {
       {http::verb::get, "/v1/users/u1/recommendations?categories=c&explain=true", "", Scope::kRead},
       {http::verb::get, "/v1/items/i1/similar", "", Scope::kRead},
       {http::verb::get, "/v1/stats", "", Scope::kRead},
+      {http::verb::get, "/v1/stats/history", "", Scope::kRead},
       {http::verb::post, "/v1/admin/snapshot", "", Scope::kAdmin},
       {http::verb::get, "/healthz", "", Scope::kNone},
       {http::verb::get, "/readyz", "", Scope::kNone},

@@ -77,6 +77,7 @@ Response Api::Recommendations(const Call& call) {
   if (!result.ok()) {
     return StatusError(call.request, result.status());
   }
+  CountServed(call.param, *result);
   json body = RecommendationsJson(*result, call.request_id);
   body["known_user"] = result->known_user;
   return JsonResponse(call.request, http::status::ok, body);
