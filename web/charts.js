@@ -36,9 +36,23 @@ function pathOf(t, values, x, y) {
   return d;
 }
 
+// Points with no sample on either side: drawn as dots (a path of one point is invisible).
+function isolated(values) {
+  const ok = (i) => i >= 0 && i < values.length && values[i] !== null && values[i] !== undefined;
+  const out = [];
+  for (let i = 0; i < values.length; i++) if (ok(i) && !ok(i - 1) && !ok(i + 1)) out.push(i);
+  return out;
+}
+
+// Axis labels: at most three significant digits, no trailing zeros (0.075, 50, 1.2k).
+function tick(v) {
+  if (v >= 10000) return Number((v / 1000).toPrecision(3)) + "k";
+  return String(Number(v.toPrecision(3)));
+}
+
 // lineChart({title, t: [unix ms], series: [{label, values, cls}], format: v => text,
-//            yMax: optional fixed top, empty: text when there is no sample})
-export function lineChart({ title, t, series, format, yMax, empty }) {
+//            axis: v => y-axis label, yMax: optional fixed top, empty: text when there is no sample})
+export function lineChart({ title, t, series, format, axis, yMax, empty }) {
   const values = series.flatMap((se) => se.values).filter((v) => v !== null && v !== undefined);
   const last = (se) => {
     for (let i = se.values.length - 1; i >= 0; i--) if (se.values[i] !== null) return se.values[i];
@@ -49,11 +63,12 @@ export function lineChart({ title, t, series, format, yMax, empty }) {
   const figure = h("figure", { class: "chart", dataset: { chart: title } },
     h("figcaption", {}, h("span", { class: "chart-title" }, title), readout));
   if (t.length < 2 || values.length === 0) {
-    figure.append(h("div", { class: "chart-empty" }, empty || "no data in the last hour yet"));
+    figure.append(h("div", { class: "chart-empty" }, t.length < 2
+      ? "collecting: one sample every 2 s" : empty || "no data in the last hour yet"));
     return figure;
   }
   const t0 = t[0], t1 = t[t.length - 1];
-  const top = yMax ?? niceCeil(Math.max(...values) * 1.1);
+  const top = yMax ?? 4 * niceCeil((Math.max(...values) * 1.1) / 4);  // round quarters
   const x = (ts) => ML + ((ts - t0) / Math.max(1, t1 - t0)) * (W - ML - MR);
   const y = (v) => MT + (1 - Math.min(v, top) / top) * (H - MT - MB);
   const svg = s("svg", {
@@ -63,15 +78,19 @@ export function lineChart({ title, t, series, format, yMax, empty }) {
   for (let i = 0; i <= 4; i++) {
     const v = (top * i) / 4;
     svg.append(s("line", { x1: ML, x2: W - MR, y1: y(v), y2: y(v), class: "grid" }),
-      s("text", { x: ML - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, format(v)));
+      s("text", { x: ML - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, (axis || tick)(v)));
   }
   const step = (t1 - t0) > 20 * 60e3 ? 10 * 60e3 : (t1 - t0) > 4 * 60e3 ? 60e3 : 15e3;
   for (let ts = Math.ceil(t0 / step) * step; ts <= t1; ts += step) {
     svg.append(s("line", { x1: x(ts), x2: x(ts), y1: MT, y2: H - MB, class: "grid" }),
-      s("text", { x: x(ts), y: H - 6, class: "axis", "text-anchor": "middle" }, fmtClock(ts)));
+      s("text", { x: x(ts), y: H - 6, class: "axis", "text-anchor": "middle" },
+        fmtClock(ts, step < 60e3)));
   }
   for (const se of series) {
     svg.append(s("path", { d: pathOf(t, se.values, x, y), class: "line " + (se.cls || "") }));
+    for (const i of isolated(se.values)) {
+      svg.append(s("circle", { cx: x(t[i]), cy: y(se.values[i]), r: 2.5, class: "dot " + (se.cls || "") }));
+    }
   }
   const cursor = s("line", { x1: 0, x2: 0, y1: MT, y2: H - MB, class: "cursor hidden" });
   const hit = s("rect", { x: ML, y: MT, width: W - ML - MR, height: H - MT - MB, class: "hit" });

@@ -26,8 +26,8 @@ function kpis(stats, history) {
     kpi("Users", fmtInt(stats.users), { metric: "users", raw: stats.users }),
     kpi("Items", fmtInt(stats.items), { metric: "items", raw: stats.items,
       sub: `${fmtInt(stats.deleted_items)} deleted` }),
-    kpi("Recommend latency", rec.p99 === undefined ? "–" : `${fmtNum(rec.p50)} / ${fmtNum(rec.p99)} ms`, { metric: "recommend_latency",
-      raw: rec.p99 ?? "", sub: `p50 / p99 · ${fmtInt(rec.count || 0)} served` }),
+    kpi("Recommend p99", fmtMs(rec.p99), { metric: "recommend_latency", raw: rec.p99 ?? "",
+      sub: `p50 ${fmtMs(rec.p50)} · ${fmtInt(rec.count || 0)} lists served` }),
     kpi("Freshness p99", fmtMs(fresh.p99), { metric: "freshness_p99", raw: fresh.p99 ?? "",
       sub: "event acknowledged → visible" }),
     kpi("Live HR@10", live ? (hr === null ? "no lists yet" : fmtPercent(hr)) : "not available",
@@ -75,7 +75,8 @@ function chartsOf(history) {
       { label: "p99", values: history.recommend_p99_ms || [], cls: "alt" }] }),
     lineChart({ title: "Freshness p99 (ms)", t, format: fmtNum,
       series: [{ label: "p99", values: history.freshness_p99_ms || [] }] }),
-    lineChart({ title: "Live HR@10", t, yMax: 1, format: (v) => (100 * v).toFixed(0) + "%",
+    lineChart({ title: "Live HR@10", t, yMax: 1, format: (v) => (100 * v).toFixed(1) + "%",
+      axis: (v) => (100 * v).toFixed(0) + "%",
       series: [{ label: "HR@10", values: history.live_hr10 || [] }],
       empty: "no recommended list followed by an event yet" }));
 }

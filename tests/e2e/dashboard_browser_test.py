@@ -218,8 +218,12 @@ def metric(dom, name):
 
 
 def check_overview(browser, server):
+    history_status, history = server.call("GET", "/v1/stats/history")
+    deadline = time.time() + 30
+    while history_status == 200 and len(history["t"]) < 3 and time.time() < deadline:
+        time.sleep(0.5)  # one sample every 2 s: wait for lines to draw
+        history_status, history = server.call("GET", "/v1/stats/history")
     _, stats = server.call("GET", "/v1/stats")
-    history_status, _ = server.call("GET", "/v1/stats/history")
     dom, console = browser.open(server.url + "/#/overview", "overview")
     check(dom.body.get("data-page") == "overview" and dom.body.get("data-state") == "ready",
           f"overview: rendered (body {dom.body})")
@@ -233,13 +237,18 @@ def check_overview(browser, server):
     check(set(models) == set(stats["models"]), f"overview: models {models} = {stats['models']}")
     rec = metric(dom, "recommend_latency")
     p99 = stats["latency_ms"]["recommendations"]["p99"]
-    check(rec is not None and "ms" in rec[2] and float(rec[1].get("data-value") or "nan") == p99,
+    check(rec is not None and rec[2].endswith("ms") and float(rec[1].get("data-value") or "nan") == p99,
           f"overview: recommend latency shown, p99 = /v1/stats ({rec and rec[2]!r}, {p99})")
     charts = [e for e in dom.elements if e[0] == "figure"]
     if history_status == 200:
         check(len(charts) == 5, f"overview: 5 charts from /v1/stats/history ({len(charts)})")
-        check(any(e[0] == "svg" or "chart-empty" in (e[1].get("class") or "") for e in dom.elements),
-              "overview: charts drawn")
+        paths = [e for e in dom.elements if e[0] == "path" and e[1].get("d", "").startswith("M")]
+        check(len(paths) >= 4, f"overview: lines drawn in the charts ({len(paths)} paths)")
+        eps = metric(dom, "events_per_s")
+        last = [v for v in history["events_per_s"] if v is not None]
+        check(eps is not None and eps[1].get("data-value") not in (None, ""),
+              f"overview: events/s from the history's last interval ({eps and eps[2]!r}; "
+              f"history {last[-3:]})")
     else:
         check(any("no GET /v1/stats/history" in e[2] for e in dom.with_class("notice")),
               f"overview: charts marked not available (history answers {history_status})")
