@@ -143,7 +143,8 @@ async function route() {
   const name = ["overview", "user", "item", "login"].includes(page) ? page : "overview";
   setState(name, "loading");
   const ctx = { ready: () => setState(document.body.dataset.page, "ready"),
-    fail: (e) => fail(document.body.dataset.page, e), showError, toast, adminAction };
+    fail: (e) => fail(document.body.dataset.page, e), showError, toast, adminAction,
+    refresh: () => route() };
   for (const a of document.querySelectorAll("#nav a")) {
     a.toggleAttribute("aria-current", a.dataset.nav === name);
   }

@@ -118,8 +118,12 @@ export function renderOverview(root, ctx) {
     try {
       await (state.tick++ % 2 === 0 ? loadStats() : loadHistory());
       draw();
+      head.querySelector("#updated").classList.remove("stale");
     } catch (e) {
-      ctx.showError(e);
+      if (e.status === 401) return ctx.showError(e);  // back to the sign-in form
+      const updated = head.querySelector("#updated");
+      fill(updated, `update failed at ${new Date().toLocaleTimeString("en-GB")}: ${e.message}`);
+      updated.classList.add("stale");
     } finally {
       state.busy = false;
     }

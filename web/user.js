@@ -131,7 +131,10 @@ async function forget(id, ctx) {
     text: "Their id, events, model rows and attributes are removed for good (a snapshot is " +
       "written and older log segments holding their events are deleted). This cannot be undone.",
     confirm: "Forget user", call: (key) => api(`/v1/users/${enc(id)}`, { method: "DELETE", key }) });
-  if (r) ctx.toast(`User ${id} forgotten (snapshot at event ${fmtInt(r.snapshot_seq)}).`);
+  if (r) {
+    ctx.toast(`User ${id} forgotten (snapshot at event ${fmtInt(r.snapshot_seq)}).`);
+    ctx.refresh();
+  }
 }
 
 export function renderUser(root, ctx, id, params) {
