@@ -40,14 +40,16 @@ function showError(e) {
 
 // The confirm dialog of an admin action: `call(key)` runs with the typed admin key (or the
 // signed-in one); the dialog stays open on 401/403 so that the right key can be typed.
-function adminAction({ title, text, confirm, call }) {
+function adminAction({ title, text, confirm, call, danger = false }) {
   const dialog = document.getElementById("admin-dialog");
   const form = document.getElementById("admin-form");
   const keyInput = document.getElementById("admin-key");
   const error = document.getElementById("admin-error");
   fill(document.getElementById("admin-title"), title);
   fill(document.getElementById("admin-text"), text);
-  fill(document.getElementById("admin-confirm"), confirm);
+  const confirmButton = document.getElementById("admin-confirm");
+  fill(confirmButton, confirm);
+  confirmButton.className = danger ? "danger" : "primary";
   error.classList.add("hidden");
   keyInput.value = "";
   return new Promise((resolve) => {

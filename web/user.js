@@ -130,7 +130,7 @@ async function forget(id, ctx) {
   const r = await ctx.adminAction({ title: `Forget user ${id}?`,
     text: "Their id, events, model rows and attributes are removed for good (a snapshot is " +
       "written and older log segments holding their events are deleted). This cannot be undone.",
-    confirm: "Forget user", call: (key) => api(`/v1/users/${enc(id)}`, { method: "DELETE", key }) });
+    confirm: "Forget user", danger: true, call: (key) => api(`/v1/users/${enc(id)}`, { method: "DELETE", key }) });
   if (r) {
     ctx.toast(`User ${id} forgotten (snapshot at event ${fmtInt(r.snapshot_seq)}).`);
     ctx.refresh();

@@ -27,6 +27,8 @@ import time
 import urllib.error
 import urllib.request
 
+import cdp  # tests/e2e/cdp.py: Chromium through its DevTools protocol (stdlib only)
+
 SKIP = 77
 FAILURES = []
 
@@ -84,11 +86,12 @@ TITLES = ["The Quiet Harbour", "Night Train to Lisbon", "Paper Moons", "A River 
           "Small Hours", "Blue Meridian", "Copper Sky", "The Orchard Keeper"]
 
 
-def fill(server):
+def fill(server, key=None):
     """12 items with titles and categories, 24 users x 10 events: returns the events sent."""
     for i, title in enumerate(TITLES):
         status, _ = server.call("PUT", f"/v1/items/i{i}", {
-            "title": title, "categories": ["drama" if i % 2 else "comedy"], "tags": [f"t{i % 3}"]})
+            "title": title, "categories": ["drama" if i % 2 else "comedy"], "tags": [f"t{i % 3}"]},
+            key=key)
         assert status == 202, status
     now = int(time.time() * 1000) - 3_600_000
     events = []
@@ -98,16 +101,16 @@ def fill(server):
             item = (u * 3 + j * (1 + u % 4)) % len(TITLES)
             events.append({"user": f"u{u}", "item": f"i{item}", "type": types[(u + j) % len(types)],
                            "ts": now + (u * 10 + j) * 1000, "id": f"e-{u}-{j}"})
-    status, body = server.call("POST", "/v1/events", {"events": events})
+    status, body = server.call("POST", "/v1/events", {"events": events}, key=key)
     assert status == 202, (status, body)
     deadline = time.time() + 30
     while time.time() < deadline:
-        _, stats = server.call("GET", "/v1/stats")
+        _, stats = server.call("GET", "/v1/stats", key=key)
         if stats["applied_seq"] >= stats["last_seq"]:
             break
         time.sleep(0.05)
     for u in range(0, 24, 3):  # some lists served: the latency and live numbers have data
-        status, _ = server.call("GET", f"/v1/users/u{u}/recommendations?k=10")
+        status, _ = server.call("GET", f"/v1/users/u{u}/recommendations?k=10", key=key)
         assert status == 200, status
     return events
 
@@ -333,19 +336,86 @@ def check_item(browser, server):
     no_page_errors(dom, console, "item")
 
 
-def check_login(browser, binary, tmp):
-    server = Server(binary, os.path.join(tmp, "keys"), "pop",
-                    env={"FLYWHEEL_READ_KEY": "read-secret", "FLYWHEEL_ADMIN_KEY": "admin-secret"})
+def js(text):
+    return json.dumps(text)
+
+
+def submit(page, form_selector, fields):
+    """Types `fields` ({selector: value}) and submits the form as a user would."""
+    sets = "".join(f"document.querySelector({js(sel)}).value = {js(val)};" for sel, val in fields.items())
+    page.evaluate(sets + f"document.querySelector({js(form_selector)}).requestSubmit(); true")
+
+
+def check_keyed_server(chromium, binary, tmp, out_dir):
+    """Through the DevTools protocol, on a server with keys: the sign-in form (a wrong key, then
+    the read key), the admin dialog (refused with the read key, then the admin key: a snapshot),
+    forgetting a user, signing out."""
+    keys = {"FLYWHEEL_READ_KEY": "read-secret", "FLYWHEEL_WRITE_KEY": "write-secret",
+            "FLYWHEEL_ADMIN_KEY": "admin-secret"}
+    server = Server(binary, os.path.join(tmp, "keys"), "itemknn,pop", env=keys)
+    page = None
     try:
         status, _ = server.call("GET", "/v1/stats")
-        check(status == 401, "login: the data routes keep their key (401 without)")
-        dom, console = browser.open(server.url + "/", "login")
-        check(dom.body.get("data-page") == "login" and dom.body.get("data-state") == "ready",
-              f"login: a server with keys opens on the sign-in form (body {dom.body})")
-        check(any(e[0] == "input" and e[1].get("id") == "login-key" for e in dom.elements),
-              "login: the key field is there")
-        no_page_errors(dom, console, "login")
+        check(status == 401, "keys: the data routes keep their key (401 without)")
+        fill(server, key="write-secret")
+        page = cdp.Chromium(chromium, server.url + "/", os.path.join(tmp, "cdp-profile"),
+                            extra=["--window-size=1280,900"])
+        check(page.wait("document.body.dataset.page === 'login' && document.body.dataset.state === 'ready'"),
+              "keys: the page opens on the sign-in form")
+        page.screenshot(os.path.join(out_dir, "login.png"))
+        submit(page, ".login form", {"#login-key": "wrong-key"})
+        refused = page.wait("(document.querySelector('.login .notice.error') || {}).textContent")
+        check(refused and "Unknown key" in refused, f"keys: a wrong key is refused ({refused!r})")
+        submit(page, ".login form", {"#login-key": "read-secret"})
+        check(page.wait("document.body.dataset.page === 'overview' && document.body.dataset.state === 'ready'"),
+              "keys: the read key opens the overview")
+        check(page.evaluate("sessionStorage.getItem('flywheel.key')") == "read-secret",
+              "keys: the key is kept in sessionStorage")
+        _, stats = server.call("GET", "/v1/stats", key="read-secret")
+        shown = page.evaluate("document.querySelector('[data-metric=events]').dataset.value")
+        check(shown == str(stats["events"]), f"keys: events {shown} = /v1/stats {stats['events']}")
+
+        # Snapshot now: the read key is not enough; the dialog says so and stays open.
+        page.evaluate("[...document.querySelectorAll('#session button')]"
+                      ".find(b => b.textContent === 'Snapshot now').click(); true")
+        check(page.wait("document.getElementById('admin-dialog').open"), "admin: the dialog opens")
+        submit(page, "#admin-form", {"#admin-key": ""})
+        denied = page.wait("!document.getElementById('admin-error').classList.contains('hidden') && "
+                           "document.getElementById('admin-error').textContent")
+        check(denied and "admin key" in denied and page.evaluate("document.getElementById('admin-dialog').open"),
+              f"admin: the read key is refused, the dialog stays open ({denied!r})")
+        page.screenshot(os.path.join(out_dir, "admin_dialog.png"))
+        submit(page, "#admin-form", {"#admin-key": "admin-secret"})
+        toast = page.wait("[...document.querySelectorAll('.toast')].map(t => t.textContent).join(' | ')")
+        _, stats = server.call("GET", "/v1/stats", key="read-secret")
+        check(toast and f"Snapshot written at event {stats['snapshot_seq']:,}" in toast and
+              stats["snapshot_seq"] > 0, f"admin: snapshot written ({toast!r}, snapshot_seq "
+                                         f"{stats['snapshot_seq']})")
+        check(not page.evaluate("document.getElementById('admin-dialog').open"), "admin: the dialog closed")
+
+        # Forget a user from their page.
+        page.evaluate("location.hash = '#/user/u2'; true")
+        check(page.wait("document.body.dataset.page === 'user' && document.body.dataset.state === 'ready'"),
+              "admin: the user page opens")
+        page.evaluate("document.querySelector('.entity-head button.danger').click(); true")
+        check(page.wait("document.getElementById('admin-dialog').open"), "admin: forget asks first")
+        submit(page, "#admin-form", {"#admin-key": "admin-secret"})
+        toast = page.wait("[...document.querySelectorAll('.toast')].map(t => t.textContent)"
+                          ".find(t => t.includes('forgotten'))")
+        _, stats = server.call("GET", "/v1/stats", key="read-secret")
+        check(toast and stats["forgotten_users"] == 1,
+              f"admin: user forgotten ({toast!r}, forgotten_users {stats['forgotten_users']})")
+        errors = page.evaluate("[...document.querySelectorAll('#fw-errors li')].map(l => l.textContent)")
+        check(not errors, f"keys: no error listed by the page {errors}")
+
+        page.evaluate("[...document.querySelectorAll('#session button')]"
+                      ".find(b => b.textContent === 'Sign out').click(); true")
+        check(page.wait("document.body.dataset.page === 'login'") and
+              page.evaluate("sessionStorage.getItem('flywheel.key')") is None,
+              "keys: sign out forgets the key")
     finally:
+        if page is not None:
+            page.close()
         server.stop()
 
 
@@ -375,7 +445,7 @@ def main():
             check_item(browser, server)
         finally:
             server.stop()
-        check_login(browser, args.binary, tmp)
+        check_keyed_server(chromium, args.binary, tmp, args.out)
     print(f"screenshots and DOM dumps: {args.out}")
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed")
