@@ -160,8 +160,11 @@ export function renderUser(root, ctx, id, params) {
       r.items.map((it, i) => recommendationRow(it, i + 1))) : h("p", { class: "muted" }, "No recommendation."));
   }, (e) => fill(recs, notice("error", e.message)));
   const loadHist = api(`/v1/users/${enc(id)}?limit=50`).then((u) => {
-    fill(hist, h("p", { class: "muted" }, `${fmtInt(u.events)} events; the latest ${u.history.length}:`),
-      historyTable(u));
+    const attrs = Object.entries(u.attributes || {});
+    fill(hist, attrs.length ? h("p", { class: "attributes", id: "user-attributes" },
+      attrs.map(([k, v]) => badge(`${k}: ${v}`, "muted"))) : null,
+    h("p", { class: "muted" }, `${fmtInt(u.events)} events; the latest ${u.history.length}:`),
+    historyTable(u));
   }, (e) => fill(hist, notice(e.routeMissing ? "warn" : e.status === 404 ? "info" : "error",
     e.routeMissing ? "Not available: this server has no GET /v1/users/{id}."
       : e.status === 404 ? `No event from user ${id} yet.` : e.message)));

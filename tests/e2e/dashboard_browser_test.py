@@ -103,6 +103,8 @@ def fill(server, key=None):
                            "ts": now + (u * 10 + j) * 1000, "id": f"e-{u}-{j}"})
     status, body = server.call("POST", "/v1/events", {"events": events}, key=key)
     assert status == 202, (status, body)
+    status, body = server.call("PUT", "/v1/users/u1", {"attributes": {"plan": "gold"}}, key=key)
+    assert status == 202, (status, body)
     deadline = time.time() + 30
     while time.time() < deadline:
         _, stats = server.call("GET", "/v1/stats", key=key)
@@ -285,6 +287,8 @@ def check_user(browser, server, events):
         rows = [e for e in dom.elements if e[0] == "tr" and e[1].get("data-item")]
         check(len(rows) == len(user["history"]) == sum(1 for e in events if e["user"] == "u1"),
               f"user: history rows {len(rows)} = GET /v1/users/u1 ({len(user['history'])})")
+        attrs = dom.by_id("user-attributes")
+        check(attrs is not None and "plan: gold" in attrs[2], f"user: attributes shown ({attrs and attrs[2]!r})")
         first = user["history"][0]
         check(first["title"] is not None and first["title"] in rows[0][2] and first["type"] in rows[0][2],
               f"user: newest event with title and type ({rows[0][2]!r})")
