@@ -100,9 +100,13 @@ Router<Api::RouteSpec> Api::MakeRouter() {
   r.Add("snapshot", verb::post, "/v1/admin/snapshot", {Scope::kAdmin, true, &Api::Snapshot});
   r.Add("recommendations", verb::get, "/v1/users/{id}/recommendations",
         {Scope::kRead, true, &Api::Recommendations});
+  r.Add("dry_run", verb::post, "/v1/users/{id}/recommendations/dry-run",
+        {Scope::kRead, true, &Api::DryRun});
   r.Add("similar", verb::get, "/v1/items/{id}/similar", {Scope::kRead, true, &Api::Similar});
+  r.Add("item_detail", verb::get, "/v1/items/{id}", {Scope::kRead, true, &Api::GetItem});
   r.Add("items", verb::put, "/v1/items/{id}", {Scope::kWrite, true, &Api::PutItem});
   r.Add("items", verb::delete_, "/v1/items/{id}", {Scope::kWrite, true, &Api::DeleteItem});
+  r.Add("user_detail", verb::get, "/v1/users/{id}", {Scope::kRead, true, &Api::GetUser});
   r.Add("users", verb::put, "/v1/users/{id}", {Scope::kWrite, true, &Api::PutUser});
   // Forgetting a user is an admin operation.
   r.Add("users", verb::delete_, "/v1/users/{id}", {Scope::kAdmin, true, &Api::DeleteUser});

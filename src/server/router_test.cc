@@ -78,7 +78,8 @@ TEST(ApiRoutesTest, TableNamesEveryRoute) {
       Names(api),
       ElementsAre("GET ui", "GET ui", "GET healthz", "GET readyz", "GET metrics", "POST events",
                   "GET stats", "GET stats_history", "POST snapshot", "GET recommendations",
-                  "GET similar", "PUT items", "DELETE items", "PUT users", "DELETE users"));
+                  "POST dry_run", "GET similar", "GET item_detail", "PUT items", "DELETE items",
+                  "GET user_detail", "PUT users", "DELETE users"));
 }
 
 Response Send(Api& api, http::verb method, const std::string& target) {
