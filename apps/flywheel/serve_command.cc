@@ -143,6 +143,7 @@ Status RunServe(const Flags& flags) {
   log->Log(base::LogLevel::kInfo, "recovering", {{"data_dir", engine_options.data_dir}});
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(engine_options));
   api.SetEngine(engine.get());
+  api.StartHistorySampler();
   const EngineStats s = engine->stats();
   LogReady(log.get(), s, http_server->address(), keys.any());
   std::printf("%s\n", json{{"msg", "listening"},
@@ -158,6 +159,7 @@ Status RunServe(const Flags& flags) {
   log->Log(base::LogLevel::kInfo, "stopping",
            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   http_server->Stop();
+  api.StopHistorySampler();
   api.SetEngine(nullptr);
   return CloseEngine(log.get(), engine.get());
 }

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -173,6 +174,58 @@ struct EngineStats {
   std::vector<std::string> recovery_messages;  // torn tail cut, snapshot skipped, ...
 };
 
+// A hypothetical event for DryRun: `item` (known to the engine), `type` (an event type name),
+// `value` (finite).
+struct DryRunEvent {
+  std::string item;
+  std::string type;
+  double value = 1.0;
+};
+
+// DryRun's answer: the recommendations now, and as they would be with the event applied to the
+// user's state (doc/engine.md, "Dry run", says exactly which parts).
+struct DryRunResult {
+  RecommendResult before;
+  RecommendResult after;
+};
+
+// One event of a user's recent history (GetUser).
+struct UserHistoryEntry {
+  std::string item;
+  std::optional<std::string> title;  // the item's catalogue title (nullopt: none)
+  std::string type;                  // the event type's name
+  std::optional<double> value;       // the event's value (nullopt: not recorded, older state)
+  TimestampMs ts_ms = 0;
+};
+
+// What the engine knows about one user (GetUser).
+struct UserDetail {
+  std::string id;
+  KeyValues attributes;
+  uint64_t events = 0;                    // every event of the user applied so far
+  std::vector<UserHistoryEntry> history;  // the most recent first, at most the limit asked
+};
+
+// What the engine knows about one item (GetItem).
+struct ItemDetail {
+  std::string id;
+  std::optional<std::string> title;  // nullopt: no catalogue content (or an empty title)
+  std::vector<std::string> categories;
+  std::vector<std::string> tags;
+  KeyValues attributes;
+  TimestampMs created_ms = 0;  // from its content; 0 when unknown
+  bool deleted = false;
+  uint64_t events = 0;  // interactions applied (any event type)
+};
+
+// The bytes the data directory holds (doc/engine.md, "Data directory").
+struct StorageStats {
+  uint64_t log_bytes = 0;  // event log segment files (D/wal/*.log)
+  uint64_t log_segments = 0;
+  uint64_t snapshot_bytes = 0;  // snapshot files (D/snapshots/snap-*.fws)
+  uint64_t snapshots = 0;
+};
+
 class Engine {
  public:
   // Opens (creating if needed) and recovers the data directory, then starts the learner.
@@ -221,6 +274,19 @@ class Engine {
   Result<PretrainResult> Pretrain(const std::string& model);
 
   Result<RecommendResult> Recommend(const RecommendQuery& query) const;
+  // Recommend(query) twice from the same state: as it is, and with `event` appended to a copy
+  // of the user's state (recent history and seen set: the seeds of neighbour candidates and
+  // reasons, the seen filter, and every model query derived from the history). Nothing is
+  // logged or applied and no model is changed (doc/engine.md, "Dry run"). kNotFound naming
+  // the item for an unknown item; kInvalidArgument with field "event.type" / "event.value".
+  Result<DryRunResult> DryRun(const RecommendQuery& query, const DryRunEvent& event) const;
+  // A user's attributes, event count and recent history (newest first, at most `limit`
+  // entries, 1..10000; the engine keeps EngineOptions::user_history). kNotFound for a user
+  // never seen (or forgotten).
+  Result<UserDetail> GetUser(const std::string& id, int limit) const;
+  // An item's catalogue record and interaction count; kNotFound for an id never seen. Deleted
+  // items are found (deleted = true).
+  Result<ItemDetail> GetItem(const std::string& id) const;
   // Items similar to `item` (the model's vectors; trending items of its categories for models
   // without vectors). kNotFound for an unknown item.
   Result<RecommendResult> Similar(const std::string& item, int k, const std::string& model) const;
@@ -235,6 +301,12 @@ class Engine {
   EngineStats stats() const;
   // The event types this engine accepts (the defaults with the directory's event_types).
   const EventTypeTable& event_types() const;
+  // Sizes of the log and snapshot files now (lists the directories: not for hot paths).
+  Result<StorageStats> Storage() const;
+  // The bucket counts of the freshness histogram (the layout of base::AtomicHistogram, 24
+  // log-spaced buckets per decade from 1 us), for percentiles over an interval: the difference
+  // of two calls counts the events applied in between.
+  std::vector<uint64_t> FreshnessBuckets() const;
   // Prometheus text lines for the engine's counters and histograms (flywheel_* names).
   std::string MetricsText() const;
 

@@ -25,13 +25,22 @@ double AtomicHistogram::sum_ms() const {
   return static_cast<double>(sum_us_.load(std::memory_order_relaxed)) / 1000.0;
 }
 
+AtomicHistogram::Counts AtomicHistogram::Snapshot() const {
+  Counts counts{};
+  for (size_t i = 0; i < counts.size(); ++i) {
+    counts[i] = buckets_[i].load(std::memory_order_relaxed);
+  }
+  return counts;
+}
+
 double AtomicHistogram::Quantile(double q) const {
-  std::array<uint64_t, kBuckets> snapshot{};
+  return QuantileOf(Snapshot(), q);
+}
+
+double AtomicHistogram::QuantileOf(const Counts& counts, double q) {
   uint64_t total = 0;
-  for (int i = 0; i < kBuckets; ++i) {
-    snapshot[static_cast<size_t>(i)] =
-        buckets_[static_cast<size_t>(i)].load(std::memory_order_relaxed);
-    total += snapshot[static_cast<size_t>(i)];
+  for (uint64_t n : counts) {
+    total += n;
   }
   if (total == 0) {
     return 0.0;
@@ -39,7 +48,7 @@ double AtomicHistogram::Quantile(double q) const {
   const double rank = std::clamp(q, 0.0, 1.0) * static_cast<double>(total);
   double seen = 0;
   for (int i = 0; i < kBuckets; ++i) {
-    const auto n = static_cast<double>(snapshot[static_cast<size_t>(i)]);
+    const auto n = static_cast<double>(counts[static_cast<size_t>(i)]);
     if (n > 0 && seen + n >= rank) {
       const double lo = i == 0 ? kMinMs : UpperBoundMs(i - 1);
       const double hi = UpperBoundMs(i);

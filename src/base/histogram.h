@@ -29,6 +29,13 @@ class AtomicHistogram {
 
   static double UpperBoundMs(int bucket);
 
+  // The bucket counts now (each read relaxed): two of them subtracted give the histogram of
+  // what was added in between (interval percentiles, server/stats_history.h).
+  using Counts = std::array<uint64_t, kBuckets>;
+  Counts Snapshot() const;
+  // Quantile() over `counts`; 0 when they are all zero.
+  static double QuantileOf(const Counts& counts, double q);
+
  private:
   std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
   std::atomic<uint64_t> count_{0};

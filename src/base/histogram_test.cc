@@ -37,6 +37,27 @@ TEST(AtomicHistogramTest, ConcurrentAddsAreAllCounted) {
   EXPECT_EQ(h.count(), 40000u);
 }
 
+TEST(AtomicHistogramTest, SnapshotDifferenceIsTheIntervalHistogram) {
+  AtomicHistogram h;
+  for (int i = 0; i < 1000; ++i) {
+    h.Add(100.0);
+  }
+  const AtomicHistogram::Counts before = h.Snapshot();
+  for (int i = 0; i < 10; ++i) {
+    h.Add(1.0);
+  }
+  AtomicHistogram::Counts delta = h.Snapshot();
+  uint64_t total = 0;
+  for (size_t i = 0; i < delta.size(); ++i) {
+    delta[i] -= before[i];
+    total += delta[i];
+  }
+  EXPECT_EQ(total, 10u);
+  EXPECT_NEAR(AtomicHistogram::QuantileOf(delta, 0.99), 1.0, 0.1);
+  EXPECT_NEAR(h.Quantile(0.5), 100.0, 10.0);  // the cumulative one is still dominated by 100
+  EXPECT_EQ(AtomicHistogram::QuantileOf(AtomicHistogram::Counts{}, 0.5), 0.0);
+}
+
 TEST(AtomicHistogramTest, PrometheusBucketsAreCumulative) {
   AtomicHistogram h;
   h.Add(0.002);

@@ -10,6 +10,7 @@
 //   store/recovery.h        snapshot + log replay at open
 //   serve/vector_indexer.h  the ANN indexes' thread
 //   serve/query_runner.h    requests through the serving stages (serve/pipeline.h)
+//   serve/inspector.h       user and item detail (the dashboard)
 #include "flywheel/engine.h"
 
 #include <memory>
@@ -28,12 +29,14 @@
 #include "engine/learn/pretrainer.h"
 #include "engine/messages.h"
 #include "engine/metrics.h"
+#include "engine/serve/inspector.h"
 #include "engine/serve/pipeline.h"
 #include "engine/serve/query_runner.h"
 #include "engine/serve/vector_indexer.h"
 #include "engine/store/created_paths.h"
 #include "engine/store/recovery.h"
 #include "engine/store/snapshots.h"
+#include "engine/store/storage_usage.h"
 #include "io/env.h"
 
 namespace flywheel {
@@ -51,7 +54,8 @@ class Engine::Impl {
         snapshots_(env_, io::JoinPath(options_.data_dir, "snapshots"),
                    static_cast<size_t>(options_.keep_snapshots), &state_, &ingestor_, &learner_),
         indexer_(&state_, options_.pipeline),
-        queries_(&state_, &learner_, &indexer_, options_.pipeline) {}
+        queries_(&state_, &learner_, &indexer_, options_.pipeline),
+        inspector_(&state_) {}
 
   ~Impl() { StopThreads(); }
 
@@ -69,6 +73,8 @@ class Engine::Impl {
   const engine::Learner& learner() const { return learner_; }
   const engine::QueryRunner& queries() const { return queries_; }
   const EventTypeTable& types() const { return types_; }
+  const engine::Inspector& inspector() const { return inspector_; }
+  Result<StorageStats> Storage() const { return engine::MeasureStorage(env_, options_.data_dir); }
   std::unique_ptr<engine::DirLock> dir_lock;
 
  private:
@@ -89,6 +95,7 @@ class Engine::Impl {
   engine::Snapshots snapshots_;
   engine::VectorIndexer indexer_;
   engine::QueryRunner queries_;
+  engine::Inspector inspector_;
   uint64_t last_auto_snapshot_ = 0;  // learner thread only
   engine::RecoveryReport recovery_;  // written by Start only
 };
@@ -325,6 +332,15 @@ Result<ForgetResult> Engine::ForgetUser(const std::string& id) {
 Result<RecommendResult> Engine::Recommend(const RecommendQuery& query) const {
   return impl_->queries().Recommend(query);
 }
+Result<DryRunResult> Engine::DryRun(const RecommendQuery& query, const DryRunEvent& event) const {
+  return impl_->queries().DryRun(query, event);
+}
+Result<UserDetail> Engine::GetUser(const std::string& id, int limit) const {
+  return impl_->inspector().GetUser(id, limit);
+}
+Result<ItemDetail> Engine::GetItem(const std::string& id) const {
+  return impl_->inspector().GetItem(id);
+}
 Result<RecommendResult> Engine::Similar(const std::string& item, int k,
                                         const std::string& model) const {
   return impl_->queries().Similar(item, k, model);
@@ -343,6 +359,13 @@ const EventTypeTable& Engine::event_types() const {
 }
 EngineStats Engine::stats() const {
   return impl_->stats();
+}
+Result<StorageStats> Engine::Storage() const {
+  return impl_->Storage();
+}
+std::vector<uint64_t> Engine::FreshnessBuckets() const {
+  const auto counts = impl_->learner().freshness().Snapshot();
+  return {counts.begin(), counts.end()};
 }
 std::string Engine::MetricsText() const {
   return engine::MetricsText(stats(), impl_->learner().freshness(), impl_->ingestor().latency());

@@ -28,7 +28,11 @@ float Finite(float score) {
 }
 
 HistoryEntry EntryOf(const data::Interaction& event) {
-  return HistoryEntry{event.item, event.ts_ms, event.weight, event.type};
+  return HistoryEntry{.item = event.item,
+                      .value = event.value,
+                      .ts_ms = event.ts_ms,
+                      .weight = event.weight,
+                      .type = event.type};
 }
 
 }  // namespace

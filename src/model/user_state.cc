@@ -8,7 +8,11 @@ namespace flywheel::model {
 
 void UserState::Add(const data::Interaction& event) {
   ++num_events_;
-  recent_.push_back(HistoryEntry{event.item, event.ts_ms, event.weight, event.type});
+  recent_.push_back(HistoryEntry{.item = event.item,
+                                 .value = event.value,
+                                 .ts_ms = event.ts_ms,
+                                 .weight = event.weight,
+                                 .type = event.type});
   if (recent_.size() > capacity_) {
     recent_.pop_front();
   }
@@ -68,6 +72,26 @@ Status UserState::Load(base::ByteReader* in) {
   return Status::Ok();
 }
 
+void UserState::SaveValues(base::ByteWriter* out) const {
+  out->Put<uint64_t>(recent_.size());
+  for (const HistoryEntry& e : recent_) {
+    out->Put(e.value);
+  }
+}
+
+Status UserState::LoadValues(base::ByteReader* in) {
+  uint64_t n = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&n, "user value count"));
+  if (n != recent_.size()) {
+    return in->Error("user value count " + std::to_string(n) + " differs from the history's " +
+                     std::to_string(recent_.size()));
+  }
+  for (HistoryEntry& e : recent_) {
+    FLYWHEEL_RETURN_IF_ERROR(in->Get(&e.value, "history value"));
+  }
+  return Status::Ok();
+}
+
 void UserStateStore::Clear(UserIdx user) {
   if (user < states_.size()) {
     states_[user] = UserState(capacity_);
@@ -100,6 +124,26 @@ Status UserStateStore::Load(base::ByteReader* in) {
   }
   for (UserState& state : states_) {
     FLYWHEEL_RETURN_IF_ERROR(state.Load(in));
+  }
+  return Status::Ok();
+}
+
+void UserStateStore::SaveValues(base::ByteWriter* out) const {
+  out->Put<uint64_t>(states_.size());
+  for (const UserState& state : states_) {
+    state.SaveValues(out);
+  }
+}
+
+Status UserStateStore::LoadValues(base::ByteReader* in) {
+  uint64_t n = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&n, "user count"));
+  if (n != states_.size()) {
+    return in->Error("user values for " + std::to_string(n) + " users, states for " +
+                     std::to_string(states_.size()));
+  }
+  for (UserState& state : states_) {
+    FLYWHEEL_RETURN_IF_ERROR(state.LoadValues(in));
   }
   return Status::Ok();
 }

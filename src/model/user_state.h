@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <span>
 #include <unordered_set>
 #include <vector>
@@ -20,8 +21,10 @@
 
 namespace flywheel::model {
 
+// 24 bytes: `value` sits in what would be padding after `item`.
 struct HistoryEntry {
   ItemIdx item = 0;
+  float value = std::numeric_limits<float>::quiet_NaN();  // the event's value; NaN: unknown
   TimestampMs ts_ms = 0;
   float weight = 1.0f;
   EventTypeId type = 0;
@@ -47,6 +50,10 @@ class UserState {
   // Snapshot encoding (doc/formats/snapshot.md). Load replaces the contents.
   void Save(base::ByteWriter* out) const;
   Status Load(base::ByteReader* in);
+  // The values of recent(), oldest first (section `user_values`, saved apart so that snapshots
+  // without it still load: the values are then unknown, NaN). LoadValues after Load.
+  void SaveValues(base::ByteWriter* out) const;
+  Status LoadValues(base::ByteReader* in);
 
  private:
   size_t capacity_;
@@ -70,6 +77,8 @@ class UserStateStore {
 
   void Save(base::ByteWriter* out) const;
   Status Load(base::ByteReader* in);
+  void SaveValues(base::ByteWriter* out) const;
+  Status LoadValues(base::ByteReader* in);
 
  private:
   size_t capacity_;

@@ -87,18 +87,27 @@ Api::Api(ApiKeys keys, ApiLimits limits)
 Router<Api::RouteSpec> Api::MakeRouter() {
   using http::verb;
   Router<RouteSpec> r;
+  // The dashboard's static files need no key; the data routes it calls keep theirs.
+  r.Add("ui", verb::get, "/", {Scope::kNone, false, &Api::WebIndex});
+  r.Add("ui", verb::get, "/ui/{name}", {Scope::kNone, false, &Api::WebAsset});
   r.Add("healthz", verb::get, "/healthz", {Scope::kNone, false, &Api::Healthz});
   r.Add("readyz", verb::get, "/readyz", {Scope::kNone, false, &Api::Readyz});
   r.Add("metrics", verb::get, "/metrics", {Scope::kNone, false, &Api::Metrics});
   r.Add("events", verb::post, "/v1/events", {Scope::kWrite, true, &Api::PostEvents});
   r.Add("stats", verb::get, "/v1/stats", {Scope::kRead, true, &Api::Stats});
+  r.Add("stats_history", verb::get, "/v1/stats/history",
+        {Scope::kRead, false, &Api::StatsHistoryRoute});
   r.Add("snapshot", verb::post, "/v1/admin/snapshot", {Scope::kAdmin, true, &Api::Snapshot});
   r.Add("recommendations", verb::get, "/v1/users/{id}/recommendations",
         {Scope::kRead, true, &Api::Recommendations});
+  r.Add("dry_run", verb::post, "/v1/users/{id}/recommendations/dry-run",
+        {Scope::kRead, true, &Api::DryRun});
   r.Add("similar", verb::get, "/v1/items/{id}/similar", {Scope::kRead, true, &Api::Similar});
+  r.Add("item_detail", verb::get, "/v1/items/{id}", {Scope::kRead, true, &Api::GetItem});
   r.Add("items", verb::put, "/v1/items/{id}", {Scope::kWrite, true, &Api::PutItem});
   r.Add("items", verb::delete_, "/v1/items/{id}", {Scope::kWrite, true, &Api::DeleteItem});
   r.Add("items_batch", verb::post, "/v1/items:batch", {Scope::kWrite, true, &Api::PostItemsBatch});
+  r.Add("user_detail", verb::get, "/v1/users/{id}", {Scope::kRead, true, &Api::GetUser});
   r.Add("users", verb::put, "/v1/users/{id}", {Scope::kWrite, true, &Api::PutUser});
   // Forgetting a user is an admin operation.
   r.Add("users", verb::delete_, "/v1/users/{id}", {Scope::kAdmin, true, &Api::DeleteUser});

@@ -5,7 +5,10 @@
 // POST /v1/events, PUT/DELETE /v1/items/{id}, POST /v1/items:batch, PUT/DELETE /v1/users/{id},
 // GET /v1/users/{id}/recommendations (k, exclude_seen, categories, explain, model),
 // GET /v1/items/{id}/similar, GET /v1/stats, GET /metrics, GET /healthz, GET /readyz,
-// POST /v1/admin/snapshot; API keys with scopes.
+// POST /v1/admin/snapshot; API keys with scopes. The dashboard's routes (dashboard_routes.cc):
+// GET /v1/stats/history, GET /v1/users/{id}, GET /v1/items/{id},
+// POST /v1/users/{id}/recommendations/dry-run.
+// The dashboard's files (web_routes.cc, doc/dashboard.md): GET / and GET /ui/{name}, public.
 //
 // Every request goes through the same steps (Dispatch): the query string is decoded (400), the
 // route found (404 unknown path, 405 known path and another method), the key's scope checked
@@ -14,21 +17,27 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "flywheel/engine.h"
+#include "flywheel/event_types.h"
 
 #include "base/histogram.h"
 #include "base/mutex.h"
 #include "base/thread_annotations.h"
 #include "server/api_util.h"
 #include "server/http_server.h"
+#include "server/live_quality.h"
 #include "server/router.h"
+#include "server/stats_history.h"
 
 namespace flywheel::server {
 
@@ -53,10 +62,26 @@ struct ApiLimits {
 class Api {
  public:
   Api(ApiKeys keys, ApiLimits limits);
+  ~Api();  // stops the history sampler
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
 
   // The engine once recovery finished (before that, /readyz answers 503 and API routes 503).
-  // Not owned; must outlive the Api.
-  void SetEngine(Engine* engine) { engine_.store(engine, std::memory_order_release); }
+  // Not owned; must outlive the Api, or be replaced (nullptr) before it goes: once
+  // SetEngine(nullptr) returns, the history sampler no longer reads the old engine.
+  void SetEngine(Engine* engine) EXCLUDES(sampler_mu_);
+
+  // The history of GET /v1/stats/history: a background thread takes one sample
+  // (SampleHistory) every history().interval_s() seconds from Start until Stop (or the
+  // destructor), which wakes and joins it. Start twice is a no-op.
+  void StartHistorySampler() EXCLUDES(sampler_mu_);
+  void StopHistorySampler() EXCLUDES(sampler_mu_);
+  // One sample now: the interval since the previous call (the first call only takes the
+  // reading). The sampler thread's step; tests call it directly (then with an explicit time).
+  void SampleHistory() EXCLUDES(sampler_mu_);
+  void SampleHistoryAt(int64_t unix_ms) EXCLUDES(sampler_mu_);
+  const StatsHistory& history() const { return history_; }
+  const LiveQuality& live_quality() const { return live_quality_; }
 
   Response Handle(const Request& request);
 
@@ -86,6 +111,9 @@ class Api {
   // parsing), else the 400 response.
   std::optional<Response> CheckJsonBody(const Request& request, size_t max_values) const;
 
+  // The dashboard's files (web_routes.cc): GET / and GET /ui/{name}, no key needed.
+  Response WebIndex(const Call& call);
+  Response WebAsset(const Call& call);
   // Handlers (ops_routes.cc, event_routes.cc, catalog_routes.cc, recommend_routes.cc).
   Response Healthz(const Call& call);
   Response Readyz(const Call& call);
@@ -100,6 +128,18 @@ class Api {
   Response DeleteUser(const Call& call);
   Response Recommendations(const Call& call);
   Response Similar(const Call& call);
+  Response StatsHistoryRoute(const Call& call);
+  Response GetUser(const Call& call);
+  Response GetItem(const Call& call);
+  Response DryRun(const Call& call);
+
+  // The dashboard's counters after a served list / accepted events (dashboard_routes.cc).
+  void CountServed(const std::string& user, const RecommendResult& result);
+  void CountEvents(std::span<const Event> events, bool had_duplicates);
+  // The cumulative reading the history samples are differences of. REQUIRES: sampler_mu_ (the
+  // engine it reads stays valid).
+  StatsReading ReadStats(int64_t unix_ms) REQUIRES(sampler_mu_);
+  void SamplerLoop() EXCLUDES(sampler_mu_);
 
   const ApiKeys keys_;
   const ApiLimits limits_;
@@ -111,6 +151,19 @@ class Api {
   std::map<std::string, std::unique_ptr<base::AtomicHistogram>> latency_ GUARDED_BY(histograms_mu_);
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> errors_{0};
+
+  // The dashboard's state (dashboard_routes.cc); each is thread-safe.
+  const EventTypeTable types_ = EventTypeTable::Default();
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::atomic<uint64_t> recommendations_served_{0};  // recommendation requests answered 200
+  LiveQuality live_quality_;
+  ItemCounters item_counters_;
+  StatsHistory history_;
+  base::Mutex sampler_mu_;
+  base::CondVar sampler_cv_;
+  bool sampler_stop_ GUARDED_BY(sampler_mu_) = false;
+  std::optional<StatsReading> last_reading_ GUARDED_BY(sampler_mu_);
+  std::thread sampler_ GUARDED_BY(sampler_mu_);
 };
 
 // Nesting depth of a JSON text (objects and arrays), ignoring brackets inside strings.

@@ -27,6 +27,8 @@ struct RouteCase {
 
 const std::vector<RouteCase>& Routes() {
   static const std::vector<RouteCase> kRoutes = {
+      {http::verb::get, "/", "", Scope::kNone},  // the dashboard's files (static_assets.h)
+      {http::verb::get, "/ui/app.js", "", Scope::kNone},
       {http::verb::post, "/v1/events", EventsBody(1), Scope::kWrite},
       {http::verb::put, "/v1/items/i1", R"({"title": "t", "categories": ["c"]})", Scope::kWrite},
       {http::verb::delete_, "/v1/items/i1", "", Scope::kWrite},
@@ -36,6 +38,11 @@ const std::vector<RouteCase>& Routes() {
       {http::verb::get, "/v1/users/u1/recommendations?categories=c&explain=true", "", Scope::kRead},
       {http::verb::get, "/v1/items/i1/similar", "", Scope::kRead},
       {http::verb::get, "/v1/stats", "", Scope::kRead},
+      {http::verb::get, "/v1/stats/history", "", Scope::kRead},
+      {http::verb::get, "/v1/users/u1", "", Scope::kRead},
+      {http::verb::get, "/v1/items/i1", "", Scope::kRead},
+      {http::verb::post, "/v1/users/u1/recommendations/dry-run",
+       R"({"event": {"item": "i1", "type": "click"}})", Scope::kRead},
       {http::verb::post, "/v1/admin/snapshot", "", Scope::kAdmin},
       {http::verb::get, "/healthz", "", Scope::kNone},
       {http::verb::get, "/readyz", "", Scope::kNone},

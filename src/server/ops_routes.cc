@@ -1,5 +1,6 @@
 // Operations routes: GET /healthz, GET /readyz, GET /metrics, GET /v1/stats,
 // POST /v1/admin/snapshot.
+#include <chrono>
 #include <string>
 
 #include "server/api.h"
@@ -44,6 +45,17 @@ Response Api::Snapshot(const Call& call) {
 
 Response Api::Stats(const Call& call) {
   const EngineStats s = call.engine->stats();
+  const Result<StorageStats> storage = call.engine->Storage();
+  if (!storage.ok()) {
+    return StatusError(call.request, storage.status());
+  }
+  const LiveQuality::Totals quality = live_quality_.totals();
+  json model_versions = json::array();
+  for (const std::string& name : s.models) {
+    model_versions.push_back(
+        {{"name", name}, {"version", name + "@" + std::to_string(s.applied_seq)}});
+  }
+  const auto uptime = std::chrono::steady_clock::now() - started_;
   json latency;
   {
     base::MutexLock lock(&histograms_mu_);
@@ -66,7 +78,19 @@ Response Api::Stats(const Call& call) {
        {"models", s.models},
        {"latency_ms", latency},
        {"freshness_ms",
-        {{"p50", s.freshness_ms_p50}, {"p99", s.freshness_ms_p99}, {"count", s.freshness_count}}}});
+        {{"p50", s.freshness_ms_p50}, {"p99", s.freshness_ms_p99}, {"count", s.freshness_count}}},
+       {"live_quality",
+        {{"hr@10", quality.lists > 0 ? json(static_cast<double>(quality.hits) /
+                                            static_cast<double>(quality.lists))
+                                     : json(nullptr)},
+         {"lists", quality.lists},
+         {"hits", quality.hits}}},
+       {"storage",
+        {{"log_bytes", storage->log_bytes},
+         {"snapshot_bytes", storage->snapshot_bytes},
+         {"snapshots", storage->snapshots}}},
+       {"model_versions", model_versions},
+       {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()}});
 }
 
 Response Api::Metrics(const Call& call) {

@@ -1,4 +1,5 @@
-// Read routes: GET /v1/users/{id}/recommendations, GET /v1/items/{id}/similar.
+// Read routes: GET /v1/users/{id}/recommendations, GET /v1/items/{id}/similar,
+// POST /v1/users/{id}/recommendations/dry-run.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -66,7 +67,108 @@ Result<RecommendQuery> ParseRecommendQuery(const std::string& user, const QueryP
   return q;
 }
 
+Status BadField(const std::string& field, const std::string& what) {
+  return Status::InvalidArgument("field '" + field + "': " + what).WithField(field);
+}
+
+// The dry run's "event" object: item, type (strings), value (optional number).
+Result<DryRunEvent> ParseDryRunEvent(const json& e) {
+  if (!e.is_object()) {
+    return BadField("event", "expected an object {\"item\", \"type\", \"value\"}");
+  }
+  DryRunEvent event;
+  for (const auto& [key, value] : e.items()) {
+    if (key == "item" || key == "type") {
+      if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
+        return BadField("event." + key, "expected a non-empty string");
+      }
+      (key == "item" ? event.item : event.type) = value.get<std::string>();
+    } else if (key == "value") {
+      if (!value.is_number()) {
+        return BadField("event.value", "expected a number");
+      }
+      event.value = value.get<double>();
+    } else {
+      return BadField("event." + key, "unknown field (expected item, type, value)");
+    }
+  }
+  if (event.item.empty()) {
+    return BadField("event.item", "required");
+  }
+  if (event.type.empty()) {
+    return BadField("event.type", "required");
+  }
+  return event;
+}
+
+// The dry run's body: {"event": {...}, "k", "explain", "exclude_seen", "model", "categories"}.
+Status ParseDryRunBody(const json& body, RecommendQuery* q, DryRunEvent* event) {
+  if (!body.is_object()) {
+    return BadField("event", "expected a JSON object with \"event\"");
+  }
+  bool has_event = false;
+  for (const auto& [key, value] : body.items()) {
+    if (key == "event") {
+      FLYWHEEL_ASSIGN_OR_RETURN(*event, ParseDryRunEvent(value));
+      has_event = true;
+    } else if (key == "k") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 1000) {
+        return BadField("k", "must be an integer in 1..1000");
+      }
+      q->k = value.get<int>();
+    } else if (key == "explain" || key == "exclude_seen") {
+      if (!value.is_boolean()) {
+        return BadField(key, "expected true or false");
+      }
+      (key == "explain" ? q->explain : q->exclude_seen) = value.get<bool>();
+    } else if (key == "model") {
+      if (!value.is_string()) {
+        return BadField("model", "expected a string");
+      }
+      q->model = value.get<std::string>();
+    } else if (key == "categories") {
+      if (!value.is_array() || value.empty() ||
+          !std::all_of(value.begin(), value.end(), [](const json& c) { return c.is_string(); })) {
+        return BadField("categories", "expected a non-empty array of strings");
+      }
+      q->categories = value.get<std::vector<std::string>>();
+    } else {
+      return BadField(key,
+                      "unknown field (expected event, k, explain, exclude_seen, model, "
+                      "categories)");
+    }
+  }
+  return has_event ? Status::Ok() : BadField("event", "required");
+}
+
 }  // namespace
+
+Response Api::DryRun(const Call& call) {
+  if (auto refused = CheckJsonBody(call.request, kMaxCatalogJsonValues)) {
+    return *refused;
+  }
+  const json body = json::parse(call.request.body(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    return Error(call.request, http::status::bad_request, "invalid_argument",
+                 "body is not valid JSON");
+  }
+  RecommendQuery q;
+  q.user = call.param;
+  DryRunEvent event;
+  if (Status st = ParseDryRunBody(body, &q, &event); !st.ok()) {
+    return StatusError(call.request, st);
+  }
+  auto result = call.engine->DryRun(q, event);
+  if (!result.ok()) {
+    return StatusError(call.request, result.status());
+  }
+  // Not a served list: no live-quality or item counters.
+  json before = RecommendationsJson(result->before, call.request_id);
+  before["known_user"] = result->before.known_user;
+  json after = RecommendationsJson(result->after, call.request_id);
+  after["known_user"] = result->after.known_user;
+  return JsonResponse(call.request, http::status::ok, {{"before", before}, {"after", after}});
+}
 
 Response Api::Recommendations(const Call& call) {
   Result<RecommendQuery> q = ParseRecommendQuery(call.param, call.query);
@@ -77,6 +179,7 @@ Response Api::Recommendations(const Call& call) {
   if (!result.ok()) {
     return StatusError(call.request, result.status());
   }
+  CountServed(call.param, *result);
   json body = RecommendationsJson(*result, call.request_id);
   body["known_user"] = result->known_user;
   return JsonResponse(call.request, http::status::ok, body);

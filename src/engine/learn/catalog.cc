@@ -109,7 +109,11 @@ void Catalog::EnsureItem(ItemIdx item, TimestampMs now) {
 }
 
 void Catalog::CountEvent(ItemIdx item, float weight, TimestampMs ts) {
-  if (item >= trends_.size() || !(weight > 0)) {
+  if (item >= items_.size()) {
+    return;
+  }
+  ++items_[item].events;
+  if (!(weight > 0)) {
     return;
   }
   Trend& t = trends_[item];
@@ -155,6 +159,8 @@ void Catalog::PutItem(ItemIdx item, const Item& content, TimestampMs now) {
   for (const std::string& c : content.categories) {
     info.categories.push_back(categories_.GetOrAdd(c));
   }
+  info.tags = content.tags;
+  info.attributes = content.attributes;
 }
 
 void Catalog::DeleteItem(ItemIdx item) {
@@ -274,6 +280,53 @@ Status Catalog::Load(base::ByteReader* in) {
     }
     if (!user_attributes_.emplace(user, std::move(attributes)).second) {
       return in->Error("repeated user");
+    }
+  }
+  return Status::Ok();
+}
+
+void Catalog::SaveExtra(base::ByteWriter* out) const {
+  out->Put<uint64_t>(items_.size());
+  for (const ItemInfo& info : items_) {
+    out->Put<uint64_t>(info.events);
+    out->Put<uint32_t>(static_cast<uint32_t>(info.tags.size()));
+    for (const std::string& tag : info.tags) {
+      out->PutString(tag);
+    }
+    out->Put<uint32_t>(static_cast<uint32_t>(info.attributes.size()));
+    for (const auto& [key, value] : info.attributes) {
+      out->PutString(key);
+      out->PutString(value);
+    }
+  }
+}
+
+Status Catalog::LoadExtra(base::ByteReader* in) {
+  uint64_t n = 0;
+  FLYWHEEL_RETURN_IF_ERROR(in->Get(&n, "item count"));
+  if (n != items_.size()) {
+    return in->Error("extra data for " + std::to_string(n) + " items, catalogue of " +
+                     std::to_string(items_.size()));
+  }
+  for (ItemInfo& info : items_) {
+    uint32_t count = 0;
+    FLYWHEEL_RETURN_IF_ERROR(in->Get(&info.events, "item events"));
+    FLYWHEEL_RETURN_IF_ERROR(in->Get(&count, "tag count"));
+    if (count > in->remaining() / 8) {
+      return in->Error("tag count exceeds the data");
+    }
+    info.tags.assign(count, std::string());
+    for (std::string& tag : info.tags) {
+      FLYWHEEL_RETURN_IF_ERROR(in->GetString(&tag, "tag"));
+    }
+    FLYWHEEL_RETURN_IF_ERROR(in->Get(&count, "attribute count"));
+    if (count > in->remaining() / 16) {
+      return in->Error("attribute count exceeds the data");
+    }
+    info.attributes.assign(count, {});
+    for (auto& [key, value] : info.attributes) {
+      FLYWHEEL_RETURN_IF_ERROR(in->GetString(&key, "attribute key"));
+      FLYWHEEL_RETURN_IF_ERROR(in->GetString(&value, "attribute value"));
     }
   }
   return Status::Ok();

@@ -52,6 +52,10 @@ struct ItemInfo {
   std::vector<uint32_t> categories;  // category ids (Catalog::category)
   bool deleted = false;
   bool has_content = false;
+  // Saved in the section `catalog_extra` (absent from older snapshots: then empty and 0).
+  std::vector<std::string> tags;
+  KeyValues attributes;
+  uint64_t events = 0;  // interactions applied (events of any type, not control records)
 };
 
 class Catalog {
@@ -62,7 +66,8 @@ class Catalog {
 
   // Makes `item` known (first_seen_ms = now when new).
   void EnsureItem(ItemIdx item, TimestampMs now);
-  // A positive-weight event of `item` at `ts` adds `weight` to its trending count.
+  // An event of `item` at `ts`: one more interaction; a positive `weight` is added to its
+  // trending count.
   void CountEvent(ItemIdx item, float weight, TimestampMs ts);
   void PutItem(ItemIdx item, const Item& content, TimestampMs now);
   void DeleteItem(ItemIdx item);
@@ -94,6 +99,10 @@ class Catalog {
 
   void Save(base::ByteWriter* out) const;
   Status Load(base::ByteReader* in);
+  // Per item: tags, attributes and the interaction count (section `catalog_extra`). LoadExtra
+  // after Load.
+  void SaveExtra(base::ByteWriter* out) const;
+  Status LoadExtra(base::ByteReader* in);
 
  private:
   struct Trend {

@@ -86,6 +86,18 @@ Status LearnedState::Load(const SnapshotView& view, const std::string& name) {
   FLYWHEEL_RETURN_IF_ERROR(LoadSection(view, name, "item_ids", &item_ids));
   FLYWHEEL_RETURN_IF_ERROR(LoadSection(view, name, "user_states", &users));
   FLYWHEEL_RETURN_IF_ERROR(LoadSection(view, name, "catalog", &catalog));
+  // Sections added later: snapshots written before them load without (values unknown, no
+  // tags or attributes, interaction counts from the snapshot on).
+  if (view.Find("user_values")) {
+    FLYWHEEL_ASSIGN_OR_RETURN(base::ByteReader r, Section(view, name, "user_values"));
+    FLYWHEEL_RETURN_IF_ERROR(users.LoadValues(&r));
+    FLYWHEEL_RETURN_IF_ERROR(r.ExpectEnd());
+  }
+  if (view.Find("catalog_extra")) {
+    FLYWHEEL_ASSIGN_OR_RETURN(base::ByteReader r, Section(view, name, "catalog_extra"));
+    FLYWHEEL_RETURN_IF_ERROR(catalog.LoadExtra(&r));
+    FLYWHEEL_RETURN_IF_ERROR(r.ExpectEnd());
+  }
   forgotten_users = 0;
   for (UserIdx u = 0; u < user_ids.size(); ++u) {
     forgotten_users += user_ids.forgotten(u) ? 1 : 0;
@@ -130,6 +142,14 @@ Status LearnedState::Save(uint64_t seq, std::vector<SnapshotSection>* sections) 
   {
     base::ByteWriter w(add("catalog"));
     catalog.Save(&w);
+  }
+  {
+    base::ByteWriter w(add("user_values"));
+    users.SaveValues(&w);
+  }
+  {
+    base::ByteWriter w(add("catalog_extra"));
+    catalog.SaveExtra(&w);
   }
   for (size_t i = 0; i < models.size(); ++i) {
     base::ByteWriter w(add("model/" + specs_[i].name));

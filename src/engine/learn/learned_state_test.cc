@@ -1,5 +1,6 @@
 #include "engine/learn/learned_state.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,57 @@ TEST(LearnedStateTest, SaveThenLoadGivesTheSameBytes) {
     EXPECT_EQ(b.forgotten_users, 1u);
   }
   EXPECT_EQ(Bytes(b, 42), saved);
+}
+
+// Snapshots written before the sections user_values and catalog_extra existed still load:
+// values unknown (NaN), no tags or attributes, interaction counts 0.
+TEST(LearnedStateTest, LoadsSnapshotsWithoutTheLaterSections) {
+  LearnedState a(Specs(), EventTypeTable::Default(), 50);
+  ResetOk(&a);
+  Learn(&a);
+  {
+    base::WriterLock lock(&a.mu);
+    Item item;
+    item.id = "i4";
+    item.tags = {"heist"};
+    item.attributes = {{"year", "1995"}};
+    a.Apply(ItemPutRecord(item));
+  }
+  std::vector<SnapshotSection> sections;
+  {
+    base::ReaderLock lock(&a.mu);
+    ASSERT_OK(a.Save(7, &sections));
+  }
+  std::vector<SnapshotSection> old;
+  for (SnapshotSection& s : sections) {
+    if (s.name != "user_values" && s.name != "catalog_extra") {
+      old.push_back(std::move(s));
+    }
+  }
+  ASSERT_EQ(old.size() + 2, sections.size());
+  const std::string bytes = EncodeSnapshot(7, old);
+  Result<SnapshotView> view = DecodeSnapshot(bytes, "old");
+  ASSERT_OK(view.status());
+  LearnedState b(Specs(), EventTypeTable::Default(), 50);
+  base::WriterLock lock_b(&b.mu);
+  ASSERT_OK(b.Reset());
+  ASSERT_OK(b.Load(*view, "old"));
+  const ItemIdx i4 = b.item_ids.Find("i4").value();
+  EXPECT_TRUE(b.catalog.item(i4)->tags.empty());
+  EXPECT_EQ(b.catalog.item(i4)->events, 0u);
+  const model::UserState& u0 = b.users.Find(b.user_ids.Find("u0").value());
+  ASSERT_FALSE(u0.recent().empty());
+  EXPECT_TRUE(std::isnan(u0.recent().back().value));
+  // With the sections: values, tags, attributes and counts come back.
+  const std::string full = Bytes(a, 7);
+  Result<SnapshotView> full_view = DecodeSnapshot(full, "new");
+  ASSERT_OK(full_view.status());
+  ASSERT_OK(b.Reset());
+  ASSERT_OK(b.Load(*full_view, "new"));
+  EXPECT_EQ(b.catalog.item(i4)->tags, std::vector<std::string>{"heist"});
+  EXPECT_EQ(b.catalog.item(i4)->attributes, (KeyValues{{"year", "1995"}}));
+  EXPECT_EQ(b.catalog.item(b.item_ids.Find("i0").value())->events, 4u);  // i0: events 0, 11, 22, 33
+  EXPECT_EQ(b.users.Find(b.user_ids.Find("u0").value()).recent().back().value, 1.0f);
 }
 
 TEST(LearnedStateTest, LoadRefusesASnapshotOfOtherModels) {

@@ -48,7 +48,7 @@ Recommendation QueryRunner::ToPublic(ServeItem& p) const {
   return r;
 }
 
-Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query) const {
+Result<size_t> QueryRunner::CheckQuery(const RecommendQuery& query) const {
   if (query.k < 1 || query.k > 1000) {
     return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(query.k))
         .WithField("k");
@@ -57,13 +57,19 @@ Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query) cons
     return Status::InvalidArgument("field 'categories': at most 64 categories")
         .WithField("categories");
   }
-  FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, state_->ModelIndex(query.model));
+  return state_->ModelIndex(query.model);
+}
+
+RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which,
+                                       const model::UserState* state) const {
   RecommendResult result;
   result.model = state_->specs()[which].name;
-  base::ReaderLock lock(&state_->mu);
   result.applied_seq = learner_->applied_seq();
   ServeRequest request = MakeRequest(query);
   result.known_user = request.user != kNoUser;
+  if (state != nullptr) {
+    request.state = state;
+  }
   ServeResult served;
   RunPipeline(ContextFor(which), &request, &served);
   result.items.reserve(served.items.size());
@@ -73,6 +79,12 @@ Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query) cons
     }
   }
   return result;
+}
+
+Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query) const {
+  FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, CheckQuery(query));
+  base::ReaderLock lock(&state_->mu);
+  return RunLocked(query, which, nullptr);
 }
 
 Result<RecommendResult> QueryRunner::Similar(const std::string& item, int k,

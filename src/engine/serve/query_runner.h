@@ -27,8 +27,17 @@ class QueryRunner {
 
   Result<RecommendResult> Recommend(const RecommendQuery& query) const;
   Result<RecommendResult> Similar(const std::string& item, int k, const std::string& model) const;
+  // Engine::DryRun (dry_run.cc): the pipeline over a copy of the user's state with the event
+  // appended; the learned state is only read.
+  Result<DryRunResult> DryRun(const RecommendQuery& query, const DryRunEvent& event) const;
 
  private:
+  // Checks k and categories; the index of the query's model.
+  Result<size_t> CheckQuery(const RecommendQuery& query) const;
+  // The pipeline for `query` with model `which`; `state` replaces the user's state when not
+  // null. REQUIRES: state mu held.
+  RecommendResult RunLocked(const RecommendQuery& query, size_t which,
+                            const model::UserState* state) const REQUIRES_SHARED(state_->mu);
   // What the stages read for model `which`. REQUIRES: state mu held while it is used.
   ServeContext ContextFor(size_t which) const REQUIRES_SHARED(state_->mu);
   // REQUIRES: state mu held.
