@@ -77,7 +77,7 @@ TEST(ApiRoutesTest, TableNamesEveryRoute) {
   EXPECT_THAT(Names(api),
               ElementsAre("GET healthz", "GET readyz", "GET metrics", "POST events", "GET stats",
                           "POST snapshot", "GET recommendations", "GET similar", "PUT items",
-                          "DELETE items", "PUT users", "DELETE users"));
+                          "DELETE items", "POST items_batch", "PUT users", "DELETE users"));
 }
 
 Response Send(Api& api, http::verb method, const std::string& target) {
