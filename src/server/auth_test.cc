@@ -32,6 +32,8 @@ const std::vector<RouteCase>& Routes() {
       {http::verb::post, "/v1/events", EventsBody(1), Scope::kWrite},
       {http::verb::put, "/v1/items/i1", R"({"title": "t", "categories": ["c"]})", Scope::kWrite},
       {http::verb::delete_, "/v1/items/i1", "", Scope::kWrite},
+      {http::verb::post, "/v1/items:batch", R"({"items": [{"id": "i2", "title": "t"}]})",
+       Scope::kWrite},
       {http::verb::put, "/v1/users/u1", R"({"attributes": {"k": "v"}})", Scope::kWrite},
       {http::verb::delete_, "/v1/users/u1", "", Scope::kAdmin},
       {http::verb::get, "/v1/users/u1/recommendations", "", Scope::kRead},

@@ -79,7 +79,7 @@ TEST(ApiRoutesTest, TableNamesEveryRoute) {
       ElementsAre("GET ui", "GET ui", "GET healthz", "GET readyz", "GET metrics", "POST events",
                   "GET stats", "GET stats_history", "POST snapshot", "GET recommendations",
                   "POST dry_run", "GET similar", "GET item_detail", "PUT items", "DELETE items",
-                  "GET user_detail", "PUT users", "DELETE users"));
+                  "POST items_batch", "GET user_detail", "PUT users", "DELETE users"));
 }
 
 Response Send(Api& api, http::verb method, const std::string& target) {
