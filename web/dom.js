@@ -42,7 +42,7 @@ export function fmtInt(n) {
 // A number with about three significant digits: 0.0123 -> "0.0123", 12.34 -> "12.3".
 export function fmtNum(n, digits = 3) {
   if (n === null || n === undefined || Number.isNaN(n)) return "–";
-  if (n === 0) return "0";
+  if (Number.isInteger(n)) return integer.format(n);
   const abs = Math.abs(n);
   if (abs >= 1000) return integer.format(n);
   const decimals = Math.max(0, Math.min(4, digits - 1 - Math.floor(Math.log10(abs))));

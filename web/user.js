@@ -50,14 +50,14 @@ export function recommendationRow(item, rank, mark) {
 
 function historyTable(user) {
   if (!user.history.length) return h("p", { class: "muted" }, "No events.");
-  return h("table", { class: "table" },
+  return h("div", { class: "table-wrap" }, h("table", { class: "table" },
     h("thead", {}, h("tr", {}, ["When", "Type", "Item", "Value"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, user.history.map((e) => h("tr", { dataset: { item: e.item } },
       h("td", { class: "nowrap" }, fmtTime(e.ts)),
       h("td", {}, badge(e.type, "type")),
       h("td", {}, pageLink("item", e.item, e.title || e.item),
         e.title ? h("span", { class: "mono muted" }, " " + e.item) : null),
-      h("td", { class: "num" }, fmtNum(e.value))))));
+      h("td", { class: "num" }, fmtNum(e.value)))))));
 }
 
 // Marks of the dry-run: new, up/down by n, dropped.
@@ -86,7 +86,8 @@ function dryRunCard(id, params) {
       const r = await api(`/v1/users/${enc(id)}/recommendations/dry-run`, { method: "POST",
         body: { event: { item: item.value.trim(), type: type.value }, k: 10, explain: true } });
       const before = r.before.items || [], after = r.after.items || [];
-      await loadTitles([...before, ...after].map((it) => it.id));
+      await loadTitles([...before, ...after].flatMap((it) =>
+        [it.id, ...((it.explanation || {}).because || []).map((b) => b.item)]));
       const { markBefore, markAfter } = diffMarks(before, after);
       const changed = markAfter.filter(Boolean).length + markBefore.filter(Boolean).length;
       fill(out, h("p", { class: "muted", dataset: { changed } }, changed

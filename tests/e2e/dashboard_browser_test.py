@@ -132,15 +132,15 @@ class Dom(html.parser.HTMLParser):
         if tag == "body":
             self.body = attrs
         if tag in ("meta", "link", "img", "input", "br", "hr", "source"):
-            self.elements.append((tag, attrs, ""))
+            self.elements.append((tag, attrs, "", []))
             return
-        self.stack.append([tag, attrs, []])
+        self.stack.append([tag, attrs, [], [e[1].get("id") for e in self.stack if e[1].get("id")]])
 
     def handle_endtag(self, tag):
         while self.stack:
-            open_tag, attrs, parts = self.stack.pop()
+            open_tag, attrs, parts, ancestors = self.stack.pop()
             text = "".join(parts)
-            self.elements.append((open_tag, attrs, text))
+            self.elements.append((open_tag, attrs, text, ancestors))
             if self.stack:
                 self.stack[-1][2].append(text)
             if open_tag == tag:
@@ -176,16 +176,17 @@ class Browser:
                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--disable-extensions", "--disable-dev-shm-usage",
                 "--user-data-dir=" + profile, "--enable-logging=stderr", "--v=0",
-                "--window-size=1280,1500", "--hide-scrollbars", "--virtual-time-budget=8000",
+                "--hide-scrollbars", "--virtual-time-budget=8000",
                 *extra, url]
         proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
         shutil.rmtree(profile, ignore_errors=True)
         return proc
 
-    def open(self, url, name):
+    def open(self, url, name, size="1280,1500"):
         """(Dom, console errors) of the page after the budget; saves <name>.png."""
-        proc = self._run(url, ["--dump-dom"])
-        shot = self._run(url, ["--screenshot=" + os.path.join(self.out_dir, name + ".png")])
+        proc = self._run(url, ["--dump-dom", "--window-size=" + size])
+        shot = self._run(url, ["--screenshot=" + os.path.join(self.out_dir, name + ".png"),
+                               "--window-size=" + size])
         errors = console_errors(proc.stderr) + console_errors(shot.stderr)
         with open(os.path.join(self.out_dir, name + ".html"), "w", encoding="utf-8") as f:
             f.write(proc.stdout)
@@ -303,14 +304,31 @@ def check_dry_run(browser, server):
                                    {"event": {"item": "i7", "type": "click"}, "k": 10, "explain": True})
     dom, console = browser.open(server.url + "/#/user/u1?try=i7&type=click", "user_dry_run")
     check(dom.body.get("data-state") == "ready", f"dry-run: rendered (body {dom.body})")
+    narrow, narrow_console = browser.open(server.url + "/#/user/u1?try=i7&type=click",
+                                          "user_dry_run_narrow", size="420,2400")
+    check(narrow.body.get("data-state") == "ready" and not narrow_console,
+          "dry-run: rendered on a narrow (420 px) screen")
     if status == 200:
         before = dom.by_id("dry-before")
         after = dom.by_id("dry-after")
         check(before is not None and after is not None, "dry-run: before and after lists shown")
-        after_ids = [e[1].get("data-item") for e in dom.elements
-                     if e[0] == "li" and e[1].get("data-item") and e[2] and after and e[2] in after[2]]
-        check(len(after_ids) >= len(expected["after"]["items"]) > 0,
-              f"dry-run: after list has the {len(expected['after']['items'])} items")
+        def listed(list_id):  # (id, classes) of the items of a list, in order
+            return [(e[1].get("data-item"), (e[1].get("class") or "").split()) for e in dom.elements
+                    if e[0] == "li" and e[1].get("data-item") and list_id in e[3]
+                    and "rec" in (e[1].get("class") or "").split()]
+        before_ids = [it["id"] for it in expected["before"]["items"]]
+        after_ids = [it["id"] for it in expected["after"]["items"]]
+        shown_before, shown_after = listed("dry-before"), listed("dry-after")
+        check([i for i, _ in shown_before] == before_ids and [i for i, _ in shown_after] == after_ids
+              and after_ids, f"dry-run: both lists as the API gives them ({after_ids})")
+        for rank, (item, classes) in enumerate(shown_after):
+            want = ("added" if item not in before_ids else
+                    "up" if before_ids.index(item) > rank else
+                    "down" if before_ids.index(item) < rank else None)
+            check(want is None and not {"added", "up", "down"} & set(classes) or want in classes,
+                  f"dry-run: {item} at {rank + 1} marked {want} ({classes})")
+        for item, classes in shown_before:
+            check(("dropped" in classes) == (item not in after_ids), f"dry-run: {item} dropped or not")
         changed = [e for e in dom.elements if e[1].get("data-changed") is not None]
         check(len(changed) == 1, "dry-run: the number of changes is stated")
     else:
