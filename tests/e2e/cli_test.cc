@@ -67,7 +67,7 @@ TEST(CliTest, MalformedInputNamesFileLineAndField) {
   testing::TempDir dir;
   const std::string path = dir.WriteFile(
       "bad.jsonl",
-      "{\"user\": \"u1\", \"item\": \"i1\", \"type\": \"click\", \"ts\": 1}\n"
+      "{\"user\": \"u1\", \"item\": \"i1\", \"type\": \"click\", \"ts\": 1700000000000}\n"
       "{\"user\": \"u1\", \"item\": \"i2\", \"type\": \"click\", \"ts\": \"noon\"}\n");
   RunResult r = RunCli("eval --dataset events:" + path);
   EXPECT_NE(r.exit_code, 0);
