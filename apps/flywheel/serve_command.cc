@@ -116,6 +116,7 @@ Status RunServe(const Flags& flags) {
   if (flags.Has("durability")) {
     engine_options.durability = flags.Get("durability");
   }
+  FLYWHEEL_RETURN_IF_ERROR(ParseRatingThreshold(flags, &engine_options.rating_threshold));
   if (!keys.any() && !IsLoopback(http.host)) {
     return Status::InvalidArgument(
         "serve: no API keys configured: refusing to listen on " + http.host +
@@ -167,7 +168,8 @@ int ServeMain(int argc, char** argv) {
        {"config", "FILE", "JSON config: keys, durability, snapshot_every, threads, pipeline", ""},
        {"durability", "MODE", "sync | interval:<ms> (default sync)", ""},
        {"models", "LIST", "models for a new data directory (default pop)", ""},
-       {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true}});
+       {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true},
+       RatingThresholdFlag()});
   return RunCommand(std::move(flags), argc, argv, RunServe);
 }
 

@@ -12,6 +12,7 @@
 //   serve/query_runner.h    requests through the serving stages (serve/pipeline.h)
 #include "flywheel/engine.h"
 
+#include <cmath>
 #include <memory>
 #include <utility>
 
@@ -36,12 +37,26 @@
 
 namespace flywheel {
 
+namespace {
+
+// How long DeleteItem waits for the learner to catch up before judging whether the item exists.
+constexpr int kDeleteWaitMs = 30'000;
+
+// The default event types with the options' rating threshold (validated by Open).
+EventTypeTable TypesFor(const EngineOptions& options) {
+  EventTypeTable types = EventTypeTable::Default();
+  (void)types.set_rating_threshold(options.rating_threshold);
+  return types;
+}
+
+}  // namespace
+
 class Engine::Impl {
  public:
   Impl(EngineOptions options, std::vector<ModelSpec> specs)
       : options_(std::move(options)),
         env_(options_.env != nullptr ? options_.env : io::Env::Default()),
-        types_(EventTypeTable::Default()),
+        types_(TypesFor(options_)),
         state_(std::move(specs), types_, options_.user_history),
         learner_(&state_, options_.pipeline, &messages_),
         ingestor_(types_, options_.dedup_window, options_.read_only,
@@ -229,6 +244,9 @@ Status ValidateOptions(const EngineOptions& options, io::Env* env) {
   if (options.keep_snapshots < 1) {
     return Status::InvalidArgument("engine: keep_snapshots must be >= 1");
   }
+  if (!std::isfinite(options.rating_threshold)) {
+    return Status::InvalidArgument("engine: rating_threshold must be a finite number");
+  }
   FLYWHEEL_RETURN_IF_ERROR(wal::Durability::Parse(options.durability).status());
   FLYWHEEL_RETURN_IF_ERROR(engine::ValidatePipelineOptions(options.pipeline));
   if (options.read_only &&
@@ -280,6 +298,12 @@ Result<uint64_t> Engine::PutItem(const Item& item) {
 }
 Result<uint64_t> Engine::DeleteItem(const std::string& id) {
   FLYWHEEL_RETURN_IF_ERROR(data::ValidateItem(Item{id, {}, {}, {}, {}, 0}));
+  // Judged on everything logged before this call (an item PUT just before is known).
+  FLYWHEEL_RETURN_IF_ERROR(
+      impl_->learner().WaitForApplied(impl_->ingestor().last_seq(), kDeleteWaitMs));
+  if (!impl_->queries().HasItem(id)) {
+    return Status::NotFound("engine: item '" + id + "' is not in the catalogue");
+  }
   return impl_->ingestor().LogControl(engine::ItemDeleteRecord(id));
 }
 Result<uint64_t> Engine::PutUser(const User& user) {

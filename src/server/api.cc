@@ -94,8 +94,12 @@ Router<Api::RouteSpec> Api::MakeRouter() {
   r.Add("stats", verb::get, "/v1/stats", {Scope::kRead, true, &Api::Stats});
   r.Add("snapshot", verb::post, "/v1/admin/snapshot", {Scope::kAdmin, true, &Api::Snapshot});
   r.Add("recommendations", verb::get, "/v1/users/{id}/recommendations",
-        {Scope::kRead, true, &Api::Recommendations});
-  r.Add("similar", verb::get, "/v1/items/{id}/similar", {Scope::kRead, true, &Api::Similar});
+        {Scope::kRead,
+         true,
+         &Api::Recommendations,
+         {"k", "exclude_seen", "categories", "explain", "model"}});
+  r.Add("similar", verb::get, "/v1/items/{id}/similar",
+        {Scope::kRead, true, &Api::Similar, {"k", "model"}});
   r.Add("items", verb::put, "/v1/items/{id}", {Scope::kWrite, true, &Api::PutItem});
   r.Add("items", verb::delete_, "/v1/items/{id}", {Scope::kWrite, true, &Api::DeleteItem});
   r.Add("users", verb::put, "/v1/users/{id}", {Scope::kWrite, true, &Api::PutUser});
@@ -202,6 +206,9 @@ Response Api::Dispatch(const Request& request, const std::string& request_id, st
     if (auto denied = Authorize(request, spec.scope)) {
       return *denied;
     }
+  }
+  if (auto unknown = CheckQueryParams(request, *query, spec.params)) {
+    return *unknown;
   }
   std::string param;
   if (found.route->pattern.has_param()) {

@@ -27,12 +27,20 @@ class QueryRunner {
 
   Result<RecommendResult> Recommend(const RecommendQuery& query) const;
   Result<RecommendResult> Similar(const std::string& item, int k, const std::string& model) const;
+  // Whether `item` is in the catalogue now (known, not deleted).
+  bool HasItem(const std::string& item) const;
 
  private:
   // What the stages read for model `which`. REQUIRES: state mu held while it is used.
   ServeContext ContextFor(size_t which) const REQUIRES_SHARED(state_->mu);
   // REQUIRES: state mu held.
-  ServeRequest MakeRequest(const RecommendQuery& query) const REQUIRES_SHARED(state_->mu);
+  // Names in query.categories the catalogue does not know go to *unknown.
+  ServeRequest MakeRequest(const RecommendQuery& query, std::vector<std::string>* unknown) const
+      REQUIRES_SHARED(state_->mu);
+  // Unpersonalised answers: the trending count as the score; with explain, the count of an item
+  // placed by popularity.
+  void AddTrending(const ServeRequest& request, const ServeItem& p, Recommendation* r) const
+      REQUIRES_SHARED(state_->mu);
   // The public form of one answer item. REQUIRES: state mu held.
   Recommendation ToPublic(ServeItem& item) const REQUIRES_SHARED(state_->mu);
 
