@@ -49,7 +49,7 @@ Status CheckNumericTsMs(TimestampMs ms, std::string_view field);
 
 // Live events (the HTTP API): kInvalidArgument naming 'ts' when the event lies more than a day
 // after `now_ms` (a clock or unit error; historical data may be as old as it likes).
-inline constexpr TimestampMs kMaxFutureMs = 24 * 3600 * 1000;
+inline constexpr TimestampMs kMaxFutureMs = 24LL * 3600 * 1000;
 Status CheckNotInFuture(const Event& event, TimestampMs now_ms);
 
 // Serialises an event to its canonical one-line JSON form (ts as integer milliseconds).
