@@ -7,21 +7,30 @@
 # Settings (environment or `make demo VAR=...`):
 #   DATASET   kind:path of any dataset `flywheel eval` reads (default: the synthetic stream)
 #   MODELS    served models, the first answers by default (default: bpr,pop; doc/replay.md)
-#   SPEED     stream time / wall time (default 60000: the synthetic stream's mean gap of 30 s
-#             becomes 0.5 ms, about 2,000 events/s)
-#   DURATION  seconds of replay (default 45)
-#   BATCH     at most this many due events per POST (default 100)
+#   SPEED     stream time / wall time (synthetic default 60000: its mean gap of 30 s becomes
+#             0.5 ms, about 2,000 events/s; any other DATASET: 0, as fast as possible)
+#   DURATION  seconds of replay (synthetic default 45 s, a slice of its 400,000 events; any
+#             other DATASET: 0, the whole dataset)
+#   BATCH     at most this many due events per POST (default 1: exact test-then-train order;
+#             larger batches predict an event without the earlier events of its batch)
 #   OUT       output directory (default out/demo): data/, serve.log, replay.json
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/release/bin/flywheel}
 OUT=${OUT:-out/demo}
-DATASET=${DATASET:-synthetic:users=3000,items=4000,events=400000,seed=42,drift=0.5}
+SYNTHETIC=synthetic:users=3000,items=4000,events=400000,seed=42,drift=0.5
+DATASET=${DATASET:-$SYNTHETIC}
 MODELS=${MODELS:-bpr,pop}
-SPEED=${SPEED:-60000}
-DURATION=${DURATION:-45}
-BATCH=${BATCH:-100}
+if [ "$DATASET" = "$SYNTHETIC" ]; then
+  SPEED=${SPEED:-60000}
+  DURATION=${DURATION:-45}
+else
+  # A real dataset spans months: replay all of it, as fast as the server takes it.
+  SPEED=${SPEED:-0}
+  DURATION=${DURATION:-0}
+fi
+BATCH=${BATCH:-1}
 
 if [ ! -x "$BIN" ]; then
   echo "demo: $BIN is missing: run 'make build' first" >&2
@@ -44,6 +53,7 @@ trap stop_server EXIT
 # A loopback-only demo: no API keys (keys in the caller's environment are not passed on).
 env -u FLYWHEEL_READ_KEY -u FLYWHEEL_WRITE_KEY -u FLYWHEEL_ADMIN_KEY \
   "$BIN" serve --data-dir "$OUT/data" --host 127.0.0.1 --port 0 --models "$MODELS" \
+  --durability interval:100 \
   > "$OUT/serve.out" 2> "$OUT/serve.log" &
 SERVER_PID=$!
 
@@ -66,7 +76,9 @@ fi
 URL="http://$ADDRESS"
 echo "== flywheel serve --models $MODELS listening on $URL (data: $OUT/data, log: $OUT/serve.log)"
 echo
-echo "== live replay of $DATASET at ${SPEED}x real time for ${DURATION} s"
+if [ "$SPEED" = "0" ]; then PACE="as fast as possible"; else PACE="at ${SPEED}x real time"; fi
+if [ "$DURATION" = "0" ]; then SPAN="the whole dataset"; else SPAN="for at most ${DURATION} s"; fi
+echo "== live replay of $DATASET $PACE, $SPAN, $BATCH event(s) per POST"
 echo "   (each scorable event asks for its user's top 10 before it is posted: live prequential HR@10)"
 "$BIN" replay --url "$URL" --dataset "$DATASET" --speed "$SPEED" --duration "$DURATION" \
   --batch "$BATCH" --k 10 --json "$OUT/replay.json" > "$OUT/replay.out"
@@ -80,15 +92,20 @@ run() {
   eval "$1" || true
   echo
 }
-NOW=$(date +%s%3N)
+# Example ids from the data actually sent: the user and item of the last replayed event.
+USER_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["example"]["user"])' "$OUT/replay.json")
+ITEM_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["example"]["item"])' "$OUT/replay.json")
+# The example event happens one second after the last replayed one: the server learns in stream
+# time, and an event at today's date would age every replayed event (trending counts) at once.
+NOW=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["example"]["ts"] + 1000)' "$OUT/replay.json")
 echo
-echo "== example calls against the running server"
-run "curl -s -X POST $URL/v1/events -H 'Content-Type: application/json' -d '{\"events\": [{\"user\": \"u7\", \"item\": \"i42\", \"type\": \"click\", \"ts\": $NOW, \"id\": \"demo-$NOW\"}]}'"
+echo "== example calls against the running server (user $USER_ID and item $ITEM_ID: the last replayed event)"
+run "curl -s -X POST $URL/v1/events -H 'Content-Type: application/json' -d '{\"events\": [{\"user\": \"$USER_ID\", \"item\": \"$ITEM_ID\", \"type\": \"click\", \"ts\": $NOW, \"id\": \"demo-$NOW\"}]}'"
 run "curl -s -X PUT $URL/v1/items/new-jazz-1 -H 'Content-Type: application/json' -d '{\"title\": \"Blue in Green\", \"categories\": [\"jazz\"], \"created\": $NOW}'"
-run "curl -s '$URL/v1/users/u7/recommendations?k=5&explain=true'"
+run "curl -s '$URL/v1/users/$USER_ID/recommendations?k=5&explain=true'"
 run "curl -s '$URL/v1/users/someone-new/recommendations?k=3&categories=jazz'"
-run "curl -s '$URL/v1/items/i42/similar?k=3'"
-run "curl -s '$URL/v1/users/u7/recommendations?k=5&model=pop'"
+run "curl -s '$URL/v1/items/$ITEM_ID/similar?k=3'"
+run "curl -s '$URL/v1/users/$USER_ID/recommendations?k=5&model=pop'"
 run "curl -s '$URL/v1/users/someone-new/recommendations?k=3'"
 run "curl -s $URL/v1/stats"
 run "curl -s $URL/metrics | grep -E '^flywheel_(last_seq|applied_seq|users|items|freshness_seconds_count) '"

@@ -27,6 +27,13 @@ int BackupMain(int argc, char** argv);       // backup_command.cc
 // configuration is used; eval: its default list). An explicitly empty --models is an error.
 Result<std::vector<ModelSpec>> ParseModelSpecs(const Flags& flags);
 
+// --rating-threshold X (serve, ingest, eval): a `rating` event below X is negative feedback
+// for learning (EngineOptions::rating_threshold). RatingThresholdFlag() is its spec; the parser
+// leaves *threshold as it is when the flag is absent (a config file may have set it) and
+// answers kInvalidArgument naming the flag when X is not a finite number.
+FlagSpec RatingThresholdFlag();
+Status ParseRatingThreshold(const Flags& flags, double* threshold);
+
 // Parses argv[2..] into `flags`, prints the usage for --help, else runs `fn` and maps its
 // status to the exit code (Fail).
 int RunCommand(Flags flags, int argc, char** argv, Status (*fn)(const Flags&));

@@ -137,6 +137,7 @@ Status RunIngest(const Flags& flags) {
   options.snapshot_on_close = !flags.GetBool("no-snapshot");
   options.skip_corruption = flags.GetBool("skip-corruption");
   options.event_types = flags.Get("event-types");
+  FLYWHEEL_RETURN_IF_ERROR(ParseRatingThreshold(flags, &options.rating_threshold));
   std::unique_ptr<Engine> engine;
   std::unique_ptr<EventSource> source;
   FLYWHEEL_RETURN_IF_ERROR(
@@ -325,7 +326,8 @@ int IngestMain(int argc, char** argv) {
        {"snapshot-every", "N", "write a snapshot every N applied events (0: off)", "0"},
        {"no-snapshot", "", "do not write a snapshot when done", ""},
        {"skip-bad", "N", "skip up to N malformed input lines instead of failing", "0"},
-       {"skip-corruption", "", "recover past damaged log spans (their events are lost)", ""}});
+       {"skip-corruption", "", "recover past damaged log spans (their events are lost)", ""},
+       RatingThresholdFlag()});
   return RunCommand(std::move(flags), argc, argv, RunIngest);
 }
 

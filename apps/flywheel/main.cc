@@ -61,6 +61,7 @@ std::vector<cli::FlagSpec> EvalFlagSpecs() {
       {"split", "Q", "temporal: timestamp quantile of the split", "0.8"},
       {"windows", "N", "prequential: points of the per-window series", "100"},
       {"event-types", "SPEC", "event type weights, e.g. view=0.5,purchase=8", ""},
+      cli::RatingThresholdFlag(),
       {"skip-bad", "N", "skip up to N malformed input lines (counted) instead of failing", "0"},
       {"json", "FILE", "write the JSON result document here", ""},
       {"report", "FILE", "write the HTML report here", ""},
@@ -157,6 +158,9 @@ Status RunEval(const cli::Flags& flags) {
     return Status::InvalidArgument("eval: unexpected argument '" + flags.positional()[0] + "'");
   }
   FLYWHEEL_ASSIGN_OR_RETURN(EventTypeTable types, EventTypeTable::Parse(flags.Get("event-types")));
+  double rating_threshold = EventTypeTable::kDefaultRatingThreshold;
+  FLYWHEEL_RETURN_IF_ERROR(cli::ParseRatingThreshold(flags, &rating_threshold));
+  FLYWHEEL_RETURN_IF_ERROR(types.set_rating_threshold(rating_threshold));
   FLYWHEEL_ASSIGN_OR_RETURN(eval::EvalOptions options, ParseEvalOptions(flags));
   FLYWHEEL_ASSIGN_OR_RETURN(std::vector<ModelSpec> specs, cli::ParseModelSpecs(flags));
   if (specs.empty()) {

@@ -1,6 +1,7 @@
 // flywheel models: the models and their parameters, from the parameter tables
 // (model/param_table.h); --markdown prints doc/params.md's tables, --update-doc rewrites them.
 // Also the one --models/--param parser of every subcommand.
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -72,6 +73,24 @@ int ModelsMain(int argc, char** argv) {
                             "place",
                             ""}}),
                     argc, argv, RunModels);
+}
+
+FlagSpec RatingThresholdFlag() {
+  return {"rating-threshold", "X",
+          "a rating below X is negative feedback for learning (a dislike, never a reason)", "3.5"};
+}
+
+Status ParseRatingThreshold(const Flags& flags, double* threshold) {
+  if (!flags.Has("rating-threshold")) {
+    return Status::Ok();
+  }
+  Result<double> value = flags.GetDouble("rating-threshold");
+  if (!value.ok() || !std::isfinite(*value)) {
+    return Status::InvalidArgument("--rating-threshold: expected a finite number, got '" +
+                                   flags.Get("rating-threshold") + "'");
+  }
+  *threshold = *value;
+  return Status::Ok();
 }
 
 }  // namespace flywheel::cli

@@ -40,7 +40,7 @@ struct ReplayOptions {
   std::string dataset;
   std::string prefix;  // URL path prefix
   double speed = 0;    // stream ms per wall ms; 0: as fast as possible
-  size_t batch = 100;
+  size_t batch = 1;
   int k = 10;
   int64_t max_events = 0;
   double duration_s = 0;
@@ -255,6 +255,8 @@ class Replayer {
 
   Status Run();
   json Summary() const;
+  // The user, item and time of the last event sent (ids that exist on the server), for examples.
+  json Example() const;
 
  private:
   static eval::ReplayRules Rules(const ReplayOptions& options) {
@@ -394,7 +396,18 @@ json Replayer::Summary() const {
       {"post_ms_p99", progress_.post.Quantile(0.99)},
       {"freshness_ms", freshness},
       {"errors", progress_.errors},
-      {"first_error", progress_.first_error}};
+      {"first_error", progress_.first_error},
+      {"example", Example()}};
+}
+
+json Replayer::Example() const {
+  if (replay_.next() == 0) {
+    return json::object();
+  }
+  const data::Interaction& last = dataset_.events[replay_.next() - 1];
+  return {{"user", dataset_.users.external(last.user)},
+          {"item", dataset_.items.external(last.item)},
+          {"ts", last.ts_ms}};
 }
 
 // A few human-readable lines (the JSON summary follows on its own line).
@@ -432,6 +445,21 @@ void PrintSummary(const json& s) {
       f.is_object() ? f.value("p50", 0.0) : 0.0, f.is_object() ? f.value("p99", 0.0) : 0.0,
       static_cast<long long>(s["stale_reads"].get<int64_t>()),
       static_cast<long long>(s["errors"].get<int64_t>()));
+  const auto sent = s["events_sent"].get<int64_t>();
+  const auto total = s["events_total"].get<int64_t>();
+  if (sent < total) {
+    std::printf(
+        "summary: only %lld of %lld events (%.0f%%) were sent: stopped by --duration or "
+        "--max-events\n",
+        static_cast<long long>(sent), static_cast<long long>(total),
+        100.0 * static_cast<double>(sent) / static_cast<double>(std::max<int64_t>(total, 1)));
+  }
+  if (s["batch"].get<size_t>() > 1) {
+    std::printf(
+        "summary: caveat: batch %zu: an event is predicted before the earlier events of "
+        "its batch are posted, so HR is lower than test-then-train (--batch 1)\n",
+        s["batch"].get<size_t>());
+  }
   if (!s["first_error"].get<std::string>().empty()) {
     std::printf("summary: first error: %s\n", s["first_error"].get<std::string>().c_str());
   }
@@ -537,7 +565,10 @@ int ReplayMain(int argc, char** argv) {
        {"dataset", "KIND:PATH", "any dataset of 'eval' (synthetic:..., movielens:DIR, ...)", ""},
        {"speed", "X", "stream time runs X times faster than real time; 0: as fast as possible",
         "0"},
-       {"batch", "N", "at most N events per POST (events already due are batched)", "100"},
+       {"batch", "N",
+        "at most N events per POST (events already due are batched); N > 1 predicts an event "
+        "without the earlier events of its batch (lower HR; doc/replay.md)",
+        "1"},
        {"k", "K", "list length K", "10"},
        {"key", "KEY", "API key sent as 'Authorization: Bearer KEY' (write scope)", ""},
        {"max-events", "N", "stop after N events (0: all)", "0"},

@@ -182,6 +182,7 @@ int ServeMain(int argc, char** argv) {
        ""},
       {"models", "LIST", "models for a new data directory (default pop)", ""},
       {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true},
+      RatingThresholdFlag(),
       {"update-config-doc", "FILE",
        "rewrite the generated key table of FILE (doc/config.md) in place and exit", ""}};
   for (FlagSpec& spec : LogFlagSpecs()) {

@@ -69,6 +69,10 @@ struct EngineOptions {
   size_t dedup_window = 1'000'000;
   // Recent interactions kept per user.
   size_t user_history = 200;
+  // A `rating` event whose value is below this is negative feedback (a dislike: never a seed
+  // of neighbours, never a reason; models that learn from negatives learn it as one); at or
+  // above it, a positive. Finite; the default suits 5-point scales (doc/engine.md, "Ratings").
+  double rating_threshold = 3.5;
   // Log segment size before rollover.
   uint64_t segment_bytes = 64ull << 20;
   // Recover and serve reads only: no log writer, no configuration written, Ingest and
@@ -111,6 +115,8 @@ struct RecommendQuery {
 
 struct Recommendation {
   std::string item;  // external id
+  // The ranking model's score (scales per model: doc/http_api.md, "Scores"); for answers not
+  // personalised (unknown users) the item's trending count (see trending_count).
   float score = 0.0f;
   std::string reason;  // "because you viewed Heat", "popular in drama now", "new in jazz"
   // The reason as data: its kind ("because", "because_similar", "popular", "new", "for_you",
@@ -121,6 +127,11 @@ struct Recommendation {
   std::string source;        // candidate source: model, neighbours, trending, new
   // With explain: the user's recent items supporting this one and their shares (sum 1).
   std::vector<std::pair<std::string, float>> because;
+  // With explain, for an item placed by popularity (reason_kind "popular"): its trending count
+  // at the request time (the weights of its positive events, each halved every
+  // trending_half_life_hours of event time; doc/engine.md, "Trending"). -1: not given.
+  double trending_count = -1;
+  double trending_half_life_hours = 0;
 };
 
 struct RecommendResult {
@@ -128,6 +139,9 @@ struct RecommendResult {
   std::string model;         // the model that ranked them
   uint64_t applied_seq = 0;  // the state they reflect: events up to this sequence number
   bool known_user = false;
+  // Names of RecommendQuery::categories the catalogue does not know (no item has them): they
+  // match nothing, so a query naming only unknown ones answers an empty list.
+  std::vector<std::string> unknown_categories;
 };
 
 struct ForgetResult {
@@ -247,7 +261,9 @@ class Engine {
   // naming the field), logged as control records (durable under the configured mode, like
   // Ingest) and applied by the learner in log order. Each returns the record's sequence number.
   //   PutItem: content (a new item is known at once, content-aware models can rank it; a
-  //            deleted item comes back). DeleteItem: never recommended again (until PutItem).
+  //            deleted item comes back). DeleteItem: never recommended again (until PutItem);
+  //            kNotFound for an item not in the catalogue (never seen, or already deleted),
+  //            judged once everything logged before the call is applied.
   //   PutUser: attributes.
   Result<uint64_t> PutItem(const Item& item);
   // Many items as one group: every item is validated first (kInvalidArgument "item 3: ..."

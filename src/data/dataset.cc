@@ -99,7 +99,8 @@ void Renumber(std::vector<RawEvent>& raw, const IdMap& raw_users, const IdMap& r
     x.ts_ms = e.ts_ms;
     x.value = e.value;
     x.type = e.type;
-    x.weight = out->types.type(e.type).weight;
+    x.weight = out->types.Weight(e.type, e.value);
+    x.rating = out->types.IsRating(e.type);
     out->events.push_back(x);
   }
   out->num_items_with_events = static_cast<int64_t>(out->items.size());

@@ -44,16 +44,42 @@ Result<std::string> GetString(const Json& value, std::string_view field) {
   return value.get<std::string>();
 }
 
-Result<TimestampMs> GetTimestamp(const Json& value) {
-  if (value.is_number_integer()) {
-    return value.get<int64_t>();
+Result<TimestampMs> NumericTimestamp(const Json& value, bool seconds) {
+  const double number = value.get<double>();
+  if (!std::isfinite(number)) {
+    return FieldError("ts", "must be finite");
   }
-  if (value.is_number_float()) {
-    const double ts = value.get<double>();
-    if (!std::isfinite(ts) || ts != std::floor(ts)) {
-      return FieldError("ts", "expected integer milliseconds");
+  if (seconds) {
+    if (std::abs(number) > 1e13) {
+      return FieldError("ts", "out of range in seconds: " + value.dump());
     }
-    return static_cast<TimestampMs>(ts);
+    return static_cast<TimestampMs>(std::llround(number * 1000.0));
+  }
+  if (!value.is_number_integer() && number != std::floor(number)) {
+    return FieldError("ts", "expected integer milliseconds (or \"ts_unit\": \"s\")");
+  }
+  const TimestampMs ms =
+      value.is_number_integer() ? value.get<int64_t>() : static_cast<TimestampMs>(number);
+  FLYWHEEL_RETURN_IF_ERROR(CheckNumericTsMs(ms, "ts"));
+  return ms;
+}
+
+// `ts` with its optional unit `ts_unit` ("ms", the default, or "s"; numbers only).
+Result<TimestampMs> GetTimestamp(const Json& doc) {
+  const Json& value = doc.at("ts");
+  bool seconds = false;
+  if (const auto unit = doc.find("ts_unit"); unit != doc.end()) {
+    FLYWHEEL_ASSIGN_OR_RETURN(std::string text, GetString(*unit, "ts_unit"));
+    if (text != "s" && text != "ms") {
+      return FieldError("ts_unit", "expected \"s\" or \"ms\", got '" + text + "'");
+    }
+    if (!value.is_number()) {
+      return FieldError("ts_unit", "applies to a numeric 'ts' only");
+    }
+    seconds = text == "s";
+  }
+  if (value.is_number()) {
+    return NumericTimestamp(value, seconds);
   }
   if (value.is_string()) {
     auto parsed = base::ParseIso8601(value.get<std::string>());
@@ -104,8 +130,8 @@ Status ParseField(const std::string& key, const Json& value, Event* event) {
     } else {
       event->id = std::move(text);
     }
-  } else if (key == "ts") {
-    FLYWHEEL_ASSIGN_OR_RETURN(event->ts_ms, GetTimestamp(value));
+  } else if (key == "ts" || key == "ts_unit") {
+    return Status::Ok();  // together, once every field is known (GetTimestamp)
   } else if (key == "value") {
     if (!value.is_number()) {
       return FieldError("value", std::string("expected a number, got ") + value.type_name());
@@ -115,7 +141,8 @@ Status ParseField(const std::string& key, const Json& value, Event* event) {
     FLYWHEEL_RETURN_IF_ERROR(ParseContext(value, &event->context));
   } else {
     return Status::InvalidArgument("event: unknown field '" + key +
-                                   "' (allowed: user, item, type, value, ts, id, context)")
+                                   "' (allowed: user, item, type, value, ts, ts_unit, id, "
+                                   "context)")
         .WithField(key);
   }
   return Status::Ok();
@@ -175,7 +202,28 @@ Result<Event> EventFieldsFromJson(const nlohmann::json& doc) {
       return FieldError(field, "missing");
     }
   }
+  FLYWHEEL_ASSIGN_OR_RETURN(event.ts_ms, GetTimestamp(doc));
   return event;
+}
+
+Status CheckNumericTsMs(TimestampMs ms, std::string_view field) {
+  // Real event data starts later (MovieLens 100K: 1997); 1700000000 s read as ms is 1970-01-20.
+  if (ms >= 0 && ms < kMinNumericTsMs) {
+    return FieldError(field, std::to_string(ms) + " is " + base::FormatIso8601(ms) +
+                                 " in milliseconds, before 1990: is it in seconds? Send "
+                                 "milliseconds, an ISO-8601 time, or (JSON) seconds with "
+                                 "\"ts_unit\": \"s\"");
+  }
+  return Status::Ok();
+}
+
+Status CheckNotInFuture(const Event& event, TimestampMs now_ms) {
+  if (event.ts_ms > now_ms + kMaxFutureMs) {
+    return FieldError("ts", base::FormatIso8601(event.ts_ms) +
+                                " is more than a day in the future (server time " +
+                                base::FormatIso8601(now_ms) + ")");
+  }
+  return Status::Ok();
 }
 
 std::string EventToJson(const Event& event) {

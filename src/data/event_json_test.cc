@@ -51,25 +51,30 @@ TEST_F(EventJsonTest, RejectsBadInputWithClearMessages) {
     const char* message;
   };
   const Case cases[] = {
-      {R"({"usr": "u1", "item": "i", "type": "click", "ts": 1})", "unknown field 'usr'"},
-      {R"({"item": "i", "type": "click", "ts": 1})", "field 'user': missing"},
+      {R"({"usr": "u1", "item": "i", "type": "click", "ts": 1700000000000})",
+       "unknown field 'usr'"},
+      {R"({"item": "i", "type": "click", "ts": 1700000000000})", "field 'user': missing"},
       {R"({"user": "u", "item": "i", "type": "click"})", "field 'ts': missing"},
-      {R"({"user": "", "item": "i", "type": "click", "ts": 1})", "field 'user': must not be empty"},
-      {R"({"user": 5, "item": "i", "type": "click", "ts": 1})", "field 'user': expected a string"},
-      {R"({"user": "u", "item": "i", "type": "teleport", "ts": 1})", "unknown event type"},
+      {R"({"user": "", "item": "i", "type": "click", "ts": 1700000000000})",
+       "field 'user': must not be empty"},
+      {R"({"user": 5, "item": "i", "type": "click", "ts": 1700000000000})",
+       "field 'user': expected a string"},
+      {R"({"user": "u", "item": "i", "type": "teleport", "ts": 1700000000000})",
+       "unknown event type"},
       {R"({"user": "u", "item": "i", "type": "click", "ts": "soon"})", "field 'ts'"},
       {R"({"user": "u", "item": "i", "type": "click", "ts": -5})", "field 'ts': out of range"},
       {R"({"user": "u", "item": "i", "type": "click", "ts": 1.5})", "integer milliseconds"},
-      {R"({"user": "u", "item": "i", "type": "click", "ts": 1, "value": "x"})",
+      {R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000000, "value": "x"})",
        "field 'value': expected a number"},
-      {R"({"user": "u", "item": "i", "type": "click", "ts": 1, "context": [1]})",
+      {R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000000, "context": [1]})",
        "field 'context'"},
-      {R"({"user": "u", "item": "i", "type": "click", "ts": 1, "context": {"a": {}}})",
+      {R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000000, "context": {"a": {}}})",
        "field 'context.a'"},
       {R"({"user": "u", "item": "i", "type": "click", "ts": 1)", "not valid JSON"},
       {R"([1, 2])", "expected a JSON object"},
-      {R"({"user": "u", "item": "i", "type": "click", "ts": 1, "id": ""})", "field 'id'"},
-      {"{\"user\": \"\xff\", \"item\": \"i\", \"type\": \"click\", \"ts\": 1}", "JSON"},
+      {R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000000, "id": ""})",
+       "field 'id'"},
+      {"{\"user\": \"\xff\", \"item\": \"i\", \"type\": \"click\", \"ts\": 1700000000000}", "JSON"},
   };
   for (const Case& c : cases) {
     EXPECT_THAT(ParseEventJson(c.json, types_),
@@ -77,21 +82,71 @@ TEST_F(EventJsonTest, RejectsBadInputWithClearMessages) {
         << c.json;
   }
   const std::string long_id(300, 'a');
+  EXPECT_THAT(ParseEventJson(R"({"user": ")" + long_id +
+                                 R"(", "item": "i", "type": "click", "ts": 1700000000000})",
+                             types_),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("longer than 256")));
+}
+
+// Issue 18: a `ts` in seconds was taken as milliseconds (1970) without a word.
+TEST_F(EventJsonTest, TimestampInSecondsIsRejectedUnlessTheUnitSaysSo) {
+  const auto seconds =
+      ParseEventJson(R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000})", types_);
+  EXPECT_THAT(seconds,
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("1970-01-20T16:13:20.000Z in milliseconds, before 1990")));
+  EXPECT_EQ(seconds.status().field(), "ts");
+  EXPECT_THAT(seconds.status().message(), HasSubstr("\"ts_unit\": \"s\""));
+
+  auto event = ParseEventJson(
+      R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000, "ts_unit": "s"})", types_);
+  ASSERT_OK(event);
+  EXPECT_EQ(event->ts_ms, 1700000000000);
+  event = ParseEventJson(
+      R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000.25, "ts_unit": "s"})",
+      types_);
+  ASSERT_OK(event);
+  EXPECT_EQ(event->ts_ms, 1700000000250);
+  event = ParseEventJson(
+      R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000123, "ts_unit": "ms"})",
+      types_);
+  ASSERT_OK(event);
+  EXPECT_EQ(event->ts_ms, 1700000000123);
+  // MovieLens 100K's first event (1997) in milliseconds is plausible.
+  event =
+      ParseEventJson(R"({"user": "u", "item": "i", "type": "click", "ts": 874724710000})", types_);
+  ASSERT_OK(event);
+  // Milliseconds declared as seconds land past 2200.
   EXPECT_THAT(
-      ParseEventJson(R"({"user": ")" + long_id + R"(", "item": "i", "type": "click", "ts": 1})",
-                     types_),
-      StatusIs(StatusCode::kInvalidArgument, HasSubstr("longer than 256")));
+      ParseEventJson(
+          R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000000, "ts_unit": "s"})",
+          types_),
+      StatusIs(StatusCode::kInvalidArgument, HasSubstr("field 'ts'")));
+}
+
+TEST_F(EventJsonTest, BadTimestampUnitsNameTheField) {
+  const char* cases[] = {
+      R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000, "ts_unit": "sec"})",
+      R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000, "ts_unit": 1})",
+      R"({"user": "u", "item": "i", "type": "click", "ts": "2023-11-14", "ts_unit": "s"})",
+  };
+  for (const char* json : cases) {
+    const Result<Event> event = ParseEventJson(json, types_);
+    EXPECT_THAT(event, StatusIs(StatusCode::kInvalidArgument, HasSubstr("field 'ts_unit'")))
+        << json;
+    EXPECT_EQ(event.status().field(), "ts_unit") << json;
+  }
 }
 
 TEST_F(EventJsonTest, ErrorsCarryTheFieldAsData) {
   const std::pair<const char*, const char*> cases[] = {
-      {R"({"item": "i", "type": "click", "ts": 1})", "user"},
-      {R"({"user": 5, "item": "i", "type": "click", "ts": 1})", "user"},
-      {R"({"user": "u", "item": "i", "type": "teleport", "ts": 1})", "type"},
+      {R"({"item": "i", "type": "click", "ts": 1700000000000})", "user"},
+      {R"({"user": 5, "item": "i", "type": "click", "ts": 1700000000000})", "user"},
+      {R"({"user": "u", "item": "i", "type": "teleport", "ts": 1700000000000})", "type"},
       {R"({"user": "u", "item": "i", "type": "click", "ts": -5})", "ts"},
-      {R"({"user": "u", "item": "i", "type": "click", "ts": 1, "context": {"a": {}}})",
+      {R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000000, "context": {"a": {}}})",
        "context.a"},
-      {R"({"usr": "u1", "item": "i", "type": "click", "ts": 1})", "usr"},
+      {R"({"usr": "u1", "item": "i", "type": "click", "ts": 1700000000000})", "usr"},
       {R"([1, 2])", ""},
   };
   for (const auto& [json, field] : cases) {

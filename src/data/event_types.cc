@@ -1,5 +1,6 @@
 #include "flywheel/event_types.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
@@ -36,7 +37,18 @@ EventTypeId EventTypeTable::Set(std::string_view name, float weight, bool positi
   }
   const auto id = static_cast<EventTypeId>(types_.size());
   types_.push_back(EventType{std::string(name), id, weight, positive});
+  if (name == "rating") {
+    rating_id_ = id;
+  }
   return id;
+}
+
+Status EventTypeTable::set_rating_threshold(double threshold) {
+  if (!std::isfinite(threshold)) {
+    return Status::InvalidArgument("event types: rating threshold must be a finite number");
+  }
+  rating_threshold_ = threshold;
+  return Status::Ok();
 }
 
 Status EventTypeTable::AddAlias(std::string_view alias, std::string_view name) {

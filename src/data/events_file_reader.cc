@@ -65,6 +65,9 @@ Result<TimestampMs> ParseTimestamp(std::string_view text, std::string_view field
   if (!ts.ok()) {
     return FieldError(field, ts.status().message());
   }
+  if (integer && field == "ts") {
+    FLYWHEEL_RETURN_IF_ERROR(CheckNumericTsMs(*ts, field));
+  }
   return ts;
 }
 

@@ -61,7 +61,8 @@ TEST(EventsFileReaderTest, JsonLinesSkipsBlankAndCommentLines) {
 TEST(EventsFileReaderTest, GzippedNdjson) {
   TempDir dir;
   const std::string path = dir.path() + "/events.ndjson.gz";
-  const std::string line = "{\"user\":\"u\",\"item\":\"i\",\"type\":\"buy\",\"ts\":5}\n";
+  const std::string line =
+      "{\"user\":\"u\",\"item\":\"i\",\"type\":\"buy\",\"ts\":1700000000000}\n";
   gzFile gz = gzopen(path.c_str(), "wb");
   ASSERT_NE(gz, nullptr);
   gzwrite(gz, line.data(), static_cast<unsigned>(line.size()));
@@ -78,13 +79,25 @@ TEST(EventsFileReaderTest, JsonErrorsNameFileAndLine) {
   TempDir dir;
   const std::string path =
       dir.WriteFile("e.json",
-                    "{\"user\":\"u1\",\"item\":\"i9\",\"type\":\"click\",\"ts\":1}\n"
-                    "{\"usr\":\"u1\",\"item\":\"i9\",\"type\":\"click\",\"ts\":1}\n");
+                    "{\"user\":\"u1\",\"item\":\"i9\",\"type\":\"click\",\"ts\":1700000000000}\n"
+                    "{\"usr\":\"u1\",\"item\":\"i9\",\"type\":\"click\",\"ts\":1700000000000}\n");
   EXPECT_THAT(ReadError(path), StatusIs(StatusCode::kInvalidArgument,
                                         HasSubstr("e.json:2: event: unknown field 'usr'")));
   const std::string broken = dir.WriteFile("b.jsonl", "{\"user\":\n");
   EXPECT_THAT(ReadError(broken), StatusIs(StatusCode::kInvalidArgument,
                                           HasSubstr("b.jsonl:1: event: not valid JSON")));
+}
+
+TEST(EventsFileReaderTest, CsvTimestampInSecondsIsRefused) {
+  TempDir dir;
+  const std::string path = dir.WriteFile("s.csv",
+                                         "user,item,type,ts\n"
+                                         "u1,i1,click,1700000000000\n"
+                                         "u1,i2,click,1700000001\n");
+  EXPECT_THAT(ReadError(path),
+              StatusIs(StatusCode::kInvalidArgument,
+                       ::testing::AllOf(HasSubstr("s.csv:3"),
+                                        HasSubstr("field 'ts': 1700000001 is 1970-01-20"))));
 }
 
 TEST(EventsFileReaderTest, CsvWithAnyColumnOrderIsoTimesAndQuotes) {
@@ -159,11 +172,11 @@ TEST(EventsFileReaderTest, CsvMalformedLines) {
     std::string message;
   };
   const Case cases[] = {
-      {"u,i,click,1,x", "e.csv:2: field 'value': not a number: 'x'"},
+      {"u,i,click,1700000000000,x", "e.csv:2: field 'value': not a number: 'x'"},
       {"u,i,click,yesterday,1", "e.csv:2: field 'ts'"},
       {"u,i,click", "e.csv:2: field 'columns': expected 5 columns, got 3"},
-      {"u,i,teleport,1,1", "e.csv:2: event: field 'type'"},
-      {",i,click,1,1", "e.csv:2: event: field 'user'"},
+      {"u,i,teleport,1700000000000,1", "e.csv:2: event: field 'type'"},
+      {",i,click,1700000000000,1", "e.csv:2: event: field 'user'"},
   };
   for (const Case& c : cases) {
     TempDir dir;
@@ -176,12 +189,14 @@ TEST(EventsFileReaderTest, CsvMalformedLines) {
 TEST(EventsFileReaderTest, CsvSkipPolicy) {
   TempDir dir;
   const std::string path =
-      dir.WriteFile("e.csv", "user,item,type,ts\nu,i,click,1\nu,i,zap,2\nu,j,view,3\nu,k,view\n");
+      dir.WriteFile("e.csv",
+                    "user,item,type,ts\nu,i,click,1700000000001\nu,i,zap,1700000000002\n"
+                    "u,j,view,1700000000003\nu,k,view\n");
   Result<std::unique_ptr<EventReader>> reader = Open(path, /*max_skipped=*/5);
   ASSERT_OK(reader);
   Result<std::vector<std::string>> events = ReadAll(**reader);
   ASSERT_OK(events);
-  EXPECT_THAT(*events, ElementsAre("u,i,click,1,1", "u,j,view,1,3"));
+  EXPECT_THAT(*events, ElementsAre("u,i,click,1,1700000000001", "u,j,view,1,1700000000003"));
   EXPECT_EQ((*reader)->stats().skipped, 2);
   EXPECT_THAT((*reader)->stats().skipped_by_reason,
               ElementsAre(Pair("field 'columns'", 1), Pair("field 'type'", 1)));
@@ -189,7 +204,8 @@ TEST(EventsFileReaderTest, CsvSkipPolicy) {
 
 TEST(EventsFileReaderTest, ItemsFileNextToTheEvents) {
   TempDir dir;
-  const std::string path = dir.WriteFile("shop.csv", "user,item,type,ts\nu,i1,click,1\n");
+  const std::string path =
+      dir.WriteFile("shop.csv", "user,item,type,ts\nu,i1,click,1700000000000\n");
   dir.WriteFile("shop.items.jsonl",
                 "{\"id\":\"i1\",\"title\":\"Red shoe\",\"categories\":[\"shoes\",\"red\"],"
                 "\"tags\":[\"sale\"],\"attributes\":{\"price\":12.5,\"brand\":\"acme\"},"

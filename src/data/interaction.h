@@ -13,8 +13,10 @@ struct Interaction {
   ItemIdx item = 0;
   TimestampMs ts_ms = 0;
   float value = 1.0f;   // the event's value (rating, play count...)
-  float weight = 1.0f;  // the event type's weight from the EventTypeTable (negative: aversion)
+  float weight = 1.0f;  // EventTypeTable::Weight: the type's weight (negative: aversion, e.g. a
+                        // rating below the rating threshold)
   EventTypeId type = 0;
+  bool rating = false;  // an explicit rating: `value` is the rating (learned by rating regression)
 };
 
 }  // namespace flywheel::data

@@ -13,6 +13,7 @@
 //   serve/inspector.h       user and item detail (the dashboard)
 #include "flywheel/engine.h"
 
+#include <cmath>
 #include <memory>
 #include <utility>
 
@@ -41,12 +42,25 @@
 
 namespace flywheel {
 
+namespace {
+
+// How long DeleteItem waits for the learner to catch up before judging whether the item exists.
+constexpr int kDeleteWaitMs = 30'000;
+
+// The directory's event types with the options' rating threshold (validated by Open).
+EventTypeTable WithRatingThreshold(EventTypeTable types, double threshold) {
+  (void)types.set_rating_threshold(threshold);
+  return types;
+}
+
+}  // namespace
+
 class Engine::Impl {
  public:
   Impl(EngineOptions options, std::vector<ModelSpec> specs, EventTypeTable types)
       : options_(std::move(options)),
         env_(options_.env != nullptr ? options_.env : io::Env::Default()),
-        types_(std::move(types)),
+        types_(WithRatingThreshold(std::move(types), options_.rating_threshold)),
         state_(std::move(specs), types_, options_.user_history),
         learner_(&state_, options_.pipeline, &messages_),
         ingestor_(types_, options_.dedup_window, options_.read_only,
@@ -239,6 +253,9 @@ Status ValidateOptions(const EngineOptions& options, io::Env* env) {
   if (options.keep_snapshots < 1) {
     return Status::InvalidArgument("engine: keep_snapshots must be >= 1");
   }
+  if (!std::isfinite(options.rating_threshold)) {
+    return Status::InvalidArgument("engine: rating_threshold must be a finite number");
+  }
   FLYWHEEL_RETURN_IF_ERROR(wal::Durability::Parse(options.durability).status());
   FLYWHEEL_RETURN_IF_ERROR(engine::ValidatePipelineOptions(options.pipeline));
   FLYWHEEL_RETURN_IF_ERROR(EventTypeTable::Parse(options.event_types).status());
@@ -320,6 +337,12 @@ Result<uint64_t> Engine::PutItems(std::span<const Item> items) {
 }
 Result<uint64_t> Engine::DeleteItem(const std::string& id) {
   FLYWHEEL_RETURN_IF_ERROR(data::ValidateItem(Item{id, {}, {}, {}, {}, 0}));
+  // Judged on everything logged before this call (an item PUT just before is known).
+  FLYWHEEL_RETURN_IF_ERROR(
+      impl_->learner().WaitForApplied(impl_->ingestor().last_seq(), kDeleteWaitMs));
+  if (!impl_->queries().HasItem(id)) {
+    return Status::NotFound("engine: item '" + id + "' is not in the catalogue");
+  }
   return impl_->ingestor().LogControl(engine::ItemDeleteRecord(id));
 }
 Result<uint64_t> Engine::PutUser(const User& user) {

@@ -115,7 +115,9 @@ Result<nlohmann::json> RunEvaluation(const data::Dataset& dataset,
   doc["dataset"] = dataset.name;
   doc["protocol"] = std::string(ProtocolName(options.protocol));
   doc["k"] = options.k;
-  doc["filters"] = {{"exclude_seen", options.exclude_seen}, {"positive", positive.text()}};
+  doc["filters"] = {{"exclude_seen", options.exclude_seen},
+                    {"positive", positive.text()},
+                    {"rating_threshold", dataset.types.rating_threshold()}};
   doc["warmup"] = options.warmup;
   doc["events_total"] = dataset.events.size();
   doc["events_scored"] = 0;

@@ -150,7 +150,8 @@ json ResultJson(const ProtocolContext& ctx, const model::Recommender& model, con
   // Metrics at K under the names every protocol uses, the @20 variants beside them
   // (../shared/guides/evaluation.md, "Reporting"; eval/replay.h).
   json metrics = replay.MetricsJson();
-  metrics["coverage"] = r.coverage.Coverage(r.popularity.known_items());
+  // Share of the catalogue known so far (items with any event, low ratings included).
+  metrics["coverage"] = r.coverage.Coverage(r.item_events.size());
   metrics["popularity_percentile"] =
       r.popularity_n ? r.popularity_sum / static_cast<double>(r.popularity_n) : 0.0;
   result["metrics"] = std::move(metrics);

@@ -134,6 +134,7 @@ Result<std::unique_ptr<EngineTarget>> EngineTarget::Open(const data::Dataset& da
   options.snapshot_on_close = false;
   options.models = {::flywheel::ModelSpec{model.name, model.params}};
   options.pipeline = pipeline;
+  options.rating_threshold = dataset.types.rating_threshold();
   FLYWHEEL_ASSIGN_OR_RETURN(target->engine_, Engine::Open(options));
   return target;
 }

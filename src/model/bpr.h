@@ -181,6 +181,9 @@ class Bpr final : public Recommender {
   // The user's last `context` positive items in `user` (before the event), most recent first.
   Context ContextOf(const UserState* user) const;
   // Records a positive event's statistics: counts, mean, recent ring, reservoir.
+  // Whether `event` trains as a positive: weight > 0, or (loss=mse) any explicit rating, low
+  // ones included (the regression needs them; a low rating's weight is negative).
+  bool LearnsAsPositive(const data::Interaction& event) const;
   void Remember(const data::Interaction& event, const Context& context);
   // Observe's and Fit's common path: the steps one event triggers (`replay` replays after a
   // positive one).

@@ -41,10 +41,14 @@ void Bpr::ForgetUser(UserIdx user) {
   std::erase_if(reservoir_, [user](const Replayed& r) { return r.user == user; });
 }
 
+bool Bpr::LearnsAsPositive(const data::Interaction& event) const {
+  return event.weight > 0 || (options_.loss == BprLoss::kMse && event.rating);
+}
+
 void Bpr::Observe(const data::Interaction& event, const UserState& user) {
   GrowItems(event.item);
   const Context context = ContextOf(&user);
-  if (event.weight > 0) {
+  if (LearnsAsPositive(event)) {
     Remember(event, context);
   }
   Train(worker_, event, context, &user, options_.replay);
@@ -58,7 +62,7 @@ Status Bpr::Fit(std::span<const data::Interaction> history) {
     GrowItems(event.item);
     UserState& state = users.Get(event.user);
     contexts[n] = ContextOf(&state);
-    if (event.weight > 0) {
+    if (LearnsAsPositive(event)) {
       Remember(event, contexts[n]);
     }
     state.Add(event);
@@ -87,13 +91,10 @@ void Bpr::Shuffle(std::vector<size_t>& order) {
 
 void Bpr::Train(Worker& w, const data::Interaction& event, const Context& context,
                 const UserState* user, int replay) {
-  if (event.weight < 0) {
-    if (options_.loss == BprLoss::kBpr) {
+  if (!LearnsAsPositive(event)) {
+    if (event.weight < 0 && options_.loss == BprLoss::kBpr) {
       DislikeStep(w, event, context);
     }
-    return;
-  }
-  if (event.weight == 0) {
     return;
   }
   const bool mse = options_.loss == BprLoss::kMse;
@@ -256,8 +257,10 @@ void Bpr::DislikeStep(Worker& w, const data::Interaction& event, const Context& 
   items_->Lookup(event.item, w.item_rows);
   const float* z = w.query.data();
   const float* qi = w.item_rows.data();
-  // d/dx of -log sigmoid(-x) is sigmoid(x).
-  const float g = Sigmoid(Dot(z, qi, dim) + qi[dim]);
+  // d/dx of -log sigmoid(-x) is sigmoid(x); a low rating's step is scaled by its graded weight
+  // (a 3-star rating is a mild aversion, a 1-star one a strong one: EventTypeTable::Weight).
+  const float scale = event.rating ? std::min(1.0f, -event.weight) : 1.0f;
+  const float g = scale * Sigmoid(Dot(z, qi, dim) + qi[dim]);
   const float l2 = options_.l2;
   for (size_t k = 0; k < dim; ++k) {
     w.user_grad[k] = g * qi[k];

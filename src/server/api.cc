@@ -99,15 +99,20 @@ Router<Api::RouteSpec> Api::MakeRouter() {
         {Scope::kRead, false, &Api::StatsHistoryRoute});
   r.Add("snapshot", verb::post, "/v1/admin/snapshot", {Scope::kAdmin, true, &Api::Snapshot});
   r.Add("recommendations", verb::get, "/v1/users/{id}/recommendations",
-        {Scope::kRead, true, &Api::Recommendations});
+        {Scope::kRead,
+         true,
+         &Api::Recommendations,
+         {"k", "exclude_seen", "categories", "explain", "model"}});
   r.Add("dry_run", verb::post, "/v1/users/{id}/recommendations/dry-run",
         {Scope::kRead, true, &Api::DryRun});
-  r.Add("similar", verb::get, "/v1/items/{id}/similar", {Scope::kRead, true, &Api::Similar});
+  r.Add("similar", verb::get, "/v1/items/{id}/similar",
+        {Scope::kRead, true, &Api::Similar, {"k", "model"}});
   r.Add("item_detail", verb::get, "/v1/items/{id}", {Scope::kRead, true, &Api::GetItem});
   r.Add("items", verb::put, "/v1/items/{id}", {Scope::kWrite, true, &Api::PutItem});
   r.Add("items", verb::delete_, "/v1/items/{id}", {Scope::kWrite, true, &Api::DeleteItem});
   r.Add("items_batch", verb::post, "/v1/items:batch", {Scope::kWrite, true, &Api::PostItemsBatch});
-  r.Add("user_detail", verb::get, "/v1/users/{id}", {Scope::kRead, true, &Api::GetUser});
+  r.Add("user_detail", verb::get, "/v1/users/{id}",
+        {Scope::kRead, true, &Api::GetUser, {"limit"}});
   r.Add("users", verb::put, "/v1/users/{id}", {Scope::kWrite, true, &Api::PutUser});
   // Forgetting a user is an admin operation.
   r.Add("users", verb::delete_, "/v1/users/{id}", {Scope::kAdmin, true, &Api::DeleteUser});
@@ -210,6 +215,9 @@ Response Api::Dispatch(const Request& request, const std::string& request_id, st
     if (auto denied = Authorize(request, spec.scope)) {
       return *denied;
     }
+  }
+  if (auto unknown = CheckQueryParams(request, *query, spec.params)) {
+    return *unknown;
   }
   std::string param;
   if (found.route->pattern.has_param()) {

@@ -99,6 +99,8 @@ class Api {
     Scope scope = Scope::kNone;
     bool needs_engine = false;
     Response (Api::*handle)(const Call&) = nullptr;
+    // The query parameters the route reads; any other one is a 400 naming it (Dispatch).
+    std::vector<std::string> params = {};
   };
   const Router<RouteSpec>& router() const { return router_; }
 

@@ -147,4 +147,32 @@ JsonShape ScanJson(std::string_view text) {
   return shape;
 }
 
+std::optional<Response> CheckQueryParams(const Request& request, const QueryParams& query,
+                                         const std::vector<std::string>& allowed) {
+  std::vector<std::string> unknown;
+  for (const auto& [key, value] : query) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      unknown.push_back(key);
+    }
+  }
+  if (unknown.empty()) {
+    return std::nullopt;
+  }
+  auto join = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const std::string& name : names) {
+      out += (out.empty() ? "'" : ", '") + name + "'";
+    }
+    return out;
+  };
+  return Error(
+      request, boost::beast::http::status::bad_request, "invalid_argument",
+      std::string(unknown.size() == 1 ? "unknown query parameter "
+                                      : "unknown query "
+                                        "parameters ") +
+          join(unknown) +
+          (allowed.empty() ? " (this route takes none)" : " (allowed: " + join(allowed) + ")"),
+      unknown.front());
+}
+
 }  // namespace flywheel::server

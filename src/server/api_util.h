@@ -5,8 +5,10 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
@@ -38,6 +40,10 @@ Result<std::string> PercentDecode(std::string_view s, bool plus_is_space);
 // kInvalidArgument with field() == key otherwise.
 Result<int> ParseIntParam(const QueryParams& query, const std::string& key, int fallback, int lo,
                           int hi);
+// nullopt when every key of `query` is in `allowed`, else the 400 naming the unknown ones
+// (`field`: the first, in key order; the message lists them all and the allowed ones).
+std::optional<Response> CheckQueryParams(const Request& request, const QueryParams& query,
+                                         const std::vector<std::string>& allowed);
 // "true"/"1"/"false"/"0", or `fallback` when absent; kInvalidArgument with field() == key.
 Result<bool> ParseBoolParam(const QueryParams& query, const std::string& key, bool fallback);
 

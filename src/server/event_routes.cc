@@ -4,6 +4,7 @@
 // event for the 400. A batch with events that do not parse gets Engine::Validate over the rest,
 // so that the 400 lists every invalid event, in batch order.
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -40,11 +41,20 @@ struct ParsedBatch {
 };
 
 ParsedBatch ParseBatch(const json& list) {
+  const auto now_ms =
+      static_cast<TimestampMs>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
   ParsedBatch batch;
   batch.events.reserve(list.size());
   batch.index.reserve(list.size());
   for (size_t i = 0; i < list.size(); ++i) {
     Result<Event> event = data::EventFieldsFromJson(list[i]);
+    if (event.ok()) {
+      if (Status future = data::CheckNotInFuture(*event, now_ms); !future.ok()) {
+        event = future;
+      }
+    }
     if (!event.ok()) {
       batch.errors.push_back({i, event.status().field(), event.status().message()});
       continue;

@@ -25,6 +25,10 @@ json RecommendationsJson(const RecommendResult& result, const std::string& reque
         because.push_back({{"item", seed}, {"weight", share}});
       }
       item["explanation"] = {{"source", r.source}, {"because", because}};
+    } else if (r.trending_count >= 0) {
+      item["explanation"] = {{"source", "trending"},
+                             {"count", r.trending_count},
+                             {"half_life_hours", r.trending_half_life_hours}};
     }
     items.push_back(std::move(item));
   }
@@ -182,6 +186,15 @@ Response Api::Recommendations(const Call& call) {
   CountServed(call.param, *result);
   json body = RecommendationsJson(*result, call.request_id);
   body["known_user"] = result->known_user;
+  if (!result->unknown_categories.empty()) {
+    json warnings = json::array();
+    for (const std::string& name : result->unknown_categories) {
+      warnings.push_back({{"code", "unknown_category"},
+                          {"field", "categories"},
+                          {"message", "unknown category '" + name + "': no item has it"}});
+    }
+    body["warnings"] = std::move(warnings);
+  }
   return JsonResponse(call.request, http::status::ok, body);
 }
 

@@ -363,6 +363,7 @@ Result<ServeSettings> ServeConfig::Build() const {
   s.engine.snapshot_every = static_cast<uint64_t>(GetInt("snapshot_every"));
   s.engine.keep_snapshots = static_cast<int>(GetInt("keep_snapshots"));
   s.engine.event_types = GetString("event_types");
+  s.engine.rating_threshold = GetDouble("rating_threshold");
   s.engine.pipeline = BuildPipeline(*this);
   if (Status st = engine::ValidatePipelineOptions(s.engine.pipeline); !st.ok()) {
     return st;  // already names the field; the per-key ranges make this a safety net

@@ -67,6 +67,9 @@ const std::vector<ConfigKeySpec>& ServeConfigKeys() {
       {"event_types", T::kString, R"("")", 0, 0, "", "event-types",
        "event types and weights on top of the defaults, `name=weight,...` (a new name adds a "
        "type, positive when its weight > 0; doc/config.md#event-types)", &CheckEventTypes},
+      {"rating_threshold", T::kDouble, "3.5", -1e6, 1e6, "", "rating-threshold",
+       "ratings below this value are negative feedback for learning and never a reason "
+       "(doc/engine.md, \"Ratings\"; 5-point scales: 3.5)"},
       {"pipeline.candidates", T::kInt, "50", 1, 10000, "", "",
        "candidates retrieved from the model (ANN or exact)"},
       {"pipeline.neighbour_seeds", T::kInt, "1", 0, 50, "", "",

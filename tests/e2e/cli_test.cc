@@ -57,6 +57,12 @@ TEST(CliTest, BadArgumentsGiveOneLineReasonAndNonZeroExit) {
       {"eval --dataset events:" + kGolden + "events_small.jsonl --bogus", "unknown flag --bogus"},
       {"eval --dataset events:" + kGolden + "events_small.jsonl --update sometimes",
        "unknown update mode"},
+      {"eval --dataset events:" + kGolden + "events_small.jsonl --rating-threshold high",
+       "--rating-threshold: expected a finite number, got 'high'"},
+      {"ingest --data-dir /nonexistent/flywheel-e2e --rating-threshold inf -",
+       "--rating-threshold: expected a finite number"},
+      {"serve --data-dir /nonexistent/flywheel-e2e --rating-threshold nan",
+       "--rating-threshold: expected a finite number"},
   };
   for (const Case& c : cases) {
     RunResult r = RunCli(c.args);
@@ -70,7 +76,7 @@ TEST(CliTest, MalformedInputNamesFileLineAndField) {
   testing::TempDir dir;
   const std::string path = dir.WriteFile(
       "bad.jsonl",
-      "{\"user\": \"u1\", \"item\": \"i1\", \"type\": \"click\", \"ts\": 1}\n"
+      "{\"user\": \"u1\", \"item\": \"i1\", \"type\": \"click\", \"ts\": 1700000000000}\n"
       "{\"user\": \"u1\", \"item\": \"i2\", \"type\": \"click\", \"ts\": \"noon\"}\n");
   RunResult r = RunCli("eval --dataset events:" + path);
   EXPECT_NE(r.exit_code, 0);
@@ -172,6 +178,7 @@ TEST(CliTest, ItemKnnBeatsMostPopOnMl100k) {
   ASSERT_EQ(doc["results"].size(), 2u);
   EXPECT_EQ(doc["events_total"], 100000);
   EXPECT_EQ(doc["filters"]["positive"], "rating>=4");
+  EXPECT_EQ(doc["filters"]["rating_threshold"], 3.5);
   const double pop = doc["results"][0]["metrics"]["hr"].get<double>();
   const double knn = doc["results"][1]["metrics"]["hr"].get<double>();
   EXPECT_GT(knn, pop * 1.5) << "pop " << pop << " itemknn " << knn;

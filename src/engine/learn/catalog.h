@@ -64,6 +64,8 @@ class Catalog {
   explicit Catalog(int64_t trending_half_life_ms = 6LL * 3600 * 1000)
       : half_life_ms_(trending_half_life_ms) {}
 
+  int64_t half_life_ms() const { return half_life_ms_; }
+
   // Makes `item` known (first_seen_ms = now when new).
   void EnsureItem(ItemIdx item, TimestampMs now);
   // An event of `item` at `ts`: one more interaction; a positive `weight` is added to its

@@ -169,8 +169,9 @@ LearnedState::Applied LearnedState::Apply(const Event& event) {
   x.item = item_ids.GetOrAdd(event.item);
   x.ts_ms = event.ts_ms;
   x.value = static_cast<float>(event.value);
-  x.weight = types_.type(type).weight;
+  x.weight = types_.Weight(type, event.value);
   x.type = type;
+  x.rating = types_.IsRating(type);
   model::UserState& user = users.Get(x.user);
   const bool new_item = item_ids.size() != items_before;
   if (new_item) {

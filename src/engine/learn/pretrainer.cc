@@ -73,8 +73,9 @@ Status ReadHistory(const PretrainInputs& in, const LearnedState& state, model::R
     x.item = *item;
     x.ts_ms = event.ts_ms;
     x.value = static_cast<float>(event.value);
-    x.weight = state.types().type(*type).weight;
+    x.weight = state.types().Weight(*type, event.value);
     x.type = *type;
+    x.rating = state.types().IsRating(*type);
     history->push_back(x);
   }
   std::stable_sort(

@@ -11,7 +11,8 @@ ServeContext QueryRunner::ContextFor(size_t which) const {
       options_, state_->types()};
 }
 
-ServeRequest QueryRunner::MakeRequest(const RecommendQuery& query) const {
+ServeRequest QueryRunner::MakeRequest(const RecommendQuery& query,
+                                      std::vector<std::string>* unknown) const {
   ServeRequest q;
   const std::optional<uint32_t> user = state_->user_ids.Find(query.user);
   q.user = user.value_or(kNoUser);
@@ -25,6 +26,8 @@ ServeRequest QueryRunner::MakeRequest(const RecommendQuery& query) const {
     for (const std::string& name : query.categories) {
       if (auto c = state_->catalog.FindCategory(name)) {
         q.categories.push_back(*c);
+      } else {
+        unknown->push_back(name);
       }
     }
   }
@@ -48,6 +51,19 @@ Recommendation QueryRunner::ToPublic(ServeItem& p) const {
   return r;
 }
 
+void QueryRunner::AddTrending(const ServeRequest& request, const ServeItem& p,
+                              Recommendation* r) const {
+  const double count = state_->catalog.Trending(p.item, request.now_ms);
+  if (!request.personal) {
+    // The list is ordered by log2 of this count (exact for tiny counts); the count is readable.
+    r->score = static_cast<float>(count);
+  }
+  if (request.explain && p.reason.kind == ReasonKind::kPopular) {
+    r->trending_count = count;
+    r->trending_half_life_hours = static_cast<double>(state_->catalog.half_life_ms()) / 3.6e6;
+  }
+}
+
 Result<size_t> QueryRunner::CheckQuery(const RecommendQuery& query) const {
   if (query.k < 1 || query.k > 1000) {
     return Status::InvalidArgument("field 'k': must be in 1..1000, got " + std::to_string(query.k))
@@ -65,7 +81,7 @@ RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which
   RecommendResult result;
   result.model = state_->specs()[which].name;
   result.applied_seq = learner_->applied_seq();
-  ServeRequest request = MakeRequest(query);
+  ServeRequest request = MakeRequest(query, &result.unknown_categories);
   result.known_user = request.user != kNoUser;
   if (state != nullptr) {
     request.state = state;
@@ -76,6 +92,7 @@ RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which
   for (ServeItem& p : served.items) {
     if (p.item < state_->item_ids.size()) {
       result.items.push_back(ToPublic(p));
+      AddTrending(request, p, &result.items.back());
     }
   }
   return result;
@@ -85,6 +102,12 @@ Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query) cons
   FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, CheckQuery(query));
   base::ReaderLock lock(&state_->mu);
   return RunLocked(query, which, nullptr);
+}
+
+bool QueryRunner::HasItem(const std::string& item) const {
+  base::ReaderLock lock(&state_->mu);
+  const std::optional<uint32_t> idx = state_->item_ids.Find(item);
+  return idx && !state_->catalog.deleted(*idx);
 }
 
 Result<RecommendResult> QueryRunner::Similar(const std::string& item, int k,

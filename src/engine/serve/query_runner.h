@@ -30,6 +30,8 @@ class QueryRunner {
   // Engine::DryRun (dry_run.cc): the pipeline over a copy of the user's state with the event
   // appended; the learned state is only read.
   Result<DryRunResult> DryRun(const RecommendQuery& query, const DryRunEvent& event) const;
+  // Whether `item` is in the catalogue now (known, not deleted).
+  bool HasItem(const std::string& item) const;
 
  private:
   // Checks k and categories; the index of the query's model.
@@ -41,7 +43,13 @@ class QueryRunner {
   // What the stages read for model `which`. REQUIRES: state mu held while it is used.
   ServeContext ContextFor(size_t which) const REQUIRES_SHARED(state_->mu);
   // REQUIRES: state mu held.
-  ServeRequest MakeRequest(const RecommendQuery& query) const REQUIRES_SHARED(state_->mu);
+  // Names in query.categories the catalogue does not know go to *unknown.
+  ServeRequest MakeRequest(const RecommendQuery& query, std::vector<std::string>* unknown) const
+      REQUIRES_SHARED(state_->mu);
+  // Unpersonalised answers: the trending count as the score; with explain, the count of an item
+  // placed by popularity.
+  void AddTrending(const ServeRequest& request, const ServeItem& p, Recommendation* r) const
+      REQUIRES_SHARED(state_->mu);
   // The public form of one answer item. REQUIRES: state mu held.
   Recommendation ToPublic(ServeItem& item) const REQUIRES_SHARED(state_->mu);
 
