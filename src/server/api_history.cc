@@ -58,11 +58,11 @@ void Api::SampleHistory() {
 
 void Api::SampleHistoryAt(int64_t unix_ms) {
   base::MutexLock lock(&sampler_mu_);
-  StatsReading now = ReadStats(unix_ms);
+  const StatsReading now = ReadStats(unix_ms);
   if (last_reading_) {
     history_.Add(SampleBetween(*last_reading_, now));
   }
-  last_reading_ = std::move(now);
+  last_reading_ = now;
 }
 
 void Api::StartHistorySampler() {
