@@ -47,12 +47,6 @@ namespace {
 // How long DeleteItem waits for the learner to catch up before judging whether the item exists.
 constexpr int kDeleteWaitMs = 30'000;
 
-// The directory's event types with the options' rating threshold (validated by Open).
-EventTypeTable WithRatingThreshold(EventTypeTable types, double threshold) {
-  (void)types.set_rating_threshold(threshold);
-  return types;
-}
-
 }  // namespace
 
 class Engine::Impl {
@@ -60,7 +54,7 @@ class Engine::Impl {
   Impl(EngineOptions options, std::vector<ModelSpec> specs, EventTypeTable types)
       : options_(std::move(options)),
         env_(options_.env != nullptr ? options_.env : io::Env::Default()),
-        types_(WithRatingThreshold(std::move(types), options_.rating_threshold)),
+        types_(std::move(types)),
         state_(std::move(specs), types_, options_.user_history),
         learner_(&state_, options_.pipeline, &messages_),
         ingestor_(types_, options_.dedup_window, options_.read_only,
@@ -302,6 +296,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
       std::string type_spec,
       engine::LoadOrWriteEventTypes(env, options.data_dir, options.event_types, options.read_only));
   FLYWHEEL_ASSIGN_OR_RETURN(EventTypeTable types, EventTypeTable::Parse(type_spec));
+  FLYWHEEL_RETURN_IF_ERROR(types.set_rating_threshold(options.rating_threshold));
   auto impl = std::make_unique<Impl>(options, std::move(specs), std::move(types));
   impl->dir_lock = std::move(lock);
   FLYWHEEL_RETURN_IF_ERROR(impl->Start());

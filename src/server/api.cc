@@ -111,8 +111,7 @@ Router<Api::RouteSpec> Api::MakeRouter() {
   r.Add("items", verb::put, "/v1/items/{id}", {Scope::kWrite, true, &Api::PutItem});
   r.Add("items", verb::delete_, "/v1/items/{id}", {Scope::kWrite, true, &Api::DeleteItem});
   r.Add("items_batch", verb::post, "/v1/items:batch", {Scope::kWrite, true, &Api::PostItemsBatch});
-  r.Add("user_detail", verb::get, "/v1/users/{id}",
-        {Scope::kRead, true, &Api::GetUser, {"limit"}});
+  r.Add("user_detail", verb::get, "/v1/users/{id}", {Scope::kRead, true, &Api::GetUser, {"limit"}});
   r.Add("users", verb::put, "/v1/users/{id}", {Scope::kWrite, true, &Api::PutUser});
   // Forgetting a user is an admin operation.
   r.Add("users", verb::delete_, "/v1/users/{id}", {Scope::kAdmin, true, &Api::DeleteUser});
