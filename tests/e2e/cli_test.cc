@@ -62,7 +62,7 @@ TEST(CliTest, BadArgumentsGiveOneLineReasonAndNonZeroExit) {
       {"ingest --data-dir /nonexistent/flywheel-e2e --rating-threshold inf -",
        "--rating-threshold: expected a finite number"},
       {"serve --data-dir /nonexistent/flywheel-e2e --rating-threshold nan",
-       "--rating-threshold: expected a finite number"},
+       "--rating-threshold: rating_threshold: expected number, got 'nan'"},
   };
   for (const Case& c : cases) {
     RunResult r = RunCli(c.args);
