@@ -145,6 +145,20 @@ json CsvRowToJson(const CsvColumns& columns, const std::vector<std::string>& cel
   return item;
 }
 
+// Appends the item of `object` (from line `n`) to `out`, or records why it is bad.
+void AddItem(const json& object, int64_t n, SeenIds* seen, CatalogFile* out, ErrorList* errors) {
+  Result<Item> item = ItemFromJson(object);
+  if (!item.ok()) {
+    errors->Add(n, item.status());
+    return;
+  }
+  if (std::string dup = seen->Check(item->id, n); !dup.empty()) {
+    errors->Add(n, "id", dup);
+    return;
+  }
+  out->items.push_back(std::move(item).value());
+}
+
 Status ReadCsv(LineReader* reader, const std::string& path, CatalogFile* out, ErrorList* errors) {
   std::string line;
   FLYWHEEL_ASSIGN_OR_RETURN(bool got, reader->ReadLine(&line));
@@ -175,16 +189,7 @@ Status ReadCsv(LineReader* reader, const std::string& path, CatalogFile* out, Er
                       std::to_string(cells.size()));
       continue;
     }
-    Result<Item> item = ItemFromJson(CsvRowToJson(columns, cells));
-    if (!item.ok()) {
-      errors->Add(n, item.status());
-      continue;
-    }
-    if (std::string dup = seen.Check(item->id, n); !dup.empty()) {
-      errors->Add(n, "id", dup);
-      continue;
-    }
-    out->items.push_back(std::move(item).value());
+    AddItem(CsvRowToJson(columns, cells), n, &seen, out, errors);
   }
 }
 
@@ -205,16 +210,7 @@ Status ReadJsonLines(LineReader* reader, CatalogFile* out, ErrorList* errors) {
       errors->Add(n, "", "not valid JSON");
       continue;
     }
-    Result<Item> item = ItemFromJson(doc);
-    if (!item.ok()) {
-      errors->Add(n, item.status());
-      continue;
-    }
-    if (std::string dup = seen.Check(item->id, n); !dup.empty()) {
-      errors->Add(n, "id", dup);
-      continue;
-    }
-    out->items.push_back(std::move(item).value());
+    AddItem(doc, n, &seen, out, errors);
   }
 }
 
