@@ -20,6 +20,7 @@
 #include "run_cli.h"
 #include "serve_process.h"
 #include "testing/status_matchers.h"
+#include "url_client.h"
 
 namespace flywheel {
 namespace {
@@ -34,13 +35,7 @@ using e2e::Server;
 using ::flywheel::testing::TempDir;
 
 client::HttpClient Client(const std::string& url, const std::string& key = "") {
-  Result<client::Url> parsed = client::ParseUrl(url);
-  EXPECT_TRUE(parsed.ok()) << url;
-  client::ClientOptions options;
-  options.host = parsed.ok() ? parsed->host : "";
-  options.port = parsed.ok() ? parsed->port : 0;
-  options.bearer_token = key;
-  return client::HttpClient(options);
+  return e2e::ClientFor(url, key);
 }
 
 std::string ReadFile(const std::string& path) {

@@ -28,19 +28,7 @@ const std::string kSource = FLYWHEEL_SOURCE_DIR;
 
 // Runs a shell command in the source directory; exit code and stdout + stderr.
 RunResult Shell(const std::string& command) {
-  RunResult result;
-  FILE* pipe = ::popen(("cd '" + kSource + "' && " + command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) {
-    return result;
-  }
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) {
-    result.output.append(buf, n);
-  }
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return e2e::RunShell("cd '" + kSource + "' && " + command + " 2>&1");
 }
 
 std::string Python() {

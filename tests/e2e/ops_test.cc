@@ -17,6 +17,7 @@
 #include "run_cli.h"
 #include "serve_process.h"
 #include "testing/status_matchers.h"
+#include "url_client.h"
 
 namespace flywheel {
 namespace {
@@ -32,15 +33,8 @@ using ::flywheel::testing::TempDir;
 
 const std::string kSource = FLYWHEEL_SOURCE_DIR;
 
-// An HTTP client for a server URL "http://host:port" (optionally with a bearer key).
 client::HttpClient Client(const std::string& url, const std::string& key = "") {
-  Result<client::Url> parsed = client::ParseUrl(url);
-  EXPECT_TRUE(parsed.ok()) << url;
-  client::ClientOptions options;
-  options.host = parsed.ok() ? parsed->host : "";
-  options.port = parsed.ok() ? parsed->port : 0;
-  options.bearer_token = key;
-  return client::HttpClient(options);
+  return e2e::ClientFor(url, key);
 }
 
 json GetJson(client::HttpClient* http, const std::string& target) {

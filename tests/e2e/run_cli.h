@@ -16,8 +16,8 @@ struct RunResult {
   std::string output;  // stdout + stderr
 };
 
-inline RunResult RunCli(const std::string& args) {
-  const std::string command = std::string(FLYWHEEL_BINARY) + " " + args + " 2>&1";
+// Runs a shell command line (through popen): its exit code and stdout.
+inline RunResult RunShell(const std::string& command) {
   RunResult result;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) {
@@ -31,6 +31,10 @@ inline RunResult RunCli(const std::string& args) {
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+inline RunResult RunCli(const std::string& args) {
+  return RunShell(std::string(FLYWHEEL_BINARY) + " " + args + " 2>&1");
 }
 
 // A JSON file the CLI wrote; a discarded value when it is missing or not JSON.
