@@ -137,7 +137,8 @@ class Api {
 
   // The dashboard's counters after a served list / accepted events (dashboard_routes.cc).
   void CountServed(const std::string& user, const RecommendResult& result);
-  void CountEvents(std::span<const Event> events, bool had_duplicates);
+  // `types`: the engine's event types (its --event-types included).
+  void CountEvents(const EventTypeTable& types, std::span<const Event> events, bool had_duplicates);
   // The cumulative reading the history samples are differences of. REQUIRES: sampler_mu_ (the
   // engine it reads stays valid).
   StatsReading ReadStats(int64_t unix_ms) REQUIRES(sampler_mu_);
@@ -155,7 +156,6 @@ class Api {
   std::atomic<uint64_t> errors_{0};
 
   // The dashboard's state (dashboard_routes.cc); each is thread-safe.
-  const EventTypeTable types_ = EventTypeTable::Default();
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::atomic<uint64_t> recommendations_served_{0};  // recommendation requests answered 200
   LiveQuality live_quality_;

@@ -56,18 +56,19 @@ void Api::CountServed(const std::string& user, const RecommendResult& result) {
   item_counters_.Recommended(items);
 }
 
-void Api::CountEvents(std::span<const Event> events, bool had_duplicates) {
+void Api::CountEvents(const EventTypeTable& types, std::span<const Event> events,
+                      bool had_duplicates) {
   for (const Event& e : events) {
     // A batch the engine partly deduplicated may be a resend: its events with ids are left
     // out (which of them were new is not known here), so a retry never counts twice.
     if (had_duplicates && !e.id.empty()) {
       continue;
     }
-    const Result<EventTypeId> type = types_.Find(e.type);
-    if (!type.ok() || !types_.type(*type).positive) {
+    const Result<EventTypeId> type = types.Find(e.type);
+    if (!type.ok() || !types.type(*type).positive) {
       continue;
     }
-    if (types_.type(*type).name == "rating" && e.value < kPositiveRating) {
+    if (types.IsRating(*type) && e.value < kPositiveRating) {
       continue;
     }
     if (live_quality_.Positive(e.user, e.item).in_list) {

@@ -90,6 +90,26 @@ TEST_F(DashboardTest, LiveQualityScoresServedListsByTheNextPositiveEvent) {
   EXPECT_DOUBLE_EQ(r.body["live_quality"]["hr@10"].get<double>(), 0.5);
 }
 
+TEST_F(DashboardTest, LiveQualityCountsTheEnginesOwnEventTypes) {
+  event_types_ = "wishlist=2";  // a shop's own positive type, unknown to the default table
+  StartReady();
+  Client c(port());
+  ASSERT_EQ(c.Send(http::verb::post, "/v1/events", EventsBody(50)).status, 202);
+  ASSERT_OK(engine_->WaitForApplied(50, 10000));
+  Reply r = c.Send(http::verb::get, "/v1/users/u3/recommendations?k=10");
+  ASSERT_EQ(r.status, 200);
+  ASSERT_FALSE(r.body["items"].empty());
+  const std::string first = r.body["items"][0]["id"];
+  ASSERT_EQ(
+      c.Send(http::verb::post, "/v1/events", Event("u3", first, "wishlist", 1700000001000)).status,
+      202);
+  r = c.Send(http::verb::get, "/v1/stats");
+  EXPECT_EQ(r.body["live_quality"]["lists"], 1);
+  EXPECT_EQ(r.body["live_quality"]["hits"], 1);
+  r = c.Send(http::verb::get, "/v1/items/" + first);
+  EXPECT_EQ(r.body["clicked_after_recommended"], 1);
+}
+
 TEST_F(DashboardTest, ResentBatchesDoNotScoreTwice) {
   StartReady();
   Client c(port());

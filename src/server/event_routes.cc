@@ -114,7 +114,7 @@ Response Api::PostEvents(const Call& call) {
     }
     return StatusError(request, result.status());
   }
-  CountEvents(batch.events, result->duplicates > 0);
+  CountEvents(call.engine->event_types(), batch.events, result->duplicates > 0);
   return JsonResponse(request, http::status::accepted,
                       {{"accepted", result->accepted},
                        {"duplicates", result->duplicates},

@@ -245,6 +245,7 @@ class ServerFixture : public ::testing::Test {
     EngineOptions eo;
     eo.data_dir = dir_.path();
     eo.models = {ModelSpec{"pop", {}}, ModelSpec{"itemknn", {}}};
+    eo.event_types = event_types_;
     auto engine = Engine::Open(eo);
     ASSERT_OK(engine.status());
     engine_ = std::move(engine).value();
@@ -267,6 +268,8 @@ class ServerFixture : public ::testing::Test {
     }
   }
   uint16_t port() const { return server_->port(); }
+  // The engine's --event-types (set before StartServer/StartReady).
+  std::string event_types_;
   // A fresh connection answers /healthz with 200.
   bool Alive() {
     RawConnection c(port());
