@@ -5,7 +5,7 @@
 #   make test    install deps, build the asan preset, run the whole test suite (ctest)
 #   make build   install deps, build release: build/release/bin/flywheel
 #   make format  clang-format all sources in place
-#   make tidy    clang-tidy 14 over all non-test sources (needs the release build's compile db)
+#   make tidy    clang-tidy 14 over all non-test sources (scripts/tidy.py; clean results cached)
 #   make tsa     clang 14 build with -Wthread-safety -Werror (the clang-tsa preset)
 JOBS ?= $(shell nproc)
 
@@ -45,8 +45,7 @@ check-format:
 	git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
 
 tidy: build
-	git ls-files 'src/*.cc' 'apps/*.cc' 'testing/*.cc' | grep -v '_test\.cc$$' | \
-	  xargs -P $(JOBS) -n 4 clang-tidy -p build/release --quiet
+	python3 scripts/tidy.py --build-dir build/release --jobs $(JOBS)
 
 clean:
 	rm -rf build out

@@ -30,3 +30,24 @@ function(flywheel_cc_benchmark)
   target_compile_options(${A_NAME} PRIVATE ${FLYWHEEL_WARNING_FLAGS})
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} benchmark::benchmark)
 endfunction()
+
+# flywheel_group_targets(NAME DIR): a target NAME that builds every executable and library defined
+# in DIR and its subdirectories (CI's release step builds the e2e tests and the benchmarks this way,
+# without the unit tests it does not run there).
+function(flywheel_collect_targets dir out)
+  get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+  get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+  foreach(sub IN LISTS subdirs)
+    flywheel_collect_targets(${sub} sub_targets)
+    list(APPEND targets ${sub_targets})
+  endforeach()
+  set(${out} ${targets} PARENT_SCOPE)
+endfunction()
+
+function(flywheel_group_targets name dir)
+  flywheel_collect_targets(${dir} targets)
+  add_custom_target(${name})
+  if(targets)
+    add_dependencies(${name} ${targets})
+  endif()
+endfunction()
