@@ -105,6 +105,29 @@ Status Build(io::Env* env, const std::string& config, uint64_t seq, const std::s
   return writer->Close();
 }
 
+// Snapshots of `dir`, newest first, that decode with every checksum right (with their bytes);
+// the others go to report->snapshots_refused.
+Result<std::vector<std::pair<uint64_t, std::string>>> Candidates(io::Env* env,
+                                                                 const std::string& snapshot_dir,
+                                                                 RepairReport* report) {
+  std::vector<std::pair<uint64_t, std::string>> candidates;
+  FLYWHEEL_ASSIGN_OR_RETURN(const std::vector<uint64_t> seqs, ListSnapshots(env, snapshot_dir));
+  for (uint64_t seq : seqs) {
+    std::string bytes;
+    Status st =
+        io::ReadFileToString(env, io::JoinPath(snapshot_dir, SnapshotFileName(seq)), &bytes);
+    if (st.ok()) {
+      st = DecodeSnapshot(bytes, SnapshotFileName(seq)).status();
+    }
+    if (!st.ok()) {
+      report->snapshots_refused.push_back({SnapshotFileName(seq), st.ToString()});
+      continue;
+    }
+    candidates.emplace_back(seq, std::move(bytes));
+  }
+  return candidates;
+}
+
 }  // namespace
 
 Result<RepairReport> Repair(io::Env* env, const std::string& data_dir, const std::string& out_dir) {
@@ -131,23 +154,8 @@ Result<RepairReport> Repair(io::Env* env, const std::string& data_dir, const std
     report.torn_tail_offset = salvage.report.tail_valid_bytes;
     report.torn_tail_bytes = salvage.report.tail_dropped_bytes;
   }
-  // Candidate snapshots, newest first, that decode with every checksum right; then none.
-  const std::string snapshot_dir = io::JoinPath(data_dir, "snapshots");
-  std::vector<std::pair<uint64_t, std::string>> candidates;
-  FLYWHEEL_ASSIGN_OR_RETURN(const std::vector<uint64_t> seqs, ListSnapshots(env, snapshot_dir));
-  for (uint64_t seq : seqs) {
-    std::string bytes;
-    Status st =
-        io::ReadFileToString(env, io::JoinPath(snapshot_dir, SnapshotFileName(seq)), &bytes);
-    if (st.ok()) {
-      st = DecodeSnapshot(bytes, SnapshotFileName(seq)).status();
-    }
-    if (!st.ok()) {
-      report.snapshots_refused.push_back({SnapshotFileName(seq), st.ToString()});
-      continue;
-    }
-    candidates.emplace_back(seq, std::move(bytes));
-  }
+  FLYWHEEL_ASSIGN_OR_RETURN(auto candidates,
+                            Candidates(env, io::JoinPath(data_dir, "snapshots"), &report));
   candidates.emplace_back(0, "");
   FLYWHEEL_RETURN_IF_ERROR(env->CreateDir(out_dir));
   Status last_error;
