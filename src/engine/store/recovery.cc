@@ -134,12 +134,12 @@ Status CheckDurableMark(io::Env* env, const RecoveryOptions& options, uint64_t l
   const std::string segment = io::JoinPath(options.wal_dir, wal::SegmentFileName(m.segment));
   const uint64_t now = env->FileExists(segment) ? env->FileSize(segment).value_or(0) : 0;
   const std::string what =
-      "wal: the log ends at seq " + std::to_string(log_end) + " but seq " +
-      std::to_string(m.last_seq) + " was durable at the last clean shutdown (" + segment + " had " +
-      std::to_string(m.bytes) + " bytes, now " + std::to_string(now) + "): events " +
-      std::to_string(log_end + 1) + " to " + std::to_string(m.last_seq) + " are lost";
+      "the log ends at seq " + std::to_string(log_end) + " but seq " + std::to_string(m.last_seq) +
+      " was durable at the last clean shutdown (" + segment + " had " + std::to_string(m.bytes) +
+      " bytes, now " + std::to_string(now) + "): events " + std::to_string(log_end + 1) + " to " +
+      std::to_string(m.last_seq) + " are lost";
   if (!options.skip_corruption) {
-    return Status::Corruption(what + kRefusalHint);
+    return Status::Corruption("wal: " + what + kRefusalHint);
   }
   out->skipped.push_back({segment,
                           std::min(now, m.bytes),
