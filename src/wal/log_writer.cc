@@ -217,10 +217,13 @@ Status LogWriter::Close() {
   closed_ = true;
   std::shared_ptr<io::WritableFile> file = std::move(file_);
   FLYWHEEL_RETURN_IF_ERROR(file.use_count() == 1 ? file->Close() : Status::Ok());
-  // Everything is durable now: record where the log ends (durable_mark.h).
+  // Everything is durable now: record where the log ends (durable_mark.h). Best effort: the
+  // events are durable either way, and an older mark left in place (e.g. on a full disk) is
+  // still a correct lower bound.
   const DurableMark mark{next_seq_ - 1, segments_.empty() ? 0 : segments_.back().number,
                          active_bytes_};
-  return WriteDurableMark(env_, dir_, mark);
+  (void)WriteDurableMark(env_, dir_, mark);
+  return Status::Ok();
 }
 
 Status LogWriter::Roll() {
