@@ -18,6 +18,7 @@
 #include "engine/store/snapshot_file.h"
 #include "flags.h"
 #include "io/env.h"
+#include "server/recovery_json.h"
 
 namespace flywheel::cli {
 namespace {
@@ -237,10 +238,7 @@ Status RunInspect(const Flags& flags) {
     }
   }
   doc["wal"] = {{"segments", segments}, {"bytes", wal_bytes}};
-  doc["recovery"] = {{"snapshot_seq", s.recovered_snapshot_seq},
-                     {"replayed_events", s.replayed_events},
-                     {"seconds", s.recovery_seconds},
-                     {"messages", s.recovery_messages}};
+  doc["recovery"] = server::RecoveryReportJson(s.recovery);
   std::printf("%s\n", doc.dump(2).c_str());
   return Status::Ok();
 }
@@ -334,7 +332,8 @@ int IngestMain(int argc, char** argv) {
 int InspectMain(int argc, char** argv) {
   Flags flags("inspect",
               "Recovers a data directory read-only and prints a JSON summary (events, last_seq, "
-              "snapshots, users, items, models).",
+              "snapshots, users, items, models, the recovery report). Runs the checks serve "
+              "runs at start: exits 1 with serve's message where serve would refuse.",
               {{"data-dir", "DIR", "the data directory", ""},
                {"skip-corruption", "", "recover past damaged log spans", ""}});
   return RunCommand(std::move(flags), argc, argv, RunInspect);

@@ -316,6 +316,7 @@ int Usage(FILE* out) {
       "  replay    replay a dataset through a running server, live HR@K (doc/replay.md)\n"
       "  import-items  import a catalogue (CSV or JSON Lines) into a server or data directory\n"
       "  backup    a consistent copy of a (live) data directory (doc/operations.md)\n"
+      "  repair    recover a damaged data directory into a new one, listing what was lost\n"
       "  models    list the models and their parameters (--markdown: doc/params.md tables)\n"
       "  version   print the version\n\n"
       "Run 'flywheel <command> --help' for the flags of a command.\n",
@@ -369,6 +370,9 @@ int main(int argc, char** argv) {
     if (command == "models") {
       return cli::ModelsMain(argc, argv);
     }
+    if (command == "repair") {
+      return cli::RepairMain(argc, argv);
+    }
     if (command == "version" || command == "--version") {
       std::printf("flywheel 0.1.0\n");
       return 0;
@@ -380,11 +384,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "flywheel: internal error: %s\n", e.what());
     return 1;
   }
-  std::fprintf(
-      stderr,
-      "flywheel: unknown command '%s' (commands: eval, demo, generate, ingest, inspect, "
-      "snapshot, pretrain, serve, replay, import-items, backup, models, version; see flywheel "
-      "--help)\n",
-      command.c_str());
+  std::fprintf(stderr,
+               "flywheel: unknown command '%s' (commands: eval, demo, generate, ingest, inspect, "
+               "snapshot, pretrain, serve, replay, import-items, backup, repair, models, version; "
+               "see flywheel "
+               "--help)\n",
+               command.c_str());
   return 2;
 }

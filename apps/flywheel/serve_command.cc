@@ -86,6 +86,20 @@ void LogReady(base::Logger* log, const EngineStats& s, const std::string& addres
   for (const std::string& m : s.recovery_messages) {
     log->Log(base::LogLevel::kWarn, "recovery", {{"detail", m}});
   }
+  // The recovery report in one line (doc/operations.md, "Recovery report"): a warning when
+  // anything was cut, skipped or refused.
+  const RecoveryReport& r = s.recovery;
+  const bool damage = r.torn_tail || !r.skipped.empty() || !r.snapshots_refused.empty();
+  log->Log(damage ? base::LogLevel::kWarn : base::LogLevel::kInfo, "recovered",
+           {{"snapshot_seq", r.snapshot_seq},
+            {"replayed_events", r.replayed_events},
+            {"segments", r.segments},
+            {"torn_tail_bytes", r.torn_tail_bytes},
+            {"torn_tail_file", r.torn_tail_file},
+            {"skipped_spans", r.skipped.size()},
+            {"skipped_bytes", r.skipped_bytes},
+            {"lost_events", r.lost_events},
+            {"snapshots_refused", r.snapshots_refused.size()}});
   log->Log(base::LogLevel::kInfo, "listening",
            {{"address", address},
             {"last_seq", s.last_seq},
@@ -178,6 +192,10 @@ int ServeMain(int argc, char** argv) {
        "or 1; opens nothing",
        ""},
       {"durability", "MODE", "sync | interval:<ms>", "sync"},
+      {"skip-corruption", "",
+       "start past damaged log spans, losing their events (named in the recovery report; "
+       "config key skip_corruption)",
+       ""},
       {"event-types", "SPEC", "event type weights on top of the defaults, e.g. wishlist=2,view=0.3",
        ""},
       {"models", "LIST", "models for a new data directory (default pop)", ""},

@@ -39,6 +39,7 @@
 #include "flywheel/event_types.h"
 #include "flywheel/model_spec.h"
 #include "flywheel/pipeline_options.h"
+#include "flywheel/recovery_report.h"
 #include "flywheel/result.h"
 #include "flywheel/types.h"
 
@@ -186,6 +187,7 @@ struct EngineStats {
   uint64_t replayed_events = 0;
   double recovery_seconds = 0;
   std::vector<std::string> recovery_messages;  // torn tail cut, snapshot skipped, ...
+  RecoveryReport recovery;                     // everything recovery did (recovery_report.h)
 };
 
 // A hypothetical event for DryRun: `item` (known to the engine), `type` (an event type name),

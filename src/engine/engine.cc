@@ -198,6 +198,7 @@ EngineStats Engine::Impl::stats() const {
   s.replayed_events = recovery_.replayed_events;
   s.recovery_seconds = recovery_.seconds;
   s.recovery_messages = messages_.All();
+  s.recovery = recovery_;
   return s;
 }
 

@@ -21,6 +21,17 @@ std::string MetricsText(const EngineStats& s, const base::AtomicHistogram& fresh
         s.vector_index_upserts);
   gauge("flywheel_duplicates", "Duplicate events acknowledged since start.", s.duplicates);
   gauge("flywheel_snapshot_seq", "Sequence number of the newest snapshot.", s.snapshot_seq);
+  const RecoveryReport& r = s.recovery;
+  gauge("flywheel_recovery_replayed_events", "Log records replayed at start.", r.replayed_events);
+  gauge("flywheel_recovery_snapshot_seq", "Snapshot loaded at start (0: none).", r.snapshot_seq);
+  gauge("flywheel_recovery_torn_tail_bytes", "Bytes of a torn log tail cut at start.",
+        r.torn_tail_bytes);
+  gauge("flywheel_recovery_skipped_bytes", "Damaged log bytes skipped at start (skip_corruption).",
+        r.skipped_bytes);
+  gauge("flywheel_recovery_lost_events", "Events known lost to skipped damage at start.",
+        r.lost_events);
+  gauge("flywheel_recovery_snapshots_refused", "Snapshots that failed to load at start.",
+        r.snapshots_refused.size());
   out +=
       "# HELP flywheel_freshness_seconds Acknowledgement to applied by the learner.\n"
       "# TYPE flywheel_freshness_seconds histogram\n";

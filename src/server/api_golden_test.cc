@@ -226,6 +226,14 @@ TEST_F(ApiGoldenTest, StatsFields) {
   EXPECT_EQ(s["duplicates"], 5);
   EXPECT_EQ(s["snapshot_seq"], 0);
   EXPECT_EQ(s["models"], json({"pop", "itemknn"}));
+  // The recovery report of a fresh directory: nothing replayed, cut, skipped or refused.
+  const json& recovery = s["recovery"];
+  EXPECT_EQ(recovery["snapshot_seq"], 0) << r.text;
+  EXPECT_EQ(recovery["replayed_events"], 0);
+  EXPECT_TRUE(recovery["torn_tail"].is_null());
+  EXPECT_EQ(recovery["skipped"], json::array());
+  EXPECT_EQ(recovery["lost_events"], 0);
+  EXPECT_EQ(recovery["snapshots_refused"], json::array());
   ASSERT_TRUE(s["latency_ms"].is_object()) << r.text;
   for (const std::string route : {"events", "recommendations", "ingest"}) {
     ASSERT_TRUE(s["latency_ms"].contains(route)) << route << " " << r.text;
@@ -378,6 +386,11 @@ TEST_F(ApiGoldenTest, MetricsIsValidPrometheusText) {
       {"flywheel_request_seconds", "histogram"},
       {"flywheel_freshness_seconds", "histogram"},
       {"flywheel_ingest_ack_seconds", "histogram"},
+      {"flywheel_recovery_replayed_events", "gauge"},
+      {"flywheel_recovery_torn_tail_bytes", "gauge"},
+      {"flywheel_recovery_skipped_bytes", "gauge"},
+      {"flywheel_recovery_lost_events", "gauge"},
+      {"flywheel_recovery_snapshots_refused", "gauge"},
   };
   for (const auto& [name, type] : documented) {
     ASSERT_EQ(types.count(name), 1u) << name << " missing:\n" << r.text;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "server/api.h"
+#include "server/recovery_json.h"
 
 namespace flywheel::server {
 namespace {
@@ -90,6 +91,7 @@ Response Api::Stats(const Call& call) {
          {"snapshot_bytes", storage->snapshot_bytes},
          {"snapshots", storage->snapshots}}},
        {"model_versions", model_versions},
+       {"recovery", RecoveryReportJson(s.recovery)},
        {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()}});
 }
 

@@ -116,6 +116,11 @@ Result<json> CheckValue(const ConfigKeySpec& spec, const json& value) {
       }
       return json(v);
     }
+    case ConfigType::kBool:
+      if (!value.is_boolean()) {
+        return KeyError(spec.path, "expected true or false, got " + JsonTypeName(value));
+      }
+      return value;
     case ConfigType::kDouble: {
       if (!value.is_number()) {
         return KeyError(spec.path, "expected number, got " + JsonTypeName(value));
@@ -148,6 +153,14 @@ Result<json> ParseText(const ConfigKeySpec& spec, const std::string& text) {
       }
       return json(*v);
     }
+    case ConfigType::kBool:  // a flag without a value (text ""), or the environment's text
+      if (text.empty() || text == "true" || text == "1") {
+        return json(true);
+      }
+      if (text == "false" || text == "0") {
+        return json(false);
+      }
+      return KeyError(spec.path, "expected true, false, 1 or 0, got '" + text + "'");
     default:
       return json(text);
   }
@@ -165,6 +178,8 @@ std::string_view ConfigTypeName(ConfigType type) {
       return "number";
     case ConfigType::kStringList:
       return "array of strings";
+    case ConfigType::kBool:
+      return "boolean";
   }
   return "?";
 }
@@ -294,6 +309,9 @@ int64_t ServeConfig::GetInt(std::string_view path) const {
 double ServeConfig::GetDouble(std::string_view path) const {
   return Value(path).get<double>();
 }
+bool ServeConfig::GetBool(std::string_view path) const {
+  return Value(path).get<bool>();
+}
 std::vector<std::string> ServeConfig::GetStrings(std::string_view path) const {
   return Value(path).get<std::vector<std::string>>();
 }
@@ -362,6 +380,7 @@ Result<ServeSettings> ServeConfig::Build() const {
   s.engine.durability = GetString("durability");
   s.engine.snapshot_every = static_cast<uint64_t>(GetInt("snapshot_every"));
   s.engine.keep_snapshots = static_cast<int>(GetInt("keep_snapshots"));
+  s.engine.skip_corruption = GetBool("skip_corruption");
   s.engine.event_types = GetString("event_types");
   s.engine.rating_threshold = GetDouble("rating_threshold");
   s.engine.pipeline = BuildPipeline(*this);

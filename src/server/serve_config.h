@@ -37,7 +37,7 @@
 
 namespace flywheel::server {
 
-enum class ConfigType { kString, kInt, kDouble, kStringList };
+enum class ConfigType { kString, kInt, kDouble, kStringList, kBool };
 enum class ConfigSource { kDefault, kFile, kEnv, kFlag };
 
 std::string_view ConfigTypeName(ConfigType type);
@@ -90,6 +90,7 @@ class ServeConfig {
   int64_t GetInt(std::string_view path) const;
   double GetDouble(std::string_view path) const;
   std::vector<std::string> GetStrings(std::string_view path) const;
+  bool GetBool(std::string_view path) const;
   ConfigSource source(std::string_view path) const;
 
   // The options, with what the engine and the server check later checked here too (durability,

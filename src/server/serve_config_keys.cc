@@ -59,6 +59,10 @@ const std::vector<ConfigKeySpec>& ServeConfigKeys() {
        "automatic snapshot after this many applied events (0: only on demand and at shutdown)"},
       {"keep_snapshots", T::kInt, "3", 1, 1000, "", "",
        "snapshots kept; the log is kept from the oldest kept one on"},
+      {"skip_corruption", T::kBool, "false", 0, 0, "", "skip-corruption",
+       "start past damaged log spans and a log cut short, losing their events (each is named in "
+       "the recovery report: GET /v1/stats \"recovery\"); for a copy that keeps everything "
+       "recoverable use flywheel repair"},
       {"models", T::kString, R"("")", 0, 0, "", "models",
        "models of a new data directory, comma-separated (`flywheel models`); empty: the "
        "directory's own (engine.json), `pop` for a new one. Must equal an existing directory's"},

@@ -31,6 +31,23 @@ ServeConfig WithDataDir() {
   return config;
 }
 
+// Issue 17 item 7: every refusal names --skip-corruption; serve accepts it (flag, file, env).
+TEST(ServeConfigTest, SkipCorruptionFromFlagFileAndErrors) {
+  ServeConfig flag = WithDataDir();
+  ASSERT_OK(flag.MergeText("skip_corruption", {""}, ConfigSource::kFlag));  // --skip-corruption
+  auto built = flag.Build();
+  ASSERT_OK(built);
+  EXPECT_TRUE(built->engine.skip_corruption);
+  ServeConfig file = WithDataDir();
+  ASSERT_OK(file.MergeJson(R"({"skip_corruption": true})", "c.json"));
+  EXPECT_TRUE(file.Build()->engine.skip_corruption);
+  ServeConfig bad = WithDataDir();
+  EXPECT_THAT(bad.MergeJson(R"({"skip_corruption": 1})", "c.json"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("skip_corruption")));
+  EXPECT_THAT(bad.MergeText("skip_corruption", {"maybe"}, ConfigSource::kEnv),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("skip_corruption")));
+}
+
 TEST(ServeConfigTest, DefaultsEqualTheOptionStructs) {
   auto built = WithDataDir().Build();
   ASSERT_OK(built);
@@ -39,6 +56,7 @@ TEST(ServeConfigTest, DefaultsEqualTheOptionStructs) {
   EXPECT_EQ(built->engine.durability, e.durability);
   EXPECT_EQ(built->engine.snapshot_every, e.snapshot_every);
   EXPECT_EQ(built->engine.keep_snapshots, e.keep_snapshots);
+  EXPECT_EQ(built->engine.skip_corruption, e.skip_corruption);
   EXPECT_EQ(built->engine.event_types, e.event_types);
   EXPECT_TRUE(built->engine.models.empty());
   EXPECT_EQ(p.candidates, e.pipeline.candidates);

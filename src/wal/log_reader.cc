@@ -11,6 +11,8 @@ namespace flywheel::wal {
 namespace {
 
 constexpr uint64_t kNotFound = UINT64_MAX;
+// Block size assumed for zero-filled space after a power loss (the smallest sector size).
+constexpr uint64_t kZeroBlock = 512;
 
 // Why the segment header at the start of `buffer` is bad; empty when it is good.
 std::string CheckHeader(const std::string& buffer) {
@@ -118,6 +120,9 @@ Status LogReader::ParseHeader() {
                               ") but reading from seq " + std::to_string(options_.start_seq) +
                               " was requested");
   }
+  if (!report_.damage.empty() && report_.damage.back().last_lost_seq == 0 && expected_ != 0) {
+    report_.damage.back().last_lost_seq = first_seq - 1;  // the damage ran to a segment's end
+  }
   if (expected_ != 0 && first_seq != expected_) {
     const std::string message = "wal: sequence gap between segments: expected seq " +
                                 std::to_string(expected_) + ", " + segments_[index_].path +
@@ -180,11 +185,74 @@ uint64_t LogReader::FindGoodRecord(uint64_t from) const {
   return kNotFound;
 }
 
+bool LogReader::IsTornWrite(uint64_t offset) const {
+  const uint64_t size = buffer_.size();
+  const uint64_t avail = size - offset;
+  if (avail < kRecordHeaderSize) {
+    return true;  // a partial record header
+  }
+  // Zero-filled space: a power loss can leave whole blocks of unsynced data as zeros, from a
+  // block boundary to the end of the file.
+  uint64_t zeros_from = size;
+  while (zeros_from > offset && buffer_[zeros_from - 1] == '\0') {
+    --zeros_from;
+  }
+  const uint64_t boundary = (zeros_from + kZeroBlock - 1) / kZeroBlock * kZeroBlock;
+  if (zeros_from == offset || (size - zeros_from >= 8 && boundary < size)) {
+    return true;
+  }
+  // A partial record: a plausible header whose payload runs past the end of the file, unless
+  // the bytes to the end form the whole record with a damaged length field (its checksum covers
+  // the length: recompute it with the length the file allows).
+  const char* p = buffer_.data() + offset;
+  const uint32_t length = DecodeFixed32(p + 4);
+  if (static_cast<uint8_t>(p[8]) != kEventType || length == 0 || length > kMaxRecordSize ||
+      length <= avail - kRecordHeaderSize) {
+    return false;  // a complete record, or a header no writer produced: damage
+  }
+  const uint64_t rest = avail - kRecordHeaderSize;
+  if (rest == 0 || rest > kMaxRecordSize) {
+    return true;
+  }
+  char fixed[4];
+  EncodeFixed32(fixed, static_cast<uint32_t>(rest));
+  uint32_t crc = base::crc32c::Value(fixed, 4);
+  crc = base::crc32c::Extend(crc, p + 8, 1 + rest);
+  return base::crc32c::Unmask(DecodeFixed32(p)) != crc;
+}
+
+Damage LogReader::DescribeDamage(uint64_t offset, uint64_t resume, uint64_t resume_seq,
+                                 const std::string& reason) const {
+  Damage d;
+  d.file = segments_[index_].path;
+  d.offset = offset;
+  d.bytes = resume - offset;
+  d.reason = reason;
+  d.first_lost_seq = expected_ == 0 ? 0 : expected_;
+  d.last_lost_seq = resume_seq == 0 ? 0 : resume_seq - 1;
+  // Ids of damaged records whose payload still decodes (a flipped checksum or length byte).
+  for (uint64_t at = offset; at + kRecordHeaderSize <= resume && at >= kSegmentHeaderSize;) {
+    const char* p = buffer_.data() + at;
+    const uint32_t length = DecodeFixed32(p + 4);
+    if (static_cast<uint8_t>(p[8]) != kEventType || length == 0 ||
+        length > resume - at - kRecordHeaderSize) {
+      break;
+    }
+    LogRecord record;
+    if (DecodeEvent(std::string_view(p + kRecordHeaderSize, length), &record).ok() &&
+        !record.event.id.empty()) {
+      d.lost_ids.push_back(record.event.id);
+    }
+    at += kRecordHeaderSize + length;
+  }
+  return d;
+}
+
 Status LogReader::HandleBadSpot(uint64_t offset, const std::string& reason) {
   const bool header = pos_ == 0 && offset == 0;
   const uint64_t next = FindGoodRecord(header ? 0 : offset + 1);
   const uint64_t size = buffer_.size();
-  if (is_last() && next == kNotFound) {
+  if (is_last() && next == kNotFound && (header || IsTornWrite(offset))) {
     report_.tail_truncated = true;
     report_.tail_header_torn = header;
     report_.tail_valid_bytes = offset;
@@ -195,15 +263,27 @@ Status LogReader::HandleBadSpot(uint64_t offset, const std::string& reason) {
     pos_ = size;
     return Status::Ok();
   }
-  if (!options_.tolerate_corruption) {
-    return Status::Corruption("wal: " + reason + " at " + Where(offset) +
-                              (is_last() ? " (valid records follow: not a torn tail)" : ""));
-  }
   const uint64_t resume = next == kNotFound ? size : next;
+  Damage damage = DescribeDamage(offset, resume, next == kNotFound ? 0 : scratch_.seq, reason);
+  std::string what =
+      reason + " at " + Where(offset) + ", " + std::to_string(resume - offset) + " bytes damaged";
+  if (next != kNotFound) {
+    what += " (valid records follow: not a torn tail)";
+  } else if (is_last()) {
+    what += " (a complete record is damaged: not a torn write)";
+  }
+  if (damage.first_lost_seq != 0) {
+    what += "; events from seq " + std::to_string(damage.first_lost_seq) +
+            (damage.last_lost_seq != 0 ? " to " + std::to_string(damage.last_lost_seq) : "") +
+            " are affected";
+  }
+  if (!options_.tolerate_corruption) {
+    return Status::Corruption("wal: " + what);
+  }
   ++report_.corruptions_skipped;
   report_.bytes_skipped += resume - offset;
-  report_.messages.push_back("wal: skipped " + std::to_string(resume - offset) + " bytes at " +
-                             Where(offset) + " (" + reason + ")");
+  report_.messages.push_back("wal: skipped " + what);
+  report_.damage.push_back(std::move(damage));
   pos_ = resume;
   return Status::Ok();
 }

@@ -2,11 +2,12 @@
 // cutting a torn tail and reporting corruption. Also the recovery helpers TruncateTail and
 // CollectEventIds.
 //
-// Error contract of Next(): kCorruption naming the file and byte offset for damage before the
-// tail (or in the tail when a good record follows the damage), sequence gaps/repeats, or events
-// missing before `start_seq`; kIoError/kNotFound from the Env. A torn tail is not an error: it is
-// cut and described in report(). With `tolerate_corruption` damaged spans are skipped and counted
-// instead (events are lost then; the report says how many bytes).
+// Error contract of Next(): kCorruption naming the file, byte offset and damaged byte count for
+// damage anywhere but a torn write at the very end, sequence gaps/repeats, or events missing
+// before `start_seq`; kIoError/kNotFound from the Env. A torn write (doc/formats/event_log.md,
+// "Reading": a partial last record or zero-filled space, nothing valid after it) is not an error:
+// it is cut and described in report(). A complete but damaged last record is corruption. With
+// `tolerate_corruption` damaged spans are skipped and described (ReadReport::damage) instead.
 // Thread safety: one thread per reader. The reader holds one segment in memory at a time.
 #pragma once
 
@@ -30,6 +31,21 @@ struct ReaderOptions {
   bool tolerate_corruption = false;
 };
 
+// One damaged span of a segment (skipped with tolerate_corruption, or the first one found).
+struct Damage {
+  std::string file;  // segment path
+  uint64_t offset = 0;
+  uint64_t bytes = 0;  // damaged bytes from `offset` (to the next good record or the end)
+  std::string reason;
+  // Sequence numbers of the events lost: first_lost_seq .. last_lost_seq (last 0: up to the end
+  // of the log, unknown; first > last: none, e.g. garbage between two intact records).
+  uint64_t first_lost_seq = 0;
+  uint64_t last_lost_seq = 0;
+  // Event ids read from damaged records whose payload still decodes (unverified: the checksum
+  // failed); empty where unknown.
+  std::vector<std::string> lost_ids;
+};
+
 // What the reader saw; complete once Next() has returned false.
 struct ReadReport {
   uint64_t segments = 0;
@@ -49,6 +65,7 @@ struct ReadReport {
   uint64_t corruptions_skipped = 0;
   uint64_t bytes_skipped = 0;
   uint64_t sequence_gaps = 0;
+  std::vector<Damage> damage;
   // One human-readable line per cut or skip ("wal: torn tail: cut 000003.log at offset 4116, 37
   // bytes dropped (record extends past end of file)").
   std::vector<std::string> messages;
@@ -82,6 +99,13 @@ class LogReader {
   // Offset of the first good record at or after `from` whose seq is >= expected_; npos if none.
   uint64_t FindGoodRecord(uint64_t from) const;
   Status HandleBadSpot(uint64_t offset, const std::string& reason);
+  // True when the bad spot at `offset` (nothing valid after it, last segment) is what a crash
+  // during a write leaves: a partial record or zero-filled space (see event_log.md).
+  bool IsTornWrite(uint64_t offset) const;
+  // The damage record for a bad span [offset, resume); `resume_seq` is the seq of the good record
+  // at `resume` (0: none found in this segment).
+  Damage DescribeDamage(uint64_t offset, uint64_t resume, uint64_t resume_seq,
+                        const std::string& reason) const;
   Status CheckSequence(uint64_t seq, uint64_t offset, bool* skip);
 
   io::Env* const env_;

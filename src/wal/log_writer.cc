@@ -6,6 +6,7 @@
 #include "base/crc32c.h"
 #include "base/strings.h"
 #include "wal/coding.h"
+#include "wal/durable_mark.h"
 #include "wal/event_codec.h"
 #include "wal/log_format.h"
 
@@ -215,7 +216,14 @@ Status LogWriter::Close() {
   FLYWHEEL_RETURN_IF_ERROR(SyncLocked());
   closed_ = true;
   std::shared_ptr<io::WritableFile> file = std::move(file_);
-  return file.use_count() == 1 ? file->Close() : Status::Ok();
+  FLYWHEEL_RETURN_IF_ERROR(file.use_count() == 1 ? file->Close() : Status::Ok());
+  // Everything is durable now: record where the log ends (durable_mark.h). Best effort: the
+  // events are durable either way, and an older mark left in place (e.g. on a full disk) is
+  // still a correct lower bound.
+  const DurableMark mark{next_seq_ - 1, segments_.empty() ? 0 : segments_.back().number,
+                         active_bytes_};
+  (void)WriteDurableMark(env_, dir_, mark);
+  return Status::Ok();
 }
 
 Status LogWriter::Roll() {

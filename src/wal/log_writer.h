@@ -67,7 +67,9 @@ class LogWriter {
   Status AppendBatch(uint64_t first_seq, std::span<const Event> events);
   // fdatasyncs everything written so far.
   Status Sync();
-  // Syncs, stops the sync thread and closes the segment. Later calls fail (kFailedPrecondition).
+  // Syncs, stops the sync thread, closes the segment and writes the durable mark (wal/DURABLE,
+  // durable_mark.h; best effort: a failure to write it leaves the older mark). Later calls fail
+  // (kFailedPrecondition).
   Status Close();
   // Syncs and starts a new segment at next_seq() unless the active one holds no record yet, so
   // that RemoveSegmentsBefore(next_seq()) can then remove every record logged so far (erasing a

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string>
 
+#include "flywheel/recovery_report.h"
+
 #include "engine/ingest/ingestor.h"
 #include "engine/learn/learned_state.h"
 #include "engine/learn/learner.h"
@@ -31,11 +33,8 @@ struct RecoveryOptions {
   bool skip_corruption = false;
 };
 
-struct RecoveryReport {
-  uint64_t snapshot_seq = 0;  // 0: started from an empty state
-  uint64_t replayed_events = 0;
-  double seconds = 0;
-};
+// What recovery did (include/flywheel/recovery_report.h).
+using RecoveryReport = ::flywheel::RecoveryReport;
 
 Result<RecoveryReport> Recover(io::Env* env, const RecoveryOptions& options, LearnedState* state,
                                Ingestor* ingestor, Learner* learner, Snapshots* snapshots,
