@@ -134,6 +134,7 @@ Status RunIngest(const Flags& flags) {
   options.durability = flags.Get("durability");
   FLYWHEEL_ASSIGN_OR_RETURN(options.models, ParseModelSpecs(flags));
   options.snapshot_every = static_cast<uint64_t>(snapshot_every);
+  options.snapshot_interval_ms = 0;  // ingest snapshots by count (--snapshot-every) and at the end
   options.snapshot_on_close = !flags.GetBool("no-snapshot");
   options.skip_corruption = flags.GetBool("skip-corruption");
   options.event_types = flags.Get("event-types");
