@@ -129,6 +129,51 @@ TEST(SnapshotRedundancyTest, AfterAForgetOneFlippedByteInEitherSnapshotFileLoses
   }
 }
 
+// A crash during a purge, after the copy was written but before the snapshot itself: the open
+// loads the copy, writes the snapshot (and copy) again and removes the older snapshot that still
+// holds the forgotten user. A damaged snapshot with a good copy is rewritten the same way.
+TEST(SnapshotRedundancyTest, AnInterruptedOrDamagedPurgeIsFinishedAtOpen) {
+  const std::string secret = "user-secret-4242";
+  TempDir dir;
+  const EngineOptions o = Options(dir.path());
+  const std::string snap_dir = io::JoinPath(dir.path(), "snapshots");
+  std::string older;
+  uint64_t purge_seq = 0;
+  {
+    auto engine = OpenOk(o);
+    ASSERT_NE(engine, nullptr);
+    Ingest(engine.get(), Events({"keep-1", secret}, 0, 60));
+    ASSERT_OK(engine->Snapshot().status());
+    ASSERT_OK(io::ReadFileToString(io::Env::Default(),
+                                   io::JoinPath(snap_dir, engine::SnapshotFileName(60)), &older));
+    auto forgot = engine->ForgetUser(secret);
+    ASSERT_OK(forgot.status());
+    purge_seq = forgot->snapshot_seq;
+    ASSERT_OK(engine->Close());
+  }
+  // As the crash would leave it: the older snapshot still there, the purge snapshot not yet.
+  ASSERT_OK(
+      io::Env::Default()->RemoveFile(io::JoinPath(snap_dir, engine::SnapshotFileName(purge_seq))));
+  {
+    auto file =
+        io::Env::Default()->OpenWritable(io::JoinPath(snap_dir, engine::SnapshotFileName(60)));
+    ASSERT_OK(file.status());
+    ASSERT_OK((*file)->Append(older));
+    ASSERT_OK((*file)->Close());
+  }
+  ASSERT_NE(AllBytes(dir.path()).find(secret), std::string::npos);
+  auto engine = OpenOk(o);
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(engine->stats().recovered_snapshot_seq, purge_seq);
+  EXPECT_EQ(engine->stats().users, 1u);
+  EXPECT_EQ(AllBytes(dir.path()).find(secret), std::string::npos) << "the id is still on disk";
+  EXPECT_THAT(Files(snap_dir),
+              ::testing::UnorderedElementsAre(engine::SnapshotFileName(purge_seq),
+                                              engine::SnapshotCopyFileName(purge_seq)));
+  EXPECT_THAT(engine->stats().recovery_messages,
+              ::testing::Contains(HasSubstr("wrote the snapshot and its copy again")));
+}
+
 // The copy of a purge snapshot is only needed until a newer snapshot is verified: then that one
 // and the log since the purge snapshot are the redundancy.
 TEST(SnapshotRedundancyTest, ThePurgeCopyGoesOnceANewerSnapshotIsVerified) {
