@@ -134,7 +134,6 @@ Status RunIngest(const Flags& flags) {
   options.durability = flags.Get("durability");
   FLYWHEEL_ASSIGN_OR_RETURN(options.models, ParseModelSpecs(flags));
   options.snapshot_every = static_cast<uint64_t>(snapshot_every);
-  options.snapshot_interval_ms = 0;  // ingest snapshots by count (--snapshot-every) and at the end
   options.snapshot_on_close = !flags.GetBool("no-snapshot");
   options.skip_corruption = flags.GetBool("skip-corruption");
   options.event_types = flags.Get("event-types");
@@ -324,7 +323,10 @@ int IngestMain(int argc, char** argv) {
         "event type weights on top of the defaults, e.g. wishlist=2,view=0.3 (stored in the "
         "data directory; doc/config.md)",
         ""},
-       {"snapshot-every", "N", "write a snapshot every N applied events (0: off)", "0"},
+       {"snapshot-every", "N",
+        "write a snapshot every N applied events (0: no count limit; one is also written 5 min "
+        "after the last and at the end)",
+        "0"},
        {"no-snapshot", "", "do not write a snapshot when done", ""},
        {"skip-bad", "N", "skip up to N malformed input lines instead of failing", "0"},
        {"skip-corruption", "", "recover past damaged log spans (their events are lost)", ""},
