@@ -1,6 +1,7 @@
 #include "engine/store/snapshots.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "io/env.h"
