@@ -321,7 +321,10 @@ int IngestMain(int argc, char** argv) {
         "event type weights on top of the defaults, e.g. wishlist=2,view=0.3 (stored in the "
         "data directory; doc/config.md)",
         ""},
-       {"snapshot-every", "N", "write a snapshot every N applied events (0: off)", "0"},
+       {"snapshot-every", "N",
+        "write a snapshot every N applied events (0: no count limit; one is also written 5 min "
+        "after the last and at the end)",
+        "0"},
        {"no-snapshot", "", "do not write a snapshot when done", ""},
        {"skip-bad", "N", "skip up to N malformed input lines instead of failing", "0"},
        {"skip-corruption", "", "recover past damaged log spans (their events are lost)", ""},

@@ -57,9 +57,13 @@ struct EngineOptions {
   // Empty: the configuration stored in the data directory (engine.json), or {"pop"} for a new
   // directory. A non-empty list must equal the stored one (kFailedPrecondition otherwise).
   std::vector<ModelSpec> models;
-  // Automatic snapshot after this many applied events since the last one; 0: only on demand.
-  uint64_t snapshot_every = 0;
-  // Snapshots kept (>= 1); the log is kept from the oldest kept snapshot on.
+  // Automatic snapshot after this many applied events since the last one (0: no count limit),
+  // or at the first event applied snapshot_interval_ms (0: no time limit) after the last one,
+  // whichever comes first; both 0: only on demand. Bounds the log that recovery replays.
+  uint64_t snapshot_every = 100'000;
+  uint64_t snapshot_interval_ms = 300'000;
+  // Snapshots kept (>= 2: one bad snapshot falls back to the previous one and the log since
+  // it); the log is kept from the oldest kept snapshot on.
   int keep_snapshots = 3;
   // Write a snapshot in Close() when events were applied since the last one.
   bool snapshot_on_close = true;

@@ -47,6 +47,9 @@ struct RecoveryReport {
   uint64_t skipped_bytes = 0;
   uint64_t lost_events = 0;  // events known lost (sum over `skipped` where the range is known)
   std::vector<RefusedSnapshot> snapshots_refused;
+  // Leftover snap-*.tmp files removed at open (a snapshot write cut short; they may hold a
+  // forgotten user's data).
+  std::vector<std::string> temp_files_removed;
   // One line per noteworthy fact, in order (also in EngineStats::recovery_messages).
   std::vector<std::string> messages;
 };

@@ -6,7 +6,7 @@
 //   learn/learner.h         the learner thread: apply in log order, publish progress
 //   learn/learned_state.h   everything learned: reset, save, load, apply
 //   learn/pretrainer.h      batch warm start from the log
-//   store/snapshots.h       snapshot writing and retention
+//   store/snapshots.h       snapshots: verified writes, retention, purges (+ snapshot_policy.h)
 //   store/recovery.h        snapshot + log replay at open
 //   serve/vector_indexer.h  the ANN indexes' thread
 //   serve/query_runner.h    requests through the serving stages (serve/pipeline.h)
@@ -36,6 +36,7 @@
 #include "engine/serve/vector_indexer.h"
 #include "engine/store/created_paths.h"
 #include "engine/store/recovery.h"
+#include "engine/store/snapshot_policy.h"
 #include "engine/store/snapshots.h"
 #include "engine/store/storage_usage.h"
 #include "io/env.h"
@@ -61,6 +62,7 @@ class Engine::Impl {
                   [this](engine::Batch batch) { learner_.Enqueue(std::move(batch)); }),
         snapshots_(env_, io::JoinPath(options_.data_dir, "snapshots"),
                    static_cast<size_t>(options_.keep_snapshots), &state_, &ingestor_, &learner_),
+        policy_(options_.snapshot_every, options_.snapshot_interval_ms),
         indexer_(&state_, options_.pipeline),
         queries_(&state_, &learner_, &indexer_, options_.pipeline),
         inspector_(&state_) {}
@@ -101,10 +103,10 @@ class Engine::Impl {
   engine::Learner learner_;
   engine::Ingestor ingestor_;
   engine::Snapshots snapshots_;
+  engine::SnapshotPolicy policy_;  // learner thread only
   engine::VectorIndexer indexer_;
   engine::QueryRunner queries_;
   engine::Inspector inspector_;
-  uint64_t last_auto_snapshot_ = 0;  // learner thread only
   engine::RecoveryReport recovery_;  // written by Start only
 };
 
@@ -121,7 +123,7 @@ Status Engine::Impl::Start() {
   ro.skip_corruption = options_.skip_corruption;
   FLYWHEEL_ASSIGN_OR_RETURN(recovery_, engine::Recover(env_, ro, &state_, &ingestor_, &learner_,
                                                        &snapshots_, &messages_));
-  last_auto_snapshot_ = recovery_.snapshot_seq;
+  policy_.Reset(recovery_.snapshot_seq);
   engine::Learner::Hooks hooks;
   hooks.item_changed = [this](ItemIdx item) { indexer_.MarkDirty(item); };
   hooks.applied = [this](uint64_t seq) { AfterApplied(seq); };
@@ -131,10 +133,9 @@ Status Engine::Impl::Start() {
 }
 
 void Engine::Impl::AfterApplied(uint64_t seq) {
-  if (options_.snapshot_every == 0 || seq - last_auto_snapshot_ < options_.snapshot_every) {
+  if (!policy_.Due(seq)) {
     return;
   }
-  last_auto_snapshot_ = seq;
   Result<uint64_t> snap = snapshots_.Write();
   if (!snap.ok()) {
     messages_.Add("engine: automatic snapshot failed: " + snap.status().ToString());
@@ -146,8 +147,8 @@ Result<ForgetResult> Engine::Impl::ForgetUser(const std::string& id) {
   ForgetResult result;
   FLYWHEEL_ASSIGN_OR_RETURN(result.seq, ingestor_.LogForget(engine::UserDeleteRecord(id)));
   FLYWHEEL_RETURN_IF_ERROR(learner_.WaitForApplied(result.seq, 600'000));
-  // Every older snapshot and every log segment before the deletion goes.
-  FLYWHEEL_ASSIGN_OR_RETURN(result.snapshot_seq, snapshots_.Write(/*keep=*/1));
+  // Every older snapshot and every log segment before the deletion goes (after two copies).
+  FLYWHEEL_ASSIGN_OR_RETURN(result.snapshot_seq, snapshots_.WritePurge());
   return result;
 }
 
@@ -245,8 +246,8 @@ Status ValidateOptions(const EngineOptions& options, io::Env* env) {
   if (options.data_dir.empty()) {
     return Status::InvalidArgument("engine: data_dir is empty");
   }
-  if (options.keep_snapshots < 1) {
-    return Status::InvalidArgument("engine: keep_snapshots must be >= 1");
+  if (options.keep_snapshots < 2) {  // one bad snapshot must fall back to the previous one
+    return Status::InvalidArgument("engine: keep_snapshots must be >= 2");
   }
   if (!std::isfinite(options.rating_threshold)) {
     return Status::InvalidArgument("engine: rating_threshold must be a finite number");

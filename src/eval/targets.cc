@@ -132,6 +132,8 @@ Result<std::unique_ptr<EngineTarget>> EngineTarget::Open(const data::Dataset& da
   // Nothing here must survive a crash: no fdatasync per batch, no snapshot at Close.
   options.durability = "interval:60000";
   options.snapshot_on_close = false;
+  options.snapshot_every = 0;
+  options.snapshot_interval_ms = 0;
   options.models = {::flywheel::ModelSpec{model.name, model.params}};
   options.pipeline = pipeline;
   options.rating_threshold = dataset.types.rating_threshold();

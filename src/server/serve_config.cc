@@ -379,6 +379,7 @@ Result<ServeSettings> ServeConfig::Build() const {
   }
   s.engine.durability = GetString("durability");
   s.engine.snapshot_every = static_cast<uint64_t>(GetInt("snapshot_every"));
+  s.engine.snapshot_interval_ms = static_cast<uint64_t>(GetInt("snapshot_interval_s")) * 1000;
   s.engine.keep_snapshots = static_cast<int>(GetInt("keep_snapshots"));
   s.engine.skip_corruption = GetBool("skip_corruption");
   s.engine.event_types = GetString("event_types");

@@ -55,10 +55,16 @@ const std::vector<ConfigKeySpec>& ServeConfigKeys() {
       {"durability", T::kString, R"("sync")", 0, 0, "", "durability",
        "when an event is acknowledged: `sync` (after fdatasync) or `interval:<ms>` (1..60000: "
        "after write(), durable within the interval)", &CheckDurability},
-      {"snapshot_every", T::kInt, "0", 0, kMaxCount, "", "",
-       "automatic snapshot after this many applied events (0: only on demand and at shutdown)"},
-      {"keep_snapshots", T::kInt, "3", 1, 1000, "", "",
-       "snapshots kept; the log is kept from the oldest kept one on"},
+      {"snapshot_every", T::kInt, "100000", 0, kMaxCount, "", "snapshot-every",
+       "automatic snapshot after this many applied events, or after `snapshot_interval_s`, "
+       "whichever comes first (0: no count limit; both 0: only on demand and at shutdown); "
+       "bounds the log that a restart replays"},
+      {"snapshot_interval_s", T::kInt, "300", 0, 30 * 86400, "", "snapshot-interval",
+       "automatic snapshot at the first event applied this many seconds after the last snapshot "
+       "(0: no time limit)"},
+      {"keep_snapshots", T::kInt, "3", 2, 1000, "", "keep-snapshots",
+       "snapshots kept (>= 2: a damaged one falls back to the previous one); the log is kept "
+       "from the oldest kept one on"},
       {"skip_corruption", T::kBool, "false", 0, 0, "", "skip-corruption",
        "start past damaged log spans and a log cut short, losing their events (each is named in "
        "the recovery report: GET /v1/stats \"recovery\"); for a copy that keeps everything "

@@ -55,6 +55,7 @@ TEST(ServeConfigTest, DefaultsEqualTheOptionStructs) {
   const PipelineOptions& p = built->engine.pipeline;
   EXPECT_EQ(built->engine.durability, e.durability);
   EXPECT_EQ(built->engine.snapshot_every, e.snapshot_every);
+  EXPECT_EQ(built->engine.snapshot_interval_ms, e.snapshot_interval_ms);
   EXPECT_EQ(built->engine.keep_snapshots, e.keep_snapshots);
   EXPECT_EQ(built->engine.skip_corruption, e.skip_corruption);
   EXPECT_EQ(built->engine.event_types, e.event_types);
@@ -83,7 +84,8 @@ TEST(ServeConfigTest, EveryKeyIsSetFromAFile) {
   ASSERT_OK(config.MergeJson(R"({
     "data_dir": "/d", "host": "0.0.0.0", "port": 9000, "threads": 4, "max_body_bytes": 4096,
     "keys": {"read": "r", "write": "w", "admin": "a"}, "durability": "interval:50",
-    "snapshot_every": 1000, "keep_snapshots": 2, "models": "pop,itemknn",
+    "snapshot_every": 1000, "snapshot_interval_s": 60, "keep_snapshots": 2,
+    "models": "pop,itemknn",
     "params": ["itemknn.window=50"], "event_types": "wishlist=2",
     "pipeline": {"candidates": 100, "neighbour_seeds": 2, "neighbours_per_seed": 5,
                  "trending_candidates": 7, "content_candidates": 3, "exploration": 0.2,
@@ -102,6 +104,7 @@ TEST(ServeConfigTest, EveryKeyIsSetFromAFile) {
   EXPECT_EQ(s->keys.admin, "a");
   EXPECT_EQ(s->engine.durability, "interval:50");
   EXPECT_EQ(s->engine.snapshot_every, 1000u);
+  EXPECT_EQ(s->engine.snapshot_interval_ms, 60'000u);
   EXPECT_EQ(s->engine.keep_snapshots, 2);
   ASSERT_EQ(s->engine.models.size(), 2u);
   EXPECT_EQ(s->engine.models[1].params.at("window"), "50");
@@ -169,7 +172,8 @@ TEST(ServeConfigTest, OutOfRangeAndInvalidValuesNameTheKey) {
       {R"({"port": 70000})", "port: 70000 is out of range [0, 65535]"},
       {R"({"snapshot_every": -1})", "snapshot_every: -1 is out of range"},
       {R"({"snapshot_every": 18446744073709551615})", "snapshot_every: 18446744073709551615 is"},
-      {R"({"keep_snapshots": 0})", "keep_snapshots: 0 is out of range [1, 1000]"},
+      {R"({"keep_snapshots": 1})", "keep_snapshots: 1 is out of range [2, 1000]"},
+      {R"({"snapshot_interval_s": -5})", "snapshot_interval_s: -5 is out of range"},
       {R"({"durability": "fast"})", "durability: "},
       {R"({"durability": "interval:0"})", "durability: "},
       {R"({"event_types": "wishlist"})", "event_types: event types: expected name=weight"},

@@ -36,6 +36,20 @@ std::string CheckHeader(const std::string& buffer) {
   return "";
 }
 
+// The first_seq of the segment at `path` from its header; 0 when it cannot be read or is bad.
+uint64_t SegmentFirstSeq(io::Env* env, const std::string& path) {
+  auto file = env->OpenSequential(path);
+  if (!file.ok()) {
+    return 0;
+  }
+  std::string header(kSegmentHeaderSize, '\0');
+  auto n = (*file)->Read(header.size(), header.data());
+  if (!n.ok() || *n != header.size() || !CheckHeader(header).empty()) {
+    return 0;
+  }
+  return DecodeFixed64(header.data() + 8);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LogReader>> LogReader::Open(io::Env* env, const std::string& dir,
@@ -53,6 +67,18 @@ Result<std::unique_ptr<LogReader>> LogReader::Open(io::Env* env, const std::stri
   }
   std::sort(segments.begin(), segments.end(),
             [](const Segment& a, const Segment& b) { return a.number < b.number; });
+  // Segments wholly before start_seq are not read: damage in a segment that a snapshot already
+  // covers must not block recovery from that snapshot.
+  // The newest segment whose header is good and starts at or before start_seq is the first read.
+  size_t skip = 0;
+  for (size_t i = segments.size(); options.start_seq > 1 && i-- > 1;) {
+    const uint64_t first = SegmentFirstSeq(env, segments[i].path);
+    if (first != 0 && first <= options.start_seq) {
+      skip = i;
+      break;
+    }
+  }
+  segments.erase(segments.begin(), segments.begin() + static_cast<ptrdiff_t>(skip));
   return std::unique_ptr<LogReader>(new LogReader(env, std::move(segments), options));
 }
 

@@ -25,7 +25,9 @@
 namespace flywheel::wal {
 
 struct ReaderOptions {
-  // Records with a smaller seq are read (checked) but not returned. 0: from the first record.
+  // Records with a smaller seq are not returned: segments wholly before it (the next segment's
+  // header says it starts at or before start_seq) are not read at all; records before it in the
+  // first segment read are checked. 0: from the first record.
   uint64_t start_seq = 0;
   // Skip damaged spans (counted in ReadReport) instead of failing. Default: strict.
   bool tolerate_corruption = false;

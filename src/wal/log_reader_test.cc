@@ -308,6 +308,31 @@ TEST_F(LogReaderTest, MissingEventsBeforeStartSeq) {
   ExpectEvents(r.records, 101, 1);
 }
 
+// Issue 17 item 7: damage in a segment wholly before start_seq (a snapshot covers it) is not read;
+// the first segment read is the newest one starting at or before start_seq.
+TEST_F(LogReaderTest, SegmentsWhollyBeforeStartSeqAreNotRead) {
+  WriteSegment(1, 1, {1, 2, 3});
+  WriteSegment(2, 4, {4, 5});
+  WriteSegment(3, 6, {6, 7, 8});
+  std::string data = Load(Seg(1));
+  data[RecordOffsets(data)[1] + 8] = 9;  // unknown type in segment 1
+  Store(Seg(1), data);
+  data = Load(Seg(2));
+  data[3] = 'X';  // bad header magic in segment 2
+  Store(Seg(2), data);
+  ReaderOptions options;
+  options.start_seq = 7;
+  ReadResult r = ReadAll(env_, dir_, options);
+  ASSERT_OK(r.status);
+  ExpectEvents(r.records, 7, 2);
+  EXPECT_EQ(r.report.segments, 1u);
+  options.start_seq = 5;  // needs segment 2, whose header is bad: still refused
+  EXPECT_THAT(ReadAll(env_, dir_, options).status, StatusIs(StatusCode::kCorruption));
+  options.start_seq = 0;
+  EXPECT_THAT(ReadAll(env_, dir_, options).status,
+              StatusIs(StatusCode::kCorruption, HasSubstr("000001.log")));
+}
+
 // Truncating the log at every byte offset within the last 6 records returns exactly the
 // records that are complete, and never fails.
 TEST_F(LogReaderTest, TruncateAtEveryOffsetOfTheTail) {

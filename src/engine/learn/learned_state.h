@@ -68,6 +68,7 @@ class LearnedState {
   Result<size_t> ModelIndex(const std::string& name) const;
   const std::vector<ModelSpec>& specs() const { return specs_; }
   const EventTypeTable& types() const { return types_; }
+  size_t user_history() const { return user_history_; }
 
   // Puts `fresh` in place of model `which`; the old one is kept alive until destruction (the
   // indexer thread may still read it). REQUIRES: mu held exclusively.

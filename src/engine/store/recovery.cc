@@ -17,11 +17,10 @@
 namespace flywheel::engine {
 namespace {
 
-Status LoadSnapshot(uint64_t seq, const Snapshots& snapshots, LearnedState* state,
-                    Ingestor* ingestor) {
-  const std::string name = SnapshotFileName(seq);
+Status LoadSnapshot(const std::string& name, uint64_t seq, const Snapshots& snapshots,
+                    LearnedState* state, Ingestor* ingestor) {
   std::string bytes;
-  FLYWHEEL_ASSIGN_OR_RETURN(const SnapshotView view, snapshots.Read(seq, &bytes));
+  FLYWHEEL_ASSIGN_OR_RETURN(const SnapshotView view, snapshots.Read(name, seq, &bytes));
   {
     base::WriterLock lock(&state->mu);  // uncontended: no other thread runs yet
     FLYWHEEL_RETURN_IF_ERROR(state->Load(view, name));
@@ -35,24 +34,63 @@ Status LoadSnapshot(uint64_t seq, const Snapshots& snapshots, LearnedState* stat
   return r.ExpectEnd();
 }
 
-// The newest snapshot that loads (0: none, empty state); the ones refused go to `refused`.
-Result<uint64_t> LoadNewestSnapshot(const Snapshots& snapshots, LearnedState* state,
-                                    Ingestor* ingestor, MessageLog* messages,
-                                    std::vector<RefusedSnapshot>* refused) {
+// Loads the newest snapshot file that loads, trying each sequence number's snapshot and then its
+// purge copy; fills snapshot_seq (0: none, empty state), snapshot_file and snapshots_refused.
+Status LoadNewestSnapshot(const Snapshots& snapshots, LearnedState* state, Ingestor* ingestor,
+                          MessageLog* messages, RecoveryReport* out) {
   FLYWHEEL_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, snapshots.List());
+  FLYWHEEL_ASSIGN_OR_RETURN(std::vector<uint64_t> copies, snapshots.List(/*copies=*/true));
+  seqs.insert(seqs.end(), copies.begin(), copies.end());
+  std::sort(seqs.rbegin(), seqs.rend());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
   for (uint64_t seq : seqs) {
-    Status st = LoadSnapshot(seq, snapshots, state, ingestor);
-    if (st.ok()) {
-      return seq;
+    for (const std::string& name : {SnapshotFileName(seq), SnapshotCopyFileName(seq)}) {
+      if (!snapshots.Exists(name)) {
+        continue;
+      }
+      Status st = LoadSnapshot(name, seq, snapshots, state, ingestor);
+      if (st.ok()) {
+        out->snapshot_seq = seq;
+        out->snapshot_file = name;
+        return st;
+      }
+      out->snapshots_refused.push_back({name, st.ToString()});
+      messages->Add("engine: skipped snapshot file " + name + ": " + st.ToString());
+      // Start the next attempt from a clean state.
+      ingestor->ClearDedup();
+      base::WriterLock lock(&state->mu);
+      FLYWHEEL_RETURN_IF_ERROR(state->Reset());
     }
-    messages->Add("engine: skipped snapshot " + SnapshotFileName(seq) + ": " + st.ToString());
-    refused->push_back({SnapshotFileName(seq), st.ToString()});
-    // Start the next attempt from a clean state.
-    ingestor->ClearDedup();
-    base::WriterLock lock(&state->mu);
-    FLYWHEEL_RETURN_IF_ERROR(state->Reset());
   }
-  return uint64_t{0};
+  return Status::Ok();
+}
+
+// After the writer is open: finishes a user deletion that was replayed (its purge may not have
+// run) or a purge that a crash cut short, and rewrites a purge snapshot loaded from its copy.
+Status FinishPurges(const RecoveryReport& out, LearnedState* state, Snapshots* snapshots,
+                    MessageLog* messages) {
+  uint64_t forgets = 0;
+  {
+    base::ReaderLock lock(&state->mu);
+    forgets = state->forgets_applied;
+  }
+  if (forgets > 0) {
+    // The writer opened a new segment, so the purge can remove every one before it.
+    FLYWHEEL_RETURN_IF_ERROR(snapshots->WritePurge().status());
+    messages->Add("engine: replayed " + std::to_string(forgets) +
+                  " user deletion(s); wrote a snapshot and its copy and erased older ones");
+    return Status::Ok();
+  }
+  if (out.snapshot_seq == 0 || !snapshots->Exists(SnapshotCopyFileName(out.snapshot_seq))) {
+    return Status::Ok();
+  }
+  if (out.snapshot_file == SnapshotCopyFileName(out.snapshot_seq)) {
+    FLYWHEEL_RETURN_IF_ERROR(snapshots->WritePurge().status());
+    messages->Add("engine: loaded the copy of purge snapshot " + std::to_string(out.snapshot_seq) +
+                  "; wrote the snapshot and its copy again");
+    return Status::Ok();
+  }
+  return snapshots->FinishPurge(out.snapshot_seq);
 }
 
 constexpr char kRefusalHint[] =
@@ -177,18 +215,11 @@ Status OpenWriter(io::Env* env, const RecoveryOptions& options, const wal::ReadR
   return Status::Ok();
 }
 
-// A user deletion was logged but the purge that follows it may not have finished: finish it
-// now so that the forgotten events leave the disk (the writer opened a new segment).
-Status FinishForget(LearnedState* state, Snapshots* snapshots, MessageLog* messages) {
-  uint64_t forgets = 0;
-  {
-    base::ReaderLock lock(&state->mu);
-    forgets = state->forgets_applied;
-  }
-  if (forgets > 0) {
-    FLYWHEEL_RETURN_IF_ERROR(snapshots->Write(/*keep=*/1).status());
-    messages->Add("engine: replayed " + std::to_string(forgets) +
-                  " user deletion(s); wrote a snapshot and erased older ones");
+// Removes leftover snapshot temp files (they may hold a forgotten user's data).
+Status RemoveTempFiles(Snapshots* snapshots, MessageLog* messages, RecoveryReport* out) {
+  FLYWHEEL_ASSIGN_OR_RETURN(out->temp_files_removed, snapshots->RemoveTempFiles());
+  for (const std::string& name : out->temp_files_removed) {
+    messages->Add("engine: removed leftover " + name + " (a snapshot write cut short)");
   }
   return Status::Ok();
 }
@@ -200,14 +231,23 @@ Result<RecoveryReport> Recover(io::Env* env, const RecoveryOptions& options, Lea
                                MessageLog* messages) {
   const auto start = std::chrono::steady_clock::now();
   RecoveryReport out;
-  FLYWHEEL_ASSIGN_OR_RETURN(out.snapshot_seq, LoadNewestSnapshot(*snapshots, state, ingestor,
-                                                                 messages, &out.snapshots_refused));
-  if (out.snapshot_seq != 0) {
-    out.snapshot_file = SnapshotFileName(out.snapshot_seq);
+  if (!options.read_only) {
+    FLYWHEEL_RETURN_IF_ERROR(RemoveTempFiles(snapshots, messages, &out));
   }
+  FLYWHEEL_RETURN_IF_ERROR(LoadNewestSnapshot(*snapshots, state, ingestor, messages, &out));
   snapshots->set_seq(out.snapshot_seq);
-  FLYWHEEL_ASSIGN_OR_RETURN(const wal::ReadReport report,
-                            ReplayLog(env, options, out.snapshot_seq, ingestor, learner, &out));
+  Result<wal::ReadReport> replay =
+      ReplayLog(env, options, out.snapshot_seq, ingestor, learner, &out);
+  if (!replay.ok() && !out.snapshots_refused.empty()) {
+    const RefusedSnapshot& newest = out.snapshots_refused.front();
+    return Status(replay.status().code(),
+                  "engine: snapshot file " + newest.file + ": " + newest.reason +
+                      "; the fallback to snapshot " + std::to_string(out.snapshot_seq) +
+                      " needs the log from seq " + std::to_string(out.snapshot_seq + 1) + ": " +
+                      replay.status().message());
+  }
+  FLYWHEEL_RETURN_IF_ERROR(replay.status());
+  const wal::ReadReport& report = *replay;
   AddReadReport(report, &out);
   const uint64_t applied = out.replayed_events > 0 ? learner->applied_seq() : out.snapshot_seq;
   learner->FinishRecovery(applied);
@@ -229,7 +269,7 @@ Result<RecoveryReport> Recover(io::Env* env, const RecoveryOptions& options, Lea
   }
   FLYWHEEL_RETURN_IF_ERROR(OpenWriter(env, options, report, next_seq, shortfall, ingestor));
   if (!options.read_only) {
-    FLYWHEEL_RETURN_IF_ERROR(FinishForget(state, snapshots, messages));
+    FLYWHEEL_RETURN_IF_ERROR(FinishPurges(out, state, snapshots, messages));
   }
   out.messages = messages->All();
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,15 +1,18 @@
 // Recovery: brings a data directory's learned state back at Engine::Open (doc/engine.md,
-// "Recovery"). Loads the newest valid snapshot into the LearnedState (and the dedup window into
-// the Ingestor), falling back to older ones and finally to an empty state; replays the log after
-// it through the Learner's apply step; cuts a torn tail; opens the log writer after the last
-// record; and finishes an interrupted user deletion (snapshot and purge). With deterministic
-// models the state after recovery is bit-identical to an uninterrupted run.
+// "Recovery"). Removes leftover snapshot temp files; loads the newest valid snapshot file (a
+// purge snapshot's copy when the snapshot itself fails) into the LearnedState (and the dedup
+// window into the Ingestor), falling back to older ones and finally to an empty state; replays
+// the log after it through the Learner's apply step (segments wholly before it are not read);
+// cuts a torn tail; opens the log writer after the last record; and finishes an interrupted user
+// deletion (snapshot and purge; a purge snapshot loaded from its copy is written again). With
+// deterministic models the state after recovery is bit-identical to an uninterrupted run.
 //
 // Runs on the opening thread before the learner and indexer threads start.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "flywheel/recovery_report.h"
 

@@ -124,11 +124,12 @@ std::string SnapshotFileName(uint64_t seq) {
   return "snap-" + std::string(20 - std::min<size_t>(20, digits.size()), '0') + digits + ".fws";
 }
 
-std::optional<uint64_t> ParseSnapshotFileName(std::string_view name) {
+namespace {
+
+std::optional<uint64_t> ParseNumberedName(std::string_view name, std::string_view suffix) {
   constexpr std::string_view kPrefix = "snap-";
-  constexpr std::string_view kSuffix = ".fws";
-  if (name.size() != kPrefix.size() + 20 + kSuffix.size() || !name.starts_with(kPrefix) ||
-      !name.ends_with(kSuffix)) {
+  if (name.size() != kPrefix.size() + 20 + suffix.size() || !name.starts_with(kPrefix) ||
+      !name.ends_with(suffix)) {
     return std::nullopt;
   }
   uint64_t seq = 0;
@@ -141,14 +142,33 @@ std::optional<uint64_t> ParseSnapshotFileName(std::string_view name) {
   return seq;
 }
 
-Result<std::vector<uint64_t>> ListSnapshots(io::Env* env, const std::string& dir) {
+}  // namespace
+
+std::optional<uint64_t> ParseSnapshotFileName(std::string_view name) {
+  return ParseNumberedName(name, ".fws");
+}
+
+std::string SnapshotCopyFileName(uint64_t seq) {
+  std::string name = SnapshotFileName(seq);
+  return name.insert(name.size() - 4, ".copy");
+}
+
+std::optional<uint64_t> ParseSnapshotCopyFileName(std::string_view name) {
+  return ParseNumberedName(name, ".copy.fws");
+}
+
+bool IsSnapshotTempFileName(std::string_view name) {
+  return name.starts_with("snap-") && name.ends_with(".tmp");
+}
+
+Result<std::vector<uint64_t>> ListSnapshots(io::Env* env, const std::string& dir, bool copies) {
   std::vector<uint64_t> seqs;
   if (!env->FileExists(dir)) {
     return seqs;
   }
   FLYWHEEL_ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
   for (const std::string& name : names) {
-    if (auto seq = ParseSnapshotFileName(name)) {
+    if (auto seq = copies ? ParseSnapshotCopyFileName(name) : ParseSnapshotFileName(name)) {
       seqs.push_back(*seq);
     }
   }
@@ -157,7 +177,8 @@ Result<std::vector<uint64_t>> ListSnapshots(io::Env* env, const std::string& dir
 }
 
 Status WriteFileAtomically(io::Env* env, const std::string& dir, const std::string& name,
-                           std::string_view bytes) {
+                           std::string_view bytes,
+                           const std::function<Status(const std::string&)>& check) {
   const std::string path = io::JoinPath(dir, name);
   const std::string tmp = path + ".tmp";
   Status st = [&]() -> Status {
@@ -165,6 +186,9 @@ Status WriteFileAtomically(io::Env* env, const std::string& dir, const std::stri
     FLYWHEEL_RETURN_IF_ERROR(file->Append(bytes));
     FLYWHEEL_RETURN_IF_ERROR(file->Sync());
     FLYWHEEL_RETURN_IF_ERROR(file->Close());
+    if (check) {
+      FLYWHEEL_RETURN_IF_ERROR(check(tmp));
+    }
     return env->Rename(tmp, path);
   }();
   if (!st.ok()) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,12 +41,23 @@ Result<SnapshotView> DecodeSnapshot(std::string_view bytes, const std::string& w
 std::string SnapshotFileName(uint64_t seq);
 std::optional<uint64_t> ParseSnapshotFileName(std::string_view name);
 
-// Sequence numbers of the snapshot files in `dir`, newest first (missing dir: none).
-Result<std::vector<uint64_t>> ListSnapshots(io::Env* env, const std::string& dir);
+// "snap-<seq, 20 digits>.copy.fws": the second copy of a purge snapshot (the snapshot written
+// after a user deletion, when no older snapshot or log may be kept); and its inverse.
+std::string SnapshotCopyFileName(uint64_t seq);
+std::optional<uint64_t> ParseSnapshotCopyFileName(std::string_view name);
+// True for "snap-*.tmp": a snapshot (or copy) whose atomic write did not finish.
+bool IsSnapshotTempFileName(std::string_view name);
 
-// Writes `bytes` to dir/name atomically: dir/name.tmp, fdatasync, close, rename, fsync dir.
-// On error the temp file is removed (best effort) and an existing dir/name is untouched.
+// Sequence numbers of the snapshot files in `dir`, newest first (missing dir: none). With
+// `copies`, those of the copies (snap-*.copy.fws) instead.
+Result<std::vector<uint64_t>> ListSnapshots(io::Env* env, const std::string& dir,
+                                            bool copies = false);
+
+// Writes `bytes` to dir/name atomically: dir/name.tmp, fdatasync, close, `check(tmp path)` when
+// given (e.g. read the file back and decode it), rename, fsync dir. On error (also from `check`)
+// the temp file is removed (best effort) and an existing dir/name is untouched.
 Status WriteFileAtomically(io::Env* env, const std::string& dir, const std::string& name,
-                           std::string_view bytes);
+                           std::string_view bytes,
+                           const std::function<Status(const std::string&)>& check = nullptr);
 
 }  // namespace flywheel::engine

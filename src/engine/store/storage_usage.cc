@@ -41,7 +41,10 @@ Result<StorageStats> MeasureStorage(io::Env* env, const std::string& data_dir) {
       &s.log_bytes, &s.log_segments));
   FLYWHEEL_RETURN_IF_ERROR(SumFiles(
       env, io::JoinPath(data_dir, "snapshots"),
-      [](const std::string& name) { return ParseSnapshotFileName(name).has_value(); },
+      [](const std::string& name) {  // purge copies (snap-*.copy.fws) take disk space too
+        return ParseSnapshotFileName(name).has_value() ||
+               ParseSnapshotCopyFileName(name).has_value();
+      },
       &s.snapshot_bytes, &s.snapshots));
   return s;
 }
