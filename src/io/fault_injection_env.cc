@@ -54,6 +54,26 @@ void FaultInjectionEnv::SetSpaceLimit(uint64_t bytes) {
   std::lock_guard lock(mu_);
   space_left_ = bytes;
 }
+void FaultInjectionEnv::CrashAtNthOperation(int n) {
+  std::lock_guard lock(mu_);
+  crash_countdown_ = n;
+}
+void FaultInjectionEnv::Halt() {
+  std::lock_guard lock(mu_);
+  active_ = false;
+}
+bool FaultInjectionEnv::halted() const {
+  std::lock_guard lock(mu_);
+  return !active_;
+}
+void FaultInjectionEnv::set_torn_tail(TornTail tail) {
+  std::lock_guard lock(mu_);
+  torn_tail_ = tail;
+}
+int64_t FaultInjectionEnv::operations() const {
+  std::lock_guard lock(mu_);
+  return operations_;
+}
 void FaultInjectionEnv::set_forward_syncs(bool forward) {
   std::lock_guard lock(mu_);
   forward_syncs_ = forward;
@@ -87,12 +107,25 @@ Status FaultInjectionEnv::CheckActive() const {
   return active_ ? Status::Ok() : Status::IoError("io: simulated crash: file system inactive");
 }
 
+bool FaultInjectionEnv::CountOperation() {
+  ++operations_;
+  if (Hit(&crash_countdown_)) {
+    active_ = false;
+    return false;
+  }
+  return true;
+}
+
 uint64_t FaultInjectionEnv::PlanAppend(uint64_t n, Status* fault) {
   std::lock_guard lock(mu_);
   ++writes_;
   *fault = CheckActive();
   if (!fault->ok()) {
     return 0;
+  }
+  if (!CountOperation()) {
+    *fault = Status::IoError("io: simulated crash during a write");
+    return n / 2;
   }
   if (Hit(&write_countdown_)) {
     *fault = Status::IoError("io: injected write failure");
@@ -122,6 +155,9 @@ Status FaultInjectionEnv::FileSync(WritableFile* base_file, const std::string& p
     std::lock_guard lock(mu_);
     ++syncs_;
     FLYWHEEL_RETURN_IF_ERROR(CheckActive());
+    if (!CountOperation()) {
+      return Status::IoError("io: simulated crash");
+    }
     if (Hit(&sync_countdown_)) {
       return Status::IoError("io: fdatasync failed on " + path + ": injected failure (fatal)");
     }
@@ -141,6 +177,9 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::OpenWritable(const std:
   {
     std::lock_guard lock(mu_);
     FLYWHEEL_RETURN_IF_ERROR(CheckActive());
+    if (!CountOperation()) {
+      return Status::IoError("io: simulated crash");
+    }
   }
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> base, base_->OpenWritable(path));
   std::lock_guard lock(mu_);
@@ -152,6 +191,9 @@ Status FaultInjectionEnv::Rename(const std::string& from, const std::string& to)
   {
     std::lock_guard lock(mu_);
     FLYWHEEL_RETURN_IF_ERROR(CheckActive());
+    if (!CountOperation()) {
+      return Status::IoError("io: simulated crash");
+    }
     if (Hit(&rename_countdown_)) {
       return Status::IoError("io: injected rename failure " + from + " -> " + to);
     }
@@ -172,6 +214,9 @@ Status FaultInjectionEnv::RemoveFile(const std::string& path) {
   {
     std::lock_guard lock(mu_);
     FLYWHEEL_RETURN_IF_ERROR(CheckActive());
+    if (!CountOperation()) {
+      return Status::IoError("io: simulated crash");
+    }
   }
   FLYWHEEL_RETURN_IF_ERROR(base_->RemoveFile(path));
   std::lock_guard lock(mu_);
@@ -185,6 +230,9 @@ Status FaultInjectionEnv::SyncDir(const std::string& dir) {
     std::lock_guard lock(mu_);
     ++syncs_;
     FLYWHEEL_RETURN_IF_ERROR(CheckActive());
+    if (!CountOperation()) {
+      return Status::IoError("io: simulated crash");
+    }
     if (Hit(&sync_countdown_)) {
       return Status::IoError("io: fdatasync failed on directory " + dir + ": injected (fatal)");
     }
@@ -206,6 +254,9 @@ Status FaultInjectionEnv::Truncate(const std::string& path, uint64_t size) {
   {
     std::lock_guard lock(mu_);
     FLYWHEEL_RETURN_IF_ERROR(CheckActive());
+    if (!CountOperation()) {
+      return Status::IoError("io: simulated crash");
+    }
   }
   FLYWHEEL_RETURN_IF_ERROR(base_->Truncate(path, size));
   std::lock_guard lock(mu_);
@@ -217,19 +268,40 @@ Status FaultInjectionEnv::Truncate(const std::string& path, uint64_t size) {
   return Status::Ok();
 }
 
+Status FaultInjectionEnv::FillTornTail(const std::string& path, uint64_t keep, uint64_t fill,
+                                       bool zeros, uint64_t seed) {
+  std::string content;
+  FLYWHEEL_RETURN_IF_ERROR(ReadFileToString(base_, path, &content));
+  content.resize(keep);
+  base::Rng rng(seed);
+  for (uint64_t i = 0; i < fill; ++i) {
+    content.push_back(zeros ? '\0' : static_cast<char>(rng.Next() & 0xff));
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, base_->OpenWritable(path));
+  FLYWHEEL_RETURN_IF_ERROR(file->Append(content));
+  FLYWHEEL_RETURN_IF_ERROR(file->Sync());
+  return file->Close();
+}
+
 Status FaultInjectionEnv::SimulateCrash(uint64_t seed) {
   std::map<std::string, FileState> files;
+  TornTail tail = TornTail::kCut;
   {
     std::lock_guard lock(mu_);
     active_ = false;
     files.swap(files_);
+    tail = torn_tail_;
   }
   base::Rng rng(seed);
   Status first_error;
   for (const auto& [path, state] : files) {
     const uint64_t unsynced = state.size - std::min(state.size, state.synced);
     const uint64_t kept = seed == 0 || unsynced == 0 ? 0 : rng.Uniform(unsynced + 1);
+    const uint64_t fill =
+        seed == 0 || tail == TornTail::kCut ? 0 : rng.Uniform(unsynced - kept + 1);
     Status status = !state.durable_name ? base_->RemoveFile(path)
+                    : fill > 0          ? FillTornTail(path, state.synced + kept, fill,
+                                                       tail == TornTail::kZeros, rng.Next())
                     : unsynced > kept   ? base_->Truncate(path, state.synced + kept)
                                         : Status::Ok();
     if (!status.ok() && status.code() != StatusCode::kNotFound && first_error.ok()) {

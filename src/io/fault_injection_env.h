@@ -7,7 +7,13 @@
 //   - FailNthWrite / FailNthSync / FailNthRename make the n-th such call from now fail (kIoError;
 //     a failing write first writes half of its data, like a torn write);
 //   - SetSpaceLimit(k) makes appends fail with kResourceExhausted once k more bytes were written
-//     (what fits is written first, as a real ENOSPC would leave it).
+//     (what fits is written first, as a real ENOSPC would leave it);
+//   - CrashAtNthOperation(n) / Halt() stop the file system at a chosen point (the n-th mutating
+//     call, an append cut in half) without dropping anything yet, so that a test can tear down
+//     what used it and then call SimulateCrash();
+//   - set_torn_tail(kZeros / kGarbage) makes SimulateCrash() leave, after the kept prefix of a
+//     file's unsynced bytes, a run of zero or random bytes (size metadata written back before the
+//     data: what ext4/XFS can show after a power loss), instead of just cutting the file.
 // Files opened for writing before the env existed, or through the base env, are not tracked;
 // tracked files deleted behind its back are ignored by SimulateCrash().
 // Thread safety: all methods may be called concurrently (one mutex guards the bookkeeping; the
@@ -35,6 +41,20 @@ class FaultInjectionEnv final : public Env {
   void FailNthRename(int n);
   // Fail appends with kResourceExhausted after `bytes` more bytes (UINT64_MAX: no limit).
   void SetSpaceLimit(uint64_t bytes);
+  // The n-th mutating call from now (append, sync, directory sync, open for writing, rename,
+  // remove, truncate; 1-based; 0 disables) and every later one fail with kIoError "simulated
+  // crash" (an append writes half of its data first); unsynced data stays until SimulateCrash().
+  void CrashAtNthOperation(int n);
+  // The same, now.
+  void Halt();
+  // True once the file system stopped (Halt, CrashAtNthOperation or SimulateCrash).
+  bool halted() const;
+  // What SimulateCrash(seed != 0) leaves after a file's kept unsynced prefix (see above).
+  enum class TornTail { kCut, kZeros, kGarbage };
+  void set_torn_tail(TornTail tail);
+  // Mutating calls so far (what CrashAtNthOperation counts).
+  int64_t operations() const;
+
   // When false, Sync()/SyncDir() update the bookkeeping but skip the real fsync (fast tests;
   // durability is simulated by SimulateCrash() anyway). Default true.
   void set_forward_syncs(bool forward);
@@ -43,7 +63,8 @@ class FaultInjectionEnv final : public Env {
   // kIoError "simulated crash"; unsynced bytes of tracked files are dropped (files truncated to
   // their synced size) and files not yet made durable by a SyncDir() are removed. With a non-zero
   // `seed`, each file instead keeps a random prefix of its unsynced bytes (partial writeback; the
-  // choice is a function of the seed). Call Reactivate() before recovery.
+  // choice is a function of the seed), followed under kZeros/kGarbage by a random part of the rest
+  // as zero or random bytes. Call Reactivate() before recovery.
   Status SimulateCrash(uint64_t seed = 0);
   void Reactivate();
 
@@ -80,6 +101,10 @@ class FaultInjectionEnv final : public Env {
   void RecordAppend(const std::string& path, uint64_t n);
   Status FileSync(WritableFile* base_file, const std::string& path);
   Status CheckActive() const;  // REQUIRES: mu_ held
+  // Counts a mutating call; false when it is the crash point (the env is halted then).
+  bool CountOperation();  // REQUIRES: mu_ held
+  Status FillTornTail(const std::string& path, uint64_t keep, uint64_t fill, bool zeros,
+                      uint64_t seed);
   static bool Hit(int* countdown);
 
   Env* const base_;
@@ -93,6 +118,9 @@ class FaultInjectionEnv final : public Env {
   bool active_ = true;                      // guarded by mu_
   int64_t writes_ = 0;                      // guarded by mu_
   int64_t syncs_ = 0;                       // guarded by mu_
+  int crash_countdown_ = 0;                 // guarded by mu_
+  int64_t operations_ = 0;                  // guarded by mu_
+  TornTail torn_tail_ = TornTail::kCut;     // guarded by mu_
 };
 
 }  // namespace flywheel::io

@@ -79,5 +79,78 @@ TEST_F(FaultInjectionEnvTest, SpaceLimitWritesWhatFits) {
   EXPECT_EQ(Contents("a"), "abcde");
 }
 
+TEST_F(FaultInjectionEnvTest, CrashAtNthOperationHaltsThereAndKeepsDataUntilTheCrash) {
+  auto file = env_.OpenWritable(Path("a"));
+  ASSERT_OK(file);
+  ASSERT_OK(env_.SyncDir(tmp_.path()));
+  const int64_t before = env_.operations();
+  env_.CrashAtNthOperation(3);  // append, sync, then the third: an append cut in half
+  ASSERT_OK((*file)->Append("head"));
+  ASSERT_OK((*file)->Sync());
+  EXPECT_FALSE(env_.halted());
+  EXPECT_THAT((*file)->Append("abcdef"), StatusIs(StatusCode::kIoError, HasSubstr("crash")));
+  EXPECT_TRUE(env_.halted());
+  EXPECT_EQ(env_.operations(), before + 3);
+  EXPECT_THAT((*file)->Sync(), StatusIs(StatusCode::kIoError));
+  EXPECT_THAT(env_.Rename(Path("a"), Path("b")), StatusIs(StatusCode::kIoError));
+  EXPECT_EQ(Contents("a"), "headabc");  // not dropped before SimulateCrash
+  ASSERT_OK(env_.SimulateCrash());
+  env_.Reactivate();
+  EXPECT_EQ(Contents("a"), "head");
+}
+
+TEST_F(FaultInjectionEnvTest, HaltStopsEveryMutatingCall) {
+  auto file = env_.OpenWritable(Path("a"));
+  ASSERT_OK(file);
+  env_.Halt();
+  EXPECT_THAT((*file)->Append("x"), StatusIs(StatusCode::kIoError));
+  EXPECT_THAT(env_.OpenWritable(Path("b")).status(), StatusIs(StatusCode::kIoError));
+  EXPECT_THAT(env_.RemoveFile(Path("a")), StatusIs(StatusCode::kIoError));
+  EXPECT_THAT(env_.SyncDir(tmp_.path()), StatusIs(StatusCode::kIoError));
+  env_.Reactivate();
+  EXPECT_OK((*file)->Append("x"));
+}
+
+// Torn tails: over many seeds, the file is the synced part, a prefix of the unsynced bytes, then
+// (kZeros) only zero bytes or (kGarbage) arbitrary ones, never longer than what was written.
+TEST_F(FaultInjectionEnvTest, TornTailsKeepAPrefixThenZerosOrGarbage) {
+  const std::string synced = "synced|";
+  const std::string unsynced = "0123456789abcdefghijklmnopqrstuvwxyz";
+  int zero_tails = 0;
+  int garbage_tails = 0;
+  for (uint64_t seed = 1; seed <= 60; ++seed) {
+    const bool zeros = seed % 2 == 0;
+    env_.set_torn_tail(zeros ? FaultInjectionEnv::TornTail::kZeros
+                             : FaultInjectionEnv::TornTail::kGarbage);
+    auto file = env_.OpenWritable(Path("t"));
+    ASSERT_OK(file);
+    ASSERT_OK(env_.SyncDir(tmp_.path()));
+    ASSERT_OK((*file)->Append(synced));
+    ASSERT_OK((*file)->Sync());
+    ASSERT_OK((*file)->Append(unsynced));
+    file->reset();
+    ASSERT_OK(env_.SimulateCrash(seed));
+    env_.Reactivate();
+    const std::string got = Contents("t");
+    ASSERT_GE(got.size(), synced.size());
+    ASSERT_LE(got.size(), synced.size() + unsynced.size());
+    ASSERT_EQ(got.substr(0, synced.size()), synced);
+    const std::string rest = got.substr(synced.size());
+    size_t prefix = 0;
+    while (prefix < rest.size() && rest[prefix] == unsynced[prefix]) {
+      ++prefix;
+    }
+    const std::string tail = rest.substr(prefix);
+    if (zeros) {
+      EXPECT_EQ(tail, std::string(tail.size(), '\0')) << "seed " << seed;
+      zero_tails += tail.empty() ? 0 : 1;
+    } else {
+      garbage_tails += tail.size() > 1 ? 1 : 0;
+    }
+  }
+  EXPECT_GT(zero_tails, 5);  // the fill happens, not only the cut
+  EXPECT_GT(garbage_tails, 5);
+}
+
 }  // namespace
 }  // namespace flywheel::io
