@@ -297,7 +297,9 @@ def verify(address, ledger, users, failures, cycle):
     return lost, duplicated, unknown
 
 
-def run_mode(args, mode, cycles, rng, work):
+def run_mode(args, mode, cycles, rng, work, publish):
+    """Runs `cycles` kill -9 cycles in one durability mode; `publish(summary)` is called every
+    10 cycles and at the end with the results so far."""
     data_dir = os.path.join(work, "data-" + mode.replace(":", "-"))
     config = os.path.join(work, "config.json")
     with open(config, "w") as f:
@@ -318,11 +320,17 @@ def run_mode(args, mode, cycles, rng, work):
             if cycle == cycles or cycle % 100 == 0:
                 users = set(everyone)
             users.update(rng.sample(everyone, min(20, len(everyone))))
+            before = len(failures)
             l, d, u = verify(server.address, ledger, users, failures, cycle)
             lost, duplicated, unknown = lost | l, duplicated | d, unknown | u
+            for failure in failures[before:]:
+                print("FAIL " + failure, file=sys.stderr, flush=True)
             if failures and args.stop_on_failure:
                 server.kill()
                 break
+        if cycle % 10 == 0 or cycle == cycles:
+            publish(summarize(mode, ledger, failures, lost, duplicated, unknown, listening, ready,
+                              kill_after))
         if cycle == cycles:
             server.kill()
             break
@@ -363,6 +371,11 @@ def run_mode(args, mode, cycles, rng, work):
     log.close()
     if not args.keep:
         shutil.rmtree(data_dir, ignore_errors=True)
+    return summarize(mode, ledger, failures, lost, duplicated, unknown, listening, ready,
+                     kill_after)
+
+
+def summarize(mode, ledger, failures, lost, duplicated, unknown, listening, ready, kill_after):
     return {"mode": mode, "cycles": len(ready), "events_sent": len(ledger.sent),
             "events_acknowledged": len(ledger.acked), "in_doubt_at_end": len(ledger.in_doubt),
             "lost": len(lost), "duplicated": len(duplicated), "never_sent": len(unknown),
@@ -406,7 +419,18 @@ def main():
     os.makedirs(work, exist_ok=True)
     rng = random.Random(args.seed)
     started = time.time()
-    results = [run_mode(args, mode, args.cycles, rng, work) for mode in args.modes.split(",")]
+    results = []
+
+    def publish(partial):
+        if args.json:
+            doc = {"partial": True, "seconds": round(time.time() - started, 1),
+                   "seed": args.seed, "modes": results + [partial]}
+            with open(args.json + ".tmp", "w") as f:
+                json.dump(doc, f, indent=1)
+            os.replace(args.json + ".tmp", args.json)
+
+    for mode in args.modes.split(","):
+        results.append(run_mode(args, mode, args.cycles, rng, work, publish))
     out = {"seconds": round(time.time() - started, 1), "seed": args.seed, "modes": results}
     text = json.dumps(out, indent=1)
     print(text)

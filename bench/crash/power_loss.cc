@@ -250,6 +250,8 @@ Status PowerLossBench::RunDir(int dir_index, int cycles, PowerLossReport* report
   std::filesystem::remove_all(dir.path);
   io::FaultInjectionEnv env(io::Env::Default());
   env.set_forward_syncs(false);  // durability is simulated: SimulateCrash keeps what was synced
+  // Unsynced renames and removals may be undone by the crash.
+  env.set_undo_unsynced_names(true, options_.dir_ops_in_order);
   dir.env = &env;
   ++report->dirs;
   for (int cycle = 0; cycle <= cycles; ++cycle) {

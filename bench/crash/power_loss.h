@@ -5,7 +5,9 @@
 // append, an fdatasync, a segment roll-over or a snapshot written by the learner), acknowledges
 // batches of events (deterministic stream, unique ids, random batch sizes) until it does, then
 // drops every unsynced byte (or keeps a random prefix of them followed by nothing, zeros or
-// garbage: a torn tail), deletes files whose directory was not synced, and reopens. After each
+// garbage: a torn tail), deletes files whose directory was not synced, undoes or keeps each
+// rename not yet made durable by a directory sync (the old name and the replaced file come back)
+// and may bring back files removed since the last directory sync, and reopens. After each
 // recovery it checks:
 //   - no acknowledged event is lost: last_seq >= what was promised durable (sync mode: every
 //     acknowledged batch; interval mode: stats().durable_seq, the engine's own promise);
@@ -41,7 +43,10 @@ struct PowerLossOptions {
   int cycles_per_dir = 20;  // then the directory is finished and replaced
   size_t events_per_dir = 2500;
   int max_crash_operation = 48;  // the crash point is drawn in [1, this] mutating calls
-  std::string work_dir;          // directories are created (and removed) under it
+  // Unsynced directory operations reach the disk in order (a crash undoes a suffix of them, as on
+  // a journaling file system); false: any subset (POSIX's weakest promise).
+  bool dir_ops_in_order = true;
+  std::string work_dir;  // directories are created (and removed) under it
   bool verbose = false;
   // Called after each simulated power loss with the data directory (tests: damage it on purpose
   // to show that the checks catch a loss).

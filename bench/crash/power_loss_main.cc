@@ -3,6 +3,9 @@
 //
 //   flywheel_power_loss_bench --cycles 10000 --seed 1 --json /tmp/power_loss.json
 //
+// --unordered-dir-ops: a crash undoes any subset of the renames and removals not yet made durable
+// by a directory sync (POSIX's weakest promise), not a suffix of them (journaling file systems).
+//
 // Exit 0 when every check passed, 1 when one failed (the report lists them), 2 on bad usage.
 // Results: bench/results/crash.md.
 #include <cstdio>
@@ -18,7 +21,7 @@ int Usage(const std::string& problem) {
   std::fprintf(stderr,
                "%s\nusage: flywheel_power_loss_bench [--cycles N] [--seed S] [--cycles-per-dir N]\n"
                "  [--events-per-dir N] [--max-crash-operation N] [--work-dir DIR] [--json FILE]\n"
-               "  [--verbose]\n",
+               "  [--unordered-dir-ops] [--verbose]\n",
                problem.c_str());
   return 2;
 }
@@ -43,6 +46,10 @@ int main(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "--verbose") {
       options.verbose = true;
+      continue;
+    }
+    if (flag == "--unordered-dir-ops") {
+      options.dir_ops_in_order = false;
       continue;
     }
     if (i + 1 >= argc) {

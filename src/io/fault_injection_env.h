@@ -52,6 +52,14 @@ class FaultInjectionEnv final : public Env {
   // What SimulateCrash(seed != 0) leaves after a file's kept unsynced prefix (see above).
   enum class TornTail { kCut, kZeros, kGarbage };
   void set_torn_tail(TornTail tail);
+  // When true, SimulateCrash() also undoes directory operations not made durable by a SyncDir():
+  // an unsynced rename is either kept or undone (the old name comes back, and the file it
+  // replaced), an unsynced removal of a durable file is kept or undone (the file comes back with
+  // its synced content). `in_order`: the operations reached the disk in the order they were made,
+  // so a crash undoes a random suffix of them (what a journaling file system such as ext4 or XFS
+  // does); false: each one independently (all POSIX promises). Seed 0: all are undone.
+  // Default false: a file whose name is not durable is removed and removals stay.
+  void set_undo_unsynced_names(bool undo, bool in_order = true);
   // Mutating calls so far (what CrashAtNthOperation counts).
   int64_t operations() const;
 
@@ -93,7 +101,21 @@ class FaultInjectionEnv final : public Env {
     uint64_t size = 0;
     uint64_t synced = 0;
     bool durable_name = false;  // a SyncDir() of its directory happened after creation
+    // Set by an unsynced rename: the name before it, whether that name was durable, and the
+    // durable content of the file the rename replaced (if there was one).
+    std::string renamed_from;
+    bool from_durable = false;
+    bool replaced_a_file = false;
+    std::string replaced;
+    uint64_t rename_order = 0;  // position among the unsynced directory operations
   };
+  struct Removed {
+    std::string content;  // what was durable
+    uint64_t order = 0;
+  };
+  // After a crash with undo_names_: puts `path`'s pre-rename state back (see above).
+  Status UndoRename(const std::string& path, const FileState& state);
+  Status WriteWhole(const std::string& path, const std::string& content);
 
   // Decides the fate of an append of `n` bytes to `path`: returns how many bytes to really write
   // and sets `*fault` to the error to return afterwards (OK for none).
@@ -121,6 +143,11 @@ class FaultInjectionEnv final : public Env {
   int crash_countdown_ = 0;                 // guarded by mu_
   int64_t operations_ = 0;                  // guarded by mu_
   TornTail torn_tail_ = TornTail::kCut;     // guarded by mu_
+  bool undo_names_ = false;                 // guarded by mu_
+  bool undo_in_order_ = true;               // guarded by mu_
+  uint64_t dir_ops_ = 0;                    // guarded by mu_
+  // Durable files removed since their directory's last SyncDir(), with their content.
+  std::map<std::string, Removed> removed_;  // guarded by mu_
 };
 
 }  // namespace flywheel::io

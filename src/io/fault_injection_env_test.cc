@@ -152,5 +152,108 @@ TEST_F(FaultInjectionEnvTest, TornTailsKeepAPrefixThenZerosOrGarbage) {
   EXPECT_GT(garbage_tails, 5);
 }
 
+// Safe replacement without the directory sync: after a crash either the old file is back (and the
+// temporary one under its old name) or the new one is there, never neither.
+TEST_F(FaultInjectionEnvTest, UnsyncedRenameIsKeptOrUndoneNeverLost) {
+  env_.set_undo_unsynced_names(true);
+  int undone = 0;
+  int kept = 0;
+  for (uint64_t seed = 0; seed < 16; ++seed) {
+    {
+      auto old_file = env_.OpenWritable(Path("cfg"));
+      ASSERT_OK(old_file);
+      ASSERT_OK((*old_file)->Append("old"));
+      ASSERT_OK((*old_file)->Sync());
+      auto tmp = env_.OpenWritable(Path("cfg.tmp"));
+      ASSERT_OK(tmp);
+      ASSERT_OK((*tmp)->Append("new"));
+      ASSERT_OK((*tmp)->Sync());
+      ASSERT_OK(env_.SyncDir(tmp_.path()));  // both names durable
+    }
+    ASSERT_OK(env_.Rename(Path("cfg.tmp"), Path("cfg")));
+    ASSERT_OK(env_.SimulateCrash(seed));
+    env_.Reactivate();
+    const std::string now = Contents("cfg");
+    if (now == "old") {
+      ++undone;
+      EXPECT_EQ(Contents("cfg.tmp"), "new") << "seed " << seed;
+    } else {
+      ++kept;
+      EXPECT_EQ(now, "new") << "seed " << seed;
+      EXPECT_FALSE(env_.FileExists(Path("cfg.tmp")));
+    }
+    if (seed == 0) {
+      EXPECT_EQ(now, "old");  // seed 0: the worst case, undone
+    }
+    ASSERT_OK(env_.SyncDir(tmp_.path()));
+    if (env_.FileExists(Path("cfg.tmp"))) {
+      ASSERT_OK(env_.RemoveFile(Path("cfg.tmp")));
+      ASSERT_OK(env_.SyncDir(tmp_.path()));
+    }
+  }
+  EXPECT_GT(undone, 1);
+  EXPECT_GT(kept, 1);
+}
+
+TEST_F(FaultInjectionEnvTest, UnsyncedRemovalCanComeBack) {
+  env_.set_undo_unsynced_names(true);
+  auto file = env_.OpenWritable(Path("seg"));
+  ASSERT_OK(file);
+  ASSERT_OK((*file)->Append("durable"));
+  ASSERT_OK((*file)->Sync());
+  ASSERT_OK((*file)->Append("-not"));
+  ASSERT_OK(env_.SyncDir(tmp_.path()));
+  ASSERT_OK(env_.RemoveFile(Path("seg")));
+  EXPECT_FALSE(env_.FileExists(Path("seg")));
+  ASSERT_OK(env_.SimulateCrash(0));
+  env_.Reactivate();
+  EXPECT_EQ(Contents("seg"), "durable");
+  // Once the directory is synced, the removal is durable.
+  ASSERT_OK(env_.RemoveFile(Path("seg")));
+  ASSERT_OK(env_.SyncDir(tmp_.path()));
+  ASSERT_OK(env_.SimulateCrash(0));
+  env_.Reactivate();
+  EXPECT_FALSE(env_.FileExists(Path("seg")));
+}
+
+// In order (a journaling file system), a crash undoes a suffix of the unsynced removals; out of
+// order (what POSIX allows) any subset.
+TEST_F(FaultInjectionEnvTest, UndoneRemovalsAreASuffixInOrderAnySubsetOtherwise) {
+  for (const bool in_order : {true, false}) {
+    env_.set_undo_unsynced_names(true, in_order);
+    bool non_suffix = false;
+    int partly = 0;
+    for (uint64_t seed = 1; seed <= 40; ++seed) {
+      for (const char* name : {"a", "b", "c"}) {
+        auto file = env_.OpenWritable(Path(name));
+        ASSERT_OK(file);
+        ASSERT_OK((*file)->Append(name));
+        ASSERT_OK((*file)->Sync());
+      }
+      ASSERT_OK(env_.SyncDir(tmp_.path()));
+      for (const char* name : {"a", "b", "c"}) {
+        ASSERT_OK(env_.RemoveFile(Path(name)));
+      }
+      ASSERT_OK(env_.SimulateCrash(seed));
+      env_.Reactivate();
+      const bool a = env_.FileExists(Path("a"));
+      const bool b = env_.FileExists(Path("b"));
+      const bool c = env_.FileExists(Path("c"));
+      if (in_order) {
+        EXPECT_TRUE((!a || b) && (!b || c)) << "seed " << seed << ": " << a << b << c;
+      }
+      non_suffix = non_suffix || (a && !b) || (b && !c);
+      partly += (a || b || c) && !(a && b && c) ? 1 : 0;
+      for (const char* name : {"a", "b", "c"}) {
+        if (env_.FileExists(Path(name))) {
+          ASSERT_OK(Env::Default()->RemoveFile(Path(name)));
+        }
+      }
+    }
+    EXPECT_GT(partly, 0);
+    EXPECT_EQ(non_suffix, !in_order);
+  }
+}
+
 }  // namespace
 }  // namespace flywheel::io
