@@ -67,8 +67,9 @@ struct PowerLossReport {
   uint64_t lost = 0;
   uint64_t duplicated = 0;
   int state_mismatches = 0;
-  int unrecoverable = 0;            // Open failed without an injected crash
-  std::vector<double> recovery_ms;  // Open() after a power loss
+  int unrecoverable = 0;                // Open failed without an injected crash
+  int opened_with_skip_corruption = 0;  // of those, opened with skip_corruption (then verified)
+  std::vector<double> recovery_ms;      // Open() after a power loss
   std::vector<std::string> failures;
   double seconds = 0;
 
