@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <span>
+#include <thread>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,8 @@ namespace flywheel::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr int kIntervalMs = 20;  // interval-mode cycles run with durability "interval:20"
 
 double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -67,6 +70,11 @@ struct PowerLossBench::DirState {
   uint64_t promised = 0;  // events [0, promised) were promised durable
   uint64_t offered = 0;   // events [0, offered) were sent at least once
   bool crashed = false;   // a power loss happened since the last verified recovery
+  // Interval mode: when each batch was acknowledged (events [0, end) then), and when the power
+  // went, to check doc/engine.md's window for what a power loss may take.
+  std::vector<std::pair<uint64_t, Clock::time_point>> interval_acks;
+  Clock::time_point halted_at;
+  bool window_pending = false;
 };
 
 std::string PowerLossReport::ToJson() const {
@@ -88,6 +96,12 @@ std::string PowerLossReport::ToJson() const {
       {"unrecoverable_restarts", unrecoverable},
       {"opened_with_skip_corruption", opened_with_skip_corruption},
       {"recovery_ms", Distribution(recovery_ms)},
+      {"interval_window",
+       {{"window_ms", kIntervalMs},
+        {"power_losses_that_lost_acknowledged_events", interval_lost_age_ms.size()},
+        {"acknowledged_events_lost", interval_acked_lost},
+        {"oldest_lost_acknowledgement_age_ms", Distribution(interval_lost_age_ms)},
+        {"older_than_the_window", interval_window_exceeded}}},
       {"failures", failures.size() > 20
                        ? std::vector<std::string>(failures.begin(), failures.begin() + 20)
                        : failures},
@@ -134,7 +148,7 @@ Status PowerLossBench::ComputeReference() {
 EngineOptions PowerLossBench::RandomOptions(const std::string& data_dir, bool* interval) {
   EngineOptions o = BaseOptions(data_dir, nullptr);
   *interval = rng_.Uniform(10) < 3;
-  o.durability = *interval ? "interval:2" : "sync";
+  o.durability = *interval ? "interval:" + std::to_string(kIntervalMs) : "sync";
   static constexpr uint64_t kSnapshotEvery[] = {0, 0, 40, 150};
   static constexpr uint64_t kSegmentBytes[] = {1024, 4096, 65536};
   o.snapshot_every = kSnapshotEvery[rng_.Uniform(4)];
@@ -187,7 +201,31 @@ void PowerLossBench::Verify(Engine* engine, DirState* dir, PowerLossReport* repo
            where + ": " + std::to_string(r->accepted) + " of 8 logged events were accepted again");
     }
   }
+  if (dir->window_pending) {
+    CheckIntervalWindow(last, dir, report);
+  }
   ++report->verified_recoveries;
+}
+
+// doc/engine.md: in interval mode "a power loss loses at most the last <ms> plus two fdatasync
+// durations" (the simulated fdatasyncs take microseconds): every acknowledged batch the log lost
+// must have been acknowledged within that window before the power went.
+void PowerLossBench::CheckIntervalWindow(uint64_t last, DirState* dir, PowerLossReport* report) {
+  for (const auto& [end, acked_at] : dir->interval_acks) {
+    if (end <= last) {
+      continue;
+    }
+    const double age_ms =
+        std::chrono::duration<double, std::milli>(dir->halted_at - acked_at).count();
+    report->interval_lost_age_ms.push_back(age_ms);  // the oldest lost batch
+    report->interval_acked_lost += dir->interval_acks.back().first - last;
+    if (age_ms > kIntervalMs) {
+      ++report->interval_window_exceeded;
+    }
+    break;
+  }
+  dir->interval_acks.clear();
+  dir->window_pending = false;
 }
 
 // The client resends from its promised frontier (everything after it is in doubt) in random
@@ -225,6 +263,11 @@ void PowerLossBench::IngestUntilCrash(Engine* engine, bool interval, DirState* d
       break;
     }
     known = r->last_seq;
+    if (interval) {
+      dir->interval_acks.emplace_back(end, Clock::now());
+      // Spread the batches over a few sync intervals, so that syncs happen between them.
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng_.Uniform(kIntervalMs / 2)));
+    }
     if (!interval && end > dir->promised) {
       report->events_acknowledged += end - dir->promised;
       dir->promised = end;
@@ -295,6 +338,10 @@ Status PowerLossBench::RunDir(int dir_index, int cycles, PowerLossReport* report
       ++report->crashes_in_recovery;
     }
     env.Halt();
+    if (!dir.interval_acks.empty() && !dir.window_pending) {
+      dir.halted_at = env.halted_at();
+      dir.window_pending = true;
+    }
     if (engine.ok()) {
       engine->reset();  // its threads stop; the file system refuses any more I/O
     }

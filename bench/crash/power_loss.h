@@ -70,6 +70,11 @@ struct PowerLossReport {
   int unrecoverable = 0;                // Open failed without an injected crash
   int opened_with_skip_corruption = 0;  // of those, opened with skip_corruption (then verified)
   std::vector<double> recovery_ms;      // Open() after a power loss
+  // Interval mode: acknowledged events a power loss took (allowed within the documented window),
+  // per such loss the age of the oldest one at the power loss, and how many were older than it.
+  uint64_t interval_acked_lost = 0;
+  std::vector<double> interval_lost_age_ms;
+  int interval_window_exceeded = 0;
   std::vector<std::string> failures;
   double seconds = 0;
 
@@ -91,6 +96,7 @@ class PowerLossBench {
   Status ComputeReference();
   Status RunDir(int dir_index, int cycles, PowerLossReport* report);
   void Verify(Engine* engine, DirState* dir, PowerLossReport* report);
+  void CheckIntervalWindow(uint64_t last, DirState* dir, PowerLossReport* report);
   void IngestUntilCrash(Engine* engine, bool interval, DirState* dir, PowerLossReport* report);
   EngineOptions RandomOptions(const std::string& data_dir, bool* interval);
   void Fail(PowerLossReport* report, const std::string& what);

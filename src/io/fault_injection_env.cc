@@ -60,7 +60,11 @@ void FaultInjectionEnv::CrashAtNthOperation(int n) {
 }
 void FaultInjectionEnv::Halt() {
   std::lock_guard lock(mu_);
-  active_ = false;
+  Stop();
+}
+std::chrono::steady_clock::time_point FaultInjectionEnv::halted_at() const {
+  std::lock_guard lock(mu_);
+  return halted_at_;
 }
 bool FaultInjectionEnv::halted() const {
   std::lock_guard lock(mu_);
@@ -112,10 +116,17 @@ Status FaultInjectionEnv::CheckActive() const {
   return active_ ? Status::Ok() : Status::IoError("io: simulated crash: file system inactive");
 }
 
+void FaultInjectionEnv::Stop() {
+  if (active_) {
+    active_ = false;
+    halted_at_ = std::chrono::steady_clock::now();
+  }
+}
+
 bool FaultInjectionEnv::CountOperation() {
   ++operations_;
   if (Hit(&crash_countdown_)) {
-    active_ = false;
+    Stop();
     return false;
   }
   return true;
@@ -376,7 +387,7 @@ Status FaultInjectionEnv::SimulateCrash(uint64_t seed) {
   bool in_order = true;
   {
     std::lock_guard lock(mu_);
-    active_ = false;
+    Stop();
     files.swap(files_);
     removed.swap(removed_);
     tail = torn_tail_;

@@ -20,6 +20,7 @@
 // base env's calls run outside it).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -49,6 +50,8 @@ class FaultInjectionEnv final : public Env {
   void Halt();
   // True once the file system stopped (Halt, CrashAtNthOperation or SimulateCrash).
   bool halted() const;
+  // When it last stopped (steady clock; the epoch if it never did).
+  std::chrono::steady_clock::time_point halted_at() const;
   // What SimulateCrash(seed != 0) leaves after a file's kept unsynced prefix (see above).
   enum class TornTail { kCut, kZeros, kGarbage };
   void set_torn_tail(TornTail tail);
@@ -123,6 +126,7 @@ class FaultInjectionEnv final : public Env {
   void RecordAppend(const std::string& path, uint64_t n);
   Status FileSync(WritableFile* base_file, const std::string& path);
   Status CheckActive() const;  // REQUIRES: mu_ held
+  void Stop();                 // REQUIRES: mu_ held. Inactive from now (records when).
   // Counts a mutating call; false when it is the crash point (the env is halted then).
   bool CountOperation();  // REQUIRES: mu_ held
   Status FillTornTail(const std::string& path, uint64_t keep, uint64_t fill, bool zeros,
@@ -131,21 +135,22 @@ class FaultInjectionEnv final : public Env {
 
   Env* const base_;
   mutable std::mutex mu_;
-  std::map<std::string, FileState> files_;  // guarded by mu_
-  int write_countdown_ = 0;                 // guarded by mu_
-  int sync_countdown_ = 0;                  // guarded by mu_
-  int rename_countdown_ = 0;                // guarded by mu_
-  uint64_t space_left_ = UINT64_MAX;        // guarded by mu_
-  bool forward_syncs_ = true;               // guarded by mu_
-  bool active_ = true;                      // guarded by mu_
-  int64_t writes_ = 0;                      // guarded by mu_
-  int64_t syncs_ = 0;                       // guarded by mu_
-  int crash_countdown_ = 0;                 // guarded by mu_
-  int64_t operations_ = 0;                  // guarded by mu_
-  TornTail torn_tail_ = TornTail::kCut;     // guarded by mu_
-  bool undo_names_ = false;                 // guarded by mu_
-  bool undo_in_order_ = true;               // guarded by mu_
-  uint64_t dir_ops_ = 0;                    // guarded by mu_
+  std::map<std::string, FileState> files_;           // guarded by mu_
+  int write_countdown_ = 0;                          // guarded by mu_
+  int sync_countdown_ = 0;                           // guarded by mu_
+  int rename_countdown_ = 0;                         // guarded by mu_
+  uint64_t space_left_ = UINT64_MAX;                 // guarded by mu_
+  bool forward_syncs_ = true;                        // guarded by mu_
+  bool active_ = true;                               // guarded by mu_
+  std::chrono::steady_clock::time_point halted_at_;  // guarded by mu_
+  int64_t writes_ = 0;                               // guarded by mu_
+  int64_t syncs_ = 0;                                // guarded by mu_
+  int crash_countdown_ = 0;                          // guarded by mu_
+  int64_t operations_ = 0;                           // guarded by mu_
+  TornTail torn_tail_ = TornTail::kCut;              // guarded by mu_
+  bool undo_names_ = false;                          // guarded by mu_
+  bool undo_in_order_ = true;                        // guarded by mu_
+  uint64_t dir_ops_ = 0;                             // guarded by mu_
   // Durable files removed since their directory's last SyncDir(), with their content.
   std::map<std::string, Removed> removed_;  // guarded by mu_
 };

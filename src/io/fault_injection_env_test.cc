@@ -88,8 +88,11 @@ TEST_F(FaultInjectionEnvTest, CrashAtNthOperationHaltsThereAndKeepsDataUntilTheC
   ASSERT_OK((*file)->Append("head"));
   ASSERT_OK((*file)->Sync());
   EXPECT_FALSE(env_.halted());
+  const auto before_crash = std::chrono::steady_clock::now();
   EXPECT_THAT((*file)->Append("abcdef"), StatusIs(StatusCode::kIoError, HasSubstr("crash")));
   EXPECT_TRUE(env_.halted());
+  EXPECT_GE(env_.halted_at(), before_crash);  // when the crash point was reached
+  EXPECT_LE(env_.halted_at(), std::chrono::steady_clock::now());
   EXPECT_EQ(env_.operations(), before + 3);
   EXPECT_THAT((*file)->Sync(), StatusIs(StatusCode::kIoError));
   EXPECT_THAT(env_.Rename(Path("a"), Path("b")), StatusIs(StatusCode::kIoError));
