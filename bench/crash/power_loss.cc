@@ -361,13 +361,20 @@ Status PowerLossBench::RunDir(int dir_index, int cycles, PowerLossReport* report
       options_.after_crash(dir.path);
     }
   }
-  // Finish the directory without faults: every event, retried from the start, lands once.
+  FinishDir(&dir, report);
+  return Status::Ok();
+}
+
+// Finishes a directory without faults: every event, retried from the start, lands once.
+void PowerLossBench::FinishDir(DirState* dir_state, PowerLossReport* report) {
+  const DirState& dir = *dir_state;
+  io::FaultInjectionEnv& env = *dir.env;
   env.Reactivate();
   env.CrashAtNthOperation(0);
   auto engine = Engine::Open(BaseOptions(dir.path, &env));
   if (!engine.ok()) {
     Fail(report, dir.path + ": final Open failed: " + engine.status().ToString());
-    return Status::Ok();
+    return;
   }
   const uint64_t had = std::min<uint64_t>((*engine)->stats().last_seq, events_.size());
   auto r = (*engine)->Ingest(events_);
@@ -384,7 +391,6 @@ Status PowerLossBench::RunDir(int dir_index, int cycles, PowerLossReport* report
   }
   engine->reset();
   std::filesystem::remove_all(dir.path);
-  return Status::Ok();
 }
 
 Result<PowerLossReport> PowerLossBench::Run() {

@@ -96,6 +96,7 @@ class PowerLossBench {
   Status ComputeReference();
   Status RunDir(int dir_index, int cycles, PowerLossReport* report);
   void Verify(Engine* engine, DirState* dir, PowerLossReport* report);
+  void FinishDir(DirState* dir, PowerLossReport* report);
   void CheckIntervalWindow(uint64_t last, DirState* dir, PowerLossReport* report);
   void IngestUntilCrash(Engine* engine, bool interval, DirState* dir, PowerLossReport* report);
   EngineOptions RandomOptions(const std::string& data_dir, bool* interval);
