@@ -86,12 +86,15 @@ class Client:
 
 
 class Server:
+    live = []  # every server started (killed at exit if still running)
+
     def __init__(self, binary, data_dir, mode, config, log):
         self.start = time.monotonic()
         self.proc = subprocess.Popen(
             [binary, "serve", "--data-dir", data_dir, "--port", "0", "--durability", mode,
              "--models", "pop,itemknn", "--config", config],
             stdout=subprocess.PIPE, stderr=log, text=True)
+        Server.live.append(self)
         self.address = None
         for line in self.proc.stdout:
             try:
@@ -128,6 +131,7 @@ class Server:
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+        Server.live.remove(self)
 
 
 class Ledger:
@@ -429,8 +433,13 @@ def main():
                 json.dump(doc, f, indent=1)
             os.replace(args.json + ".tmp", args.json)
 
-    for mode in args.modes.split(","):
-        results.append(run_mode(args, mode, args.cycles, rng, work, publish))
+    try:
+        for mode in args.modes.split(","):
+            results.append(run_mode(args, mode, args.cycles, rng, work, publish))
+    finally:
+        for server in list(Server.live):  # after an error: no server outlives the bench
+            if server.proc.poll() is None:
+                server.kill()
     out = {"seconds": round(time.time() - started, 1), "seed": args.seed, "modes": results}
     text = json.dumps(out, indent=1)
     print(text)
