@@ -54,6 +54,35 @@ void FaultInjectionEnv::SetSpaceLimit(uint64_t bytes) {
   std::lock_guard lock(mu_);
   space_left_ = bytes;
 }
+void FaultInjectionEnv::CrashAtNthOperation(int n) {
+  std::lock_guard lock(mu_);
+  crash_countdown_ = n;
+}
+void FaultInjectionEnv::Halt() {
+  std::lock_guard lock(mu_);
+  Stop();
+}
+std::chrono::steady_clock::time_point FaultInjectionEnv::halted_at() const {
+  std::lock_guard lock(mu_);
+  return halted_at_;
+}
+bool FaultInjectionEnv::halted() const {
+  std::lock_guard lock(mu_);
+  return !active_;
+}
+void FaultInjectionEnv::set_torn_tail(TornTail tail) {
+  std::lock_guard lock(mu_);
+  torn_tail_ = tail;
+}
+void FaultInjectionEnv::set_undo_unsynced_names(bool undo, bool in_order) {
+  std::lock_guard lock(mu_);
+  undo_names_ = undo;
+  undo_in_order_ = in_order;
+}
+int64_t FaultInjectionEnv::operations() const {
+  std::lock_guard lock(mu_);
+  return operations_;
+}
 void FaultInjectionEnv::set_forward_syncs(bool forward) {
   std::lock_guard lock(mu_);
   forward_syncs_ = forward;
@@ -87,12 +116,32 @@ Status FaultInjectionEnv::CheckActive() const {
   return active_ ? Status::Ok() : Status::IoError("io: simulated crash: file system inactive");
 }
 
+void FaultInjectionEnv::Stop() {
+  if (active_) {
+    active_ = false;
+    halted_at_ = std::chrono::steady_clock::now();
+  }
+}
+
+bool FaultInjectionEnv::CountOperation() {
+  ++operations_;
+  if (Hit(&crash_countdown_)) {
+    Stop();
+    return false;
+  }
+  return true;
+}
+
 uint64_t FaultInjectionEnv::PlanAppend(uint64_t n, Status* fault) {
   std::lock_guard lock(mu_);
   ++writes_;
   *fault = CheckActive();
   if (!fault->ok()) {
     return 0;
+  }
+  if (!CountOperation()) {
+    *fault = Status::IoError("io: simulated crash during a write");
+    return n / 2;
   }
   if (Hit(&write_countdown_)) {
     *fault = Status::IoError("io: injected write failure");
@@ -122,6 +171,9 @@ Status FaultInjectionEnv::FileSync(WritableFile* base_file, const std::string& p
     std::lock_guard lock(mu_);
     ++syncs_;
     FLYWHEEL_RETURN_IF_ERROR(CheckActive());
+    if (!CountOperation()) {
+      return Status::IoError("io: simulated crash");
+    }
     if (Hit(&sync_countdown_)) {
       return Status::IoError("io: fdatasync failed on " + path + ": injected failure (fatal)");
     }
@@ -141,6 +193,9 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::OpenWritable(const std:
   {
     std::lock_guard lock(mu_);
     FLYWHEEL_RETURN_IF_ERROR(CheckActive());
+    if (!CountOperation()) {
+      return Status::IoError("io: simulated crash");
+    }
   }
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> base, base_->OpenWritable(path));
   std::lock_guard lock(mu_);
@@ -152,18 +207,53 @@ Status FaultInjectionEnv::Rename(const std::string& from, const std::string& to)
   {
     std::lock_guard lock(mu_);
     FLYWHEEL_RETURN_IF_ERROR(CheckActive());
+    if (!CountOperation()) {
+      return Status::IoError("io: simulated crash");
+    }
     if (Hit(&rename_countdown_)) {
       return Status::IoError("io: injected rename failure " + from + " -> " + to);
+    }
+  }
+  // What a crash before the next directory sync could bring back: the replaced file's durable
+  // content (an untracked file is durable as it is; a tracked one up to its synced size).
+  bool replaced_a_file = false;
+  std::string replaced;
+  bool undo = false;
+  {
+    std::lock_guard lock(mu_);
+    undo = undo_names_;
+  }
+  if (undo && base_->FileExists(to)) {
+    FLYWHEEL_RETURN_IF_ERROR(ReadFileToString(base_, to, &replaced));
+    std::lock_guard lock(mu_);
+    auto old = files_.find(to);
+    replaced_a_file = old == files_.end() || old->second.durable_name;
+    if (old != files_.end()) {
+      replaced.resize(std::min<uint64_t>(replaced.size(), old->second.synced));
     }
   }
   FLYWHEEL_RETURN_IF_ERROR(base_->Rename(from, to));
   std::lock_guard lock(mu_);
   auto it = files_.find(from);
+  FileState state;
   if (it != files_.end()) {
-    FileState state = it->second;
-    state.durable_name = false;  // the new name needs a directory sync
+    state = it->second;
     files_.erase(it);
-    files_[to] = state;
+  } else {  // untracked: it was there before this env, durable as it is
+    auto size = base_->FileSize(to);
+    state.size = state.synced = size.ok() ? *size : 0;
+    state.durable_name = true;
+  }
+  if (undo && state.renamed_from.empty()) {
+    state.renamed_from = from;
+    state.from_durable = state.durable_name;
+    state.replaced_a_file = replaced_a_file;
+    state.replaced = std::move(replaced);
+    state.rename_order = ++dir_ops_;
+  }
+  state.durable_name = false;  // the new name needs a directory sync
+  if (undo || it != files_.end()) {
+    files_[to] = std::move(state);
   }
   return Status::Ok();
 }
@@ -172,10 +262,32 @@ Status FaultInjectionEnv::RemoveFile(const std::string& path) {
   {
     std::lock_guard lock(mu_);
     FLYWHEEL_RETURN_IF_ERROR(CheckActive());
+    if (!CountOperation()) {
+      return Status::IoError("io: simulated crash");
+    }
+  }
+  std::string content;
+  bool keep = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(path);
+    keep = undo_names_ && (it == files_.end() || it->second.durable_name);
+  }
+  if (keep && ReadFileToString(base_, path, &content).ok()) {
+    std::lock_guard lock(mu_);
+    auto it = files_.find(path);
+    if (it != files_.end()) {
+      content.resize(std::min<uint64_t>(content.size(), it->second.synced));
+    }
+  } else {
+    keep = false;
   }
   FLYWHEEL_RETURN_IF_ERROR(base_->RemoveFile(path));
   std::lock_guard lock(mu_);
   files_.erase(path);
+  if (keep) {
+    removed_[path] = Removed{std::move(content), ++dir_ops_};
+  }
   return Status::Ok();
 }
 
@@ -185,6 +297,9 @@ Status FaultInjectionEnv::SyncDir(const std::string& dir) {
     std::lock_guard lock(mu_);
     ++syncs_;
     FLYWHEEL_RETURN_IF_ERROR(CheckActive());
+    if (!CountOperation()) {
+      return Status::IoError("io: simulated crash");
+    }
     if (Hit(&sync_countdown_)) {
       return Status::IoError("io: fdatasync failed on directory " + dir + ": injected (fatal)");
     }
@@ -194,10 +309,19 @@ Status FaultInjectionEnv::SyncDir(const std::string& dir) {
     FLYWHEEL_RETURN_IF_ERROR(base_->SyncDir(dir));
   }
   std::lock_guard lock(mu_);
+  auto in_dir = [&dir](const std::string& path) {
+    return ParentDir(path) == dir || ParentDir(path) + "/" == dir;
+  };
   for (auto& [path, state] : files_) {
-    if (ParentDir(path) == dir || ParentDir(path) + "/" == dir) {
+    if (in_dir(path)) {
       state.durable_name = true;
+      state.renamed_from.clear();
+      state.replaced.clear();
+      state.replaced_a_file = false;
     }
+  }
+  for (auto it = removed_.begin(); it != removed_.end();) {
+    it = in_dir(it->first) ? removed_.erase(it) : std::next(it);
   }
   return Status::Ok();
 }
@@ -206,6 +330,9 @@ Status FaultInjectionEnv::Truncate(const std::string& path, uint64_t size) {
   {
     std::lock_guard lock(mu_);
     FLYWHEEL_RETURN_IF_ERROR(CheckActive());
+    if (!CountOperation()) {
+      return Status::IoError("io: simulated crash");
+    }
   }
   FLYWHEEL_RETURN_IF_ERROR(base_->Truncate(path, size));
   std::lock_guard lock(mu_);
@@ -217,23 +344,104 @@ Status FaultInjectionEnv::Truncate(const std::string& path, uint64_t size) {
   return Status::Ok();
 }
 
+Status FaultInjectionEnv::FillTornTail(const std::string& path, uint64_t keep, uint64_t fill,
+                                       bool zeros, uint64_t seed) {
+  std::string content;
+  FLYWHEEL_RETURN_IF_ERROR(ReadFileToString(base_, path, &content));
+  content.resize(keep);
+  base::Rng rng(seed);
+  for (uint64_t i = 0; i < fill; ++i) {
+    content.push_back(zeros ? '\0' : static_cast<char>(rng.Next() & 0xff));
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, base_->OpenWritable(path));
+  FLYWHEEL_RETURN_IF_ERROR(file->Append(content));
+  FLYWHEEL_RETURN_IF_ERROR(file->Sync());
+  return file->Close();
+}
+
+Status FaultInjectionEnv::WriteWhole(const std::string& path, const std::string& content) {
+  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, base_->OpenWritable(path));
+  FLYWHEEL_RETURN_IF_ERROR(file->Append(content));
+  FLYWHEEL_RETURN_IF_ERROR(file->Sync());
+  return file->Close();
+}
+
+Status FaultInjectionEnv::UndoRename(const std::string& path, const FileState& state) {
+  Status status =
+      state.from_durable ? base_->Rename(path, state.renamed_from) : base_->RemoveFile(path);
+  if (status.ok() && state.from_durable) {
+    // The data under the old name: what was synced (the rest is lost as for any file).
+    status = base_->Truncate(state.renamed_from, state.synced);
+  }
+  if (status.ok() && state.replaced_a_file) {
+    status = WriteWhole(path, state.replaced);
+  }
+  return status;
+}
+
 Status FaultInjectionEnv::SimulateCrash(uint64_t seed) {
   std::map<std::string, FileState> files;
+  std::map<std::string, Removed> removed;
+  TornTail tail = TornTail::kCut;
+  bool undo = false;
+  bool in_order = true;
   {
     std::lock_guard lock(mu_);
-    active_ = false;
+    Stop();
     files.swap(files_);
+    removed.swap(removed_);
+    tail = torn_tail_;
+    undo = undo_names_;
+    in_order = undo_in_order_;
   }
   base::Rng rng(seed);
+  // In order: the unsynced directory operations from the cut on are undone.
+  std::vector<uint64_t> orders;
+  for (const auto& [path, state] : files) {
+    if (!state.durable_name && !state.renamed_from.empty()) {
+      orders.push_back(state.rename_order);
+    }
+  }
+  for (const auto& [path, gone] : removed) {
+    orders.push_back(gone.order);
+  }
+  std::sort(orders.begin(), orders.end());
+  const uint64_t cut = seed == 0 || orders.empty() ? 0 : orders[rng.Uniform(orders.size())];
+  const bool all_kept = seed != 0 && !orders.empty() && rng.Uniform(orders.size() + 1) == 0;
+  auto undone = [&](uint64_t order) {
+    if (seed == 0) {
+      return true;
+    }
+    return in_order ? !all_kept && order >= cut : rng.Uniform(2) == 0;
+  };
   Status first_error;
+  auto note = [&first_error](const Status& status) {
+    if (!status.ok() && status.code() != StatusCode::kNotFound && first_error.ok()) {
+      first_error = status;
+    }
+  };
   for (const auto& [path, state] : files) {
     const uint64_t unsynced = state.size - std::min(state.size, state.synced);
     const uint64_t kept = seed == 0 || unsynced == 0 ? 0 : rng.Uniform(unsynced + 1);
-    Status status = !state.durable_name ? base_->RemoveFile(path)
-                    : unsynced > kept   ? base_->Truncate(path, state.synced + kept)
-                                        : Status::Ok();
-    if (!status.ok() && status.code() != StatusCode::kNotFound && first_error.ok()) {
-      first_error = status;
+    const uint64_t fill =
+        seed == 0 || tail == TornTail::kCut ? 0 : rng.Uniform(unsynced - kept + 1);
+    bool durable = state.durable_name;
+    if (!durable && undo && !state.renamed_from.empty()) {
+      if (undone(state.rename_order)) {
+        note(UndoRename(path, state));
+        continue;
+      }
+      durable = true;  // the rename reached the disk
+    }
+    note(!durable ? base_->RemoveFile(path)
+         : fill > 0
+             ? FillTornTail(path, state.synced + kept, fill, tail == TornTail::kZeros, rng.Next())
+         : unsynced > kept ? base_->Truncate(path, state.synced + kept)
+                           : Status::Ok());
+  }
+  for (const auto& [path, gone] : removed) {
+    if (undone(gone.order) && !base_->FileExists(path)) {
+      note(WriteWhole(path, gone.content));
     }
   }
   return first_error;
