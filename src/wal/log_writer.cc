@@ -295,6 +295,21 @@ Status LogWriter::status() const {
   return failure_;
 }
 
+Status LogWriter::ProbeSpace(size_t bytes) const {
+  const std::string path = io::JoinPath(dir_, kSpaceProbeFileName);
+  Status status = [&]() -> Status {
+    FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<io::WritableFile> file, env_->OpenWritable(path));
+    FLYWHEEL_RETURN_IF_ERROR(file->Append(std::string(bytes, '\0')));
+    FLYWHEEL_RETURN_IF_ERROR(file->Sync());
+    return file->Close();
+  }();
+  const Status removed = env_->RemoveFile(path);
+  if (status.ok() && !removed.ok() && removed.code() != StatusCode::kNotFound) {
+    status = removed;
+  }
+  return status;
+}
+
 size_t LogWriter::segment_count() const {
   std::lock_guard lock(mu_);
   return segments_.size();

@@ -55,6 +55,9 @@ struct WriterOptions {
   uint64_t segment_bytes = 64ull << 20;  // roll over to a new segment after this many bytes
 };
 
+// The file ProbeSpace() writes and removes (ignored by the reader like every non-segment file).
+inline constexpr const char* kSpaceProbeFileName = "space-probe.tmp";
+
 class LogWriter {
  public:
   // Opens a writer that continues the log in `dir` (created if missing) at `next_seq` (>= 1) in a
@@ -86,6 +89,9 @@ class LogWriter {
   uint64_t next_seq() const;
   // The sticky failure (OK while healthy).
   Status status() const;
+  // Whether the log's file system takes `bytes` more bytes now (after a full disk): writes,
+  // fdatasyncs and removes kSpaceProbeFileName in the log directory; the log is not touched.
+  Status ProbeSpace(size_t bytes) const;
   // Number of segment files currently in the log (retention tests, inspection).
   size_t segment_count() const;
 
