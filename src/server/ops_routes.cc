@@ -4,6 +4,7 @@
 #include <string>
 
 #include "server/api.h"
+#include "server/write_state.h"
 
 namespace flywheel::server {
 namespace {
@@ -31,8 +32,7 @@ Response Api::Readyz(const Call& call) {
     return JsonResponse(call.request, http::status::service_unavailable,
                         {{"status", "recovering"}});
   }
-  return JsonResponse(call.request, http::status::ok,
-                      {{"status", "ready"}, {"last_seq", call.engine->stats().last_seq}});
+  return ReadyzResponse(call.request, call.engine->stats());
 }
 
 Response Api::Snapshot(const Call& call) {
@@ -89,6 +89,10 @@ Response Api::Stats(const Call& call) {
         {{"log_bytes", storage->log_bytes},
          {"snapshot_bytes", storage->snapshot_bytes},
          {"snapshots", storage->snapshots}}},
+       {"writes",
+        {{"state", s.write_state},
+         {"error", s.write_error},
+         {"retry_after_s", s.write_retry_after_s}}},
        {"model_versions", model_versions},
        {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()}});
 }

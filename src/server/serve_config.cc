@@ -116,6 +116,11 @@ Result<json> CheckValue(const ConfigKeySpec& spec, const json& value) {
       }
       return json(v);
     }
+    case ConfigType::kBool:
+      if (!value.is_boolean()) {
+        return KeyError(spec.path, "expected true or false, got " + JsonTypeName(value));
+      }
+      return value;
     case ConfigType::kDouble: {
       if (!value.is_number()) {
         return KeyError(spec.path, "expected number, got " + JsonTypeName(value));
@@ -148,6 +153,11 @@ Result<json> ParseText(const ConfigKeySpec& spec, const std::string& text) {
       }
       return json(*v);
     }
+    case ConfigType::kBool:
+      if (text != "true" && text != "false") {
+        return KeyError(spec.path, "expected true or false, got '" + text + "'");
+      }
+      return json(text == "true");
     default:
       return json(text);
   }
@@ -165,6 +175,8 @@ std::string_view ConfigTypeName(ConfigType type) {
       return "number";
     case ConfigType::kStringList:
       return "array of strings";
+    case ConfigType::kBool:
+      return "boolean";
   }
   return "?";
 }
@@ -360,6 +372,7 @@ Result<ServeSettings> ServeConfig::Build() const {
                                 "or the config's keys)");
   }
   s.engine.durability = GetString("durability");
+  s.engine.read_only = Value("read_only").get<bool>();
   s.engine.snapshot_every = static_cast<uint64_t>(GetInt("snapshot_every"));
   s.engine.keep_snapshots = static_cast<int>(GetInt("keep_snapshots"));
   s.engine.event_types = GetString("event_types");
