@@ -42,7 +42,10 @@ Result<server::ServeConfig> LoadServeConfig(const Flags& flags) {
   for (const server::ConfigKeySpec& spec : server::ServeConfigKeys()) {
     const std::string flag(spec.flag);
     if (!flag.empty() && flags.Has(flag)) {
-      Status st = config.MergeText(spec.path, flags.GetAll(flag), server::ConfigSource::kFlag);
+      const std::vector<std::string> values = spec.type == server::ConfigType::kBool
+                                                  ? std::vector<std::string>{"true"}
+                                                  : flags.GetAll(flag);
+      Status st = config.MergeText(spec.path, values, server::ConfigSource::kFlag);
       FLYWHEEL_RETURN_IF_ERROR(st.WithPrefix("serve: --" + flag));
     }
   }
@@ -109,6 +112,18 @@ void LogReady(base::Logger* log, const EngineStats& s, const std::string& addres
             {"auth", keys ? "keys" : "none (loopback only)"}});
 }
 
+// Engine::Open; on a full disk the error says how to serve reads anyway.
+Result<std::unique_ptr<Engine>> OpenEngine(const EngineOptions& options) {
+  Result<std::unique_ptr<Engine>> engine = Engine::Open(options);
+  if (!engine.ok() && engine.status().code() == StatusCode::kResourceExhausted) {
+    return Status(engine.status().code(),
+                  engine.status().message() +
+                      " (the disk is full: free space, or start with --read-only to serve "
+                      "reads without writing anything)");
+  }
+  return engine;
+}
+
 // Engine::Close (the learner drains, a snapshot is written, the log synced), logged.
 Status CloseEngine(base::Logger* log, Engine* engine) {
   Status closed = engine->Close();
@@ -155,7 +170,7 @@ Status RunServe(const Flags& flags) {
                                 HandlerFor(&api, flags.GetBool("access-log") ? &access : nullptr)));
   // Recovery runs while /healthz answers and /readyz says "recovering".
   log->Log(base::LogLevel::kInfo, "recovering", {{"data_dir", engine_options.data_dir}});
-  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(engine_options));
+  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, OpenEngine(engine_options));
   api.SetEngine(engine.get());
   api.StartHistorySampler();
   const EngineStats s = engine->stats();
@@ -195,6 +210,10 @@ int ServeMain(int argc, char** argv) {
       {"skip-corruption", "",
        "start past damaged log spans, losing their events (named in the recovery report; "
        "config key skip_corruption)",
+       ""},
+      {"read-only", "",
+       "serve reads only, writing nothing (starts on a full disk; writes get 503; config key "
+       "read_only)",
        ""},
       {"event-types", "SPEC", "event type weights on top of the defaults, e.g. wishlist=2,view=0.3",
        ""},

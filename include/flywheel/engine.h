@@ -81,8 +81,13 @@ struct EngineOptions {
   // Log segment size before rollover.
   uint64_t segment_bytes = 64ull << 20;
   // Recover and serve reads only: no log writer, no configuration written, Ingest and
-  // Snapshot fail with kFailedPrecondition (for inspection while nothing else runs).
+  // Snapshot fail with kFailedPrecondition (for inspection while nothing else runs, and for
+  // `serve --read-only` on a full disk: opening writes nothing at all).
   bool read_only = false;
+  // After a full disk, writes are refused (kUnavailable) for this long, doubling to 30 s while
+  // the disk stays full; then a write (or a stats() call) tries again (doc/engine.md, "Disk
+  // full"). 0: try again at every call (tests).
+  int disk_full_retry_ms = 1000;
   PipelineOptions pipeline;
   // Event types and weights on top of the defaults (flywheel/event_types.h):
   // "name=weight[,name=weight...]"; a new name adds a type. Stored in engine.json. Empty: the
@@ -186,6 +191,13 @@ struct EngineStats {
   // Ingest call latency (validation to acknowledgement).
   double ingest_ms_p50 = 0;
   double ingest_ms_p99 = 0;
+  // The write path (doc/engine.md, "Disk full"): "ready"; "read_only" (opened read-only);
+  // "disk_full" (writes are refused until space is freed: retried after write_retry_after_s,
+  // reads go on); "failed" (a fatal log error, e.g. a failed fdatasync: writes need a restart);
+  // "closed". Reading it re-checks a full disk once its back-off has passed.
+  std::string write_state = "ready";
+  std::string write_error;      // why, when not "ready"/"read_only" (empty otherwise)
+  int write_retry_after_s = 0;  // "disk_full": seconds until writes are tried again (>= 1)
   // Recovery at Open.
   uint64_t recovered_snapshot_seq = 0;  // 0: started from an empty state
   uint64_t replayed_events = 0;

@@ -157,9 +157,12 @@ Result<std::string> LoadOrWriteEventTypes(io::Env* env, const std::string& dir,
   return requested;
 }
 
-Result<std::unique_ptr<DirLock>> DirLock::Acquire(const std::string& dir) {
+Result<std::unique_ptr<DirLock>> DirLock::Acquire(const std::string& dir, bool read_only) {
   const std::string path = io::JoinPath(dir, "LOCK");
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = read_only ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC) : -1;
+  if (fd < 0) {
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  }
   if (fd < 0) {
     return Status::IoError("engine: cannot open " + path);
   }

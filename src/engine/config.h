@@ -47,9 +47,11 @@ Result<std::string> LoadOrWriteEventTypes(io::Env* env, const std::string& dir,
                                           const std::string& requested, bool read_only);
 
 // Exclusive advisory lock on D/LOCK for the life of the engine (a second process is refused).
+// `read_only`: an existing LOCK is opened read-only (flock needs no write access), so a
+// read-only open works on a full or read-only file system.
 class DirLock {
  public:
-  static Result<std::unique_ptr<DirLock>> Acquire(const std::string& dir);
+  static Result<std::unique_ptr<DirLock>> Acquire(const std::string& dir, bool read_only = false);
   ~DirLock();
   DirLock(const DirLock&) = delete;
   DirLock& operator=(const DirLock&) = delete;

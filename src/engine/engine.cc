@@ -58,7 +58,7 @@ class Engine::Impl {
         types_(std::move(types)),
         state_(std::move(specs), types_, options_.user_history),
         learner_(&state_, options_.pipeline, &messages_),
-        ingestor_(types_, options_.dedup_window, options_.read_only,
+        ingestor_(types_, options_.dedup_window, options_.read_only, options_.disk_full_retry_ms,
                   [this](engine::Batch batch) { learner_.Enqueue(std::move(batch)); }),
         snapshots_(env_, io::JoinPath(options_.data_dir, "snapshots"),
                    static_cast<size_t>(options_.keep_snapshots), &state_, &ingestor_, &learner_),
@@ -200,6 +200,7 @@ EngineStats Engine::Impl::stats() const {
   s.recovery_seconds = recovery_.seconds;
   s.recovery_messages = messages_.All();
   s.recovery = recovery_;
+  ingestor_.FillWriteState(&s);
   return s;
 }
 
@@ -282,7 +283,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
     FLYWHEEL_RETURN_IF_ERROR(env->CreateDir(options.data_dir));
   }
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<engine::DirLock> lock,
-                            engine::DirLock::Acquire(options.data_dir));
+                            engine::DirLock::Acquire(options.data_dir, options.read_only));
   if (!options.read_only) {
     FLYWHEEL_RETURN_IF_ERROR(env->CreateDir(io::JoinPath(options.data_dir, "wal")));
     FLYWHEEL_RETURN_IF_ERROR(env->CreateDir(io::JoinPath(options.data_dir, "snapshots")));

@@ -32,6 +32,13 @@ std::string MetricsText(const EngineStats& s, const base::AtomicHistogram& fresh
         r.lost_events);
   gauge("flywheel_recovery_snapshots_refused", "Snapshots that failed to load at start.",
         r.snapshots_refused.size());
+  gauge("flywheel_writes_available",
+        "1 while writes can be logged; 0 on a full disk, after a fatal log error, read-only.",
+        s.write_state == "ready" ? 1 : 0);
+  gauge("flywheel_writes_retry_after_seconds",
+        "On a full disk: seconds until writes are tried "
+        "again (0 otherwise).",
+        static_cast<uint64_t>(s.write_retry_after_s));
   out +=
       "# HELP flywheel_freshness_seconds Acknowledgement to applied by the learner.\n"
       "# TYPE flywheel_freshness_seconds histogram\n";

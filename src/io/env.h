@@ -47,7 +47,8 @@ class Env {
  public:
   virtual ~Env() = default;
 
-  // Creates `path` (truncating an existing file) for appending.
+  // Creates `path` (truncating an existing file) for appending: every Append goes to the file's
+  // current end (O_APPEND), so after Truncate() of the open file appends continue at the cut.
   virtual Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) = 0;
   virtual Result<std::unique_ptr<SequentialFile>> OpenSequential(const std::string& path) = 0;
   // Atomic rename (POSIX rename semantics: replaces `to`).

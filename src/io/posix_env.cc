@@ -97,7 +97,7 @@ class PosixSequentialFile final : public SequentialFile {
 class PosixEnv final : public Env {
  public:
   Result<std::unique_ptr<WritableFile>> OpenWritable(const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
       return PosixError("open", path, errno);
     }

@@ -35,6 +35,23 @@ TEST(PosixEnvTest, WriteReadListRenameTruncateRemove) {
   EXPECT_FALSE(env->FileExists(JoinPath(dir, "a")));
 }
 
+// The log writer cuts a failed batch back with Truncate() while its file stays open; later
+// appends must continue at the cut, not leave a hole of zeros (O_APPEND).
+TEST(PosixEnvTest, AppendAfterTruncateContinuesAtTheCut) {
+  flywheel::testing::TempDir tmp;
+  Env* env = Env::Default();
+  const std::string path = tmp.path() + "/f";
+  auto file = env->OpenWritable(path);
+  ASSERT_OK(file.status());
+  ASSERT_OK((*file)->Append("abcdef"));
+  ASSERT_OK(env->Truncate(path, 3));
+  ASSERT_OK((*file)->Append("XY"));
+  ASSERT_OK((*file)->Close());
+  std::string contents;
+  ASSERT_OK(ReadFileToString(env, path, &contents));
+  EXPECT_EQ(contents, "abcXY");
+}
+
 TEST(PosixEnvTest, ErrorsNameThePath) {
   Env* env = Env::Default();
   EXPECT_THAT(env->OpenSequential("/nonexistent/x"),

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "server/write_state.h"
+
 namespace flywheel::server {
 namespace {
 
@@ -231,7 +233,12 @@ Response Api::Dispatch(const Request& request, const std::string& request_id, st
     return Error(request, http::status::service_unavailable, "unavailable",
                  "recovering: not ready yet");
   }
-  return (this->*spec.handle)(Call{request, request_id, *query, param, engine});
+  Response res = (this->*spec.handle)(Call{request, request_id, *query, param, engine});
+  if (res.result() == http::status::service_unavailable && spec.scope >= Scope::kWrite &&
+      engine != nullptr) {
+    AddRetryAfter(engine->stats(), &res);  // a full disk: when writes are tried again
+  }
+  return res;
 }
 
 }  // namespace flywheel::server

@@ -5,6 +5,7 @@
 
 #include "server/api.h"
 #include "server/recovery_json.h"
+#include "server/write_state.h"
 
 namespace flywheel::server {
 namespace {
@@ -32,8 +33,7 @@ Response Api::Readyz(const Call& call) {
     return JsonResponse(call.request, http::status::service_unavailable,
                         {{"status", "recovering"}});
   }
-  return JsonResponse(call.request, http::status::ok,
-                      {{"status", "ready"}, {"last_seq", call.engine->stats().last_seq}});
+  return ReadyzResponse(call.request, call.engine->stats());
 }
 
 Response Api::Snapshot(const Call& call) {
@@ -90,6 +90,10 @@ Response Api::Stats(const Call& call) {
         {{"log_bytes", storage->log_bytes},
          {"snapshot_bytes", storage->snapshot_bytes},
          {"snapshots", storage->snapshots}}},
+       {"writes",
+        {{"state", s.write_state},
+         {"error", s.write_error},
+         {"retry_after_s", s.write_retry_after_s}}},
        {"model_versions", model_versions},
        {"recovery", RecoveryReportJson(s.recovery)},
        {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()}});

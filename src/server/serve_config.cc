@@ -378,6 +378,7 @@ Result<ServeSettings> ServeConfig::Build() const {
                                 "or the config's keys)");
   }
   s.engine.durability = GetString("durability");
+  s.engine.read_only = GetBool("read_only");
   s.engine.snapshot_every = static_cast<uint64_t>(GetInt("snapshot_every"));
   s.engine.snapshot_interval_ms = static_cast<uint64_t>(GetInt("snapshot_interval_s")) * 1000;
   s.engine.keep_snapshots = static_cast<int>(GetInt("keep_snapshots"));

@@ -51,7 +51,8 @@ struct ConfigKeySpec {
   double min = 0;               // numbers: the inclusive range
   double max = 0;
   std::string_view env{};   // environment variable overriding it, or ""
-  std::string_view flag{};  // `flywheel serve` flag overriding it (without dashes), or ""
+  std::string_view flag{};  // `flywheel serve` flag overriding it (without dashes), or ""; a
+                            // kBool key's flag takes no value and sets it to true
   std::string_view doc{};   // its effect (doc/config.md)
   // Extra validation of a well-typed, in-range value (enumerations, specs); errors are prefixed
   // with the key path.

@@ -55,6 +55,10 @@ const std::vector<ConfigKeySpec>& ServeConfigKeys() {
       {"durability", T::kString, R"("sync")", 0, 0, "", "durability",
        "when an event is acknowledged: `sync` (after fdatasync) or `interval:<ms>` (1..60000: "
        "after write(), durable within the interval)", &CheckDurability},
+      {"read_only", T::kBool, "false", 0, 0, "", "read-only",
+       "serve reads only: the open writes nothing (no log segment, no snapshot, no torn tail "
+       "cut), so it starts on a full or read-only disk; writes get 503 (doc/operations.md, "
+       "\"Disk full\")"},
       {"snapshot_every", T::kInt, "100000", 0, kMaxCount, "", "snapshot-every",
        "automatic snapshot after this many applied events, or after `snapshot_interval_s`, "
        "whichever comes first (0: no count limit; both 0: only on demand and at shutdown); "

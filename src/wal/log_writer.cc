@@ -105,19 +105,35 @@ Status LogWriter::LoadExistingSegments() {
 }
 
 // Makes the old segment durable, then creates the next one: header, fdatasync, directory fsync.
+// A full disk while creating it is not fatal: the new file is removed, the old segment stays
+// active and the number is reused by the next try (kResourceExhausted is returned).
 Status LogWriter::StartSegment() {
   if (file_ != nullptr) {
     FLYWHEEL_RETURN_IF_ERROR(SyncLocked());
-    file_.reset();  // closed by the last owner (an in-flight background sync may hold it)
   }
-  const uint64_t number = next_segment_number_++;
+  const uint64_t number = next_segment_number_;
   const std::string path = io::JoinPath(dir_, SegmentFileName(number));
+  Status created = CreateSegment(path);
+  if (created.code() == StatusCode::kResourceExhausted) {
+    const Status removed = env_->RemoveFile(path);
+    if (removed.ok() || removed.code() == StatusCode::kNotFound) {
+      return created;  // retryable: nothing of the failed segment is left
+    }
+    return Fail(created.WithPrefix("wal: cannot remove the partly created " + path + " (" +
+                                   removed.message() + ")"));
+  }
+  return Fail(created);
+}
+
+Status LogWriter::CreateSegment(const std::string& path) {
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<io::WritableFile> file, env_->OpenWritable(path));
   FLYWHEEL_RETURN_IF_ERROR(file->Append(EncodeSegmentHeader(next_seq_)));
   FLYWHEEL_RETURN_IF_ERROR(file->Sync());
   FLYWHEEL_RETURN_IF_ERROR(env_->SyncDir(dir_));
-  file_ = std::move(file);
-  segments_.push_back({number, next_seq_});
+  file_ = std::move(file);  // the old one is closed by its last owner (an in-flight sync)
+  active_path_ = path;
+  ++next_segment_number_;
+  segments_.push_back({next_segment_number_ - 1, next_seq_});
   active_bytes_ = kSegmentHeaderSize;
   return Status::Ok();
 }
@@ -154,15 +170,40 @@ Status LogWriter::AppendBatch(uint64_t first_seq, std::span<const Event> events)
     FLYWHEEL_RETURN_IF_ERROR(AppendEventRecord(first_seq + i, events[i], &buffer_));
   }
   if (active_bytes_ >= options_.segment_bytes) {
-    FLYWHEEL_RETURN_IF_ERROR(Fail(StartSegment()));
+    FLYWHEEL_RETURN_IF_ERROR(StartSegment());
   }
-  FLYWHEEL_RETURN_IF_ERROR(Fail(file_->Append(buffer_)));
+  const uint64_t batch_start = active_bytes_;
+  if (Status written = file_->Append(buffer_); !written.ok()) {
+    return UndoBatch(batch_start, written);
+  }
   active_bytes_ += buffer_.size();
   next_seq_ = first_seq + events.size();
   if (options_.durability.mode == Durability::Mode::kSync) {
-    FLYWHEEL_RETURN_IF_ERROR(SyncLocked());
+    if (Status synced = SyncLocked(); !synced.ok()) {
+      // Fatal either way; cutting the batch keeps a 503 batch from reappearing after a restart.
+      next_seq_ = first_seq;
+      active_bytes_ = batch_start;
+      (void)env_->Truncate(active_path_, batch_start);
+      return synced;
+    }
   }
   return Status::Ok();
+}
+
+// A failed write may have left part of the batch in the segment: cut it back to the batch's
+// start (ftruncate + fdatasync; the file is open with O_APPEND, so later writes continue at the
+// cut), so that no reader ever sees part of a batch. A full disk then leaves the writer usable;
+// any other write error, or a failed cut, is fatal.
+Status LogWriter::UndoBatch(uint64_t batch_start, const Status& error) {
+  const Status cut = env_->Truncate(active_path_, batch_start);
+  if (!cut.ok()) {
+    return Fail(error.WithPrefix("wal: the batch's partial write could not be cut back (" +
+                                 cut.message() + ")"));
+  }
+  if (error.code() == StatusCode::kResourceExhausted) {
+    return error;
+  }
+  return Fail(error);
 }
 
 Status LogWriter::SyncLocked() {
@@ -232,7 +273,7 @@ Status LogWriter::Roll() {
   if (active_bytes_ <= kSegmentHeaderSize) {
     return Status::Ok();
   }
-  return Fail(StartSegment());
+  return StartSegment();
 }
 
 Status LogWriter::RemoveSegmentsBefore(uint64_t seq) {
@@ -260,6 +301,21 @@ uint64_t LogWriter::next_seq() const {
 Status LogWriter::status() const {
   std::lock_guard lock(mu_);
   return failure_;
+}
+
+Status LogWriter::ProbeSpace(size_t bytes) const {
+  const std::string path = io::JoinPath(dir_, kSpaceProbeFileName);
+  Status status = [&]() -> Status {
+    FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<io::WritableFile> file, env_->OpenWritable(path));
+    FLYWHEEL_RETURN_IF_ERROR(file->Append(std::string(bytes, '\0')));
+    FLYWHEEL_RETURN_IF_ERROR(file->Sync());
+    return file->Close();
+  }();
+  const Status removed = env_->RemoveFile(path);
+  if (status.ok() && !removed.ok() && removed.code() != StatusCode::kNotFound) {
+    status = removed;
+  }
+  return status;
 }
 
 size_t LogWriter::segment_count() const {

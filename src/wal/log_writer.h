@@ -7,11 +7,15 @@
 // window on power loss: events appended in the last <ms> ms + 2 x (fdatasync duration); a process
 // crash loses nothing AppendBatch() returned (the bytes are in the kernel).
 //
-// Failure is final: after a failed write, fdatasync, segment creation or directory sync, every
-// call returns the first error ("wal: writer failed earlier: ..."). Recover by re-reading the
-// log (LogReader), TruncateTail(), and opening a new writer. A failed fdatasync (io::IsSyncFailure)
-// must be treated as fatal by the caller. Invalid arguments (wrong first_seq, oversized event) are
-// kInvalidArgument and do not fail the writer.
+// Batches are all or nothing: a write that fails part-way is cut back to the batch's start
+// (and, in sync mode, so is a batch whose fdatasync failed), so no reader sees part of a batch.
+// A full disk (kResourceExhausted) while writing a batch or creating a segment is NOT final:
+// nothing of the batch stays in the log, and the same batch may be appended again once space
+// is freed. Any other failure is final: after a failed write, fdatasync, segment creation,
+// directory sync or cut, every call returns the first error ("wal: writer failed earlier: ...").
+// Recover by re-reading the log (LogReader), TruncateTail(), and opening a new writer. A failed
+// fdatasync (io::IsSyncFailure) must be treated as fatal by the caller. Invalid arguments (wrong
+// first_seq, oversized event) are kInvalidArgument and do not fail the writer.
 //
 // Thread safety: all methods may be called from any thread; calls are serialized internally.
 // The interval-mode sync thread runs fdatasync without holding the lock, so appends continue
@@ -51,6 +55,9 @@ struct WriterOptions {
   uint64_t segment_bytes = 64ull << 20;  // roll over to a new segment after this many bytes
 };
 
+// The file ProbeSpace() writes and removes (ignored by the reader like every non-segment file).
+inline constexpr const char* kSpaceProbeFileName = "space-probe.tmp";
+
 class LogWriter {
  public:
   // Opens a writer that continues the log in `dir` (created if missing) at `next_seq` (>= 1) in a
@@ -84,6 +91,9 @@ class LogWriter {
   uint64_t next_seq() const;
   // The sticky failure (OK while healthy).
   Status status() const;
+  // Whether the log's file system takes `bytes` more bytes now (after a full disk): writes,
+  // fdatasyncs and removes kSpaceProbeFileName in the log directory; the log is not touched.
+  Status ProbeSpace(size_t bytes) const;
   // Number of segment files currently in the log (retention tests, inspection).
   size_t segment_count() const;
 
@@ -94,11 +104,13 @@ class LogWriter {
   };
   LogWriter(io::Env* env, std::string dir, const WriterOptions& options, uint64_t next_seq);
 
-  Status LoadExistingSegments();  // REQUIRES: mu_ held
-  Status StartSegment();          // REQUIRES: mu_ held
-  Status SyncLocked();            // REQUIRES: mu_ held
-  Status Fail(Status status);     // REQUIRES: mu_ held
-  Status CheckUsable() const;     // REQUIRES: mu_ held
+  Status LoadExistingSegments();                                // REQUIRES: mu_ held
+  Status StartSegment();                                        // REQUIRES: mu_ held
+  Status CreateSegment(const std::string& path);                // REQUIRES: mu_ held
+  Status UndoBatch(uint64_t batch_start, const Status& error);  // REQUIRES: mu_ held
+  Status SyncLocked();                                          // REQUIRES: mu_ held
+  Status Fail(Status status);                                   // REQUIRES: mu_ held
+  Status CheckUsable() const;                                   // REQUIRES: mu_ held
   void SyncLoop();
 
   io::Env* const env_;
@@ -108,6 +120,7 @@ class LogWriter {
   mutable std::mutex mu_;
   std::shared_ptr<io::WritableFile> file_;  // guarded by mu_; shared with an in-flight sync
   std::vector<Segment> segments_;           // guarded by mu_; oldest first, last = active
+  std::string active_path_;                 // guarded by mu_; the active segment's file
   uint64_t next_segment_number_ = 1;        // guarded by mu_
   uint64_t active_bytes_ = 0;               // guarded by mu_
   uint64_t next_seq_;                       // guarded by mu_

@@ -178,8 +178,12 @@ TEST_F(LogWriterTest, FailNthSyncIsFatal) {
   }
 }
 
-TEST_F(LogWriterTest, NoSpaceLeft) {
-  for (uint64_t limit : {0, 10, 25, 100, 1000, 3000, 5000}) {
+// A full disk is not final (issue 17, item 5): the partial batch is cut back, the writer stays
+// usable, and once space is freed the same batch is appended; the log then holds exactly the
+// acknowledged batches, with no torn tail, whether the disk filled inside a batch or while a
+// new segment was being created (segment_bytes 2048: every limit below crosses rollovers).
+TEST_F(LogWriterTest, NoSpaceLeftIsRetryableAndResumesWhenSpaceIsFreed) {
+  for (uint64_t limit : {0, 10, 25, 100, 1000, 2040, 2060, 3000, 5000}) {
     SCOPED_TRACE("limit=" + std::to_string(limit));
     flywheel::testing::TempDir tmp;
     dir_ = tmp.path() + "/wal";
@@ -187,20 +191,67 @@ TEST_F(LogWriterTest, NoSpaceLeft) {
     auto writer = Open("sync", 2048);
     if (!writer.ok()) {
       EXPECT_THAT(writer, StatusIs(StatusCode::kResourceExhausted));
+      env_.SetSpaceLimit(UINT64_MAX);
       continue;
     }
     Status error;
-    const uint64_t acked = AppendUntilError(writer->get(), 5, 1000, &error);
-    EXPECT_THAT(error, StatusIs(StatusCode::kResourceExhausted));
-    EXPECT_FALSE((*writer)->AppendBatch(acked + 1, Batch(acked + 1, 1)).ok());
+    uint64_t acked = AppendUntilError(writer->get(), 5, 1000, &error);
+    ASSERT_THAT(error, StatusIs(StatusCode::kResourceExhausted));
+    EXPECT_OK((*writer)->status());  // not failed
+    EXPECT_EQ((*writer)->next_seq(), acked + 1);
+    EXPECT_THAT((*writer)->AppendBatch(acked + 1, Batch(acked + 1, 5)),
+                StatusIs(StatusCode::kResourceExhausted));
+    ReadResult full = ReadAll(&env_, dir_);
+    ASSERT_OK(full.status);
+    EXPECT_EQ(full.records.size(), acked);  // nothing of the refused batches
+    EXPECT_FALSE(full.report.tail_truncated);
+    EXPECT_FALSE(full.report.tail_header_torn);
     env_.SetSpaceLimit(UINT64_MAX);
-    EXPECT_FALSE((*writer)->AppendBatch(acked + 1, Batch(acked + 1, 1)).ok());
-    // Without a crash the partial batch stays on disk and is cut as a torn tail.
+    for (int b = 0; b < 3; ++b, acked += 5) {
+      ASSERT_OK((*writer)->AppendBatch(acked + 1, Batch(acked + 1, 5)));
+    }
+    CrashAndExpectAcked(std::move(*writer), acked);
     ReadResult r = ReadAll(&env_, dir_);
-    ASSERT_OK(r.status);
-    ASSERT_GE(r.records.size(), acked);
-    ExpectEvents(r.records, 1, r.records.size());
+    EXPECT_EQ(r.records.size(), acked);
+    EXPECT_FALSE(r.report.tail_truncated);
   }
+}
+
+// The issue's "163 of 500": the disk fills inside one large batch; none of it may stay.
+TEST_F(LogWriterTest, BatchCutByAFullDiskLeavesNoneOfItInTheLog) {
+  auto writer = Open("sync");
+  ASSERT_OK(writer.status());
+  ASSERT_OK((*writer)->AppendBatch(1, Batch(1, 100)));
+  const std::vector<Event> batch = Batch(101, 500);
+  env_.SetSpaceLimit(163 * 60);  // about a third of the batch fits
+  EXPECT_THAT((*writer)->AppendBatch(101, batch), StatusIs(StatusCode::kResourceExhausted));
+  ReadResult r = ReadAll(&env_, dir_);
+  ASSERT_OK(r.status);
+  EXPECT_EQ(r.records.size(), 100u);
+  EXPECT_FALSE(r.report.tail_truncated);
+  env_.SetSpaceLimit(UINT64_MAX);
+  ASSERT_OK((*writer)->AppendBatch(101, batch));
+  ASSERT_OK((*writer)->Close());
+  r = ReadAll(&env_, dir_);
+  ASSERT_OK(r.status);
+  ExpectEvents(r.records, 1, 600);
+}
+
+// An I/O error inside a batch is final, but the batch is cut back too: a restart does not find
+// part of a batch that was answered with an error.
+TEST_F(LogWriterTest, FailedWriteIsCutBackBeforeTheWriterFails) {
+  auto writer = Open("interval:1000");
+  ASSERT_OK(writer.status());
+  ASSERT_OK((*writer)->AppendBatch(1, Batch(1, 10)));
+  env_.FailNthWrite(1);  // writes half of the batch, then fails
+  EXPECT_THAT((*writer)->AppendBatch(11, Batch(11, 200)),
+              StatusIs(StatusCode::kIoError, HasSubstr("injected write failure")));
+  EXPECT_FALSE((*writer)->status().ok());
+  writer->reset();
+  ReadResult r = ReadAll(&env_, dir_);
+  ASSERT_OK(r.status);
+  ExpectEvents(r.records, 1, 10);
+  EXPECT_FALSE(r.report.tail_truncated);
 }
 
 TEST_F(LogWriterTest, WrongFirstSeqIsRejectedWithoutFailingTheWriter) {

@@ -10,9 +10,22 @@
 
 namespace flywheel::engine {
 
+namespace {
+
+// What the full-disk probe writes: room for a typical batch (wal/log_writer.h, ProbeSpace).
+constexpr size_t kProbeBytes = 64 << 10;
+
+}  // namespace
+
 Ingestor::Ingestor(const EventTypeTable& types, size_t dedup_window, bool read_only,
-                   std::function<void(Batch)> hand_off)
-    : types_(types), read_only_(read_only), hand_off_(std::move(hand_off)), dedup_(dedup_window) {}
+                   int disk_full_retry_ms, std::function<void(Batch)> hand_off)
+    : types_(types),
+      read_only_(read_only),
+      hand_off_(std::move(hand_off)),
+      dedup_(dedup_window),
+      health_(disk_full_retry_ms, [this] {
+        return writer_ != nullptr ? writer_->ProbeSpace(kProbeBytes) : Status::Ok();
+      }) {}
 
 Status Ingestor::LoadDedup(base::ByteReader* in) {
   base::MutexLock lock(&mu_);
@@ -94,11 +107,9 @@ Result<uint64_t> Ingestor::LogLocked(std::vector<Event> events) {
   batch.events = std::move(events);
   Status st = writer_->AppendBatch(next_seq_, batch.events);
   if (!st.ok()) {
-    if (st.code() != StatusCode::kInvalidArgument) {
-      failure_ = st;  // fatal: a failed write or fdatasync (see wal/log_writer.h)
-    }
-    return st;
+    return st.code() == StatusCode::kInvalidArgument ? st : OnWriteError(st);
   }
+  health_.OnWritten();
   for (size_t j = 0; j < batch.events.size(); ++j) {
     if (!batch.events[j].id.empty()) {
       dedup_.Add(batch.events[j].id, next_seq_ + j);
@@ -138,10 +149,17 @@ Result<uint64_t> Ingestor::LogForget(Event record) {
   // user's events.
   Status rolled = writer_->Roll();
   if (!rolled.ok()) {
-    failure_ = rolled;
-    return rolled;
+    return OnWriteError(rolled);
   }
   return seq;
+}
+
+Status Ingestor::OnWriteError(const Status& error) {
+  if (error.code() == StatusCode::kResourceExhausted && writer_->status().ok()) {
+    return health_.OnDiskFull(error);  // nothing of the batch is in the log
+  }
+  failure_ = error;  // fatal: a failed write or fdatasync (see wal/log_writer.h)
+  return error;
 }
 
 Status Ingestor::CheckWritable() const {
@@ -151,7 +169,8 @@ Status Ingestor::CheckWritable() const {
 
 Status Ingestor::CheckWritableLocked() const {
   if (read_only_) {
-    return Status::FailedPrecondition("engine: opened read-only");
+    return Status::FailedPrecondition(
+        "engine: opened read-only: writes are refused (open without read-only to write)");
   }
   if (closed_) {
     return Status::FailedPrecondition("engine: closed");
@@ -159,7 +178,24 @@ Status Ingestor::CheckWritableLocked() const {
   if (!failure_.ok()) {
     return Status(failure_.code(), "engine: failed earlier: " + failure_.message());
   }
-  return Status::Ok();
+  return health_.Admit();
+}
+
+void Ingestor::FillWriteState(EngineStats* stats) const {
+  {
+    base::MutexLock lock(&mu_);
+    if (read_only_ || closed_ || !failure_.ok()) {
+      stats->write_state = read_only_ ? "read_only" : closed_ ? "closed" : "failed";
+      stats->write_error = failure_.ok() ? "" : failure_.message();
+      return;
+    }
+  }
+  const WriteHealth::Report report = health_.Check();
+  if (report.disk_full) {
+    stats->write_state = "disk_full";
+    stats->write_error = report.message;
+    stats->write_retry_after_s = report.retry_after_s;
+  }
 }
 
 void Ingestor::SaveDedup(uint64_t seq, std::string* payload) const {

@@ -8,8 +8,10 @@
 // Threads: any thread calls Ingest/LogControl/LogForget concurrently; mu_ serialises them and
 // guards every member below it (the hand-off runs under mu_, so batches reach the learner in
 // log order). The counters are atomics. The recovery methods run before any other thread.
-// Errors: a failed write or fdatasync is fatal (wal/log_writer.h): every later write fails with
-// the first error.
+// Errors: a full disk is not fatal: the refused batch is wholly absent from the log (cut back by
+// the writer), the write answers kUnavailable with the seconds to wait, and WriteHealth decides
+// when writes are tried again (write_health.h). Any other failed write, or a failed fdatasync, is
+// fatal (wal/log_writer.h): every later write fails with the first error.
 #pragma once
 
 #include <atomic>
@@ -26,6 +28,7 @@
 #include "base/mutex.h"
 #include "base/serial.h"
 #include "engine/ingest/dedup_window.h"
+#include "engine/ingest/write_health.h"
 #include "engine/learn/learner.h"
 #include "wal/log_writer.h"
 
@@ -33,7 +36,8 @@ namespace flywheel::engine {
 
 class Ingestor {
  public:
-  Ingestor(const EventTypeTable& types, size_t dedup_window, bool read_only,
+  // `disk_full_retry_ms`: the first back-off after a full disk (WriteHealth).
+  Ingestor(const EventTypeTable& types, size_t dedup_window, bool read_only, int disk_full_retry_ms,
            std::function<void(Batch)> hand_off);
   Ingestor(const Ingestor&) = delete;
   Ingestor& operator=(const Ingestor&) = delete;
@@ -55,8 +59,11 @@ class Ingestor {
   // Logs a user deletion and rolls the log, so a purge can remove every segment before it.
   Result<uint64_t> LogForget(Event record);
 
-  // OK while writes may proceed: not read-only, not closed, no earlier failure.
+  // OK while writes may proceed: not read-only, not closed, no earlier failure, and not within
+  // the back-off after a full disk (then kUnavailable saying when to retry).
   Status CheckWritable() const;
+  // EngineStats::write_state, write_error, write_retry_after_s (re-checks a full disk when due).
+  void FillWriteState(EngineStats* stats) const;
   // The dedup section of a snapshot at `seq`.
   void SaveDedup(uint64_t seq, std::string* payload) const;
   // The log is durable through everything logged.
@@ -75,6 +82,9 @@ class Ingestor {
   Status CheckWritableLocked() const REQUIRES(mu_);
   // Logs `events` (validated, deduplicated) and hands them off. REQUIRES: mu_, writable.
   Result<uint64_t> LogLocked(std::vector<Event> events) REQUIRES(mu_);
+  // Classifies a failed append or roll: a full disk (writer still usable) starts the back-off
+  // and becomes kUnavailable; anything else is the sticky failure.
+  Status OnWriteError(const Status& error) REQUIRES(mu_);
 
   const EventTypeTable types_;
   const bool read_only_;
@@ -88,6 +98,8 @@ class Ingestor {
   uint64_t next_seq_ GUARDED_BY(mu_) = 1;
   Status failure_ GUARDED_BY(mu_);  // sticky
   bool closed_ GUARDED_BY(mu_) = false;
+  // A full disk's back-off; its probe uses writer_. Thread-safe on its own (locked after mu_).
+  mutable WriteHealth health_;
   std::atomic<uint64_t> last_seq_{0};
   std::atomic<uint64_t> duplicates_{0};
   base::AtomicHistogram latency_;  // validation to acknowledgement, ms

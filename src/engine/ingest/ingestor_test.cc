@@ -39,7 +39,7 @@ class IngestorTest : public ::testing::Test {
 
   TempDir dir_;
   std::vector<Batch> handed_;
-  Ingestor ingestor_{EventTypeTable::Default(), 100, /*read_only=*/false,
+  Ingestor ingestor_{EventTypeTable::Default(), 100, /*read_only=*/false, 1000,
                      [this](Batch b) { handed_.push_back(std::move(b)); }};
 };
 
@@ -102,7 +102,7 @@ TEST_F(IngestorTest, ClosedRefusesWrites) {
 }
 
 TEST(IngestorReadOnlyTest, RefusesEveryWrite) {
-  Ingestor ingestor(EventTypeTable::Default(), 10, /*read_only=*/true, [](Batch) {});
+  Ingestor ingestor(EventTypeTable::Default(), 10, /*read_only=*/true, 1000, [](Batch) {});
   ingestor.Attach(nullptr, 5);
   EXPECT_EQ(ingestor.last_seq(), 4u);
   std::vector<Event> batch = {View("u1", "i1", "e1")};
