@@ -195,11 +195,7 @@ EngineStats Engine::Impl::stats() const {
   s.freshness_count = learner_.freshness().count();
   s.ingest_ms_p50 = ingestor_.latency().Quantile(0.5);
   s.ingest_ms_p99 = ingestor_.latency().Quantile(0.99);
-  s.recovered_snapshot_seq = recovery_.snapshot_seq;
-  s.replayed_events = recovery_.replayed_events;
-  s.recovery_seconds = recovery_.seconds;
-  s.recovery_messages = messages_.All();
-  s.recovery = recovery_;
+  engine::FillRecoveryStats(recovery_, messages_.All(), &s);
   ingestor_.FillWriteState(&s);
   return s;
 }

@@ -226,6 +226,15 @@ Status RemoveTempFiles(Snapshots* snapshots, MessageLog* messages, RecoveryRepor
 
 }  // namespace
 
+void FillRecoveryStats(const RecoveryReport& report, std::vector<std::string> messages,
+                       EngineStats* stats) {
+  stats->recovered_snapshot_seq = report.snapshot_seq;
+  stats->replayed_events = report.replayed_events;
+  stats->recovery_seconds = report.seconds;
+  stats->recovery_messages = std::move(messages);
+  stats->recovery = report;
+}
+
 Result<RecoveryReport> Recover(io::Env* env, const RecoveryOptions& options, LearnedState* state,
                                Ingestor* ingestor, Learner* learner, Snapshots* snapshots,
                                MessageLog* messages) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "flywheel/engine.h"
 #include "flywheel/recovery_report.h"
 
 #include "engine/ingest/ingestor.h"
@@ -38,6 +39,10 @@ struct RecoveryOptions {
 
 // What recovery did (include/flywheel/recovery_report.h).
 using RecoveryReport = ::flywheel::RecoveryReport;
+
+// Copies the report into the engine's stats (recovery, and the older flat fields).
+void FillRecoveryStats(const RecoveryReport& report, std::vector<std::string> messages,
+                       EngineStats* stats);
 
 Result<RecoveryReport> Recover(io::Env* env, const RecoveryOptions& options, LearnedState* state,
                                Ingestor* ingestor, Learner* learner, Snapshots* snapshots,
