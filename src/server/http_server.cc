@@ -343,9 +343,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
 Status HttpServer::Impl::Listen() {
   beast::error_code ec;
-  // A literal address, or a name ("localhost") resolved to its first address.
-  net::ip::address address = net::ip::make_address(options_.host, ec);
-  if (ec) {
+  // A literal address, or a name ("localhost") and each of its addresses in turn until one
+  // can be listened on (a name may resolve to ::1 on a host without IPv6).
+  std::vector<tcp::endpoint> endpoints;
+  const net::ip::address literal = net::ip::make_address(options_.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(literal, options_.port);
+  } else {
     tcp::resolver resolver(ioc_);
     const auto results =
         resolver.resolve(options_.host, std::to_string(options_.port), tcp::resolver::passive, ec);
@@ -353,25 +357,31 @@ Status HttpServer::Impl::Listen() {
       return Status::InvalidArgument("serve: bad host '" + options_.host +
                                      "': " + (ec ? ec.message() : "no address"));
     }
-    address = results.begin()->endpoint().address();
+    for (const auto& result : results) {
+      endpoints.push_back(result.endpoint());
+    }
   }
-  const tcp::endpoint endpoint(address, options_.port);
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) {
-    acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  for (const tcp::endpoint& endpoint : endpoints) {
+    ec = {};
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) {
+      acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+      acceptor_.bind(endpoint, ec);
+    }
+    if (!ec) {
+      acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    }
+    if (!ec) {
+      port_ = acceptor_.local_endpoint().port();
+      return Status::Ok();
+    }
   }
-  if (!ec) {
-    acceptor_.bind(endpoint, ec);
-  }
-  if (!ec) {
-    acceptor_.listen(net::socket_base::max_listen_connections, ec);
-  }
-  if (ec) {
-    return Status::Unavailable("serve: cannot listen on " + options_.host + ":" +
-                               std::to_string(options_.port) + ": " + ec.message());
-  }
-  port_ = acceptor_.local_endpoint().port();
-  return Status::Ok();
+  return Status::Unavailable("serve: cannot listen on " + options_.host + ":" +
+                             std::to_string(options_.port) + ": " + ec.message());
 }
 
 void HttpServer::Impl::Accept() {
