@@ -117,6 +117,21 @@ TEST(TimeTest, ParsesIso8601) {
   EXPECT_FALSE(base::ParseIso8601("yesterday").ok());
 }
 
+// Zone offsets follow RFC 3339's time-numoffset: hours 00..23, minutes 00..59 (issue 17,
+// item 10: "+99:99" was accepted and shifted the time by four days).
+TEST(TimeTest, ZoneOffsetOutOfRangeIsRefused) {
+  EXPECT_EQ(*base::ParseIso8601("2023-11-15T21:59:20+23:59"), 1700000000000 - 13 * 60'000);
+  EXPECT_EQ(*base::ParseIso8601("2023-11-14T22:13:20-00:00"), 1700000000000);
+  EXPECT_EQ(*base::ParseIso8601("2023-11-15T00:13:20+0200"), 1700000000000);
+  for (const char* bad :
+       {"2023-11-14T22:13:20+99:99", "2023-11-14T22:13:20+24:00", "2023-11-14T22:13:20-23:60",
+        "2023-11-14T22:13:20+2:00", "2023-11-14T22:13:20+02:0"}) {
+    auto parsed = base::ParseIso8601(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_NE(parsed.status().message().find("zone offset"), std::string::npos) << bad;
+  }
+}
+
 TEST(TimeTest, FormatRoundTrips) {
   EXPECT_EQ(base::FormatIso8601(1700000000123), "2023-11-14T22:13:20.123Z");
   for (int64_t ts : {0LL, 951782400000LL, 1700000000123LL, 4102444800000LL}) {

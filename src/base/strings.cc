@@ -106,6 +106,16 @@ std::string Latin1ToUtf8(std::string_view text) {
   return out;
 }
 
+bool HasControlCharacter(std::string_view text) {
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool IsValidUtf8(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {

@@ -33,6 +33,8 @@ std::string Latin1ToUtf8(std::string_view text);
 
 // True when `text` is valid UTF-8.
 bool IsValidUtf8(std::string_view text);
+// True when `text` holds an ASCII control character (0x00..0x1F or 0x7F).
+bool HasControlCharacter(std::string_view text);
 
 // The message for an errno value (thread-safe, unlike std::strerror).
 std::string ErrnoString(int errnum);

@@ -106,6 +106,10 @@ Result<TimestampMs> ParseIso8601(std::string_view text) {
           !ReadDigits(text, &pos, 2, &off_m)) {
         return Bad(text, "bad zone offset");
       }
+      // RFC 3339 time-numoffset: hh 00..23, mm 00..59.
+      if (off_h > 23 || off_m > 59) {
+        return Bad(text, "zone offset out of range (+-hh:mm, hh <= 23, mm <= 59)");
+      }
       offset_minutes = sign * (off_h * 60 + off_m);
     }
   }

@@ -37,6 +37,16 @@ Status CheckText(std::string_view what, std::string_view field, const std::strin
   return Status::Ok();
 }
 
+// An id: text without control characters (a NUL or newline in an id breaks logs, exports and
+// the ids of other tools).
+Status CheckId(std::string_view what, std::string_view field, const std::string& id) {
+  FLYWHEEL_RETURN_IF_ERROR(CheckText(what, field, id, kMaxIdBytes, false));
+  if (base::HasControlCharacter(id)) {
+    return FieldError(what, field, "contains a control character (U+0000..U+001F, U+007F)");
+  }
+  return Status::Ok();
+}
+
 Status CheckAttributes(std::string_view what, const KeyValues& attributes) {
   if (attributes.size() > kMaxAttributes) {
     return FieldError(what, "attributes",
@@ -120,7 +130,7 @@ Result<Json> ParseObject(std::string_view what, std::string_view text) {
 }  // namespace
 
 Status ValidateItem(const Item& item) {
-  FLYWHEEL_RETURN_IF_ERROR(CheckText("item", "id", item.id, kMaxIdBytes, false));
+  FLYWHEEL_RETURN_IF_ERROR(CheckId("item", "id", item.id));
   FLYWHEEL_RETURN_IF_ERROR(CheckText("item", "title", item.title, kMaxCatalogString, true));
   if (item.categories.size() > kMaxCategories) {
     return FieldError("item", "categories",
@@ -145,7 +155,7 @@ Status ValidateItem(const Item& item) {
 }
 
 Status ValidateUser(const User& user) {
-  FLYWHEEL_RETURN_IF_ERROR(CheckText("user", "id", user.id, kMaxIdBytes, false));
+  FLYWHEEL_RETURN_IF_ERROR(CheckId("user", "id", user.id));
   return CheckAttributes("user", user.attributes);
 }
 

@@ -34,6 +34,9 @@ Status CheckId(std::string_view field, const std::string& id) {
   if (!base::IsValidUtf8(id)) {
     return FieldError(field, "not valid UTF-8");
   }
+  if (base::HasControlCharacter(id)) {
+    return FieldError(field, "contains a control character (U+0000..U+001F, U+007F)");
+  }
   return Status::Ok();
 }
 

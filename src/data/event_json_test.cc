@@ -45,6 +45,27 @@ TEST_F(EventJsonTest, OptionalFieldsAndIsoTime) {
   EXPECT_TRUE(event->context.empty());
 }
 
+// Issue 17, item 10: a NUL (or any control character) inside an id was accepted.
+TEST_F(EventJsonTest, ControlCharactersInIdsAreRefused) {
+  for (const char* escape : {"\\u0000", "\\u001f", "\\n", "\\u007f"}) {
+    for (const char* field : {"user", "item", "id"}) {
+      std::string json = R"({"user": "u1", "item": "i9", "type": "click", "ts": 1700000000000,)"
+                         R"( "id": "e-1"})";
+      const std::string key = std::string("\"") + field + "\": \"";
+      json.insert(json.find(key) + key.size() + 1, escape);
+      auto event = ParseEventJson(json, types_);
+      EXPECT_THAT(event.status(), StatusIs(StatusCode::kInvalidArgument,
+                                           HasSubstr("field '" + std::string(field) +
+                                                     "': contains a control character")))
+          << json;
+      EXPECT_EQ(event.status().field(), field);
+    }
+  }
+  // Other characters outside ASCII stay allowed.
+  ASSERT_OK(ParseEventJson(
+      R"({"user": "\u00e9t\u00e9", "item": "i 9", "type": "click", "ts": 1700000000000})", types_));
+}
+
 TEST_F(EventJsonTest, RejectsBadInputWithClearMessages) {
   struct Case {
     const char* json;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -82,7 +83,11 @@ Result<QueryParams> ParseQuery(std::string_view query) {
 }
 
 Api::Api(ApiKeys keys, ApiLimits limits)
-    : keys_(std::move(keys)), limits_(limits), router_(MakeRouter()) {}
+    : keys_(std::move(keys)),
+      limits_(limits),
+      router_(MakeRouter()),
+      key_limiter_(limits.key_rate),
+      ip_limiter_(limits.ip_rate) {}
 
 // The route table. The name labels the route's latency metrics; a path known under several
 // methods gets one entry per method (the first entry matching the path names a 405).
@@ -95,7 +100,7 @@ Router<Api::RouteSpec> Api::MakeRouter() {
   r.Add("healthz", verb::get, "/healthz", {Scope::kNone, false, &Api::Healthz});
   r.Add("readyz", verb::get, "/readyz", {Scope::kNone, false, &Api::Readyz});
   r.Add("metrics", verb::get, "/metrics", {Scope::kNone, false, &Api::Metrics});
-  r.Add("events", verb::post, "/v1/events", {Scope::kWrite, true, &Api::PostEvents});
+  r.Add("events", verb::post, "/v1/events", {Scope::kWrite, true, &Api::PostEvents, {}, true});
   r.Add("stats", verb::get, "/v1/stats", {Scope::kRead, true, &Api::Stats});
   r.Add("stats_history", verb::get, "/v1/stats/history",
         {Scope::kRead, false, &Api::StatsHistoryRoute});
@@ -106,15 +111,16 @@ Router<Api::RouteSpec> Api::MakeRouter() {
          &Api::Recommendations,
          {"k", "exclude_seen", "categories", "explain", "model"}});
   r.Add("dry_run", verb::post, "/v1/users/{id}/recommendations/dry-run",
-        {Scope::kRead, true, &Api::DryRun});
+        {Scope::kRead, true, &Api::DryRun, {}, true});
   r.Add("similar", verb::get, "/v1/items/{id}/similar",
         {Scope::kRead, true, &Api::Similar, {"k", "model"}});
   r.Add("item_detail", verb::get, "/v1/items/{id}", {Scope::kRead, true, &Api::GetItem});
-  r.Add("items", verb::put, "/v1/items/{id}", {Scope::kWrite, true, &Api::PutItem});
+  r.Add("items", verb::put, "/v1/items/{id}", {Scope::kWrite, true, &Api::PutItem, {}, true});
   r.Add("items", verb::delete_, "/v1/items/{id}", {Scope::kWrite, true, &Api::DeleteItem});
-  r.Add("items_batch", verb::post, "/v1/items:batch", {Scope::kWrite, true, &Api::PostItemsBatch});
+  r.Add("items_batch", verb::post, "/v1/items:batch",
+        {Scope::kWrite, true, &Api::PostItemsBatch, {}, true});
   r.Add("user_detail", verb::get, "/v1/users/{id}", {Scope::kRead, true, &Api::GetUser, {"limit"}});
-  r.Add("users", verb::put, "/v1/users/{id}", {Scope::kWrite, true, &Api::PutUser});
+  r.Add("users", verb::put, "/v1/users/{id}", {Scope::kWrite, true, &Api::PutUser, {}, true});
   // Forgetting a user is an admin operation.
   r.Add("users", verb::delete_, "/v1/users/{id}", {Scope::kAdmin, true, &Api::DeleteUser});
   return r;
@@ -173,6 +179,11 @@ Response Api::Handle(const Request& request) {
   } catch (const std::exception& e) {
     res = Error(request, http::status::internal_server_error, "internal", e.what());
   }
+  return Finish(request_id, route, start, std::move(res));
+}
+
+Response Api::Finish(const std::string& request_id, const std::string& route,
+                     std::chrono::steady_clock::time_point start, Response res) {
   res.set("X-Request-Id", request_id);
   requests_.fetch_add(1, std::memory_order_relaxed);
   if (res.result_int() >= 500) {
@@ -191,6 +202,61 @@ Response Api::Handle(const Request& request) {
   }
   histogram->Add(ms);
   return res;
+}
+
+std::optional<Response> Api::CheckRate(const Request& head, const Peer& peer) {
+  Scope scope = Scope::kNone;
+  if (keys_.any()) {
+    const auto header = head.find(http::field::authorization);
+    constexpr std::string_view kBearer = "Bearer ";
+    if (header != head.end()) {
+      const std::string_view value(header->value().data(), header->value().size());
+      if (value.starts_with(kBearer)) {
+        scope = keys_.ScopeOf(std::string(value.substr(kBearer.size())));
+      }
+    }
+  }
+  static constexpr const char* kScopeNames[] = {"none", "read", "write", "admin"};
+  RateLimiter::Decision decision;
+  std::string what;
+  if (scope != Scope::kNone) {
+    decision = key_limiter_.Take(kScopeNames[static_cast<int>(scope)], RateLimiter::NowMs());
+    what = std::string("the ") + kScopeNames[static_cast<int>(scope)] + " key";
+  } else if (!peer.loopback) {
+    decision = ip_limiter_.Take(peer.ip, RateLimiter::NowMs());
+    what = "client " + peer.ip + " (no valid key)";
+  }
+  if (decision.allowed) {
+    return std::nullopt;
+  }
+  rate_limited_.fetch_add(1, std::memory_order_relaxed);
+  const int64_t seconds = (decision.retry_after_ms + 999) / 1000;
+  Response res = Error(
+      head, http::status::too_many_requests, "rate_limited",
+      "request rate of " + what + " over its limit; retry in " + std::to_string(seconds) + " s");
+  res.set(http::field::retry_after, std::to_string(seconds));
+  return res;
+}
+
+Admission Api::Admit(const RequestHeader& header, const Peer& peer) {
+  const auto start = std::chrono::steady_clock::now();
+  const Request head(header);  // no body: what Authorize and the errors need
+  const std::string_view target(head.target().data(), head.target().size());
+  const Router<RouteSpec>::Found found =
+      router_.Find(head.method(), target.substr(0, target.find('?')));
+  if (auto limited = CheckRate(head, peer)) {
+    const std::string route = found.name.empty() ? "other" : std::string(found.name);
+    return {Finish(RequestId(head, &next_request_), route, start, std::move(*limited)), 0};
+  }
+  if (found.route == nullptr) {
+    return {Handle(head), 0};  // 404 or 405 (and 400 for a bad query), as Dispatch answers
+  }
+  const RouteSpec& spec = found.route->handler;
+  if (spec.scope != Scope::kNone && Authorize(head, spec.scope).has_value()) {
+    return {Handle(head), 0};  // Dispatch answers the same 401/403, counted as usual
+  }
+  // Routes that read a body take up to the server's limit (HttpServer caps it).
+  return {std::nullopt, spec.takes_body ? UINT64_MAX : 0};
 }
 
 Response Api::Dispatch(const Request& request, const std::string& request_id, std::string* route) {

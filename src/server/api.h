@@ -36,6 +36,7 @@
 #include "server/api_util.h"
 #include "server/http_server.h"
 #include "server/live_quality.h"
+#include "server/rate_limiter.h"
 #include "server/router.h"
 #include "server/stats_history.h"
 
@@ -57,6 +58,13 @@ struct ApiKeys {
 struct ApiLimits {
   size_t max_events_per_batch = 10'000;
   int max_json_depth = 32;
+  // Requests per second per API key (its scope: read, write, admin), for requests with a
+  // valid key; off by default (serve: rate_limit.key_*).
+  RateLimit key_rate;
+  // Requests per second per client IP address, for requests without a valid key (open routes,
+  // failed authentication) from other than loopback peers; off by default here (serve:
+  // rate_limit.ip_*, on by default there).
+  RateLimit ip_rate;
 };
 
 class Api {
@@ -84,6 +92,11 @@ class Api {
   const LiveQuality& live_quality() const { return live_quality_; }
 
   Response Handle(const Request& request);
+  // The HttpServer's Admit: decides from the header alone, before any body byte is read. Rate
+  // limits (429 + Retry-After), unknown routes (404/405) and authentication (401/403) answer
+  // here; otherwise the route's body limit (0 for routes that read no body) is returned.
+  Admission Admit(const RequestHeader& header, const Peer& peer);
+  uint64_t rate_limited() const { return rate_limited_.load(std::memory_order_relaxed); }
 
   // What a route handler gets.
   struct Call {
@@ -101,12 +114,19 @@ class Api {
     Response (Api::*handle)(const Call&) = nullptr;
     // The query parameters the route reads; any other one is a 400 naming it (Dispatch).
     std::vector<std::string> params = {};
+    bool takes_body = false;  // false: a body announced is refused (413) before it is read
   };
   const Router<RouteSpec>& router() const { return router_; }
 
  private:
   static Router<RouteSpec> MakeRouter();
   Response Dispatch(const Request& request, const std::string& request_id, std::string* route);
+  // Sets X-Request-Id and counts the response (requests, errors, latency of `route`).
+  Response Finish(const std::string& request_id, const std::string& route,
+                  std::chrono::steady_clock::time_point start, Response res);
+  // nullopt when the request's key (or, without a valid key, its client address) may make a
+  // request now, else the 429.
+  std::optional<Response> CheckRate(const Request& head, const Peer& peer);
   // nullopt when allowed, else the 401/403 response.
   std::optional<Response> Authorize(const Request& request, Scope needed) const;
   // nullopt when the body's JSON nesting and value count are within limits (checked before
@@ -154,6 +174,9 @@ class Api {
   std::map<std::string, std::unique_ptr<base::AtomicHistogram>> latency_ GUARDED_BY(histograms_mu_);
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> errors_{0};
+  RateLimiter key_limiter_;
+  RateLimiter ip_limiter_;
+  std::atomic<uint64_t> rate_limited_{0};  // requests answered 429
 
   // The dashboard's state (dashboard_routes.cc); each is thread-safe.
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

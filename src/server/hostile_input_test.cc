@@ -207,11 +207,17 @@ TEST_F(HostileInputTest, HugeIds) {
 
 TEST_F(HostileInputTest, ControlCharactersInValuesHeadersAndQueries) {
   StartReady();
-  // In JSON values (escaped): stored as given, never reflected raw.
+  // In ids (escaped in JSON): refused (issue 17, item 10), never stored nor reflected raw.
   json event = json::parse(EventsBody(1))["events"][0];
   event["user"] = std::string("a\r\nX-Injected: 1\0b", 19);
-  event["context"] = {{"k", "v\r\n"}};
   Reply r = PostEvents(json{{"events", {event}}}.dump());
+  EXPECT_EQ(r.status, 400) << r.text;
+  EXPECT_EQ(r.body["field"], "events[0].user");
+  EXPECT_EQ(r.text.find_first_of(std::string("\r\n\0", 3)), std::string::npos);
+  // In other values: stored as given, never reflected raw.
+  event["user"] = "u1";
+  event["context"] = {{"k", "v\r\n"}};
+  r = PostEvents(json{{"events", {event}}}.dump());
   EXPECT_EQ(r.status, 202) << r.text;
   // In header values: CR, LF or NUL inside a value is a malformed request.
   for (const std::string& value :

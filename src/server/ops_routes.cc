@@ -114,6 +114,10 @@ Response Api::Metrics(const Call& call) {
       "# HELP flywheel_http_errors_total HTTP responses with status >= 500.\n"
       "# TYPE flywheel_http_errors_total counter\n";
   text += "flywheel_http_errors_total " + std::to_string(errors_.load()) + "\n";
+  text +=
+      "# HELP flywheel_http_rate_limited_total HTTP requests answered 429 (rate limits).\n"
+      "# TYPE flywheel_http_rate_limited_total counter\n";
+  text += "flywheel_http_rate_limited_total " + std::to_string(rate_limited()) + "\n";
   if (engine != nullptr) {
     text +=
         "# HELP flywheel_events_total Events logged (acknowledged, duplicates excluded).\n"

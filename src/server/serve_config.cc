@@ -359,6 +359,11 @@ Result<std::vector<ModelSpec>> BuildModels(const ServeConfig& c) {
   return specs;
 }
 
+// A rate and a burst (0: twice the rate, at least one request).
+RateLimit RateLimitFrom(double rps, double burst) {
+  return RateLimit{rps, burst > 0 ? burst : std::max(1.0, 2 * rps)};
+}
+
 }  // namespace
 
 Result<ServeSettings> ServeConfig::Build() const {
@@ -371,6 +376,14 @@ Result<ServeSettings> ServeConfig::Build() const {
   s.http.port = static_cast<uint16_t>(GetInt("port"));
   s.http.threads = static_cast<int>(GetInt("threads"));
   s.http.max_body_bytes = static_cast<uint64_t>(GetInt("max_body_bytes"));
+  s.http.max_body_bytes_in_flight = static_cast<uint64_t>(GetInt("max_body_bytes_in_flight"));
+  if (s.http.max_body_bytes_in_flight < s.http.max_body_bytes) {
+    return KeyError("max_body_bytes_in_flight",
+                    "smaller than max_body_bytes: a largest body could never be accepted");
+  }
+  s.api.key_rate =
+      RateLimitFrom(GetDouble("rate_limit.key_rps"), GetDouble("rate_limit.key_burst"));
+  s.api.ip_rate = RateLimitFrom(GetDouble("rate_limit.ip_rps"), GetDouble("rate_limit.ip_burst"));
   s.keys = ApiKeys{GetString("keys.read"), GetString("keys.write"), GetString("keys.admin")};
   if (!s.keys.any() && !IsLoopbackHost(s.http.host)) {
     return KeyError("host", "no API keys configured: refusing to listen on " + s.http.host +

@@ -66,6 +66,7 @@ const std::vector<ConfigKeySpec>& ServeConfigKeys();
 // What `serve` runs with, assembled from a ServeConfig.
 struct ServeSettings {
   ApiKeys keys;
+  ApiLimits api;  // rate limits (the rest at their defaults)
   EngineOptions engine;
   ServerOptions http;
 };

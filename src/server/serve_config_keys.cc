@@ -46,6 +46,19 @@ const std::vector<ConfigKeySpec>& ServeConfigKeys() {
        "reads)"},
       {"max_body_bytes", T::kInt, "8388608", 1024, 1 << 30, "", "",
        "largest request body accepted (413 above)"},
+      {"max_body_bytes_in_flight", T::kInt, "268435456", 1024, 1ll << 40, "", "",
+       "request-body bytes all connections may hold at once; a body that does not fit is "
+       "answered 503 with Retry-After before it is read"},
+      {"rate_limit.key_rps", T::kDouble, "0", 0, 1e9, "", "rate-limit-key",
+       "requests per second per API key (each key has its own token bucket; 429 with "
+       "Retry-After beyond); 0: no limit"},
+      {"rate_limit.key_burst", T::kDouble, "0", 0, 1e9, "", "",
+       "requests a key may make at once above its rate (bucket size); 0: twice the rate"},
+      {"rate_limit.ip_rps", T::kDouble, "50", 0, 1e9, "", "rate-limit-ip",
+       "requests per second per client IP address for requests without a valid key (open "
+       "routes, failed authentication); loopback clients are exempt; 0: no limit"},
+      {"rate_limit.ip_burst", T::kDouble, "0", 0, 1e9, "", "",
+       "requests a client address may make at once above its rate; 0: twice the rate"},
       {"keys.read", T::kString, R"("")", 0, 0, "FLYWHEEL_READ_KEY", "",
        "API key of scope read (GET routes)", nullptr, true},
       {"keys.write", T::kString, R"("")", 0, 0, "FLYWHEEL_WRITE_KEY", "",

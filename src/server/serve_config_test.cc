@@ -76,7 +76,33 @@ TEST(ServeConfigTest, DefaultsEqualTheOptionStructs) {
   EXPECT_EQ(built->http.port, h.port);
   EXPECT_EQ(built->http.threads, h.threads);
   EXPECT_EQ(built->http.max_body_bytes, h.max_body_bytes);
+  EXPECT_EQ(built->http.max_body_bytes_in_flight, h.max_body_bytes_in_flight);
   EXPECT_FALSE(built->keys.any());
+  // Rate limits: none per key, 50/s (burst 100) per client address without a valid key.
+  EXPECT_FALSE(built->api.key_rate.enabled());
+  EXPECT_DOUBLE_EQ(built->api.ip_rate.rate_per_s, 50);
+  EXPECT_DOUBLE_EQ(built->api.ip_rate.burst, 100);
+}
+
+TEST(ServeConfigTest, RateLimitsAndTheBodyBudget) {
+  ServeConfig config;
+  ASSERT_OK(config.MergeJson(R"({"data_dir": "/d", "max_body_bytes_in_flight": 33554432,
+    "rate_limit": {"key_rps": 200, "key_burst": 50, "ip_rps": 0}})",
+                             "limits.json"));
+  ASSERT_OK(config.MergeText("rate_limit.key_rps", {"300"}, ConfigSource::kFlag));
+  auto s = config.Build();
+  ASSERT_OK(s);
+  EXPECT_EQ(s->http.max_body_bytes_in_flight, 32u << 20);
+  EXPECT_DOUBLE_EQ(s->api.key_rate.rate_per_s, 300);
+  EXPECT_DOUBLE_EQ(s->api.key_rate.burst, 50);
+  EXPECT_FALSE(s->api.ip_rate.enabled());
+  // A budget below the body limit could never admit a largest body.
+  ServeConfig small;
+  ASSERT_OK(small.MergeJson(R"({"data_dir": "/d", "max_body_bytes_in_flight": 4096})", "x"));
+  EXPECT_THAT(small.Build().status(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("max_body_bytes_in_flight")));
+  EXPECT_THAT(config.MergeJson(R"({"rate_limit": {"key_rps": -1}})", "neg"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("rate_limit.key_rps")));
 }
 
 TEST(ServeConfigTest, EveryKeyIsSetFromAFile) {

@@ -252,7 +252,9 @@ class ServerFixture : public ::testing::Test {
     api_ = std::make_unique<Api>(std::move(keys), limits);
     options.host = "127.0.0.1";
     options.port = 0;
-    auto server = HttpServer::Start(options, [this](const Request& r) { return api_->Handle(r); });
+    auto server = HttpServer::Start(
+        options, [this](const Request& r) { return api_->Handle(r); },
+        [this](const RequestHeader& h, const Peer& p) { return api_->Admit(h, p); });
     ASSERT_OK(server.status());
     server_ = std::move(server).value();
   }

@@ -70,6 +70,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   const std::string& url() const { return url_; }
+  pid_t pid() const { return pid_; }
   // SIGTERM; returns the exit code.
   int Stop() {
     int code = -1;
