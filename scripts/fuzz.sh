@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh [--no-build] [TARGET...]   run (default: every target; names without fuzz_)
 #   scripts/fuzz.sh --merge [TARGET...]        minimise the inputs a run found into fuzz/corpus/
 #   scripts/fuzz.sh --list                     the targets
+#   scripts/fuzz.sh --summary                  per target, totals over runs.tsv (markdown)
 #
 # Environment: FUZZ_SECONDS (60) per target; FUZZ_JOBS (1) targets run at the same time;
 # FUZZ_NICE (10) niceness; FUZZ_BUILD_DIR (build/clang-fuzz, the clang-fuzz preset's build);
@@ -40,6 +41,7 @@ for arg in "$@"; do
     --no-build) build=0 ;;
     --merge) mode=merge; build=0 ;;
     --list) all_targets; exit 0 ;;
+    --summary) mode=summary; build=0 ;;
     -*) echo "fuzz.sh: unknown option '$arg' (known: --no-build, --merge, --list)" >&2; exit 2 ;;
     *) targets+=("${arg#fuzz_}") ;;
   esac
@@ -58,6 +60,18 @@ done
 if [ "$build" = 1 ]; then
   cmake --preset clang-fuzz > /dev/null
   cmake --build --preset clang-fuzz -j "$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}")
+fi
+
+if [ "$mode" = summary ]; then
+  echo "| target | runs | wall s | CPU s | executions | corpus files (last run) | failed runs |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for t in "${targets[@]}"; do
+    awk -F'\t' -v t="$t" '$2 == t { n++; wall += $3; cpu += $4; ex += $5; files = $6;
+        if ($7 != "ok") bad++ }
+      END { printf "| %s | %d | %d | %d | %d | %d | %d |\n", t, n, wall, cpu, ex, files, bad }' \
+      "$OUT/runs.tsv"
+  done
+  exit 0
 fi
 
 if [ "$mode" = merge ]; then
