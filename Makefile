@@ -6,10 +6,14 @@
 #   make build   install deps, build release: build/release/bin/flywheel
 #   make format  clang-format all sources in place
 #   make tidy    clang-tidy 14 over all non-test sources (scripts/tidy.py; clean results cached)
-#   make tsa     clang 14 build with -Wthread-safety -Werror (the clang-tsa preset)
+#   make tsa     clang 14 build with -Wthread-safety -Werror: the clang-fuzz preset (libraries,
+#                tests and fuzz targets, with ASan + UBSan + libFuzzer instrumentation)
+#   make fuzz    build the clang-fuzz preset's fuzz targets and run each for FUZZ_SECONDS (60)
+#                on a copy of its corpus (scripts/fuzz.sh, doc/fuzzing.md); a crash fails
+#   make fuzz-merge  minimise what `make fuzz` found into the seed corpora fuzz/corpus/
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo demo-offline test format check-format tidy tsan tsa clean
+.PHONY: deps build demo demo-offline test format check-format tidy tsan tsa fuzz fuzz-merge clean
 
 deps:
 	@./scripts/install_deps.sh
@@ -35,8 +39,15 @@ tsan: deps
 	ctest --preset tsan
 
 tsa: deps
-	cmake --preset clang-tsa
-	cmake --build --preset clang-tsa -j $(JOBS)
+	cmake --preset clang-fuzz
+	cmake --build --preset clang-fuzz -j $(JOBS)
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+
+fuzz-merge:
+	./scripts/fuzz.sh --merge
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -12,7 +12,7 @@ PACKAGES=(
   libboost-dev
   libhnswlib-dev
   clang-format clang-tidy
-  clang
+  clang libclang-rt-14-dev  # libclang-rt: ASan, UBSan and libFuzzer runtimes (clang-fuzz preset)
   curl
   python3
   nodejs

@@ -1,6 +1,7 @@
 // Annotated locks (base/thread_annotations.h): base::Mutex over std::mutex, the scoped
 // base::MutexLock and base::CondVar to wait with a Mutex held. Clang's -Wthread-safety (the
-// clang-tsa preset) checks that data declared GUARDED_BY(mu) is only touched with mu held.
+// clang-fuzz preset, `make tsa`) checks that data declared GUARDED_BY(mu) is only touched with mu
+// held.
 //
 //   base::Mutex mu_;
 //   int pending_ GUARDED_BY(mu_) = 0;

@@ -1,6 +1,6 @@
 // Clang thread-safety analysis attributes (https://clang.llvm.org/docs/ThreadSafetyAnalysis.html)
 // as macros; they expand to nothing under other compilers (GCC builds are unaffected). The
-// clang-tsa preset builds the tree with clang++ -Wthread-safety -Werror, so a member read
+// clang-fuzz preset builds the tree with clang++ -Wthread-safety -Werror, so a member read
 // without its lock is a compile error there.
 //
 // Use with the annotated locks of base/mutex.h and base/rw_lock.h:

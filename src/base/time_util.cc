@@ -119,7 +119,13 @@ Result<TimestampMs> ParseIso8601(std::string_view text) {
   const int64_t days =
       DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-  return seconds * 1000 + millis;
+  const TimestampMs ms = seconds * 1000 + millis;
+  // A leap second or a zone offset can carry 9999-12-31 into the year 10000 (or 0000-01-01 into
+  // the year -1), which FormatIso8601 cannot write as four digits: found by fuzz/iso8601.
+  if (ms < kMinIso8601Ms || ms > kMaxIso8601Ms) {
+    return Bad(text, "outside the years 0000 to 9999 in UTC");
+  }
+  return ms;
 }
 
 std::string FormatIso8601(TimestampMs ts_ms) {

@@ -98,6 +98,10 @@ Result<CsvColumns> ParseHeader(const std::string& path, std::string_view line) {
     if (name.empty()) {
       return Status::InvalidArgument(path + ":1: column " + std::to_string(i + 1) + " has no name");
     }
+    if (!base::IsValidUtf8(name)) {
+      return Status::InvalidArgument(path + ":1: column " + std::to_string(i + 1) +
+                                     ": name is not valid UTF-8");
+    }
     if (std::find(columns.names.begin(), columns.names.end(), name) != columns.names.end()) {
       return Status::InvalidArgument(path + ":1: column '" + name + "' appears twice");
     }
@@ -145,6 +149,17 @@ json CsvRowToJson(const CsvColumns& columns, const std::vector<std::string>& cel
   return item;
 }
 
+// The index of the first cell that is not valid UTF-8 (a JSON string cannot hold it), or
+// cells.size().
+size_t FirstNonUtf8(const std::vector<std::string>& cells) {
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (!base::IsValidUtf8(cells[i])) {
+      return i;
+    }
+  }
+  return cells.size();
+}
+
 // Appends the item of `object` (from line `n`) to `out`, or records why it is bad.
 void AddItem(const json& object, int64_t n, SeenIds* seen, CatalogFile* out, ErrorList* errors) {
   Result<Item> item = ItemFromJson(object);
@@ -189,6 +204,10 @@ Status ReadCsv(LineReader* reader, const std::string& path, CatalogFile* out, Er
                       std::to_string(cells.size()));
       continue;
     }
+    if (const size_t bad = FirstNonUtf8(cells); bad < cells.size()) {
+      errors->Add(n, columns.names[bad], "not valid UTF-8");
+      continue;
+    }
     AddItem(CsvRowToJson(columns, cells), n, &seen, out, errors);
   }
 }
@@ -226,7 +245,13 @@ Result<Item> ItemFromJson(const json& object) {
   }
   json body = object;
   body.erase("id");
-  return ParseItemJson(id->get<std::string>(), body.dump());
+  std::string text;
+  try {
+    text = body.dump();
+  } catch (const json::type_error&) {  // a string built in memory that is not UTF-8
+    return Status::InvalidArgument("item: a string is not valid UTF-8");
+  }
+  return ParseItemJson(id->get<std::string>(), text);
 }
 
 std::vector<ItemError> ItemBatchErrors(std::span<const Item> items) {

@@ -74,6 +74,28 @@ TEST(ItemBatchTest, CsvHeaderErrors) {
               StatusIs(StatusCode::kNotFound));
 }
 
+// Found by fuzz/catalog_file (fuzz/corpus/catalog_file/crash-7cea6031...): a byte that is not
+// UTF-8 in a header name or a cell made ItemFromJson's JSON dump throw, and import-items
+// terminated. Now a header error, or a bad line naming the column.
+TEST(ItemBatchTest, CsvBytesThatAreNotUtf8AreErrorsNotACrash) {
+  TempDir dir;
+  EXPECT_THAT(
+      ReadCatalogFile(dir.WriteFile("h.csv",
+                                    "id,title,categories,tags,cheated,ye\xa7r\n"
+                                    "i0,Heat,crime|drcategories,tags,cheated,year\n"
+                                    "i0,Heat,cri,2023-11-14,\n"))
+          .status(),
+      StatusIs(StatusCode::kInvalidArgument, HasSubstr("column 6: name is not valid UTF-8")));
+  const std::string path =
+      dir.WriteFile("c.csv", "id,title,brand\ni1,Caf\xe9,x\ni2,B,\xff\xfe\ni3,C\xc3\xa9,y\n");
+  Result<CatalogFile> file = ReadCatalogFile(path);
+  ASSERT_OK(file.status());
+  EXPECT_THAT(file->errors,
+              ElementsAre(path + ":2:title: not valid UTF-8", path + ":3:brand: not valid UTF-8"));
+  ASSERT_EQ(file->items.size(), 1u);
+  EXPECT_EQ(file->items[0].title, "C\xc3\xa9");
+}
+
 TEST(ItemBatchTest, JsonLines) {
   TempDir dir;
   const std::string path =

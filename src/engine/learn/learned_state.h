@@ -8,7 +8,7 @@
 // Threads: one writer (the learner thread; recovery and Pretrain while the learner is stopped
 // or excluded) and many readers (requests, snapshots, the vector indexer).
 // Locks: `mu` (writer-preferring reader-writer lock, base/rw_lock.h) guards every member below
-// it; clang's -Wthread-safety checks it (the clang-tsa preset). Apply, Reset, Load and
+// it; clang's -Wthread-safety checks it (the clang-fuzz preset). Apply, Reset, Load and
 // ReplaceModel need it exclusively; Save, readers and the accessors need it shared.
 #pragma once
 
