@@ -31,11 +31,10 @@ Status CheckAnn(const json& value) {
 
 constexpr double kMaxCount = 1e12;
 
-}  // namespace
-
-const std::vector<ConfigKeySpec>& ServeConfigKeys() {
+// Keys of the HTTP server: address, threads, limits, API keys.
+std::vector<ConfigKeySpec> HttpKeys() {
   // clang-format off
-  static const std::vector<ConfigKeySpec> kKeys = {
+  return {
       {"data_dir", T::kString, R"("")", 0, 0, "", "data-dir",
        "the data directory (created if missing; required)"},
       {"host", T::kString, R"("127.0.0.1")", 0, 0, "", "host",
@@ -65,6 +64,14 @@ const std::vector<ConfigKeySpec>& ServeConfigKeys() {
        "API key of scope write (events, items, users; read routes too)", nullptr, true},
       {"keys.admin", T::kString, R"("")", 0, 0, "FLYWHEEL_ADMIN_KEY", "",
        "API key of scope admin (snapshot, forget a user; every route)", nullptr, true},
+  };
+  // clang-format on
+}
+
+// Keys of the data directory's durability, snapshots and recovery.
+std::vector<ConfigKeySpec> StoreKeys() {
+  // clang-format off
+  return {
       {"durability", T::kString, R"("sync")", 0, 0, "", "durability",
        "when an event is acknowledged: `sync` (after fdatasync) or `interval:<ms>` (1..60000: "
        "after write(), durable within the interval)", &CheckDurability},
@@ -86,6 +93,14 @@ const std::vector<ConfigKeySpec>& ServeConfigKeys() {
        "start past damaged log spans and a log cut short, losing their events (each is named in "
        "the recovery report: GET /v1/stats \"recovery\"); for a copy that keeps everything "
        "recoverable use flywheel repair"},
+  };
+  // clang-format on
+}
+
+// Keys of models, event types and the serving stages.
+std::vector<ConfigKeySpec> ModelAndPipelineKeys() {
+  // clang-format off
+  return {
       {"models", T::kString, R"("")", 0, 0, "", "models",
        "models of a new data directory, comma-separated (`flywheel models`); empty: the "
        "directory's own (engine.json), `pop` for a new one. Must equal an existing directory's"},
@@ -123,6 +138,19 @@ const std::vector<ConfigKeySpec>& ServeConfigKeys() {
        "exactly)"},
   };
   // clang-format on
+}
+
+}  // namespace
+
+const std::vector<ConfigKeySpec>& ServeConfigKeys() {
+  static const std::vector<ConfigKeySpec> kKeys = [] {
+    std::vector<ConfigKeySpec> keys = HttpKeys();
+    for (auto* more : {&StoreKeys, &ModelAndPipelineKeys}) {
+      std::vector<ConfigKeySpec> part = more();
+      keys.insert(keys.end(), part.begin(), part.end());
+    }
+    return keys;
+  }();
   return kKeys;
 }
 
