@@ -152,7 +152,7 @@ EngineOptions PowerLossBench::RandomOptions(const std::string& data_dir, bool* i
   static constexpr uint64_t kSnapshotEvery[] = {0, 0, 40, 150};
   static constexpr uint64_t kSegmentBytes[] = {1024, 4096, 65536};
   o.snapshot_every = kSnapshotEvery[rng_.Uniform(4)];
-  o.keep_snapshots = 1 + static_cast<int>(rng_.Uniform(3));
+  o.keep_snapshots = 2 + static_cast<int>(rng_.Uniform(2));
   o.segment_bytes = kSegmentBytes[rng_.Uniform(3)];
   return o;
 }

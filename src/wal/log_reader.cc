@@ -278,14 +278,22 @@ Status LogReader::HandleBadSpot(uint64_t offset, const std::string& reason) {
   const bool header = pos_ == 0 && offset == 0;
   const uint64_t next = FindGoodRecord(header ? 0 : offset + 1);
   const uint64_t size = buffer_.size();
-  if (is_last() && next == kNotFound && (header || IsTornWrite(offset))) {
+  // Nothing valid after the damage in the last segment: what a crash leaves (a power loss may
+  // also leave unsynced blocks as garbage, so a complete-looking last record can be torn too). It
+  // is cut and reported; after a clean close the durable mark refuses the shorter log instead.
+  if (is_last() && next == kNotFound) {
+    const bool complete = !header && !IsTornWrite(offset);
     report_.tail_truncated = true;
     report_.tail_header_torn = header;
     report_.tail_valid_bytes = offset;
     report_.tail_dropped_bytes = size - offset;
     report_.messages.push_back("wal: torn tail: cut " + segments_[index_].path + " at offset " +
                                std::to_string(offset) + ", " + std::to_string(size - offset) +
-                               " bytes dropped (" + reason + ")");
+                               " bytes dropped (" + reason +
+                               (complete ? "; a complete last record was damaged, seq " +
+                                               std::to_string(expected_) + " if it held one"
+                                         : "") +
+                               ")");
     pos_ = size;
     return Status::Ok();
   }
@@ -295,8 +303,6 @@ Status LogReader::HandleBadSpot(uint64_t offset, const std::string& reason) {
       reason + " at " + Where(offset) + ", " + std::to_string(resume - offset) + " bytes damaged";
   if (next != kNotFound) {
     what += " (valid records follow: not a torn tail)";
-  } else if (is_last()) {
-    what += " (a complete record is damaged: not a torn write)";
   }
   if (damage.first_lost_seq != 0) {
     what += "; events from seq " + std::to_string(damage.first_lost_seq) +
