@@ -30,7 +30,7 @@ TEST(CatalogJsonTest, ParsesAFullItem) {
 
 // Issue 17, item 10: control characters inside item and user ids are refused.
 TEST(CatalogJsonTest, ControlCharactersInIdsAreRefused) {
-  for (const std::string id : {std::string("a\0b", 3), std::string("a\nb"), std::string("\x7f")}) {
+  for (const std::string& id : {std::string("a\0b", 3), std::string("a\nb"), std::string("\x7f")}) {
     EXPECT_THAT(ParseItemJson(id, "{}").status(),
                 StatusIs(StatusCode::kInvalidArgument, HasSubstr("contains a control character")));
     EXPECT_THAT(ParseUserJson(id, "{}").status(),
