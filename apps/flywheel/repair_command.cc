@@ -1,5 +1,6 @@
 // flywheel repair: recovers what can be recovered from a damaged data directory into a new one
 // and says exactly what was lost (engine/store/repair.h; doc/operations.md).
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -69,9 +70,9 @@ void PrintSummary(const engine::RepairReport& r) {
               static_cast<unsigned long long>(r.first_seq),
               static_cast<unsigned long long>(r.last_seq));
   for (const RecoveryDamage& d : r.damage) {
+    const uint64_t end = d.offset + d.bytes;
     std::printf("  damaged: %s bytes %llu..%llu (%llu bytes): %s\n", d.file.c_str(),
-                static_cast<unsigned long long>(d.offset),
-                static_cast<unsigned long long>(d.offset + d.bytes),
+                static_cast<unsigned long long>(d.offset), static_cast<unsigned long long>(end),
                 static_cast<unsigned long long>(d.bytes), d.reason.c_str());
     for (const std::string& id : d.lost_ids) {
       std::printf("    lost event id: %s\n", id.c_str());
