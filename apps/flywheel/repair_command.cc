@@ -11,6 +11,7 @@
 #include "engine/store/repair.h"
 #include "flags.h"
 #include "io/env.h"
+#include "server/recovery_json.h"
 
 namespace flywheel::cli {
 namespace {
@@ -22,25 +23,9 @@ json ReportJson(const engine::RepairReport& r) {
   for (const auto& [first, last] : r.lost_seqs) {
     lost.push_back({{"first_seq", first}, {"last_seq", last}});
   }
-  json damage = json::array();
-  for (const RecoveryDamage& d : r.damage) {
-    damage.push_back({{"file", d.file},
-                      {"offset", d.offset},
-                      {"bytes", d.bytes},
-                      {"reason", d.reason},
-                      {"first_lost_seq", d.first_lost_seq},
-                      {"last_lost_seq", d.last_lost_seq},
-                      {"lost_ids", d.lost_ids}});
-  }
-  json refused = json::array();
-  for (const RefusedSnapshot& s : r.snapshots_refused) {
-    refused.push_back({{"file", s.file}, {"reason", s.reason}});
-  }
-  json torn = nullptr;
-  if (!r.torn_tail_file.empty()) {
-    torn = {
-        {"file", r.torn_tail_file}, {"offset", r.torn_tail_offset}, {"bytes", r.torn_tail_bytes}};
-  }
+  const json damage = server::RecoveryDamageJson(r.damage);
+  const json refused = server::RefusedSnapshotsJson(r.snapshots_refused);
+  const json torn = server::TornTailJson(r.torn_tail_file, r.torn_tail_offset, r.torn_tail_bytes);
   return {{"data_dir", r.data_dir},
           {"out", r.out_dir},
           {"snapshot_seq", r.snapshot_seq},

@@ -4,26 +4,41 @@ namespace flywheel::server {
 
 using nlohmann::json;
 
+json RecoveryDamageJson(const std::vector<RecoveryDamage>& damage) {
+  json out = json::array();
+  for (const RecoveryDamage& d : damage) {
+    out.push_back({{"file", d.file},
+                   {"offset", d.offset},
+                   {"bytes", d.bytes},
+                   {"reason", d.reason},
+                   {"first_lost_seq", d.first_lost_seq},
+                   {"last_lost_seq", d.last_lost_seq},
+                   {"lost_ids", d.lost_ids}});
+  }
+  return out;
+}
+
+json RefusedSnapshotsJson(const std::vector<RefusedSnapshot>& refused) {
+  json out = json::array();
+  for (const RefusedSnapshot& s : refused) {
+    out.push_back({{"file", s.file}, {"reason", s.reason}});
+  }
+  return out;
+}
+
+json TornTailJson(const std::string& file, uint64_t offset, uint64_t bytes) {
+  if (file.empty()) {
+    return nullptr;
+  }
+  return {{"file", file}, {"offset", offset}, {"bytes", bytes}};
+}
+
 json RecoveryReportJson(const RecoveryReport& r) {
-  json skipped = json::array();
-  for (const RecoveryDamage& d : r.skipped) {
-    skipped.push_back({{"file", d.file},
-                       {"offset", d.offset},
-                       {"bytes", d.bytes},
-                       {"reason", d.reason},
-                       {"first_lost_seq", d.first_lost_seq},
-                       {"last_lost_seq", d.last_lost_seq},
-                       {"lost_ids", d.lost_ids}});
-  }
-  json refused = json::array();
-  for (const RefusedSnapshot& s : r.snapshots_refused) {
-    refused.push_back({{"file", s.file}, {"reason", s.reason}});
-  }
-  json torn = nullptr;
-  if (r.torn_tail) {
-    torn = {
-        {"file", r.torn_tail_file}, {"offset", r.torn_tail_offset}, {"bytes", r.torn_tail_bytes}};
-  }
+  const json skipped = RecoveryDamageJson(r.skipped);
+  const json refused = RefusedSnapshotsJson(r.snapshots_refused);
+  const json torn = r.torn_tail
+                        ? TornTailJson(r.torn_tail_file, r.torn_tail_offset, r.torn_tail_bytes)
+                        : json(nullptr);
   return {{"snapshot_seq", r.snapshot_seq},
           {"snapshot_file", r.snapshot_file},
           {"replayed_events", r.replayed_events},

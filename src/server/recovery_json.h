@@ -3,6 +3,10 @@
 // (doc/http_api.md, "Recovery report").
 #pragma once
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "flywheel/recovery_report.h"
@@ -10,5 +14,11 @@
 namespace flywheel::server {
 
 nlohmann::json RecoveryReportJson(const RecoveryReport& report);
+
+// The parts `flywheel repair --json` shares: damaged spans, refused snapshots, a torn tail (null
+// when `file` is empty).
+nlohmann::json RecoveryDamageJson(const std::vector<RecoveryDamage>& damage);
+nlohmann::json RefusedSnapshotsJson(const std::vector<RefusedSnapshot>& refused);
+nlohmann::json TornTailJson(const std::string& file, uint64_t offset, uint64_t bytes);
 
 }  // namespace flywheel::server
