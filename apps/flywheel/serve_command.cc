@@ -178,6 +178,7 @@ Status RunServe(const Flags& flags) {
   // each time an mmapped block is freed, after which such bodies come from the heap and stay
   // resident once their connections closed (issue 17: 994 MB kept after 128 connections). A
   // fixed threshold keeps every block >= 1 MiB mmapped: its memory goes back on free.
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): before the server's threads start; none allocates yet.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   // The stop signals reach WaitForStopSignal below, whichever thread receives them.
   FLYWHEEL_RETURN_IF_ERROR(InstallStopSignals());

@@ -48,8 +48,9 @@ struct Peer {
   bool loopback = false;  // 127.0.0.0/8, ::1 (and IPv4-mapped loopback)
 };
 
-// What Admit decides from a request's header.
-struct Admission {
+// What Admit decides from a request's header. (Its implicit move may throw: Beast's response
+// holds allocating containers; it is only moved where an exception can propagate.)
+struct Admission {                 // NOLINT(bugprone-exception-escape)
   std::optional<Response> reject;  // answered at once; the body is never read
   uint64_t max_body_bytes = 0;     // the route's body limit (capped by ServerOptions')
 };
