@@ -32,6 +32,10 @@ MATCHER_P2(StatusIs, code, message_matcher, "") {
          ::testing::ExplainMatchResult(message_matcher, status.message(), result_listener);
 }
 
+// The bytes of a file ("" when it cannot be read), and replacing them (tests that damage files).
+std::string ReadFileBytes(const std::string& path);
+void OverwriteFile(const std::string& path, const std::string& data);
+
 // A temporary directory removed (recursively) on destruction.
 class TempDir {
  public:

@@ -20,6 +20,8 @@
 namespace flywheel {
 namespace {
 
+using ::flywheel::testing::OverwriteFile;
+using ::flywheel::testing::ReadFileBytes;
 using ::flywheel::testing::StatusIs;
 using ::flywheel::testing::TempDir;
 using ::testing::HasSubstr;
@@ -47,17 +49,6 @@ EngineOptions Options(const std::string& dir) {
 
 std::string Segment(const std::string& dir) {
   return dir + "/wal/000001.log";
-}
-
-std::string Load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream data;
-  data << in.rdbuf();
-  return data.str();
-}
-
-void Store(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
 }
 
 // 100 events in segment 1; closed cleanly (durable mark written) or left as a crash leaves it.
@@ -90,8 +81,8 @@ TEST(RecoveryReportTest, CleanOpenReportsWhatWasReplayed) {
 TEST(RecoveryReportTest, CutLastSegmentAfterCleanCloseIsRefused) {
   TempDir dir;
   Fill(dir.path(), true);
-  const std::string data = Load(Segment(dir.path()));
-  Store(Segment(dir.path()), data.substr(0, data.size() / 2));
+  const std::string data = ReadFileBytes(Segment(dir.path()));
+  OverwriteFile(Segment(dir.path()), data.substr(0, data.size() / 2));
   Status refused = Engine::Open(Options(dir.path())).status();
   EXPECT_THAT(refused, StatusIs(StatusCode::kCorruption, HasSubstr("000001.log")));
   EXPECT_THAT(refused.message(), HasSubstr("to 100 are lost"));
@@ -99,7 +90,8 @@ TEST(RecoveryReportTest, CutLastSegmentAfterCleanCloseIsRefused) {
   EngineOptions read_only = Options(dir.path());
   read_only.read_only = true;  // inspect: the same checks
   EXPECT_THAT(Engine::Open(read_only).status(), StatusIs(StatusCode::kCorruption));
-  EXPECT_EQ(Load(Segment(dir.path())).size(), data.size() / 2);  // a refusal changes nothing
+  EXPECT_EQ(ReadFileBytes(Segment(dir.path())).size(),
+            data.size() / 2);  // a refusal changes nothing
 
   EngineOptions skip = Options(dir.path());
   skip.skip_corruption = true;
@@ -125,13 +117,13 @@ TEST(RecoveryReportTest, CutAtARecordBoundaryAfterCleanCloseIsRefused) {
   TempDir dir;
   Fill(dir.path(), true);
   // Drop the last record exactly: no partial record is left, only the durable mark can tell.
-  const std::string data = Load(Segment(dir.path()));
+  const std::string data = ReadFileBytes(Segment(dir.path()));
   uint64_t last = wal::kSegmentHeaderSize;
   for (uint64_t pos = last; pos + wal::kRecordHeaderSize <= data.size();) {
     last = pos;
     pos += wal::kRecordHeaderSize + wal::DecodeFixed32(data.data() + pos + 4);
   }
-  Store(Segment(dir.path()), data.substr(0, last));
+  OverwriteFile(Segment(dir.path()), data.substr(0, last));
   EXPECT_THAT(Engine::Open(Options(dir.path())).status(),
               StatusIs(StatusCode::kCorruption, HasSubstr("events 100 to 100 are lost")));
 }
@@ -140,8 +132,8 @@ TEST(RecoveryReportTest, CutAtARecordBoundaryAfterCleanCloseIsRefused) {
 TEST(RecoveryReportTest, TornWriteAfterCrashIsCutAndReported) {
   TempDir dir;
   Fill(dir.path(), false);
-  const std::string data = Load(Segment(dir.path()));
-  Store(Segment(dir.path()), data.substr(0, data.size() - 5));
+  const std::string data = ReadFileBytes(Segment(dir.path()));
+  OverwriteFile(Segment(dir.path()), data.substr(0, data.size() - 5));
   Result<std::unique_ptr<Engine>> engine = Engine::Open(Options(dir.path()));
   ASSERT_OK(engine.status());
   const RecoveryReport r = (*engine)->stats().recovery;
@@ -159,9 +151,9 @@ TEST(RecoveryReportTest, TornWriteAfterCrashIsCutAndReported) {
 TEST(RecoveryReportTest, FlippedLastRecordAfterACrashIsCutAndNamed) {
   TempDir dir;
   Fill(dir.path(), false);
-  std::string data = Load(Segment(dir.path()));
+  std::string data = ReadFileBytes(Segment(dir.path()));
   data[data.size() - 3] ^= 0x20;
-  Store(Segment(dir.path()), data);
+  OverwriteFile(Segment(dir.path()), data);
   Result<std::unique_ptr<Engine>> engine = Engine::Open(Options(dir.path()));
   ASSERT_OK(engine.status());
   const RecoveryReport r = (*engine)->stats().recovery;
@@ -177,9 +169,9 @@ TEST(RecoveryReportTest, FlippedLastRecordAfterACrashIsCutAndNamed) {
 TEST(RecoveryReportTest, FlippedLastRecordAfterACleanCloseIsRefusedAndSkippingNamesIt) {
   TempDir dir;
   Fill(dir.path(), true);
-  std::string data = Load(Segment(dir.path()));
+  std::string data = ReadFileBytes(Segment(dir.path()));
   data[data.size() - 3] ^= 0x20;
-  Store(Segment(dir.path()), data);
+  OverwriteFile(Segment(dir.path()), data);
   EXPECT_THAT(Engine::Open(Options(dir.path())).status(),
               StatusIs(StatusCode::kCorruption, HasSubstr("events 100 to 100 are lost")));
   EngineOptions skip = Options(dir.path());
@@ -197,9 +189,9 @@ TEST(RecoveryReportTest, DamagedDurableMarkIsIgnoredAndNoted) {
   TempDir dir;
   Fill(dir.path(), true);
   const std::string mark = dir.path() + "/wal/" + wal::kDurableMarkName;
-  std::string bytes = Load(mark);
+  std::string bytes = ReadFileBytes(mark);
   bytes[6] ^= 1;
-  Store(mark, bytes);
+  OverwriteFile(mark, bytes);
   Result<std::unique_ptr<Engine>> engine = Engine::Open(Options(dir.path()));
   ASSERT_OK(engine.status());
   EXPECT_THAT((*engine)->stats().recovery.messages,

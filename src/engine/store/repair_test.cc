@@ -25,6 +25,8 @@
 namespace flywheel::engine {
 namespace {
 
+using ::flywheel::testing::OverwriteFile;
+using ::flywheel::testing::ReadFileBytes;
 using ::flywheel::testing::StatusIs;
 using ::flywheel::testing::TempDir;
 using ::testing::HasSubstr;
@@ -43,17 +45,6 @@ std::vector<Event> Events(size_t first, size_t n) {
     events.push_back(e);
   }
   return events;
-}
-
-std::string Load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream data;
-  data << in.rdbuf();
-  return data.str();
-}
-
-void Store(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
 }
 
 class RepairTest : public ::testing::Test {
@@ -154,32 +145,32 @@ TEST_F(RepairTest, SalvagesAroundDamageAndNamesWhatWasLost) {
   Fill();
   for (uint64_t seq : {100, 200}) {
     const std::string snapshot = dir_ + "/snapshots/" + SnapshotFileName(seq);
-    std::string snap = Load(snapshot);
+    std::string snap = ReadFileBytes(snapshot);
     snap[snap.size() / 2] ^= 0x10;
-    Store(snapshot, snap);
+    OverwriteFile(snapshot, snap);
   }
   // Event 200 (id e200) in whichever segment holds it: flip a byte of its id.
   std::string segment;
   size_t at = std::string::npos;
   for (const auto& [path, size] : Files()) {
-    const std::string data = Load(path);
+    const std::string data = ReadFileBytes(path);
     if (path.ends_with(".log") && (at = data.find("e200")) != std::string::npos) {
       segment = path;
       break;
     }
   }
   ASSERT_FALSE(segment.empty());
-  std::string data = Load(segment);
+  std::string data = ReadFileBytes(segment);
   data[at + 1] ^= 0x01;
-  Store(segment, data);
+  OverwriteFile(segment, data);
   // Refused (the damaged record, or events missing before the oldest kept segment).
   EXPECT_THAT(Open(dir_).status(), StatusIs(StatusCode::kCorruption));
-  const std::string before = Load(segment);
+  const std::string before = ReadFileBytes(segment);
 
   Result<RepairReport> r = Repair(&fast_, dir_, tmp_.path() + "/out");
   ASSERT_OK(r.status());
-  EXPECT_EQ(Load(segment), before);  // read only
-  EXPECT_EQ(r->snapshot_seq, 0u);    // both snapshots are damaged: rebuilt from the log
+  EXPECT_EQ(ReadFileBytes(segment), before);  // read only
+  EXPECT_EQ(r->snapshot_seq, 0u);             // both snapshots are damaged: rebuilt from the log
   ASSERT_EQ(r->snapshots_refused.size(), 2u);
   ASSERT_EQ(r->damage.size(), 1u);
   EXPECT_EQ(r->damage[0].file, segment);
@@ -227,10 +218,10 @@ TEST_F(RepairTest, OneFlippedByteLosesAtMostItsRecord) {
       pick -= files[f++].second;
     }
     const std::string& path = files[f].first;
-    const std::string original = Load(path);
+    const std::string original = ReadFileBytes(path);
     std::string damaged = original;
     damaged[pick] = static_cast<char>(damaged[pick] ^ (1 + rng.Uniform(255)));
-    Store(path, damaged);
+    OverwriteFile(path, damaged);
     const std::string where = path + " byte " + std::to_string(pick);
     const std::string kind = path.ends_with(".log")      ? "log segment: "
                              : path.ends_with(".fws")    ? "snapshot: "
@@ -261,7 +252,7 @@ TEST_F(RepairTest, OneFlippedByteLosesAtMostItsRecord) {
       ++outcomes[kind + (r->lost_events == 0 ? "refused, repaired without loss"
                                              : "refused, repaired, 1 record lost and named")];
     }
-    Store(path, original);
+    OverwriteFile(path, original);
   }
   for (const auto& [what, n] : outcomes) {
     std::printf("  %-60s %d\n", what.c_str(), n);
