@@ -61,6 +61,11 @@ Result<TimestampMs> NumericTimestamp(const Json& value, bool seconds) {
   if (!value.is_number_integer() && number != std::floor(number)) {
     return FieldError("ts", "expected integer milliseconds (or \"ts_unit\": \"s\")");
   }
+  // A float outside int64's range cannot be cast (undefined behaviour); anything past the
+  // year 2200 is refused below anyway.
+  if (!value.is_number_integer() && std::abs(number) >= 9.0e18) {
+    return FieldError("ts", "out of range [1970, 2200) in milliseconds: " + value.dump());
+  }
   const TimestampMs ms =
       value.is_number_integer() ? value.get<int64_t>() : static_cast<TimestampMs>(number);
   FLYWHEEL_RETURN_IF_ERROR(CheckNumericTsMs(ms, "ts"));
@@ -235,7 +240,13 @@ std::string EventToJson(const Event& event) {
   doc["item"] = event.item;
   doc["type"] = event.type;
   doc["value"] = event.value;
-  doc["ts"] = event.ts_ms;
+  // A time before 1990 is written as ISO-8601: as a bare number it would be refused as
+  // probable seconds (CheckNumericTsMs), so the canonical form would not parse back.
+  if (event.ts_ms < kMinNumericTsMs) {
+    doc["ts"] = base::FormatIso8601(event.ts_ms);
+  } else {
+    doc["ts"] = event.ts_ms;
+  }
   if (!event.id.empty()) {
     doc["id"] = event.id;
   }

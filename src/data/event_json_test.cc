@@ -208,6 +208,34 @@ TEST_F(EventJsonTest, RoundTrip) {
   EXPECT_EQ(parsed->context, event.context);
 }
 
+// Found by fuzz/event_json_fuzzer: an ISO time before 1990 was accepted, but its canonical
+// form wrote it as bare milliseconds, which the pre-1990 check refuses as probable seconds.
+TEST_F(EventJsonTest, RoundTripBefore1990KeepsTheTime) {
+  for (const char* ts : {"\"1973-03-03T09:46:41Z\"", "100000001", "0"}) {
+    const bool seconds = ts[0] != '"';
+    const std::string line = std::string(R"({"user":"u3","item":"i2","type":"purchase","ts":)") +
+                             ts + (seconds ? R"(,"ts_unit":"s"})" : "}");
+    auto event = ParseEventJson(line, types_);
+    ASSERT_OK(event) << line;
+    const std::string canonical = EventToJson(*event);
+    auto again = ParseEventJson(canonical, types_);
+    ASSERT_OK(again) << canonical;
+    EXPECT_EQ(again->ts_ms, event->ts_ms) << canonical;
+  }
+}
+
+// Found by fuzz/event_json_fuzzer: a float beyond int64's range was cast (UBSan).
+TEST_F(EventJsonTest, HugeFloatTimestampIsRefused) {
+  for (const char* ts : {"170000055555555000001", "-1e300", "1e19"}) {
+    const std::string line =
+        std::string(R"({"user":"u","item":"i","type":"click","ts":)") + ts + "}";
+    auto event = ParseEventJson(line, types_);
+    ASSERT_FALSE(event.ok()) << line;
+    EXPECT_NE(event.status().message().find("field 'ts'"), std::string::npos)
+        << event.status().message();
+  }
+}
+
 TEST(EventTypeTableTest, DefaultsAliasesAndOverrides) {
   EventTypeTable table = EventTypeTable::Default();
   auto buy = table.Find("buy");
