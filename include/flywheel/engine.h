@@ -37,6 +37,8 @@
 
 #include "flywheel/event.h"
 #include "flywheel/event_types.h"
+#include "flywheel/impression.h"
+#include "flywheel/loop_options.h"
 #include "flywheel/model_spec.h"
 #include "flywheel/pipeline_options.h"
 #include "flywheel/recovery_report.h"
@@ -89,6 +91,8 @@ struct EngineOptions {
   // full"). 0: try again at every call (tests).
   int disk_full_retry_ms = 1000;
   PipelineOptions pipeline;
+  // Impressions, attribution, exploration policies (doc/loop.md).
+  LoopOptions loop;
   // Event types and weights on top of the defaults (flywheel/event_types.h):
   // "name=weight[,name=weight...]"; a new name adds a type. Stored in engine.json. Empty: the
   // directory's stored types (the defaults for a new directory). A non-empty spec replaces the
@@ -121,6 +125,11 @@ struct RecommendQuery {
   TimestampMs now_ms = 0;               // request time; 0: the time of the last applied event
   std::vector<std::string> categories;  // non-empty: only items in one of these categories
   bool explain = false;                 // fill Recommendation::because
+  // The exploration policy (doc/loop.md, "Exploration policies"); empty: EngineOptions::loop's
+  // policy for this user (its experiment arm).
+  std::string policy;
+  // Log the answer as an impression before returning it (the list will be shown as it is).
+  bool record_impression = false;
 };
 
 struct Recommendation {
@@ -133,8 +142,12 @@ struct Recommendation {
   // "similar") and the item it names (the user's recent item; empty when none).
   std::string reason_kind;
   std::string reason_item;
-  bool exploration = false;  // placed by exploration (a new item)
-  std::string source;        // candidate source: model, neighbours, trending, new
+  bool exploration = false;  // placed by exploration (a new item, or the policy's sampling)
+  // P(the policy shows this item at this slot) and P(this item here | the items above); see
+  // flywheel/impression.h. 1 and 1 for a greedy list.
+  double propensity = 1.0;
+  double step = 1.0;
+  std::string source;  // candidate source: model, neighbours, trending, new
   // With explain: the user's recent items supporting this one and their shares (sum 1).
   std::vector<std::pair<std::string, float>> because;
   // With explain, for an item placed by popularity (reason_kind "popular"): its trending count
@@ -149,6 +162,10 @@ struct RecommendResult {
   std::string model;         // the model that ranked them
   uint64_t applied_seq = 0;  // the state they reflect: events up to this sequence number
   bool known_user = false;
+  // Names this answer in later impressions and events (16 hex digits; doc/loop.md).
+  std::string recommendation_id;
+  std::string policy;           // the canonical spec of the policy that chose the list
+  uint64_t impression_seq = 0;  // record_impression: the `$impression` record's sequence number
   // Names of RecommendQuery::categories the catalogue does not know (no item has them): they
   // match nothing, so a query naming only unknown ones answers an empty list.
   std::vector<std::string> unknown_categories;
@@ -308,6 +325,11 @@ class Engine {
   Result<PretrainResult> Pretrain(const std::string& model);
 
   Result<RecommendResult> Recommend(const RecommendQuery& query) const;
+  // Logs a list as shown (doc/loop.md, "Impressions"): from the served-list cache when its
+  // recommendation id is there, else the explicit items. kNotFound for an unknown id without
+  // items; kInvalidArgument naming `items[i]` for an unknown or repeated item; an id recorded
+  // before is acknowledged as a duplicate and not logged again. Durable like Ingest.
+  Result<ImpressionResult> RecordImpression(const ImpressionInput& input);
   // Recommend(query) twice from the same state: as it is, and with `event` appended to a copy
   // of the user's state (recent history and seen set: the seeds of neighbour candidates and
   // reasons, the seen filter, and every model query derived from the history). Nothing is

@@ -25,6 +25,10 @@ struct Event {
   TimestampMs ts_ms = 0;  // event time
   std::string id;         // optional idempotency id; empty when absent
   KeyValues context;      // optional context (device, place...), in input order
+  // The served list this event answers (doc/loop.md, "Attribution"); empty when none.
+  std::string recommendation_id{};
+  // An explicit list shown with this event (logged as an impression before it); empty: none.
+  std::vector<std::string> impressions{};
 };
 
 struct Item {

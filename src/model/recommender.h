@@ -62,6 +62,14 @@ class Recommender {
 
   virtual void Observe(const data::Interaction& event, const UserState& user) = 0;
 
+  // Items shown to `user` and ignored (doc/loop.md, "Learning from impressions"): negatives with
+  // weights in (0, 1] (the examination probability of their positions times the configured
+  // weight). Called by the learner, like Observe, when an impression closes; `user` is the
+  // user's state then. The default ignores them (models without negatives).
+  virtual void ObserveNegatives(UserIdx /*user*/, std::span<const ItemIdx> /*items*/,
+                                std::span<const float> /*weights*/, TimestampMs /*now_ms*/,
+                                const UserState& /*state*/) {}
+
   // Fills *out (cleared first) with at most request.k items.
   virtual void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const = 0;
 

@@ -97,6 +97,10 @@ struct ServeItem {
   Reason reason;
   bool exploration = false;
   const char* source = "";  // candidate source: "model", "neighbours", "trending", "new"
+  // Set by the list policy (policy.h, doc/loop.md): P(shown at this slot) and P(here | the items
+  // above); 1 for greedy and deterministic slots.
+  double propensity = 1.0;
+  double step = 1.0;
   // explain: recent items of the user and how much each supports this item (sums to 1).
   std::vector<std::pair<ItemIdx, float>> because;
 };
