@@ -5,7 +5,8 @@
 #   make test    install deps, build the asan preset, run the whole test suite (ctest)
 #   make build   install deps, build release: build/release/bin/flywheel
 #   make format  clang-format all sources in place
-#   make tidy    clang-tidy 14 over all non-test sources (scripts/tidy.py; clean results cached)
+#   make tidy    clang-tidy 14 over all non-test sources (scripts/tidy.py; clean results cached,
+#                their hashes written to .ci/tidy-clean.txt: commit it)
 #   make tsa     clang 14 build with -Wthread-safety -Werror: the clang-fuzz preset (libraries,
 #                tests and fuzz targets, with ASan + UBSan + libFuzzer instrumentation)
 #   make fuzz    build the clang-fuzz preset's fuzz targets and run each for FUZZ_SECONDS (60)
@@ -56,7 +57,7 @@ check-format:
 	git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
 
 tidy: build
-	python3 scripts/tidy.py --build-dir build/release --jobs $(JOBS)
+	python3 scripts/tidy.py --build-dir build/release --jobs $(JOBS) --write-known
 
 clean:
 	rm -rf build out

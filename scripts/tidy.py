@@ -10,6 +10,10 @@ before. Only clean results are cached: a file with findings is analysed again on
 its findings are printed. Exit status 1 on any finding, 2 on a usage or set-up error.
 
 The cache lives in $FLYWHEEL_TIDY_CACHE or ~/.cache/flywheel-tidy (one empty file per clean hash).
+The hashes of the committed tree's clean files are also kept in the repository
+(.ci/tidy-clean.txt, written by --write-known, which `make tidy` passes), so that a fresh CI
+machine with the same compiler and headers skips the files nobody changed since; a file whose
+preprocessed text differs there is analysed as usual.
 """
 import argparse
 import concurrent.futures
@@ -76,8 +80,10 @@ def cache_key(rel, entry, config, version):
 def check(rel, entry, args, config, version):
     key = None if args.no_cache else cache_key(rel, entry, config, version)
     marker = os.path.join(args.cache, key) if key else None
+    if key and key in args.known_hashes:
+        return rel, True, "", True, key
     if marker and os.path.exists(marker):
-        return rel, True, "", True
+        return rel, True, "", True, key
     run = subprocess.run(["clang-tidy", "-p", args.build_dir, "--quiet", rel], cwd=ROOT,
                          capture_output=True, text=True)
     text = run.stdout + run.stderr
@@ -85,7 +91,7 @@ def check(rel, entry, args, config, version):
     if clean and marker:
         os.makedirs(args.cache, exist_ok=True)
         open(marker, "w", encoding="utf-8").close()
-    return rel, clean, text, False
+    return rel, clean, text, False, key if clean else None
 
 
 def main():
@@ -95,9 +101,17 @@ def main():
     p.add_argument("--cache", default=os.environ.get(
         "FLYWHEEL_TIDY_CACHE", os.path.expanduser("~/.cache/flywheel-tidy")))
     p.add_argument("--no-cache", action="store_true", help="analyse every file")
+    p.add_argument("--known", default=os.path.join(ROOT, ".ci", "tidy-clean.txt"),
+                   help="committed hashes of clean files (read; written with --write-known)")
+    p.add_argument("--write-known", action="store_true",
+                   help="rewrite --known with the hashes of this run's clean files (all files)")
     p.add_argument("files", nargs="*", help="sources relative to the repo (default: all non-test)")
     args = p.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
+    args.known_hashes = set()
+    if not args.no_cache and os.path.exists(args.known):
+        with open(args.known, encoding="utf-8") as f:
+            args.known_hashes = {line.strip() for line in f if line.strip()}
     commands = load_commands(args.build_dir)
     with open(os.path.join(ROOT, ".clang-tidy"), encoding="utf-8") as f:
         config = f.read()
@@ -110,17 +124,23 @@ def main():
             print(f"tidy: {rel}: not in {args.build_dir}/compile_commands.json", file=sys.stderr)
             return 2
         jobs.append((rel, entry))
-    bad, cached = [], 0
+    bad, cached, clean_keys = [], 0, []
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = [pool.submit(check, rel, e, args, config, version) for rel, e in jobs]
         for fut in concurrent.futures.as_completed(futures):
-            rel, clean, text, hit = fut.result()
+            rel, clean, text, hit, key = fut.result()
             cached += hit
+            if key:
+                clean_keys.append(key)
             if not clean:
                 bad.append(rel)
                 print(text)
     print(f"clang-tidy: {len(jobs)} files, {cached} clean results from the cache, "
           f"{len(bad)} with findings")
+    if args.write_known and not args.files:
+        with open(args.known, "w", encoding="utf-8") as f:
+            f.write("".join(k + "\n" for k in sorted(set(clean_keys))))
+        print(f"clang-tidy: {len(set(clean_keys))} clean hashes written to {args.known}")
     return 1 if bad else 0
 
 
