@@ -30,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "flywheel/loop_options.h"
 #include "flywheel/result.h"
 #include "flywheel/types.h"
 
@@ -53,6 +54,8 @@ struct RewardRankerOptions {
 };
 // kInvalidArgument naming the field (loop.weight_cap, loop.discount).
 Status ValidateRewardRankerOptions(const RewardRankerOptions& options);
+// weight_cap, discount and horizon of EngineOptions::loop; the rest default.
+RewardRankerOptions RewardRankerOptionsFrom(const LoopOptions& loop);
 
 // The dense features (see above) and the hashed buckets of one (user, item, list) example.
 inline constexpr size_t kRewardDense = 6;  // bias, score, position, age, popularity, user rate
@@ -83,6 +86,10 @@ class RewardRanker : public ImpressionListener {
   void Rerank(const Catalog& catalog, const ServeRequest& request,
               std::vector<ServeItem>* items) const;
 
+  // The features of `item` for `user` (attributes: the user's, may be null) with score feature
+  // `z` and position feature `position` (log2(1 + position); 0 when serving) at `now_ms`.
+  RewardFeatures Features(const Catalog& catalog, UserIdx user, const KeyValues* attributes,
+                          ItemIdx item, float z, float position, TimestampMs now_ms) const;
   // P(reward > 0) for given features.
   double Predict(const RewardFeatures& features) const;
   // One weighted logistic step (label: reward > 0). Learn() calls it for each slot.
@@ -102,6 +109,8 @@ class RewardRanker : public ImpressionListener {
   };
   void SetSource(const Source& source) { source_ = source; }
 
+  // Back to a fresh ranker (recovery's reset).
+  void Reset();
   // Drops the user's recent reward rate (forget).
   void ForgetUser(UserIdx user) { users_.erase(user); }
 
@@ -116,20 +125,18 @@ class RewardRanker : public ImpressionListener {
   double UserRate(UserIdx user, TimestampMs now_ms) const;
 
  private:
-  struct UserRate_ {
+  struct RateEntry {
     double shown = 0;   // decayed item count
     double reward = 0;  // decayed clicked count
     TimestampMs at = 0;
   };
-  RewardFeatures Features(const Catalog& catalog, UserIdx user, const KeyValues* attributes,
-                          ItemIdx item, float z, float position, TimestampMs now_ms) const;
 
   RewardRankerOptions options_;
   std::array<double, kRewardDense> w_{};
   std::array<double, kRewardDense> g2_{};
   std::vector<float> hashed_;     // 2^hash_bits weights
   std::vector<float> hashed_g2_;  // AdaGrad sums
-  std::unordered_map<UserIdx, UserRate_> users_;
+  std::unordered_map<UserIdx, RateEntry> users_;
   double global_shown_ = 0;
   double global_reward_ = 0;
   uint64_t updates_ = 0;
