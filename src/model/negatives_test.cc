@@ -122,19 +122,25 @@ TEST_P(NegativesTest, SameCallsGiveBitIdenticalModels) {
   EXPECT_NE(Bytes(*a), Bytes(*Trained(&users_c)));  // the negatives did change the model
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, NegativesTest,
-                         ::testing::Values(Case{"bpr", {{"dim", "16"}}},
-                                           Case{"bpr", {{"dim", "16"}, {"context", "0"}}},
-                                           Case{"twotower", {{"dim", "16"}, {"negatives", "4"}}},
-                                           Case{"sasrec",
-                                                {{"dim", "16"},
-                                                 {"blocks", "1"},
-                                                 {"max_len", "20"},
-                                                 {"threads", "1"},
-                                                 {"loss", "bce"}}}),
-                         [](const ::testing::TestParamInfo<Case>& info) {
-                           return info.param.name + std::to_string(info.index);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Models, NegativesTest,
+    ::testing::Values(
+        Case{"bpr", {{"dim", "16"}}}, Case{"bpr", {{"dim", "16"}, {"context", "0"}}},
+        Case{"twotower", {{"dim", "16"}, {"negatives", "4"}}},
+        Case{
+            "sasrec",
+            {{"dim", "16"}, {"blocks", "1"}, {"max_len", "20"}, {"threads", "1"}, {"loss", "bce"}}},
+        Case{"sasrec",
+             {{"dim", "16"},
+              {"blocks", "1"},
+              {"max_len", "20"},
+              {"threads", "1"},
+              {"loss", "sampled"},
+              {"negatives", "8"},
+              {"content", "1"}}}),
+    [](const ::testing::TestParamInfo<Case>& param_info) {
+      return param_info.param.name + std::to_string(param_info.index);
+    });
 
 }  // namespace
 }  // namespace flywheel::model
