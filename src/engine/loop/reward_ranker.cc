@@ -204,8 +204,10 @@ void RewardRanker::Learn(const View& view, const ClosedImpression& closed) {
   for (size_t s = 0; s < closed.slots.size(); ++s) {
     const ClosedSlot& slot = closed.slots[s];
     raw[s] = -static_cast<double>(slot.position);
-    if (vectors && slot.item != kNoItem && view.model->RetrievalItem(slot.item, v)) {
-      raw[s] = std::inner_product(q.begin(), q.end(), v.begin(), 0.0);
+    if (vectors) {  // an item without a vector: NaN, score feature 0 (the list's mean)
+      raw[s] = slot.item != kNoItem && view.model->RetrievalItem(slot.item, v)
+                   ? std::inner_product(q.begin(), q.end(), v.begin(), 0.0)
+                   : std::nan("");
     }
   }
   const std::vector<float> z = ZScores(raw);
