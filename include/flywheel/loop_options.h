@@ -32,6 +32,11 @@ struct LoopOptions {
   std::string position_bias = "pbm";
   // Importance weights of the reward ranker and the estimators are capped here.
   double weight_cap = 20.0;
+  // Reward ranker (policy "reward", doc/loop.md section 6): a shown item at position p weighs
+  // discount^p in its learning (in (0, 1]); it learns from the first `horizon` positions of each
+  // list (0: all).
+  double discount = 1.0;
+  uint32_t horizon = 0;
 };
 
 }  // namespace flywheel

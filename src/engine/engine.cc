@@ -56,7 +56,7 @@ class Engine::Impl {
       : options_(std::move(options)),
         env_(options_.env != nullptr ? options_.env : io::Env::Default()),
         types_(std::move(types)),
-        state_(std::move(specs), types_, options_.user_history),
+        state_(std::move(specs), types_, options_.user_history, options_.loop),
         learner_(&state_, options_.pipeline, &messages_),
         ingestor_(types_, options_.dedup_window, options_.read_only, options_.disk_full_retry_ms,
                   [this](engine::Batch batch) { learner_.Enqueue(std::move(batch)); }),
@@ -251,6 +251,7 @@ Status ValidateOptions(const EngineOptions& options, io::Env* env) {
   }
   FLYWHEEL_RETURN_IF_ERROR(wal::Durability::Parse(options.durability).status());
   FLYWHEEL_RETURN_IF_ERROR(engine::ValidatePipelineOptions(options.pipeline));
+  FLYWHEEL_RETURN_IF_ERROR(engine::ValidateLoopLearning(options.loop));
   FLYWHEEL_RETURN_IF_ERROR(EventTypeTable::Parse(options.event_types).status());
   if (options.read_only &&
       !env->FileExists(io::JoinPath(options.data_dir, engine::kConfigFileName))) {

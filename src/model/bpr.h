@@ -100,6 +100,12 @@ class Bpr final : public Recommender {
   KeyValues params() const override;
   Status Fit(std::span<const data::Interaction> history) override;
   void Observe(const data::Interaction& event, const UserState& user) override;
+  // Shown-and-ignored items (doc/models/bpr.md, "Negatives from impressions"): one SGD step on
+  // sum_j w_j -log sigmoid(x_ui(j) - x_uj), i(j) the user's recent positives in turn (pointwise
+  // w_j -log sigmoid(-x_uj) for a user without positives); loss=mse ignores negatives.
+  void ObserveNegatives(UserIdx user, std::span<const ItemIdx> items,
+                        std::span<const float> weights, TimestampMs now_ms,
+                        const UserState& state) override;
   // Drops p_u and the user's events in the replay reservoir.
   void ForgetUser(UserIdx user) override;
   size_t retrieval_dim() const override { return options_.dim + 1; }
@@ -191,6 +197,9 @@ class Bpr final : public Recommender {
              const UserState* user, int replay);
   void BprStep(Worker& w, const Replayed& event, const UserState* user, TimestampMs now);
   void DislikeStep(Worker& w, const data::Interaction& event, const Context& context);
+  // ObserveNegatives' gradients into w.user_grad / w.item_grads (w.item_ids: the `positives`
+  // first, then the negatives with `weights`); rows and query loaded.
+  void NegativeGrads(Worker& w, size_t positives, std::span<const float> weights);
   // Fills w.query = z_u (dim floats) from w.user_row and w.ctx_rows after reading them.
   void LoadQuery(Worker& w, UserIdx user, const Context& context);
   // Applies dL/dz_u (dim floats) to p_u and the context rows, with L2.

@@ -272,6 +272,88 @@ void Bpr::DislikeStep(Worker& w, const data::Interaction& event, const Context& 
   ApplyItems(w, w.item_ids, w.item_grads, lr, event.ts_ms);
 }
 
+void Bpr::ObserveNegatives(UserIdx user, std::span<const ItemIdx> items,
+                           std::span<const float> weights, TimestampMs now_ms,
+                           const UserState& state) {
+  if (options_.loss != BprLoss::kBpr || items.size() != weights.size()) {
+    return;
+  }
+  Worker& w = worker_;
+  const Context context = ContextOf(&state);
+  // The anchors: the user's recent positive items known to the model, most recent first.
+  w.item_ids.clear();
+  const auto& recent = state.recent();
+  for (auto it = recent.rbegin(); it != recent.rend() && w.item_ids.size() < kBprMaxContext; ++it) {
+    if (it->weight > 0 && it->item < known_.size() && known_[it->item] != 0 &&
+        std::find(w.item_ids.begin(), w.item_ids.end(), it->item) == w.item_ids.end()) {
+      w.item_ids.push_back(it->item);
+    }
+  }
+  const size_t positives = w.item_ids.size();
+  std::vector<float> kept;
+  for (size_t n = 0; n < items.size(); ++n) {
+    const ItemIdx j = items[n];
+    const bool usable =
+        weights[n] > 0 && std::isfinite(weights[n]) && j < known_.size() && known_[j] != 0;
+    if (usable && std::find(w.item_ids.begin(), w.item_ids.end(), j) == w.item_ids.end()) {
+      w.item_ids.push_back(j);
+      kept.push_back(std::min(weights[n], 1.0f));
+    }
+  }
+  if (kept.empty()) {
+    return;  // nothing to learn: the model is untouched (weight 0 changes nothing)
+  }
+  w.item_rows.resize(w.item_ids.size() * row_floats());
+  LoadQuery(w, user, context);
+  items_->LookupBatch(w.item_ids, w.item_rows);
+  NegativeGrads(w, positives, kept);
+  const float lr = NextLr(w);
+  ApplyQueryGrad(w, user, context, lr, now_ms);
+  ApplyItems(w, w.item_ids, w.item_grads, lr, now_ms);
+}
+
+void Bpr::NegativeGrads(Worker& w, size_t positives, std::span<const float> weights) {
+  const size_t dim = options_.dim;
+  const size_t rf = row_floats();
+  std::fill(w.user_grad.begin(), w.user_grad.end(), 0.0f);
+  w.item_grads.assign(w.item_rows.size(), 0.0f);
+  const float* z = w.query.data();
+  // The user side and the anchors move by the mean over the negatives (one impression weighs
+  // like one event); each negative item takes its own full weighted step.
+  const float inv_n = 1.0f / static_cast<float>(weights.size());
+  for (size_t n = 0; n < weights.size(); ++n) {
+    const size_t j = positives + n;
+    const float* qj = w.item_rows.data() + j * rf;
+    float* gj = w.item_grads.data() + j * rf;
+    const float x_uj = Dot(z, qj, dim) + qj[dim];
+    float g = 0.0f;
+    if (positives == 0) {
+      g = weights[n] * Sigmoid(x_uj);  // d/dx of -log sigmoid(-x)
+      for (size_t k = 0; k < dim; ++k) {
+        w.user_grad[k] += g * inv_n * qj[k];
+      }
+    } else {
+      const size_t i = n % positives;
+      const float* qi = w.item_rows.data() + i * rf;
+      float* gi = w.item_grads.data() + i * rf;
+      g = weights[n] * Sigmoid(x_uj - Dot(z, qi, dim) - qi[dim]);
+      for (size_t k = 0; k < dim; ++k) {
+        w.user_grad[k] -= g * inv_n * (qi[k] - qj[k]);
+        gi[k] -= g * inv_n * z[k];
+      }
+      gi[dim] -= g * inv_n;
+    }
+    for (size_t k = 0; k < dim; ++k) {
+      gj[k] += g * z[k];
+    }
+    gj[dim] += g;
+  }
+  const float l2 = options_.l2;
+  for (size_t k = 0; k < w.item_grads.size(); ++k) {
+    w.item_grads[k] += l2 * w.item_rows[k];
+  }
+}
+
 void Bpr::LoadPair(Worker& w, UserIdx user, ItemIdx item) {
   w.item_ids.assign(1, item);
   w.item_rows.resize(row_floats());

@@ -454,10 +454,7 @@ void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
   if (seq.size() < 2) {
     return;
   }
-  // Before any pre-training the weights are random: train from scratch at scratch_lr, with
-  // no anchor (sasrec.h).
-  const bool scratch = !pretrained() && options_.scratch_lr > 0;
-  const float lr = scratch ? options_.scratch_lr : options_.online_lr;
+  const float lr = OnlineLr();
   if (lr > 0) {
     auto first_target = [this](const std::vector<ItemIdx>& s) {
       return options_.online_all ? 0 : static_cast<int>(s.size()) - 2;
@@ -476,17 +473,61 @@ void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
     for (const Example& e : examples) {
       ptrs.push_back(&e);
     }
-    const float anchor = scratch ? 0.0f : options_.online_anchor;
-    step_rule_ = {options_.online_dropout, options_.online_optimizer == SasrecOptimizer::kSgd,
-                  options_.online_items_only, anchor};
-    if (anchor > 0 && anchor_enc_.empty()) {
-      anchor_enc_ = encoder_.params();
-      anchor_items_ = IdRows();
-    }
-    TrainStep(ptrs, 1, lr);
-    step_rule_ = StepRule{};
+    OnlineStep(ptrs, lr);
   }
   Remember(event.user, std::move(seq));
+}
+
+float Sasrec::OnlineLr() const {
+  // Before any pre-training the weights are random: train from scratch at scratch_lr, with
+  // no anchor (sasrec.h).
+  const bool scratch = !pretrained() && options_.scratch_lr > 0;
+  return scratch ? options_.scratch_lr : options_.online_lr;
+}
+
+void Sasrec::OnlineStep(std::span<const Example* const> examples, float lr) {
+  const bool scratch = !pretrained() && options_.scratch_lr > 0;
+  const float anchor = scratch ? 0.0f : options_.online_anchor;
+  step_rule_ = {options_.online_dropout, options_.online_optimizer == SasrecOptimizer::kSgd,
+                options_.online_items_only, anchor};
+  if (anchor > 0 && anchor_enc_.empty()) {
+    anchor_enc_ = encoder_.params();
+    anchor_items_ = IdRows();
+  }
+  TrainStep(examples, 1, lr);
+  step_rule_ = StepRule{};
+}
+
+void Sasrec::ObserveNegatives(UserIdx /*user*/, std::span<const ItemIdx> items,
+                              std::span<const float> weights, TimestampMs /*now_ms*/,
+                              const UserState& state) {
+  const nn::ScopedFlushDenormals flush;
+  if (items.size() != weights.size()) {
+    return;
+  }
+  std::vector<ItemIdx> seq = RecentSequence(state);
+  std::vector<std::pair<ItemIdx, float>> targets;
+  for (size_t n = 0; n < items.size(); ++n) {
+    const ItemIdx j = items[n];
+    const bool dup =
+        std::any_of(targets.begin(), targets.end(), [j](const auto& t) { return t.first == j; });
+    if (weights[n] > 0 && std::isfinite(weights[n]) && j < rows_ && known_[j] != 0 && !dup &&
+        std::find(seq.begin(), seq.end(), j) == seq.end()) {
+      targets.emplace_back(j, std::min(weights[n], 1.0f));
+    }
+  }
+  const float lr = OnlineLr();
+  if (targets.empty() || seq.empty() || lr <= 0) {
+    return;  // nothing to learn: the model is untouched (weight 0 changes nothing)
+  }
+  // The loss reads the newest position only; its target (a repeat of the last item) is a
+  // placeholder that NegativeLoss ignores.
+  Example example{seq, static_cast<int>(seq.size()) - 1};
+  example.items.push_back(seq.back());
+  const Example* ptr = &example;
+  negative_targets_ = &targets;
+  OnlineStep(std::span<const Example* const>(&ptr, 1), lr);
+  negative_targets_ = nullptr;
 }
 
 size_t Sasrec::ReplaySequencesOf(UserIdx user) const {

@@ -131,6 +131,13 @@ class Sasrec final : public Recommender {
   bool OnlineOnlyParam(std::string_view name) const override;
   Status Fit(std::span<const data::Interaction> history) override;
   void Observe(const data::Interaction& event, const UserState& user) override;
+  // Shown-and-ignored items (doc/models/sasrec.md, "Negatives from impressions"): a dedicated
+  // online step (same rule, rate and anchor as Observe's) on the user's latest sequence whose
+  // loss is sum_j w_j -log sigmoid(-h . E_j), h the representation the user is served from.
+  // Nothing for a user without positive history.
+  void ObserveNegatives(UserIdx user, std::span<const ItemIdx> items,
+                        std::span<const float> weights, TimestampMs now_ms,
+                        const UserState& state) override;
   // Drops the user's cached representation and the user's sequences in the replay reservoir
   // (sequences restored from a version-1 or -2 snapshot carry no user and stay).
   void ForgetUser(UserIdx user) override;
@@ -210,6 +217,12 @@ class Sasrec final : public Recommender {
   double SoftmaxLoss(float scale, ThreadState* ts) const;
   double SampledLoss(const std::vector<ItemIdx>& negatives, float scale, ThreadState* ts) const;
   double BceLoss(base::Rng* rng, float scale, ThreadState* ts) const;
+  // ObserveNegatives' loss on the rows with a target (their targets are placeholders).
+  double NegativeLoss(float scale, ThreadState* ts) const;
+  // Observe's rate: scratch_lr before pre-training (when > 0), else online_lr.
+  float OnlineLr() const;
+  // One online step on `examples` under the online step rule (dropout, optimizer, anchor).
+  void OnlineStep(std::span<const Example* const> examples, float lr);
   void AddTargetGradients(ThreadState* ts) const;
   // Sums the threads' gradients into thread 0's, applies Adam unless a value is non-finite,
   // clears the gradients; false when the step was skipped.
@@ -272,6 +285,8 @@ class Sasrec final : public Recommender {
   // Pulls the touched parameters towards the anchor (online steps with anchor > 0).
   void PullToAnchor(std::span<const uint32_t> rows);
   StepRule step_rule_;
+  // Set during an ObserveNegatives step: the ignored items and their weights replace the loss.
+  const std::vector<std::pair<ItemIdx, float>>* negative_targets_ = nullptr;
   std::vector<double> valid_history_;
   int best_epoch_ = -1;
   std::vector<std::unique_ptr<ThreadState>> threads_;

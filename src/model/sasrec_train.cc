@@ -163,6 +163,11 @@ double Sasrec::OutputLoss(std::span<const Example* const> slice, base::Rng* rng,
   nn::Gather(ts->ws.out.data(), d, ts->rows.data(), m, ts->h.data());
   ts->dhr.assign(static_cast<size_t>(m) * d, 0.0f);
   double loss = 0;
+  if (negative_targets_ != nullptr) {
+    loss = NegativeLoss(scale, ts);
+    nn::ScatterAdd(ts->dhr.data(), d, ts->rows.data(), m, ts->dh.data());
+    return loss;
+  }
   switch (options_.loss) {
     case SasrecLoss::kSoftmax:
       loss = SoftmaxLoss(scale, ts);
@@ -378,6 +383,26 @@ double Sasrec::BceLoss(base::Rng* rng, float scale, ThreadState* ts) const {
     }
   }
   AddTargetGradients(ts);
+  return loss;
+}
+
+double Sasrec::NegativeLoss(float scale, ThreadState* ts) const {
+  const int d = options_.encoder.dim;
+  double loss = 0;
+  for (size_t r = 0; r < ts->rows.size(); ++r) {
+    const float* h = ts->h.data() + r * d;
+    for (const auto& [item, weight] : *negative_targets_) {
+      const float* e = items_.data() + static_cast<size_t>(item) * d;
+      const float x = nn::Dot(h, e, d);
+      // -log sigmoid(-x) = softplus(x), computed without overflow; d/dx = sigmoid(x).
+      const double softplus = x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+      loss += weight * scale * softplus;
+      const float g = weight * scale / (1.0f + std::exp(-x));
+      nn::Axpy(g, e, d, ts->dhr.data() + r * d);
+      nn::Axpy(g, h, d, ts->item_grad.data() + static_cast<size_t>(item) * d);
+      ts->Touch(item);
+    }
+  }
   return loss;
 }
 

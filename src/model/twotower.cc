@@ -313,6 +313,49 @@ void TwoTower::Step(UserIdx user, ItemIdx item, bool positive,
   internal::LoadVectors(rows, user, candidates, w);
   internal::Coefficients(positive, options_.loss, candidates, w);
   internal::Gradients(rows, candidates, options_.l2, w);
+  ApplyStep(user, now, w);
+}
+
+void TwoTower::ObserveNegatives(UserIdx user, std::span<const ItemIdx> items,
+                                std::span<const float> weights, TimestampMs now_ms,
+                                const UserState& state) {
+  if (items.size() != weights.size()) {
+    return;
+  }
+  Worker* w = worker_.get();
+  internal::CollectHistory(state.recent(), kNoItem, options_.history, known_, &w->pooled);
+  auto in_history = [w](ItemIdx item) {
+    return std::any_of(w->pooled.begin(), w->pooled.end(),
+                       [item](const HistoryEntry& e) { return e.item == item; });
+  };
+  w->item_ids.clear();
+  std::vector<float> kept;
+  for (size_t n = 0; n < items.size(); ++n) {
+    const ItemIdx j = items[n];
+    if (weights[n] > 0 && std::isfinite(weights[n]) && j < known_.size() && known_[j] != 0 &&
+        !in_history(j) &&
+        std::find(w->item_ids.begin(), w->item_ids.end(), j) == w->item_ids.end()) {
+      w->item_ids.push_back(j);
+      kept.push_back(std::min(weights[n], 1.0f));
+    }
+  }
+  if (kept.empty()) {
+    return;  // nothing to learn: the model is untouched (weight 0 changes nothing)
+  }
+  const size_t candidates = w->item_ids.size();
+  internal::PoolingWeights(w->pooled, options_.half_life_hours, options_.history_decay, &w->alpha);
+  for (const HistoryEntry& entry : w->pooled) {
+    w->item_ids.push_back(entry.item);
+  }
+  internal::StepRows rows{users_.get(), items_.get(), features_.get(), &item_features_,
+                          options_.dim};
+  internal::LoadVectors(rows, user, candidates, w);
+  internal::NegativeCoefficients(kept, w);
+  internal::Gradients(rows, candidates, options_.l2, w);
+  ApplyStep(user, now_ms, w);
+}
+
+void TwoTower::ApplyStep(UserIdx user, TimestampMs now, Worker* w) {
   const float lr = NextLr();
   users_->ApplyGradient(user, w->g_user, lr, now);
   items_->ApplyGradients(w->g_item_ids, w->g_item, lr, now);

@@ -105,6 +105,12 @@ class TwoTower final : public Recommender {
   KeyValues params() const override;
   Status Fit(std::span<const data::Interaction> history) override;
   void Observe(const data::Interaction& event, const UserState& user) override;
+  // Shown-and-ignored items (doc/models/twotower.md, "Negatives from impressions"): one step on
+  // sum_j w_j -log sigmoid(-x_uj) with the user's tower pooled from their recent positives, as a
+  // skip event's push-away step, weighted.
+  void ObserveNegatives(UserIdx user, std::span<const ItemIdx> items,
+                        std::span<const float> weights, TimestampMs now_ms,
+                        const UserState& state) override;
   void Recommend(const RecommendRequest& request, std::vector<ScoredItem>* out) const override;
   size_t num_items() const override { return known_.size(); }
   void SetItemContent(ItemIdx item, const Item& content) override;
@@ -154,6 +160,8 @@ class TwoTower final : public Recommender {
   // One step: candidates[0] is the event's item; `positive` false: push-away on it alone.
   void Step(UserIdx user, ItemIdx item, bool positive, std::span<const HistoryEntry> history,
             const UserState* seen, TimestampMs now, Worker* worker);
+  // Applies the merged gradients of one step (worker's g_*) and refreshes the mirrors.
+  void ApplyStep(UserIdx user, TimestampMs now, Worker* w);
   ItemIdx SampleNegative(ItemIdx positive, const UserState* seen, Worker* worker) const;
   ItemIdx DrawCandidate(Worker* worker) const;
   // log(q_i * n) of popularity sampling (q_i = count_i / total, n = known items); 0 when uniform.

@@ -76,6 +76,8 @@ struct StepRows {
 void LoadVectors(const StepRows& rows, UserIdx user, size_t candidates, TwoTower::Worker* w);
 // dLoss/dx_c for the candidates into w->coef.
 void Coefficients(bool positive, TwoTowerLoss loss, size_t candidates, TwoTower::Worker* w);
+// dLoss/dx_c of sum_c weights[c] * -log sigmoid(-x_c) (ObserveNegatives) into w->coef.
+void NegativeCoefficients(std::span<const float> weights, TwoTower::Worker* w);
 // Merged gradients of the user row, item rows (candidates and history) and feature rows.
 void Gradients(const StepRows& rows, size_t candidates, float l2, TwoTower::Worker* w);
 

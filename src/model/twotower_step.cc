@@ -160,6 +160,18 @@ void Coefficients(bool positive, TwoTowerLoss loss, size_t candidates, TwoTower:
   w->coef[0] -= 1.0f;  // softmax cross-entropy: p_c - [c == positive]
 }
 
+void NegativeCoefficients(std::span<const float> weights, TwoTower::Worker* w) {
+  const size_t dim = w->query.size();
+  const size_t candidates = weights.size();
+  w->logits.resize(candidates);
+  w->coef.assign(candidates, 0.0f);
+  for (size_t c = 0; c < candidates; ++c) {
+    w->logits[c] =
+        Dot(w->query.data(), w->vecs.data() + c * dim, dim) + w->item_rows[c * (dim + 1) + dim];
+    w->coef[c] = weights[c] * Sigmoid(w->logits[c]);  // d/dx of -w log sigmoid(-x)
+  }
+}
+
 void Gradients(const StepRows& rows, size_t candidates, float l2, TwoTower::Worker* w) {
   const size_t dim = rows.dim;
   const size_t rf = dim + 1;

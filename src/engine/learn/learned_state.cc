@@ -26,9 +26,30 @@ Status CreateModels(const std::vector<ModelSpec>& specs,
   return Status::Ok();
 }
 
+namespace {
+
+// Engine::Open refused bad loop options already (ValidateLoopLearning).
+ImpressionLearnerOptions LearnerOptions(const LoopOptions& loop) {
+  Result<ImpressionLearnerOptions> options = ImpressionLearnerOptionsFrom(loop);
+  return options.ok() ? *options : ImpressionLearnerOptions{};
+}
+
+}  // namespace
+
 LearnedState::LearnedState(std::vector<ModelSpec> specs, const EventTypeTable& types,
-                           size_t user_history)
-    : users(user_history), specs_(std::move(specs)), types_(types), user_history_(user_history) {}
+                           size_t user_history, const LoopOptions& loop)
+    : users(user_history),
+      impression_learner(LearnerOptions(loop)),
+      reward_ranker(RewardRankerOptionsFrom(loop)),
+      specs_(std::move(specs)),
+      types_(types),
+      user_history_(user_history) {
+  for (const ModelSpec& spec : specs_) {
+    model_names_.push_back(spec.name);
+  }
+  impression_learner.SetSource(&models, &users);
+  reward_ranker.SetSource({&catalog, &models, &model_names_, &users});
+}
 
 Status LearnedState::Reset() {
   user_ids = data::IdMap();
@@ -39,6 +60,8 @@ Status LearnedState::Reset() {
   forgotten_users = 0;
   forgets_applied = 0;
   last_event_ms = 0;
+  impression_learner.Reset();
+  reward_ranker.Reset();
   return CreateModels(specs_, &models);
 }
 
@@ -98,6 +121,13 @@ Status LearnedState::Load(const SnapshotView& view, const std::string& name) {
     FLYWHEEL_RETURN_IF_ERROR(catalog.LoadExtra(&r));
     FLYWHEEL_RETURN_IF_ERROR(r.ExpectEnd());
   }
+  // Learning from impressions (doc/loop.md sections 5, 6): optional (older snapshots: fresh).
+  if (view.Find("loop_learner")) {
+    FLYWHEEL_RETURN_IF_ERROR(LoadSection(view, name, "loop_learner", &impression_learner));
+  }
+  if (view.Find("loop_reward")) {
+    FLYWHEEL_RETURN_IF_ERROR(LoadSection(view, name, "loop_reward", &reward_ranker));
+  }
   forgotten_users = 0;
   for (UserIdx u = 0; u < user_ids.size(); ++u) {
     forgotten_users += user_ids.forgotten(u) ? 1 : 0;
@@ -150,6 +180,14 @@ Status LearnedState::Save(uint64_t seq, std::vector<SnapshotSection>* sections) 
   {
     base::ByteWriter w(add("catalog_extra"));
     catalog.SaveExtra(&w);
+  }
+  {
+    base::ByteWriter w(add("loop_learner"));
+    impression_learner.Save(&w);
+  }
+  {
+    base::ByteWriter w(add("loop_reward"));
+    reward_ranker.Save(&w);
   }
   for (size_t i = 0; i < models.size(); ++i) {
     base::ByteWriter w(add("model/" + specs_[i].name));
@@ -222,6 +260,7 @@ LearnedState::Applied LearnedState::ApplyControl(const Event& record) {
       m->ForgetUser(*idx);
     }
     catalog.ForgetUser(*idx);
+    reward_ranker.ForgetUser(*idx);
     user_ids.Forget(*idx);
     ++forgotten_users;
   }

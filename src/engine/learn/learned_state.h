@@ -26,6 +26,8 @@
 #include "data/id_map.h"
 #include "engine/learn/catalog.h"
 #include "engine/learn/trending.h"
+#include "engine/loop/impression_learner.h"
+#include "engine/loop/reward_ranker.h"
 #include "engine/store/snapshot_file.h"
 #include "model/recommender.h"
 #include "model/user_state.h"
@@ -38,7 +40,8 @@ Status CreateModels(const std::vector<ModelSpec>& specs,
 
 class LearnedState {
  public:
-  LearnedState(std::vector<ModelSpec> specs, const EventTypeTable& types, size_t user_history);
+  LearnedState(std::vector<ModelSpec> specs, const EventTypeTable& types, size_t user_history,
+               const LoopOptions& loop = LoopOptions());
   LearnedState(const LearnedState&) = delete;
   LearnedState& operator=(const LearnedState&) = delete;
 
@@ -86,12 +89,24 @@ class LearnedState {
   uint64_t forgets_applied GUARDED_BY(mu) = 0;   // user deletions applied since open
   TimestampMs last_event_ms GUARDED_BY(mu) = 0;  // the newest event time applied
 
+  // ----- Learning from impressions (doc/loop.md sections 5 and 6) -----
+  // Listeners of closed impressions: negatives for the models (position-bias estimates) and the
+  // reward ranker of policy "reward" (serving: reward_ranker.Rerank under mu shared). Reset,
+  // saved (optional sections `loop_learner`, `loop_reward`) and forgotten with the state.
+  ImpressionLearner impression_learner GUARDED_BY(mu);
+  RewardRanker reward_ranker GUARDED_BY(mu);
+  // Both, in the order the Attributor calls them (addresses only: stable for the state's life).
+  std::vector<ImpressionListener*> learning_listeners() NO_THREAD_SAFETY_ANALYSIS {
+    return {&impression_learner, &reward_ranker};
+  }
+
  private:
   Applied ApplyControl(const Event& record) REQUIRES(mu);
 
   const std::vector<ModelSpec> specs_;
   const EventTypeTable types_;
   const size_t user_history_;
+  std::vector<std::string> model_names_;  // specs_' names (the reward ranker's model lookup)
   std::vector<std::unique_ptr<model::Recommender>> retired_models_ GUARDED_BY(mu);
 };
 
