@@ -1,6 +1,7 @@
 // The Attributor inside LearnedState: `$impression` and `$impression.close` records through
 // Apply, the forget path, the snapshot section `loop`, and determinism of the whole.
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -214,6 +215,7 @@ TEST(LoopLearnerTest, ImpressionRecordsDoNotRebuildTheTrendingLists) {
 std::vector<Event> RandomLog(uint64_t seed, size_t n) {
   base::Rng rng(seed);
   std::vector<Event> log;
+  std::map<std::string, std::vector<std::string>> recs;  // by user
   TimestampMs t = kT0;
   for (size_t i = 0; i < n; ++i) {
     t += static_cast<TimestampMs>(rng.Uniform(20'000));
@@ -228,6 +230,9 @@ std::vector<Event> RandomLog(uint64_t seed, size_t n) {
         }
       }
       const std::string rec = rng.Bernoulli(0.8) ? "r" + std::to_string(i) : "";
+      if (!rec.empty()) {
+        recs[user].push_back(rec);
+      }
       log.push_back(Shown(user, rec, t - static_cast<TimestampMs>(rng.Uniform(5000)), items));
     } else if (kind < 27) {
       log.push_back(ImpressionCloseRecord(t + static_cast<TimestampMs>(rng.Uniform(600'000))));
@@ -237,7 +242,10 @@ std::vector<Event> RandomLog(uint64_t seed, size_t n) {
       const char* types[] = {"view", "click", "purchase", "skip"};
       Event e = Ev(user, "i" + std::to_string(rng.Uniform(30)), types[rng.Uniform(4)],
                    t - static_cast<TimestampMs>(rng.Uniform(3000)));
-      if (rng.Bernoulli(0.3) && i > 0) {
+      const std::vector<std::string>& mine = recs[user];
+      if (rng.Bernoulli(0.3) && !mine.empty()) {  // one of the user's last two lists
+        e.recommendation_id = mine[mine.size() - 1 - rng.Uniform(std::min<size_t>(mine.size(), 2))];
+      } else if (rng.Bernoulli(0.05) && i > 0) {  // anyone's, mostly unknown
         e.recommendation_id = "r" + std::to_string(rng.Uniform(i));
       }
       log.push_back(e);
