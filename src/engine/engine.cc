@@ -127,6 +127,7 @@ Status Engine::Impl::Start() {
   engine::Learner::Hooks hooks;
   hooks.item_changed = [this](ItemIdx item) { indexer_.MarkDirty(item); };
   hooks.applied = [this](uint64_t seq) { AfterApplied(seq); };
+  hooks.log_control = [this](Event record) { return ingestor_.LogControl(std::move(record)); };
   learner_.Start(std::move(hooks));
   indexer_.Start();
   return Status::Ok();
@@ -182,6 +183,7 @@ EngineStats Engine::Impl::stats() const {
     s.items = state_.item_ids.size() - state_.catalog.deleted_count();
     s.deleted_items = state_.catalog.deleted_count();
     s.forgotten_users = state_.forgotten_users;
+    state_.attributor.FillStats(&s.impressions);
   }
   s.vector_index_items = indexer_.indexed_items();
   s.vector_index_upserts = indexer_.upserts();

@@ -67,8 +67,18 @@ TEST_F(ServerTest, EventsThenRecommendationsStatsAndMetrics) {
   EXPECT_EQ(r.body["events"], 55);
   EXPECT_EQ(r.body["users"], 7);
   EXPECT_EQ(r.body["freshness_ms"]["count"], 55);
+  // No impression yet: every event is organic (not_shown), the rates are null.
+  const nlohmann::json& impressions = r.body["impressions"];
+  EXPECT_EQ(impressions["recorded"], 0);
+  EXPECT_EQ(impressions["unattributed"]["not_shown"], 55);
+  EXPECT_TRUE(impressions["ctr"].is_null());
+  EXPECT_EQ(impressions["positions"].size(), 11u);
+  EXPECT_EQ(impressions["positions"][10]["position"], "10+");
   r = c.Send(http::verb::get, "/metrics");
   ASSERT_EQ(r.status, 200);
+  EXPECT_THAT(r.text, HasSubstr("flywheel_impressions_recorded_total 0\n"));
+  EXPECT_THAT(r.text,
+              HasSubstr("flywheel_impression_unattributed_events_total{reason=\"not_shown\"} 55"));
   EXPECT_THAT(r.text, HasSubstr("flywheel_last_seq 55"));
   EXPECT_THAT(r.text, HasSubstr("flywheel_freshness_seconds_count 55"));
   EXPECT_THAT(r.text, HasSubstr("flywheel_request_seconds_bucket{route=\"events\""));
