@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "engine/loop/impression_record.h"
+
 namespace flywheel::engine {
 namespace {
 double MsSince(std::chrono::steady_clock::time_point t) {
@@ -20,7 +22,8 @@ Learner::~Learner() {
 
 bool Learner::TrendingDue(uint64_t seq, const Event& event) {
   const uint64_t every = std::clamp<uint64_t>(seq / 10, 1, 1000);
-  return IsControl(event) || seq % every == 0;
+  // A catalogue record shows at once; an impression changes no count (it waits its turn).
+  return (IsControl(event) && event.type != kImpressionType) || seq % every == 0;
 }
 
 void Learner::Replay(const Event& event, uint64_t seq) {

@@ -114,11 +114,11 @@ TEST(ImpressionRecorderTest, RecordingACachedListLogsItOnceAndRecoveryKeepsIt) {
   uint64_t seq = 0;
   {
     auto engine = OpenWithEvents(dir.path());
-    auto served = engine->Recommend(Query("v1", 4));
+    auto served = engine->Recommend(Query("v9", 4));
     ASSERT_OK(served.status());
     id = served->recommendation_id;
     ImpressionInput in;
-    in.user = "v1";
+    in.user = "v9";
     in.recommendation_id = id;
     auto recorded = engine->RecordImpression(in);
     ASSERT_OK(recorded.status());
@@ -141,7 +141,8 @@ TEST(ImpressionRecorderTest, RecordingACachedListLogsItOnceAndRecoveryKeepsIt) {
     ASSERT_EQ(logged.size(), 1u);
     const Impression& imp = logged[0].second;
     EXPECT_EQ(logged[0].first, seq);
-    EXPECT_EQ(imp.user, "v1");
+    EXPECT_EQ(imp.user, "v9");
+    EXPECT_EQ(imp.items.size(), 4u);
     EXPECT_EQ(imp.recommendation_id, id);
     EXPECT_EQ(imp.policy, "greedy");
     EXPECT_EQ(imp.model, "pop");
@@ -161,11 +162,11 @@ TEST(ImpressionRecorderTest, RecordingACachedListLogsItOnceAndRecoveryKeepsIt) {
   ASSERT_OK((*engine)->WaitForApplied(seq, 10000));
   EXPECT_EQ((*engine)->stats().applied_seq, seq);
   ImpressionInput in;
-  in.user = "v1";
+  in.user = "v9";
   in.recommendation_id = id;
   EXPECT_THAT((*engine)->RecordImpression(in).status(), StatusIs(StatusCode::kNotFound));
   // New ids after the restart differ from the ones before (the log moved).
-  EXPECT_NE((*engine)->Recommend(Query("v1", 4))->recommendation_id, id);
+  EXPECT_NE((*engine)->Recommend(Query("v9", 4))->recommendation_id, id);
 }
 
 TEST(ImpressionRecorderTest, APartlyShownListKeepsServedPositions) {
@@ -261,14 +262,14 @@ TEST(ImpressionRecorderTest, ExplicitListsHaveUnknownPropensities) {
 TEST(ImpressionRecorderTest, RecordImpressionLogsTheAnswerBeforeReturningIt) {
   TempDir dir;
   auto engine = OpenWithEvents(dir.path());
-  RecommendQuery q = Query("v4", 5);
+  RecommendQuery q = Query("fresh-user", 5);
   q.record_impression = true;
   auto served = engine->Recommend(q);
   ASSERT_OK(served.status());
   ASSERT_GT(served->impression_seq, 0u);
   EXPECT_EQ(engine->stats().last_seq, served->impression_seq);
   ImpressionInput in;
-  in.user = "v4";
+  in.user = "fresh-user";
   in.recommendation_id = served->recommendation_id;
   EXPECT_TRUE(engine->RecordImpression(in)->duplicate);
   const auto logged = LoggedImpressions(dir.path());

@@ -1,5 +1,6 @@
 #include "engine/loop/loop_options.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <unordered_set>

@@ -89,7 +89,7 @@ RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which
   if (state != nullptr) {
     request.state = state;
   }
-  request.recommendation_id = recommendation_id;
+  request.policy_seed = recommendation_id;
   if (request_ms != nullptr) {
     *request_ms = request.now_ms;
   }
