@@ -153,7 +153,10 @@ TEST(EventCodecTest, MalformedExtensionsAreCorruption) {
   // Bit 0 without the id, with a truncated id, and with an empty id.
   EXPECT_THAT(DecodeEvent(base + std::string(1, '\x01'), &record),
               StatusIs(StatusCode::kCorruption));
-  EXPECT_THAT(DecodeEvent(base + std::string("\x01\x05" "abc", 5), &record),
+  EXPECT_THAT(DecodeEvent(base + std::string("\x01\x05"
+                                             "abc",
+                                             5),
+                          &record),
               StatusIs(StatusCode::kCorruption));
   EXPECT_THAT(DecodeEvent(base + std::string("\x01\x00", 2), &record),
               StatusIs(StatusCode::kCorruption));
