@@ -3,7 +3,8 @@
 // gets its id and is cached) and on (its `$impression` record is logged before the answer
 // returns), over an itemknn engine of 2,000 users x 5,000 items (200k events). The counter
 // `log_bytes_per_item` is the log's growth over the run divided by the items shown.
-//   build/release/bin/flywheel_impression_benchmark
+//   build/release/bin/flywheel_impression_benchmark [FLYWHEEL_BENCH_DURABILITY=sync]
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -45,8 +46,13 @@ Fixture& Shared() {
     EngineOptions o;
     o.data_dir = f->dir;
     o.models = {ModelSpec{"itemknn", {}}};
-    o.durability = "group";
+    // interval:100 by default (acknowledged after write()); FLYWHEEL_BENCH_DURABILITY=sync
+    // measures an fdatasync per recorded answer.
+    const char* durability = std::getenv("FLYWHEEL_BENCH_DURABILITY");
+    o.durability = durability != nullptr ? durability : "interval:100";
     o.snapshot_on_close = false;
+    o.snapshot_every = 0;  // no automatic snapshot runs behind the measurement
+    o.snapshot_interval_ms = 0;
     o.loop.seed = 1;
     f->engine = std::move(Engine::Open(o)).value();
     base::Rng rng(7);

@@ -232,7 +232,7 @@ TEST_F(EventJsonTest, BadRecommendationIdsAndImpressionsNameTheField) {
       {R"("recommendation_id": "")", "recommendation_id"},
       {R"("recommendation_id": 5)", "recommendation_id"},
       {R"("recommendation_id": ")" + std::string(257, 'x') + R"(")", "recommendation_id"},
-      {R"("recommendation_id": "a")", "recommendation_id"},
+      {R"("recommendation_id": "a\u0001")", "recommendation_id"},
       {R"("impressions": [])", "impressions"},
       {R"("impressions": "a")", "impressions"},
       {R"("impressions": ["a", 3])", "impressions[1]"},

@@ -1,7 +1,9 @@
 // Recommendation ids, the served-list cache and impressions through the Engine API
 // (doc/loop.md, sections 1 and 2): what is logged, when, and what recovery finds.
+#include <atomic>
 #include <cmath>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -357,6 +359,40 @@ TEST(ImpressionRecorderTest, AnEventWithImpressionsLogsAnExplicitList) {
   auto dup = engine->Ingest(std::vector<Event>{with_id});
   EXPECT_EQ(dup->duplicates, 1u);
   EXPECT_EQ(dup->impressions, 0u);
+}
+
+TEST(ImpressionRecorderTest, ConcurrentRecordingsOfOneListLogItOnce) {
+  TempDir dir;
+  auto engine = OpenWithEvents(dir.path());
+  for (int round = 0; round < 5; ++round) {
+    auto served = engine->Recommend(Query("racer", 3));
+    ASSERT_OK(served.status());
+    std::atomic<int> logged{0};
+    std::atomic<int> duplicates{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+      threads.emplace_back([&, t] {
+        if (t % 2 == 0) {
+          ImpressionInput in;
+          in.user = "racer";
+          in.recommendation_id = served->recommendation_id;
+          Result<ImpressionResult> r = engine->RecordImpression(in);
+          (r.ok() && !r->duplicate ? logged : duplicates)++;
+        } else {  // an event naming the list races with the explicit recordings
+          Event click = Click("racer", served->items[0].item, kT0 + 500);
+          click.recommendation_id = served->recommendation_id;
+          Result<IngestResult> r = engine->Ingest(std::vector<Event>{click});
+          (r.ok() && r->impressions == 1 ? logged : duplicates)++;
+        }
+      });
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    EXPECT_EQ(logged.load(), 1) << round;
+    EXPECT_EQ(duplicates.load(), 5) << round;
+  }
+  EXPECT_EQ(LoggedImpressions(dir.path()).size(), 5u);
 }
 
 TEST(ImpressionRecorderTest, LoopOptionsAreCheckedAtOpen) {
