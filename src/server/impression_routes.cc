@@ -122,8 +122,14 @@ Response Api::PostImpressions(const Call& call) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     Result<ImpressionResult> r = call.engine->RecordImpression(inputs[i]);
     if (!batch) {
-      return r.ok() ? JsonResponse(request, http::status::accepted, ResultJson(*r))
-                    : StatusError(request, r.status());
+      if (r.ok()) {
+        return JsonResponse(request, http::status::accepted, ResultJson(*r));
+      }
+      if (r.status().code() == StatusCode::kNotFound) {  // names the field, like a 400
+        return Error(request, http::status::not_found, "not_found", r.status().message(),
+                     r.status().field());
+      }
+      return StatusError(request, r.status());
     }
     if (r.ok()) {
       results.push_back(ResultJson(*r));
