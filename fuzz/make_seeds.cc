@@ -67,6 +67,11 @@ void LogSeeds() {
     wal::EncodeEvent(static_cast<uint64_t>(i + 1), MakeEvent(i), &payload);
     Seed("event_codec", "event-" + std::to_string(i), payload);
   }
+  Event named = MakeEvent(3);  // with the "events naming a list" extension
+  named.recommendation_id = "8c1f0e2a9b7d4c36";
+  std::string payload;
+  wal::EncodeEvent(4, named, &payload);
+  Seed("event_codec", "event-recommendation-id", payload);
   const std::string dir = FreshDir() + "/log";
   wal::WriterOptions options;
   options.segment_bytes = 300;  // a few records per segment

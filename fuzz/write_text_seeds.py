@@ -33,6 +33,8 @@ events = [
     '{"user":"u3","item":"i2","type":"purchase","ts":1700000000,"ts_unit":"s"}',
     '{"user":"\\u00e9t\\u00e9","item":"i\\u0000","type":"view","ts":1700000000000}',
     '{"usr":"u1","item":"i9","type":"click","ts":1}',
+    '{"user":"u1","item":"i2","type":"click","ts":1700000000000,"recommendation_id":"8c1f0e2a9b7d4c36","impressions":["i1","i2","i3"]}',
+    '{"user":"u1","item":"i2","type":"click","ts":1700000000000,"impressions":["i1","i1",3],"recommendation_id":""}',
 ]
 for i, e in enumerate(events):
     seed("event_json", f"e{i}", e)
@@ -73,6 +75,9 @@ reqs = [
     "POST /v1/items:batch HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{}\n\r\n0\r\n\r\n",
     "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
     "GET /v1/stats/history?window=1h HTTP/1.1\r\nAuthorization: Bearer admin-key\r\n\r\n",
+    "GET /v1/users/u1/recommendations?policy=greedy&record_impression=true HTTP/1.1\r\nHost: x\r\n\r\n",
+    "POST /v1/impressions HTTP/1.1\r\nHost: x\r\nContent-Length: 68\r\n\r\n{\"user\": \"u1\", \"recommendation_id\": \"8c1f0e2a9b7d4c36\", \"items\": []}",
+    "POST /v1/impressions HTTP/1.1\r\nHost: x\r\nContent-Length: 56\r\n\r\n{\"impressions\": [{\"user\": \"u1\", \"items\": [\"i1\", \"i2\"]}]}",
 ]
 for i, r in enumerate(reqs):
     seed("http_request", f"r{i}", r)

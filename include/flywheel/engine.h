@@ -104,9 +104,12 @@ struct EngineOptions {
 };
 
 struct IngestResult {
-  size_t accepted = 0;     // events logged (new)
-  size_t duplicates = 0;   // events whose id was already known: acknowledged, not logged again
-  uint64_t first_seq = 0;  // sequence number of the first logged event (0 when none was new)
+  size_t accepted = 0;    // events logged (new)
+  size_t duplicates = 0;  // events whose id was already known: acknowledged, not logged again
+  // Impression records logged before events naming a list (doc/loop.md, "Impressions"):
+  // they take sequence numbers among the events'.
+  size_t impressions = 0;
+  uint64_t first_seq = 0;  // sequence number of the first logged record (0 when none was new)
   uint64_t last_seq = 0;   // the highest sequence number assigned so far (after this batch)
 };
 

@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +19,7 @@ using Json = nlohmann::json;
 constexpr size_t kMaxIdBytes = 256;
 constexpr size_t kMaxContextEntries = 32;
 constexpr size_t kMaxContextBytes = 1024;
+constexpr size_t kMaxImpressions = 1000;  // engine::kMaxImpressionItems
 // Timestamps must lie in [1970-01-01, 2200-01-01): catches seconds-vs-ms confusions far out.
 constexpr TimestampMs kMaxTimestampMs = 7258118400000;
 
@@ -25,19 +29,8 @@ Status FieldError(std::string_view field, std::string_view what) {
 }
 
 Status CheckId(std::string_view field, const std::string& id) {
-  if (id.empty()) {
-    return FieldError(field, "must not be empty");
-  }
-  if (id.size() > kMaxIdBytes) {
-    return FieldError(field, "longer than 256 bytes");
-  }
-  if (!base::IsValidUtf8(id)) {
-    return FieldError(field, "not valid UTF-8");
-  }
-  if (base::HasControlCharacter(id)) {
-    return FieldError(field, "contains a control character (U+0000..U+001F, U+007F)");
-  }
-  return Status::Ok();
+  const std::string problem = IdProblem(id);
+  return problem.empty() ? Status::Ok() : FieldError(field, problem);
 }
 
 Result<std::string> GetString(const Json& value, std::string_view field) {
@@ -124,6 +117,24 @@ Status ParseContext(const Json& value, KeyValues* context) {
   return Status::Ok();
 }
 
+Status ParseImpressions(const Json& value, std::vector<std::string>* items) {
+  if (!value.is_array()) {
+    return FieldError("impressions", std::string("expected an array, got ") + value.type_name());
+  }
+  if (value.empty() || value.size() > kMaxImpressions) {
+    return FieldError("impressions", "must hold 1..1000 item ids, got " +
+                                         std::to_string(value.size()) +
+                                         (value.empty() ? " (omit the field instead)" : ""));
+  }
+  items->reserve(value.size());
+  for (size_t i = 0; i < value.size(); ++i) {
+    FLYWHEEL_ASSIGN_OR_RETURN(std::string item,
+                              GetString(value[i], "impressions[" + std::to_string(i) + "]"));
+    items->push_back(std::move(item));
+  }
+  return Status::Ok();
+}
+
 Status ParseField(const std::string& key, const Json& value, Event* event) {
   if (key == "user" || key == "item" || key == "type" || key == "id") {
     FLYWHEEL_ASSIGN_OR_RETURN(std::string text, GetString(value, key));
@@ -147,16 +158,57 @@ Status ParseField(const std::string& key, const Json& value, Event* event) {
     event->value = value.get<double>();
   } else if (key == "context") {
     FLYWHEEL_RETURN_IF_ERROR(ParseContext(value, &event->context));
+  } else if (key == "recommendation_id") {
+    FLYWHEEL_ASSIGN_OR_RETURN(event->recommendation_id, GetString(value, key));
+    if (event->recommendation_id.empty()) {
+      return FieldError(key, "must not be empty (omit the field instead)");
+    }
+  } else if (key == "impressions") {
+    FLYWHEEL_RETURN_IF_ERROR(ParseImpressions(value, &event->impressions));
   } else {
     return Status::InvalidArgument("event: unknown field '" + key +
                                    "' (allowed: user, item, type, value, ts, ts_unit, id, "
-                                   "context)")
+                                   "context, recommendation_id, impressions)")
         .WithField(key);
   }
   return Status::Ok();
 }
 
+Status ValidateEventImpressions(const Event& event) {
+  if (!event.recommendation_id.empty()) {
+    FLYWHEEL_RETURN_IF_ERROR(CheckId("recommendation_id", event.recommendation_id));
+  }
+  if (event.impressions.size() > kMaxImpressions) {
+    return FieldError("impressions", "more than 1000 items");
+  }
+  std::unordered_set<std::string_view> seen;
+  for (size_t i = 0; i < event.impressions.size(); ++i) {
+    const std::string field = "impressions[" + std::to_string(i) + "]";
+    FLYWHEEL_RETURN_IF_ERROR(CheckId(field, event.impressions[i]));
+    if (!seen.insert(event.impressions[i]).second) {
+      return FieldError(field, "item '" + event.impressions[i] + "' appears twice");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::string IdProblem(std::string_view id) {
+  if (id.empty()) {
+    return "must not be empty";
+  }
+  if (id.size() > kMaxIdBytes) {
+    return "longer than 256 bytes";
+  }
+  if (!base::IsValidUtf8(id)) {
+    return "not valid UTF-8";
+  }
+  if (base::HasControlCharacter(id)) {
+    return "contains a control character (U+0000..U+001F, U+007F)";
+  }
+  return "";
+}
 
 Status ValidateEvent(const Event& event, const EventTypeTable& types) {
   FLYWHEEL_RETURN_IF_ERROR(CheckId("user", event.user));
@@ -164,6 +216,7 @@ Status ValidateEvent(const Event& event, const EventTypeTable& types) {
   if (!event.id.empty()) {
     FLYWHEEL_RETURN_IF_ERROR(CheckId("id", event.id));
   }
+  FLYWHEEL_RETURN_IF_ERROR(ValidateEventImpressions(event));
   auto type = types.Find(event.type);
   if (!type.ok()) {
     return FieldError("type", type.status().message());
@@ -256,6 +309,12 @@ std::string EventToJson(const Event& event) {
       context[key] = value;
     }
     doc["context"] = std::move(context);
+  }
+  if (!event.recommendation_id.empty()) {
+    doc["recommendation_id"] = event.recommendation_id;
+  }
+  if (!event.impressions.empty()) {
+    doc["impressions"] = event.impressions;
   }
   return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
 }

@@ -37,6 +37,10 @@ Result<Event> EventFromJson(const nlohmann::json& doc, const EventTypeTable& typ
 // batches to Engine::Ingest, which validates each event once).
 Result<Event> EventFieldsFromJson(const nlohmann::json& doc);
 
+// What is wrong with an id (user, item, event id, recommendation id, an impression's item):
+// empty, over 256 bytes, invalid UTF-8 or a control character; "" when it is fine.
+std::string IdProblem(std::string_view id);
+
 // Checks the values of an already-built event (ids, type, value, timestamp); used by every
 // reader and by the engine so that all interfaces apply the same rules.
 Status ValidateEvent(const Event& event, const EventTypeTable& types);

@@ -208,6 +208,53 @@ TEST_F(EventJsonTest, RoundTrip) {
   EXPECT_EQ(parsed->context, event.context);
 }
 
+TEST_F(EventJsonTest, RecommendationIdAndImpressionsParseValidateAndRoundTrip) {
+  auto event =
+      ParseEventJson(R"({"user": "u", "item": "b", "type": "click", "ts": 1700000000000,)"
+                     R"( "recommendation_id": "0123456789abcdef", "impressions": ["a", "b", "c"]})",
+                     types_);
+  ASSERT_OK(event);
+  EXPECT_EQ(event->recommendation_id, "0123456789abcdef");
+  EXPECT_EQ(event->impressions, (std::vector<std::string>{"a", "b", "c"}));
+  auto parsed = ParseEventJson(EventToJson(*event), types_);
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->recommendation_id, event->recommendation_id);
+  EXPECT_EQ(parsed->impressions, event->impressions);
+  // Absent fields stay absent in the canonical form.
+  Event plain{"u", "i", "click", 1.0, 1700000000000, "", {}};
+  EXPECT_EQ(EventToJson(plain).find("impressions"), std::string::npos);
+  EXPECT_EQ(EventToJson(plain).find("recommendation_id"), std::string::npos);
+}
+
+TEST_F(EventJsonTest, BadRecommendationIdsAndImpressionsNameTheField) {
+  const std::string head = R"({"user": "u", "item": "i", "type": "click", "ts": 1700000000000, )";
+  const std::pair<std::string, const char*> cases[] = {
+      {R"("recommendation_id": "")", "recommendation_id"},
+      {R"("recommendation_id": 5)", "recommendation_id"},
+      {R"("recommendation_id": ")" + std::string(257, 'x') + R"(")", "recommendation_id"},
+      {R"("recommendation_id": "a\u0001")", "recommendation_id"},
+      {R"("impressions": [])", "impressions"},
+      {R"("impressions": "a")", "impressions"},
+      {R"("impressions": ["a", 3])", "impressions[1]"},
+      {R"("impressions": ["a", ""])", "impressions[1]"},
+      {R"("impressions": ["a", "b", "a"])", "impressions[2]"},
+  };
+  for (const auto& [tail, field] : cases) {
+    const std::string json = head + tail + "}";
+    EXPECT_THAT(ParseEventJson(json, types_), StatusIs(StatusCode::kInvalidArgument)) << json;
+    EXPECT_EQ(ParseEventJson(json, types_).status().field(), field) << json;
+  }
+  std::string many = head + R"("impressions": [)";
+  for (int i = 0; i < 1001; ++i) {
+    many += (i > 0 ? ",\"" : "\"") + std::to_string(i) + "\"";
+  }
+  EXPECT_EQ(ParseEventJson(many + "]}", types_).status().field(), "impressions");
+  // The checks hold for events built in code too (Engine::Ingest validates with them).
+  Event event{"u", "i", "click", 1.0, 1700000000000, "", {}};
+  event.impressions = {"a", "a"};
+  EXPECT_EQ(ValidateEvent(event, types_).field(), "impressions[1]");
+}
+
 // Found by fuzz/event_json_fuzzer: an ISO time before 1990 was accepted, but its canonical
 // form wrote it as bare milliseconds, which the pre-1990 check refuses as probable seconds.
 TEST_F(EventJsonTest, RoundTripBefore1990KeepsTheTime) {

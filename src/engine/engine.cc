@@ -11,6 +11,7 @@
 //   serve/vector_indexer.h  the ANN indexes' thread
 //   serve/query_runner.h    requests through the serving stages (serve/pipeline.h)
 //   serve/inspector.h       user and item detail (the dashboard)
+//   loop/impression_recorder.h  recommendation ids, the served-list cache, impressions
 #include "flywheel/engine.h"
 
 #include <cmath>
@@ -28,6 +29,7 @@
 #include "engine/learn/learned_state.h"
 #include "engine/learn/learner.h"
 #include "engine/learn/pretrainer.h"
+#include "engine/loop/impression_recorder.h"
 #include "engine/messages.h"
 #include "engine/metrics.h"
 #include "engine/serve/inspector.h"
@@ -42,13 +44,6 @@
 #include "io/env.h"
 
 namespace flywheel {
-
-namespace {
-
-// How long DeleteItem waits for the learner to catch up before judging whether the item exists.
-constexpr int kDeleteWaitMs = 30'000;
-
-}  // namespace
 
 class Engine::Impl {
  public:
@@ -65,7 +60,8 @@ class Engine::Impl {
         policy_(options_.snapshot_every, options_.snapshot_interval_ms),
         indexer_(&state_, options_.pipeline),
         queries_(&state_, &learner_, &indexer_, options_.pipeline),
-        inspector_(&state_) {}
+        inspector_(&state_),
+        recorder_(options_.loop, &state_, &learner_, &queries_, &ingestor_) {}
 
   ~Impl() { StopThreads(); }
 
@@ -78,12 +74,12 @@ class Engine::Impl {
   Result<uint32_t> StateDigest() const;
   Status Close();
 
-  const engine::Ingestor& ingestor() const { return ingestor_; }
   engine::Ingestor& ingestor() { return ingestor_; }
   const engine::Learner& learner() const { return learner_; }
   const engine::QueryRunner& queries() const { return queries_; }
   const EventTypeTable& types() const { return types_; }
   const engine::Inspector& inspector() const { return inspector_; }
+  engine::ImpressionRecorder& recorder() { return recorder_; }
   Result<StorageStats> Storage() const { return engine::MeasureStorage(env_, options_.data_dir); }
   std::unique_ptr<engine::DirLock> dir_lock;
 
@@ -107,7 +103,8 @@ class Engine::Impl {
   engine::VectorIndexer indexer_;
   engine::QueryRunner queries_;
   engine::Inspector inspector_;
-  engine::RecoveryReport recovery_;  // written by Start only
+  engine::ImpressionRecorder recorder_;  // before recovery_: declared after what it uses
+  engine::RecoveryReport recovery_;      // written by Start only
 };
 
 Status Engine::Impl::Start() {
@@ -237,9 +234,10 @@ Status Engine::Impl::Close() {
   return st.ok() ? writer : st;
 }
 
-// ------------------------------------------------------------------------------------------
-
 namespace {
+
+// How long DeleteItem waits for the learner to catch up before judging whether the item exists.
+constexpr int kDeleteWaitMs = 30'000;
 
 Status ValidateOptions(const EngineOptions& options, io::Env* env) {
   if (options.data_dir.empty()) {
@@ -253,7 +251,7 @@ Status ValidateOptions(const EngineOptions& options, io::Env* env) {
   }
   FLYWHEEL_RETURN_IF_ERROR(wal::Durability::Parse(options.durability).status());
   FLYWHEEL_RETURN_IF_ERROR(engine::ValidatePipelineOptions(options.pipeline));
-  FLYWHEEL_RETURN_IF_ERROR(engine::ValidateLoopLearning(options.loop));
+  FLYWHEEL_RETURN_IF_ERROR(engine::ValidateLoopOptions(options.loop));
   FLYWHEEL_RETURN_IF_ERROR(EventTypeTable::Parse(options.event_types).status());
   if (options.read_only &&
       !env->FileExists(io::JoinPath(options.data_dir, engine::kConfigFileName))) {
@@ -350,7 +348,10 @@ Result<ForgetResult> Engine::ForgetUser(const std::string& id) {
   return impl_->ForgetUser(id);
 }
 Result<RecommendResult> Engine::Recommend(const RecommendQuery& query) const {
-  return impl_->queries().Recommend(query);
+  return impl_->recorder().Recommend(query);
+}
+Result<ImpressionResult> Engine::RecordImpression(const ImpressionInput& input) {
+  return impl_->recorder().Record(input);
 }
 Result<DryRunResult> Engine::DryRun(const RecommendQuery& query, const DryRunEvent& event) const {
   return impl_->queries().DryRun(query, event);

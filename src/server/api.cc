@@ -109,7 +109,9 @@ Router<Api::RouteSpec> Api::MakeRouter() {
         {Scope::kRead,
          true,
          &Api::Recommendations,
-         {"k", "exclude_seen", "categories", "explain", "model"}});
+         {"k", "exclude_seen", "categories", "explain", "model", "policy", "record_impression"}});
+  r.Add("impressions", verb::post, "/v1/impressions",
+        {Scope::kWrite, true, &Api::PostImpressions, {}, true});
   r.Add("dry_run", verb::post, "/v1/users/{id}/recommendations/dry-run",
         {Scope::kRead, true, &Api::DryRun, {}, true});
   r.Add("similar", verb::get, "/v1/items/{id}/similar",

@@ -145,7 +145,8 @@ class Api {
   Response PostEvents(const Call& call);
   Response PutItem(const Call& call);
   Response DeleteItem(const Call& call);
-  Response PostItemsBatch(const Call& call);  // items_batch_routes.cc
+  Response PostItemsBatch(const Call& call);   // items_batch_routes.cc
+  Response PostImpressions(const Call& call);  // impression_routes.cc
   Response PutUser(const Call& call);
   Response DeleteUser(const Call& call);
   Response Recommendations(const Call& call);

@@ -53,13 +53,25 @@ TEST_F(ApiGoldenTest, EventsAcceptedAndDuplicates) {
   Client c(port());
   Reply r = c.Send(http::verb::post, "/v1/events", EventsBody(3));
   EXPECT_EQ(r.status, 202);
-  EXPECT_EQ(r.body, json({{"accepted", 3}, {"duplicates", 0}, {"first_seq", 1}, {"last_seq", 3}}));
+  EXPECT_EQ(r.body, json({{"accepted", 3},
+                          {"duplicates", 0},
+                          {"impressions", 0},
+                          {"first_seq", 1},
+                          {"last_seq", 3}}));
   r = c.Send(http::verb::post, "/v1/events", EventsBody(3, 1));  // e1, e2 repeat
   EXPECT_EQ(r.status, 202);
-  EXPECT_EQ(r.body, json({{"accepted", 1}, {"duplicates", 2}, {"first_seq", 4}, {"last_seq", 4}}));
+  EXPECT_EQ(r.body, json({{"accepted", 1},
+                          {"duplicates", 2},
+                          {"impressions", 0},
+                          {"first_seq", 4},
+                          {"last_seq", 4}}));
   r = c.Send(http::verb::post, "/v1/events", R"({"events": []})");
   EXPECT_EQ(r.status, 202);
-  EXPECT_EQ(r.body, json({{"accepted", 0}, {"duplicates", 0}, {"first_seq", 0}, {"last_seq", 4}}));
+  EXPECT_EQ(r.body, json({{"accepted", 0},
+                          {"duplicates", 0},
+                          {"impressions", 0},
+                          {"first_seq", 0},
+                          {"last_seq", 4}}));
   r = c.Send(http::verb::get, "/readyz");
   EXPECT_EQ(r.body, json({{"status", "ready"}, {"last_seq", 4}}));
 }
@@ -126,6 +138,10 @@ TEST_F(ApiGoldenTest, RecommendationsShape) {
   EXPECT_EQ(r.body["request_id"], "golden-1");
   EXPECT_EQ(r.body["model_version"], "pop@50");
   EXPECT_EQ(r.body["known_user"], true);
+  EXPECT_EQ(r.body["policy"], "greedy");
+  EXPECT_THAT(r.body["recommendation_id"].get<std::string>(),
+              ::testing::MatchesRegex("[0-9a-f]{16}"));
+  EXPECT_FALSE(r.body.contains("impression_seq"));  // fetched, not recorded
   ASSERT_EQ(r.body["items"].size(), 3u) << r.text;
   std::set<std::string> seen_by_u3;
   for (int i = 3; i < 50; i += 7) {
@@ -138,7 +154,8 @@ TEST_F(ApiGoldenTest, RecommendationsShape) {
       keys.insert(key);
     }
     keys.erase("exploration");  // present (true) only on exploration slots
-    EXPECT_EQ(keys, (std::set<std::string>{"id", "score", "reason"})) << item;
+    EXPECT_EQ(keys, (std::set<std::string>{"id", "score", "reason", "propensity"})) << item;
+    EXPECT_EQ(item["propensity"], 1.0);  // greedy
     EXPECT_TRUE(item["id"].is_string());
     EXPECT_EQ(seen_by_u3.count(item["id"].get<std::string>()), 0u) << item;  // exclude_seen
     EXPECT_TRUE(item["score"].is_number());
@@ -204,6 +221,87 @@ TEST_F(ApiGoldenTest, RecommendationQueryErrors) {
   EXPECT_EQ(r.body["field"], "categories");
   EXPECT_EQ(c.Send(http::verb::get, base + "explain=false").status, 200);
   EXPECT_EQ(c.Send(http::verb::get, base + "explain=maybe").status, 400);
+  r = c.Send(http::verb::get, base + "policy=nonsense");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["field"], "policy");
+  EXPECT_EQ(c.Send(http::verb::get, base + "policy=").status, 400);
+  EXPECT_EQ(c.Send(http::verb::get, base + "policy=greedy").status, 200);
+  r = c.Send(http::verb::get, base + "record_impression=perhaps");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["field"], "record_impression");
+}
+
+// POST /v1/impressions and the recommend route's record_impression (doc/http_api.md).
+TEST_F(ApiGoldenTest, ImpressionsRecordedOnceWithClearErrors) {
+  StartReady();
+  Client c(port());
+  ASSERT_EQ(c.Send(http::verb::post, "/v1/events", EventsBody(50)).status, 202);
+  ASSERT_OK(engine_->WaitForApplied(50, 10'000));
+  Reply r = c.Send(http::verb::get, "/v1/users/u3/recommendations?k=3&model=pop&explain=true");
+  ASSERT_EQ(r.status, 200) << r.text;
+  const std::string id = r.body["recommendation_id"];
+  EXPECT_EQ(r.body["items"][0]["step"], 1.0);
+  const std::string second = r.body["items"][1]["id"];
+  // A partly shown list: the served subset, at its served position.
+  r = c.Send(
+      http::verb::post, "/v1/impressions",
+      json({{"user", "u3"}, {"recommendation_id", id}, {"items", json::array({second})}}).dump());
+  ASSERT_EQ(r.status, 202) << r.text;
+  EXPECT_EQ(r.body, json({{"seq", 51}, {"duplicate", false}, {"items", 1}, {"from_cache", true}}));
+  r = c.Send(http::verb::post, "/v1/impressions",
+             json({{"user", "u3"}, {"recommendation_id", id}}).dump());
+  EXPECT_EQ(r.status, 202);
+  EXPECT_EQ(r.body, json({{"seq", 0}, {"duplicate", true}, {"items", 0}, {"from_cache", false}}));
+  // Unknown id without items: 404; an explicit list with an unknown item: 400 naming it.
+  r = c.Send(http::verb::post, "/v1/impressions",
+             R"({"user": "u3", "recommendation_id": "0000000000000000"})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.body["field"], "recommendation_id");
+  r = c.Send(http::verb::post, "/v1/impressions", R"({"user": "u3", "items": ["i1", "ghost"]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["field"], "items[1]");
+  r = c.Send(http::verb::post, "/v1/impressions", R"({"user": "u3", "items": ["i1", "i2"]})");
+  EXPECT_EQ(r.status, 202);
+  EXPECT_EQ(r.body, json({{"seq", 52}, {"duplicate", false}, {"items", 2}, {"from_cache", false}}));
+  // Shape errors name the field; unknown fields are refused.
+  for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"items": ["i1"]})", "user"},
+           {R"({"user": "u3"})", "recommendation_id"},
+           {R"({"user": "u3", "items": []})", "items"},
+           {R"({"user": "u3", "items": [1]})", "items[0]"},
+           {R"({"user": "u3", "items": ["i1"], "ts": true})", "ts"},
+           {R"({"user": "u3", "items": ["i1"], "shown": 1})", "shown"},
+           {R"({"impressions": [{"user": "u3", "items": ["i1"]}, {"user": 5}]})",
+            "impressions[1].user"},
+           {R"({"impressions": []})", "impressions"},
+       }) {
+    r = c.Send(http::verb::post, "/v1/impressions", body);
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_EQ(r.body["field"], field) << body << r.text;
+  }
+  EXPECT_EQ(engine_->stats().last_seq, 52u);  // nothing logged by the refusals
+  // A batch: one answer per entry, a refused entry's error in its place.
+  r = c.Send(http::verb::post, "/v1/impressions",
+             R"({"impressions": [{"user": "u3", "items": ["i4"], "ts": "2023-11-14T22:13:20Z"},)"
+             R"( {"user": "u3", "recommendation_id": "0000000000000001"}]})");
+  ASSERT_EQ(r.status, 202) << r.text;
+  ASSERT_EQ(r.body["impressions"].size(), 2u);
+  EXPECT_EQ(r.body["impressions"][0]["seq"], 53);
+  EXPECT_EQ(r.body["impressions"][1]["error"]["code"], "not_found");
+  EXPECT_EQ(r.body["impressions"][1]["error"]["field"], "impressions[1].recommendation_id");
+  // record_impression: logged before the answer; an event naming the list logs nothing more.
+  r = c.Send(http::verb::get, "/v1/users/u4/recommendations?k=2&record_impression=true");
+  ASSERT_EQ(r.status, 200) << r.text;
+  EXPECT_EQ(r.body["impression_seq"], 54);
+  const json click = {{"user", "u4"},
+                      {"item", r.body["items"][0]["id"]},
+                      {"type", "click"},
+                      {"ts", 1700000000000},
+                      {"recommendation_id", r.body["recommendation_id"]}};
+  r = c.Send(http::verb::post, "/v1/events", json({{"events", json::array({click})}}).dump());
+  ASSERT_EQ(r.status, 202) << r.text;
+  EXPECT_EQ(r.body["impressions"], 0);
+  EXPECT_EQ(r.body["first_seq"], 55);
 }
 
 TEST_F(ApiGoldenTest, StatsFields) {

@@ -118,6 +118,7 @@ Response Api::PostEvents(const Call& call) {
   return JsonResponse(request, http::status::accepted,
                       {{"accepted", result->accepted},
                        {"duplicates", result->duplicates},
+                       {"impressions", result->impressions},
                        {"first_seq", result->first_seq},
                        {"last_seq", result->last_seq}});
 }

@@ -12,10 +12,20 @@ namespace {
 namespace http = boost::beast::http;
 using nlohmann::json;
 
-json RecommendationsJson(const RecommendResult& result, const std::string& request_id) {
+// A served list (with a recommendation id) carries each item's propensity, and with explain
+// its step probability (doc/loop.md); similar items and dry runs do not.
+json RecommendationsJson(const RecommendResult& result, const std::string& request_id,
+                         bool explain = false) {
+  const bool served = !result.recommendation_id.empty();
   json items = json::array();
   for (const Recommendation& r : result.items) {
     json item = {{"id", r.item}, {"score", r.score}, {"reason", r.reason}};
+    if (served) {
+      item["propensity"] = r.propensity;
+      if (explain) {
+        item["step"] = r.step;
+      }
+    }
     if (r.exploration) {
       item["exploration"] = true;
     }
@@ -32,9 +42,17 @@ json RecommendationsJson(const RecommendResult& result, const std::string& reque
     }
     items.push_back(std::move(item));
   }
-  return {{"items", items},
-          {"model_version", result.model + "@" + std::to_string(result.applied_seq)},
-          {"request_id", request_id}};
+  json body = {{"items", items},
+               {"model_version", result.model + "@" + std::to_string(result.applied_seq)},
+               {"request_id", request_id}};
+  if (served) {
+    body["recommendation_id"] = result.recommendation_id;
+    body["policy"] = result.policy;
+  }
+  if (result.impression_seq != 0) {
+    body["impression_seq"] = result.impression_seq;
+  }
+  return body;
 }
 
 // "a,b,,c" -> {a, b, c}.
@@ -50,7 +68,8 @@ std::vector<std::string> SplitCategories(const std::string& text) {
   return out;
 }
 
-// The query parameters of /recommendations: k, exclude_seen, model, explain, categories.
+// The query parameters of /recommendations: k, exclude_seen, model, explain, categories, policy
+// (checked by the engine), record_impression.
 Result<RecommendQuery> ParseRecommendQuery(const std::string& user, const QueryParams& query) {
   RecommendQuery q;
   q.user = user;
@@ -60,6 +79,14 @@ Result<RecommendQuery> ParseRecommendQuery(const std::string& user, const QueryP
     q.model = it->second;
   }
   FLYWHEEL_ASSIGN_OR_RETURN(q.explain, ParseBoolParam(query, "explain", false));
+  FLYWHEEL_ASSIGN_OR_RETURN(q.record_impression, ParseBoolParam(query, "record_impression", false));
+  if (auto it = query.find("policy"); it != query.end()) {
+    if (it->second.empty()) {
+      return Status::InvalidArgument("field 'policy': empty (omit it for the default policy)")
+          .WithField("policy");
+    }
+    q.policy = it->second;
+  }
   if (auto it = query.find("categories"); it != query.end()) {
     q.categories = SplitCategories(it->second);
     if (q.categories.empty()) {
@@ -184,7 +211,7 @@ Response Api::Recommendations(const Call& call) {
     return StatusError(call.request, result.status());
   }
   CountServed(call.param, *result);
-  json body = RecommendationsJson(*result, call.request_id);
+  json body = RecommendationsJson(*result, call.request_id, q->explain);
   body["known_user"] = result->known_user;
   if (!result->unknown_categories.empty()) {
     json warnings = json::array();

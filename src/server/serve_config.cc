@@ -13,6 +13,7 @@
 
 #include "base/check.h"
 #include "base/strings.h"
+#include "engine/loop/loop_options.h"
 #include "engine/serve/pipeline.h"
 #include "model/registry.h"
 
@@ -339,6 +340,27 @@ PipelineOptions BuildPipeline(const ServeConfig& c) {
   return p;
 }
 
+LoopOptions BuildLoop(const ServeConfig& c) {
+  LoopOptions o;
+  o.attribution_window_ms = c.GetInt("loop.attribution_window_ms");
+  o.default_reward = c.GetDouble("loop.default_reward");
+  o.reward_weights = c.GetString("loop.reward_weights");
+  o.served_cache = static_cast<size_t>(c.GetInt("loop.served_cache"));
+  o.policy = c.GetString("loop.policy");
+  o.experiment_salt = c.GetString("loop.experiment_salt");
+  o.seed = static_cast<uint64_t>(c.GetInt("loop.seed"));
+  o.learn_from_impressions = c.GetBool("loop.learn_from_impressions");
+  o.negative_weight = c.GetDouble("loop.negative_weight");
+  o.position_bias = c.GetString("loop.position_bias");
+  o.weight_cap = c.GetDouble("loop.weight_cap");
+  o.max_open_per_user = static_cast<size_t>(c.GetInt("loop.max_open_per_user"));
+  o.max_open_items = static_cast<size_t>(c.GetInt("loop.max_open_items"));
+  o.close_tick_ms = c.GetInt("loop.close_tick_ms");
+  o.discount = c.GetDouble("loop.discount");
+  o.horizon = static_cast<uint32_t>(c.GetInt("loop.horizon"));
+  return o;
+}
+
 // The models and their parameters, each created once to check names, keys and ranges.
 Result<std::vector<ModelSpec>> BuildModels(const ServeConfig& c) {
   const std::string models = c.GetString("models");
@@ -402,6 +424,8 @@ Result<ServeSettings> ServeConfig::Build() const {
   if (Status st = engine::ValidatePipelineOptions(s.engine.pipeline); !st.ok()) {
     return st;  // already names the field; the per-key ranges make this a safety net
   }
+  s.engine.loop = BuildLoop(*this);
+  FLYWHEEL_RETURN_IF_ERROR(engine::ValidateLoopOptions(s.engine.loop));  // names "loop.<key>"
   FLYWHEEL_ASSIGN_OR_RETURN(s.engine.models, BuildModels(*this));
   return s;
 }

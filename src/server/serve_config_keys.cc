@@ -140,12 +140,56 @@ std::vector<ConfigKeySpec> ModelAndPipelineKeys() {
   // clang-format on
 }
 
+// Keys of the loop: impressions, attribution, exploration (doc/loop.md); checked again as a
+// whole by engine::ValidateLoopOptions.
+std::vector<ConfigKeySpec> LoopKeys() {
+  // clang-format off
+  return {
+      {"loop.attribution_window_ms", T::kInt, "1800000", 1000, 2592000000, "", "",
+       "outcomes are joined to an impression within this much event time after it was shown; "
+       "also the longest a served list stays in the served-list cache"},
+      {"loop.default_reward", T::kDouble, "0", -1e6, 1e6, "", "",
+       "reward of a shown item no event answered within the window"},
+      {"loop.reward_weights", T::kString, R"("")", 0, 0, "", "",
+       "reward per event type, `type=weight,...` (empty: the event type table's weights)"},
+      {"loop.served_cache", T::kInt, "100000", 0, 10000000, "", "",
+       "served lists kept for impressions naming their recommendation_id (0: none; about "
+       "0.1 KB + 60 B per item each)"},
+      {"loop.policy", T::kString, R"("greedy")", 0, 0, "", "",
+       "exploration policy of requests that name none (doc/loop.md, \"Exploration policies\")"},
+      {"loop.experiment_salt", T::kString, R"("")", 0, 0, "", "",
+       "salt of the hash that puts users in the experiment arms of loop.policy"},
+      {"loop.seed", T::kInt, "0", 0, kMaxCount, "", "",
+       "nonce of the recommendation ids and seed of the policies' sampling (0: drawn at start)"},
+      {"loop.learn_from_impressions", T::kBool, "true", 0, 0, "", "",
+       "shown-and-ignored items become weighted negatives (bpr, twotower, sasrec)"},
+      {"loop.negative_weight", T::kDouble, "0.5", 0, 100, "", "",
+       "weight of a shown-and-ignored item as a negative"},
+      {"loop.position_bias", T::kString, R"("pbm")", 0, 0, "", "",
+       "`pbm` (examination per position estimated from the logs), `cascade` or `none`"},
+      {"loop.weight_cap", T::kDouble, "20", 1, 1e6, "", "",
+       "importance weights of the reward ranker and the estimators are capped here"},
+      {"loop.max_open_per_user", T::kInt, "100", 1, 100000, "", "",
+       "open impressions kept per user; beyond it the oldest closes early (counted)"},
+      {"loop.max_open_items", T::kInt, "2000000", 1, 1000000000, "", "",
+       "shown items of all open impressions (about 60 B each); beyond it the oldest closes early"},
+      {"loop.close_tick_ms", T::kInt, "1000", 0, 3600000, "", "",
+       "idle wall time after which the learner logs a close record for lists whose window "
+       "passed (0: lists close only as event time advances)"},
+      {"loop.discount", T::kDouble, "1", 1e-6, 1, "", "",
+       "reward ranker: a shown item at position p weighs discount^p in its learning"},
+      {"loop.horizon", T::kInt, "0", 0, 1000, "", "",
+       "reward ranker: learns from the first `horizon` positions of each list (0: all)"},
+  };
+  // clang-format on
+}
+
 }  // namespace
 
 const std::vector<ConfigKeySpec>& ServeConfigKeys() {
   static const std::vector<ConfigKeySpec> kKeys = [] {
     std::vector<ConfigKeySpec> keys = HttpKeys();
-    for (auto* more : {&StoreKeys, &ModelAndPipelineKeys}) {
+    for (auto* more : {&StoreKeys, &ModelAndPipelineKeys, &LoopKeys}) {
       std::vector<ConfigKeySpec> part = more();
       keys.insert(keys.end(), part.begin(), part.end());
     }

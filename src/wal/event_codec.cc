@@ -8,6 +8,10 @@
 
 namespace flywheel::wal {
 
+namespace {
+constexpr uint32_t kExtRecommendationId = 1;  // ext_flags bit 0: a recommendation id follows
+}  // namespace
+
 void EncodeEvent(uint64_t seq, const Event& event, std::string* out) {
   PutFixed64(out, seq);
   PutLengthPrefixed(out, event.user);
@@ -20,6 +24,12 @@ void EncodeEvent(uint64_t seq, const Event& event, std::string* out) {
   for (const auto& [key, value] : event.context) {
     PutLengthPrefixed(out, key);
     PutLengthPrefixed(out, value);
+  }
+  // The extension (doc/formats/event_log.md, "Events naming a list"): absent when unused, so
+  // such payloads are byte-identical to the ones written before it.
+  if (!event.recommendation_id.empty()) {
+    PutVarint32(out, kExtRecommendationId);
+    PutLengthPrefixed(out, event.recommendation_id);
   }
 }
 
@@ -49,6 +59,26 @@ Status DecodeContext(std::string_view* in, KeyValues* context) {
   return Status::Ok();
 }
 
+// The optional extension after the context: ext_flags, then the fields its bits name.
+Status DecodeExtension(std::string_view* in, Event* event) {
+  if (in->empty()) {
+    return Status::Ok();  // written before the extension, or nothing to extend
+  }
+  uint32_t flags = 0;
+  if (!GetVarint32(in, &flags)) {
+    return Truncated("ext_flags");
+  }
+  if ((flags & ~kExtRecommendationId) != 0) {
+    return Status::Corruption("wal: event payload has unknown extension flags " +
+                              std::to_string(flags));
+  }
+  if ((flags & kExtRecommendationId) != 0 &&
+      (!GetLengthPrefixed(in, &event->recommendation_id) || event->recommendation_id.empty())) {
+    return Truncated("recommendation_id");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status DecodeEvent(std::string_view payload, LogRecord* out) {
@@ -72,6 +102,7 @@ Status DecodeEvent(std::string_view payload, LogRecord* out) {
     return Truncated("id");
   }
   FLYWHEEL_RETURN_IF_ERROR(DecodeContext(&in, &event.context));
+  FLYWHEEL_RETURN_IF_ERROR(DecodeExtension(&in, &event));
   if (!in.empty()) {
     return Status::Corruption("wal: event payload has " + std::to_string(in.size()) +
                               " trailing bytes");

@@ -112,5 +112,62 @@ TEST(EventCodecTest, SegmentFileNames) {
   EXPECT_FALSE(ParseSegmentFileName("000000.log", &number));
 }
 
+TEST(EventCodecTest, RecommendationIdExtensionRoundTrips) {
+  Event event = MakeEvent(7);
+  event.recommendation_id = "00f1e2d3c4b5a697";
+  std::string payload;
+  EncodeEvent(42, event, &payload);
+  std::string without;
+  EncodeEvent(42, MakeEvent(7), &without);
+  // The extension is ext_flags (1 byte) + a length-prefixed id, after the old payload.
+  ASSERT_EQ(payload.size(), without.size() + 2 + event.recommendation_id.size());
+  EXPECT_EQ(payload.substr(0, without.size()), without);
+  LogRecord record;
+  ASSERT_OK(DecodeEvent(payload, &record));
+  EXPECT_TRUE(SameEvent(record.event, event));
+  EXPECT_EQ(record.event.recommendation_id, "00f1e2d3c4b5a697");
+}
+
+TEST(EventCodecTest, PayloadsWithoutTheExtensionDecodeAsBefore) {
+  // An event without a recommendation id encodes exactly as before the extension existed: the
+  // payload ends with the context (old logs decode unchanged).
+  Event event = MakeEvent(3);
+  std::string payload;
+  EncodeEvent(5, event, &payload);
+  LogRecord record;
+  ASSERT_OK(DecodeEvent(payload, &record));
+  EXPECT_TRUE(record.event.recommendation_id.empty());
+  // ext_flags 0 (nothing follows) is accepted too.
+  payload.push_back('\0');
+  ASSERT_OK(DecodeEvent(payload, &record));
+  EXPECT_TRUE(SameEvent(record.event, event));
+}
+
+TEST(EventCodecTest, MalformedExtensionsAreCorruption) {
+  std::string base;
+  EncodeEvent(5, MakeEvent(3), &base);
+  LogRecord record;
+  // Unknown flag bits.
+  EXPECT_THAT(DecodeEvent(base + std::string(1, '\x02'), &record),
+              StatusIs(StatusCode::kCorruption));
+  // Bit 0 without the id, with a truncated id, and with an empty id.
+  EXPECT_THAT(DecodeEvent(base + std::string(1, '\x01'), &record),
+              StatusIs(StatusCode::kCorruption));
+  EXPECT_THAT(DecodeEvent(base + std::string("\x01\x05"
+                                             "abc",
+                                             5),
+                          &record),
+              StatusIs(StatusCode::kCorruption));
+  EXPECT_THAT(DecodeEvent(base + std::string("\x01\x00", 2), &record),
+              StatusIs(StatusCode::kCorruption));
+  // Bytes after the id.
+  EXPECT_THAT(DecodeEvent(base + std::string("\x01\x01"
+                                             "a"
+                                             "z",
+                                             4),
+                          &record),
+              StatusIs(StatusCode::kCorruption));
+}
+
 }  // namespace
 }  // namespace flywheel::wal

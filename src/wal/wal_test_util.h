@@ -34,7 +34,8 @@ inline Event MakeEvent(uint64_t i) {
 
 inline bool SameEvent(const Event& a, const Event& b) {
   return a.user == b.user && a.item == b.item && a.type == b.type && a.value == b.value &&
-         a.ts_ms == b.ts_ms && a.id == b.id && a.context == b.context;
+         a.ts_ms == b.ts_ms && a.id == b.id && a.context == b.context &&
+         a.recommendation_id == b.recommendation_id;
 }
 
 struct ReadResult {

@@ -61,6 +61,9 @@ std::vector<EventError> Ingestor::Validate(std::span<const Event> events) const 
       errors.push_back(std::move(e));
     }
   }
+  if (errors.empty() && impressions_ != nullptr) {
+    errors = impressions_->CheckEvents(events);  // the lists' items, once the events are valid
+  }
   return errors;
 }
 
@@ -80,17 +83,31 @@ Result<IngestResult> Ingestor::Ingest(std::span<const Event> events) {
     logged.reserve(events.size());
     std::unordered_set<std::string_view> in_batch;
     in_batch.reserve(events.size());
+    std::vector<std::string> claimed;  // recommendation ids of the impressions logged with it
     for (const Event& event : events) {
       const std::string& id = event.id;
       if (!id.empty() && (dedup_.Contains(id) || !in_batch.insert(id).second)) {
         ++result.duplicates;
         continue;
       }
+      if (std::optional<Event> shown =
+              impressions_ != nullptr ? impressions_->ClaimFor(event) : std::nullopt) {
+        claimed.push_back(shown->item);
+        logged.push_back(std::move(*shown));
+        ++result.impressions;
+      }
       logged.push_back(event);
     }
-    result.accepted = logged.size();
+    result.accepted = logged.size() - result.impressions;
     if (!logged.empty()) {
-      FLYWHEEL_ASSIGN_OR_RETURN(result.first_seq, LogLocked(std::move(logged)));
+      Result<uint64_t> first = LogLocked(std::move(logged));
+      if (!first.ok()) {
+        for (const std::string& rid : claimed) {
+          impressions_->Release(rid);  // nothing of the batch is in the log
+        }
+        return first.status();
+      }
+      result.first_seq = *first;
     }
     result.last_seq = next_seq_ - 1;
   }

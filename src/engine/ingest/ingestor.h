@@ -17,6 +17,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,6 +35,21 @@
 
 namespace flywheel::engine {
 
+// Impressions carried by events (doc/loop.md, "Impressions"): which `$impression` record goes
+// just before an event in its batch. Implemented by the loop (loop/impression_recorder.h).
+class ImpressionSource {
+ public:
+  virtual ~ImpressionSource() = default;
+  // Errors of the events' lists (an unknown item, an item the named list did not show), with
+  // the event's index in `events`; called outside the ingestor's lock.
+  virtual std::vector<EventError> CheckEvents(std::span<const Event> events) const = 0;
+  // The record to log just before `event`, claimed (no other caller gets it); nullopt when
+  // none. Called under the ingestor's lock: must not take the learned state's lock.
+  virtual std::optional<Event> ClaimFor(const Event& event) = 0;
+  // The batch holding the claimed record of `recommendation_id` was not logged.
+  virtual void Release(const std::string& recommendation_id) = 0;
+};
+
 class Ingestor {
  public:
   // `disk_full_retry_ms`: the first back-off after a full disk (WriteHealth).
@@ -48,6 +64,8 @@ class Ingestor {
   void ClearDedup();
   void Remember(const std::string& id, uint64_t seq);
   void Attach(std::unique_ptr<wal::LogWriter> writer, uint64_t next_seq);
+  // Set once, before other threads run (null: events' impressions are not logged).
+  void SetImpressionSource(ImpressionSource* source) { impressions_ = source; }
 
   // Every invalid event of a batch (empty when all are valid).
   std::vector<EventError> Validate(std::span<const Event> events) const;
@@ -89,6 +107,7 @@ class Ingestor {
   const EventTypeTable types_;
   const bool read_only_;
   const std::function<void(Batch)> hand_off_;
+  ImpressionSource* impressions_ = nullptr;
 
   mutable base::Mutex mu_;
   // Set once by Attach, before other threads run; appends and rolls happen under mu_ (log

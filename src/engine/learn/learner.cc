@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "engine/loop/impression_record.h"
+
 namespace flywheel::engine {
 namespace {
 double MsSince(std::chrono::steady_clock::time_point t) {

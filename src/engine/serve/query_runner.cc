@@ -44,6 +44,8 @@ Recommendation QueryRunner::ToPublic(ServeItem& p) const {
     r.reason_item = state_->item_ids.external(p.reason.seed);
   }
   r.exploration = p.exploration;
+  r.propensity = p.propensity;
+  r.step = p.step;
   r.source = p.source;
   for (const auto& [seed, share] : p.because) {
     r.because.emplace_back(state_->item_ids.external(seed), share);
@@ -77,7 +79,8 @@ Result<size_t> QueryRunner::CheckQuery(const RecommendQuery& query) const {
 }
 
 RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which,
-                                       const model::UserState* state) const {
+                                       const model::UserState* state, uint64_t recommendation_id,
+                                       TimestampMs* request_ms) const {
   RecommendResult result;
   result.model = state_->specs()[which].name;
   result.applied_seq = learner_->applied_seq();
@@ -85,6 +88,10 @@ RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which
   result.known_user = request.user != kNoUser;
   if (state != nullptr) {
     request.state = state;
+  }
+  request.policy_seed = recommendation_id;
+  if (request_ms != nullptr) {
+    *request_ms = request.now_ms;
   }
   ServeResult served;
   RunPipeline(ContextFor(which), &request, &served);
@@ -98,10 +105,12 @@ RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which
   return result;
 }
 
-Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query) const {
+Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query,
+                                               uint64_t recommendation_id,
+                                               TimestampMs* request_ms) const {
   FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, CheckQuery(query));
   base::ReaderLock lock(&state_->mu);
-  return RunLocked(query, which, nullptr);
+  return RunLocked(query, which, nullptr, recommendation_id, request_ms);
 }
 
 bool QueryRunner::HasItem(const std::string& item) const {

@@ -25,7 +25,10 @@ class QueryRunner {
               const PipelineOptions& options)
       : state_(state), learner_(learner), indexer_(indexer), options_(options) {}
 
-  Result<RecommendResult> Recommend(const RecommendQuery& query) const;
+  // `recommendation_id` seeds the list policy (ServeRequest); *request_ms (when not null) gets
+  // the request time the answer was computed for.
+  Result<RecommendResult> Recommend(const RecommendQuery& query, uint64_t recommendation_id = 0,
+                                    TimestampMs* request_ms = nullptr) const;
   Result<RecommendResult> Similar(const std::string& item, int k, const std::string& model) const;
   // Engine::DryRun (dry_run.cc): the pipeline over a copy of the user's state with the event
   // appended; the learned state is only read.
@@ -39,7 +42,8 @@ class QueryRunner {
   // The pipeline for `query` with model `which`; `state` replaces the user's state when not
   // null. REQUIRES: state mu held.
   RecommendResult RunLocked(const RecommendQuery& query, size_t which,
-                            const model::UserState* state) const REQUIRES_SHARED(state_->mu);
+                            const model::UserState* state, uint64_t recommendation_id = 0,
+                            TimestampMs* request_ms = nullptr) const REQUIRES_SHARED(state_->mu);
   // What the stages read for model `which`. REQUIRES: state mu held while it is used.
   ServeContext ContextFor(size_t which) const REQUIRES_SHARED(state_->mu);
   // REQUIRES: state mu held.
