@@ -66,7 +66,7 @@ Plan MakePlan(const ServeContext& ctx, const ServeRequest& q, ServeResult* score
   for (const ServeItem& p : scored->candidates.items()) {
     const bool is_fixed = std::any_of(plan.fixed.begin(), plan.fixed.end(),
                                       [&](const ServeItem& f) { return f.item == p.item; });
-    if (p.score == kNegInf || is_fixed) {
+    if (!std::isfinite(p.score) || is_fixed) {  // -inf: unscored; NaN: a broken score
       continue;
     }
     int* n = counted(p.item);

@@ -19,7 +19,7 @@ bool Contains(std::span<const int> v, int x) {
 // an item drawn uniformly, without replacement among the replaced slots, from the pool (the
 // candidates ranked slots+1..slots+pool); when the replaced slots above used the whole pool, the
 // slot keeps its greedy item. Every probability is exact.
-class EpsilonSampler : public PolicySampler {
+class EpsilonSampler final : public PolicySampler {
  public:
   EpsilonSampler(double epsilon, int n, int slots, int pool)
       : PolicySampler(std::min(slots, n)), e_(epsilon), pool_(std::clamp(n - slots_, 0, pool)) {
@@ -129,7 +129,7 @@ class PoolSampler : public PolicySampler {
 
 // Plackett-Luce with weights softmax(score / T) over the pool, drawn with the Gumbel-top-k trick
 // (the same distribution as sequential sampling without replacement).
-class BoltzmannSampler : public PoolSampler {
+class BoltzmannSampler final : public PoolSampler {
  public:
   BoltzmannSampler(const std::vector<double>& scores, double temperature, int slots, int pool,
                    int samples, uint64_t seed)
@@ -192,13 +192,16 @@ class BoltzmannSampler : public PoolSampler {
         !ValidPrefix(prefix)) {
       return 0;
     }
-    double rest = 0;  // summed afresh: no cancellation from subtracting large weights
+    // In log space, summed afresh: exact even when the weights left underflow.
+    double top = log_w_[idx];
     for (int i = 0; i < q_; ++i) {
-      if (!Contains(prefix, i)) {
-        rest += w_[i];
-      }
+      top = Contains(prefix, i) ? top : std::max(top, log_w_[i]);
     }
-    return w_[idx] / rest;
+    double rest = 0;
+    for (int i = 0; i < q_; ++i) {
+      rest += Contains(prefix, i) ? 0.0 : std::exp(log_w_[i] - top);
+    }
+    return std::exp(log_w_[idx] - top) / rest;
   }
 
  private:
@@ -212,7 +215,7 @@ class BoltzmannSampler : public PoolSampler {
 
 // Thompson-style: each pool candidate's score plus N(0, (S / sqrt(1 + n_i))^2), the best of the
 // perturbed scores. Marginals and steps are Monte Carlo estimates (doc/loop.md).
-class ThompsonSampler : public PoolSampler {
+class ThompsonSampler final : public PoolSampler {
  public:
   ThompsonSampler(std::vector<double> scores, const std::vector<double>& popularity, double scale,
                   int slots, int pool, int samples, uint64_t seed)

@@ -187,6 +187,27 @@ TEST(BoltzmannSampler, EstimatorMatchesFrequenciesWithinItsStandardError) {
   }
 }
 
+TEST(BoltzmannSampler, ExtremeTemperaturesStayFinite) {
+  for (const double t : {1e-3, 1e6}) {
+    auto sampler = MakeSampler(Spec(PolicyKind::kBoltzmann, t), Scores(50), {}, 10, 1);
+    base::Rng rng(2);
+    const std::vector<int> list = sampler->Draw(&rng);
+    ASSERT_EQ(list.size(), 10u);
+    for (size_t j = 0; j < list.size(); ++j) {
+      const double step = sampler->Step(std::span<const int>(list.data(), j), list[j]);
+      const double m = sampler->Marginal(static_cast<int>(j), list[j]);
+      EXPECT_TRUE(step > 0 && step <= 1) << "t " << t << " slot " << j << " step " << step;
+      EXPECT_TRUE(m > 0 && m <= 1) << "t " << t << " slot " << j << " marginal " << m;
+      if (t < 1) {
+        EXPECT_EQ(list[j], static_cast<int>(j));  // a cold policy is greedy
+        EXPECT_NEAR(step, 1.0, 1e-9);
+      } else {
+        EXPECT_NEAR(step, 1.0 / (50 - j), 1e-4);  // a hot one is uniform
+      }
+    }
+  }
+}
+
 TEST(ThompsonSampler, MarginalsMatchFrequencies) {
   const int n = 20;
   // Popular candidates are sure of their score (small noise), new ones are explored.
