@@ -2,11 +2,11 @@
 // candidates and compute every shown item's propensity and step, as ApplyListPolicy does.
 //   cmake --preset release && cmake --build build/release --target flywheel_policy_benchmark
 //   build/release/bin/flywheel_policy_benchmark
-#include <benchmark/benchmark.h>
-
 #include <span>
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "engine/serve/policy_sampler.h"
 
