@@ -145,13 +145,27 @@ class BoltzmannSampler final : public PoolSampler {
     const int depth = std::max(slots_ - 1, 0);
     rest_.assign(static_cast<size_t>(samples_) * depth, 0.0);
     slot_of_.assign(static_cast<size_t>(samples_) * q_, slots_);
+    std::vector<char> taken(q_);
     for (int s = 0; s < samples_ && depth > 0; ++s) {
-      const std::vector<int> order = Draw(&rng);
+      // Sequential sampling of the prefix (inverse CDF over the weight left): `depth` uniforms
+      // and short scans instead of q_ Gumbel keys per sample.
+      std::fill(taken.begin(), taken.end(), 0);
       double rest = total_;
       for (int j = 0; j < depth; ++j) {
-        rest -= w_[order[j]];
-        rest_[static_cast<size_t>(s) * depth + j] = std::max(rest, 0.0);
-        slot_of_[static_cast<size_t>(s) * q_ + order[j]] = j;
+        double u = rng.UniformDouble() * rest;
+        int pick = -1;
+        for (int i = 0; i < q_; ++i) {
+          if (taken[i] == 0) {
+            pick = i;  // the last one left when rounding runs past the end
+            if ((u -= w_[i]) < 0) {
+              break;
+            }
+          }
+        }
+        taken[pick] = 1;
+        rest = std::max(rest - w_[pick], 0.0);
+        rest_[static_cast<size_t>(s) * depth + j] = rest;
+        slot_of_[static_cast<size_t>(s) * q_ + pick] = j;
       }
     }
   }

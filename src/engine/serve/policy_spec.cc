@@ -46,12 +46,11 @@ Status ParseOptions(std::string_view spec, std::string_view rest, ListPolicySpec
     rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
     const size_t eq = opt.find('=');
     const std::string_view key = opt.substr(0, eq);
-    const std::optional<int> value =
-        eq == std::string_view::npos ? std::nullopt : ParseInt(opt.substr(eq + 1));
-    if (key == "pool" && value && *value >= 1 && *value <= 10000) {
-      out->pool = *value;
-    } else if (key == "samples" && value && *value >= 16 && *value <= 100000) {
-      out->samples = *value;
+    const int value = eq == std::string_view::npos ? -1 : ParseInt(opt.substr(eq + 1)).value_or(-1);
+    if (key == "pool" && value >= 1 && value <= 10000) {
+      out->pool = value;
+    } else if (key == "samples" && value >= 16 && value <= 100000) {
+      out->samples = value;
     } else {
       return Bad(spec,
                  "unknown option '" + std::string(opt) + "' (pool=1..10000 or samples=16..100000)");
