@@ -252,9 +252,15 @@ class ThompsonSampler final : public PoolSampler {
   }
 
   std::vector<int> Draw(base::Rng* rng) const override {
+    // Box-Muller, both normals of each pair (half the logarithms of one normal per call).
     std::vector<double> keys(q_);
-    for (int i = 0; i < q_; ++i) {
-      keys[i] = scores_[i] + sigma_[i] * rng->Normal();
+    for (int i = 0; i < q_; i += 2) {
+      const double r = std::sqrt(-2.0 * std::log(rng->UniformDouble() + 0x1.0p-54));
+      const double a = 6.283185307179586 * rng->UniformDouble();
+      keys[i] = scores_[i] + sigma_[i] * r * std::cos(a);
+      if (i + 1 < q_) {
+        keys[i + 1] = scores_[i + 1] + sigma_[i + 1] * r * std::sin(a);
+      }
     }
     return TopSlots(keys);
   }
