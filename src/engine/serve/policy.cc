@@ -93,7 +93,7 @@ std::unique_ptr<PolicySampler> SamplerFor(const ServeContext& ctx, const ListPol
     const ItemInfo* info = ctx.catalog.item(p.item);
     popularity.push_back(info == nullptr ? 0.0 : static_cast<double>(info->events));
   }
-  return MakeSampler(spec, std::move(scores), std::move(popularity), plan.slots, seed);
+  return MakeSampler(spec, std::move(scores), popularity, plan.slots, seed);
 }
 
 Status Rerank(const ServeContext& ctx, const ListPolicySpec& spec, const ServeRequest& q,

@@ -312,7 +312,7 @@ class ThompsonSampler final : public PoolSampler {
 }  // namespace
 
 std::unique_ptr<PolicySampler> MakeSampler(const ListPolicySpec& spec, std::vector<double> scores,
-                                           std::vector<double> popularity, int slots,
+                                           const std::vector<double>& popularity, int slots,
                                            uint64_t seed) {
   const int n = static_cast<int>(scores.size());
   const int samples = spec.samples > 0 ? spec.samples : kDefaultPolicySamples;

@@ -35,7 +35,7 @@ class PolicySampler {
 // `popularity[i]`: interactions of candidate i (Thompson's posterior scale). `seed` seeds the
 // Monte Carlo estimators (not the draw). kind must not be kGreedy.
 std::unique_ptr<PolicySampler> MakeSampler(const ListPolicySpec& spec, std::vector<double> scores,
-                                           std::vector<double> popularity, int slots,
+                                           const std::vector<double>& popularity, int slots,
                                            uint64_t seed);
 
 }  // namespace flywheel::engine

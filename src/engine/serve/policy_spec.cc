@@ -150,7 +150,7 @@ Result<std::vector<PolicyArm>> ParsePolicyArms(std::string_view arms) {
   std::vector<PolicyArm> out;
   if (arms.find('@') == std::string_view::npos) {
     FLYWHEEL_ASSIGN_OR_RETURN(ListPolicySpec spec, ParseListPolicy(arms));
-    out.push_back(PolicyArm{std::move(spec), 1.0});
+    out.push_back(PolicyArm{spec, 1.0});
     return out;
   }
   double total = 0;
@@ -169,7 +169,7 @@ Result<std::vector<PolicyArm>> ParsePolicyArms(std::string_view arms) {
                                      "': the share must be in (0, 1]");
     }
     total += *share;
-    out.push_back(PolicyArm{std::move(spec), *share});
+    out.push_back(PolicyArm{spec, *share});
     if (comma == std::string_view::npos) {
       break;
     }
