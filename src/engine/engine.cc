@@ -32,6 +32,7 @@
 #include "engine/loop/impression_recorder.h"
 #include "engine/messages.h"
 #include "engine/metrics.h"
+#include "engine/options_check.h"
 #include "engine/serve/inspector.h"
 #include "engine/serve/pipeline.h"
 #include "engine/serve/query_runner.h"
@@ -44,6 +45,13 @@
 #include "io/env.h"
 
 namespace flywheel {
+
+namespace {
+
+// How long DeleteItem waits for the learner to catch up before judging whether the item exists.
+constexpr int kDeleteWaitMs = 30'000;
+
+}  // namespace
 
 class Engine::Impl {
  public:
@@ -59,7 +67,7 @@ class Engine::Impl {
                    static_cast<size_t>(options_.keep_snapshots), &state_, &ingestor_, &learner_),
         policy_(options_.snapshot_every, options_.snapshot_interval_ms),
         indexer_(&state_, options_.pipeline),
-        queries_(&state_, &learner_, &indexer_, options_.pipeline),
+        queries_(&state_, &learner_, &indexer_, options_.pipeline, options_.loop),
         inspector_(&state_),
         recorder_(options_.loop, &state_, &learner_, &queries_, &ingestor_) {}
 
@@ -234,40 +242,14 @@ Status Engine::Impl::Close() {
   return st.ok() ? writer : st;
 }
 
-namespace {
-
-// How long DeleteItem waits for the learner to catch up before judging whether the item exists.
-constexpr int kDeleteWaitMs = 30'000;
-
-Status ValidateOptions(const EngineOptions& options, io::Env* env) {
-  if (options.data_dir.empty()) {
-    return Status::InvalidArgument("engine: data_dir is empty");
-  }
-  if (options.keep_snapshots < 2) {  // one bad snapshot must fall back to the previous one
-    return Status::InvalidArgument("engine: keep_snapshots must be >= 2");
-  }
-  if (!std::isfinite(options.rating_threshold)) {
-    return Status::InvalidArgument("engine: rating_threshold must be a finite number");
-  }
-  FLYWHEEL_RETURN_IF_ERROR(wal::Durability::Parse(options.durability).status());
-  FLYWHEEL_RETURN_IF_ERROR(engine::ValidatePipelineOptions(options.pipeline));
-  FLYWHEEL_RETURN_IF_ERROR(engine::ValidateLoopOptions(options.loop));
-  FLYWHEEL_RETURN_IF_ERROR(EventTypeTable::Parse(options.event_types).status());
-  if (options.read_only &&
-      !env->FileExists(io::JoinPath(options.data_dir, engine::kConfigFileName))) {
-    return Status::NotFound("engine: " + options.data_dir + " is not a Flywheel data directory");
-  }
-  return Status::Ok();
-}
-
-}  // namespace
+// ------------------------------------------------------------------------------------------
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   io::Env* env = options.env != nullptr ? options.env : io::Env::Default();
-  FLYWHEEL_RETURN_IF_ERROR(ValidateOptions(options, env));
+  FLYWHEEL_RETURN_IF_ERROR(engine::ValidateEngineOptions(options, env));
   // A failed open removes what it created (declared first: destroyed after the lock).
   engine::CreatedPaths created;
   const std::vector<std::string> parts = {"", "LOCK", "wal", "snapshots", engine::kConfigFileName};
@@ -352,6 +334,11 @@ Result<RecommendResult> Engine::Recommend(const RecommendQuery& query) const {
 }
 Result<ImpressionResult> Engine::RecordImpression(const ImpressionInput& input) {
   return impl_->recorder().Record(input);
+}
+Result<std::vector<double>> Engine::Propensities(const RecommendQuery& query,
+                                                 std::span<const ShownItem> shown,
+                                                 std::vector<double>* steps, uint64_t seed) const {
+  return impl_->queries().Propensities(query, shown, steps, seed);
 }
 Result<DryRunResult> Engine::DryRun(const RecommendQuery& query, const DryRunEvent& event) const {
   return impl_->queries().DryRun(query, event);

@@ -85,11 +85,6 @@ ImpressionRecorder::~ImpressionRecorder() {
 }
 
 Result<RecommendResult> ImpressionRecorder::Recommend(const RecommendQuery& query) {
-  if (!query.policy.empty()) {
-    if (Status st = CheckPolicySpec(query.policy); !st.ok()) {
-      return Status::InvalidArgument("field 'policy': " + st.message()).WithField("policy");
-    }
-  }
   std::call_once(ids_once_, [this] {
     ids_ = std::make_unique<RecommendationIds>(
         RecommendationIdNonce(options_.seed, ingestor_->last_seq()));

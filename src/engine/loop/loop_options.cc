@@ -7,6 +7,7 @@
 
 #include "base/strings.h"
 #include "engine/loop/impression_learner.h"
+#include "engine/serve/policy.h"
 
 namespace flywheel::engine {
 namespace {
@@ -44,14 +45,6 @@ Status CheckRewardWeights(const std::string& spec) {
 
 }  // namespace
 
-Status CheckPolicySpec(std::string_view spec) {
-  if (spec == "greedy") {
-    return Status::Ok();
-  }
-  return Status::InvalidArgument("unknown policy '" + std::string(spec) +
-                                 "' (this build serves: greedy)");
-}
-
 Status ValidateLoopOptions(const LoopOptions& o) {
   constexpr int64_t kMaxWindowMs = 30LL * 24 * 3600 * 1000;
   if (o.attribution_window_ms < 1000 || o.attribution_window_ms > kMaxWindowMs) {
@@ -65,9 +58,7 @@ Status ValidateLoopOptions(const LoopOptions& o) {
   if (o.served_cache > 10'000'000) {
     return Bad("served_cache", "must be at most 10000000, got " + std::to_string(o.served_cache));
   }
-  if (Status st = CheckPolicySpec(o.policy); !st.ok()) {
-    return Bad("policy", st.message());
-  }
+  FLYWHEEL_RETURN_IF_ERROR(ValidateLoopPolicy(o));  // serve/policy.h: specs and arms
   if (o.experiment_salt.size() > 256) {
     return Bad("experiment_salt", "longer than 256 bytes");
   }

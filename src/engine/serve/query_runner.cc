@@ -4,11 +4,19 @@
 
 namespace flywheel::engine {
 
+QueryRunner::QueryRunner(const LearnedState* state, const Learner* learner,
+                         const VectorIndexer* indexer, const PipelineOptions& options,
+                         const LoopOptions& loop)
+    : state_(state), learner_(learner), indexer_(indexer), options_(options), loop_(loop) {
+  Result<std::vector<PolicyArm>> arms = ParsePolicyArms(loop.policy);
+  arms_ = arms.ok() ? std::move(arms).value() : std::vector<PolicyArm>{PolicyArm{}};
+}
+
 ServeContext QueryRunner::ContextFor(size_t which) const {
   const model::Recommender& model = *state_->models[which];
   return ServeContext{
       model,    state_->catalog, state_->trending, indexer_->SearchFor(which, model),
-      options_, state_->types()};
+      options_, state_->types(), reranker_};
 }
 
 ServeRequest QueryRunner::MakeRequest(const RecommendQuery& query,
@@ -79,22 +87,24 @@ Result<size_t> QueryRunner::CheckQuery(const RecommendQuery& query) const {
 }
 
 RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which,
-                                       const model::UserState* state, uint64_t recommendation_id,
-                                       TimestampMs* request_ms) const {
+                                       const model::UserState* state,
+                                       const PolicyChoice& policy, TimestampMs* request_ms) const {
   RecommendResult result;
   result.model = state_->specs()[which].name;
+  result.policy = policy.spec.Canonical();
   result.applied_seq = learner_->applied_seq();
   ServeRequest request = MakeRequest(query, &result.unknown_categories);
   result.known_user = request.user != kNoUser;
   if (state != nullptr) {
     request.state = state;
   }
-  request.policy_seed = recommendation_id;
+  request.policy_seed = policy.seed;
   if (request_ms != nullptr) {
     *request_ms = request.now_ms;
   }
   ServeResult served;
-  RunPipeline(ContextFor(which), &request, &served);
+  // ChoosePolicy refused what could fail here (a reward policy without a reranker).
+  (void)RunPipelineWithPolicy(ContextFor(which), policy.spec, &request, &served);
   result.items.reserve(served.items.size());
   for (ServeItem& p : served.items) {
     if (p.item < state_->item_ids.size()) {
@@ -109,8 +119,13 @@ Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query,
                                                uint64_t recommendation_id,
                                                TimestampMs* request_ms) const {
   FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, CheckQuery(query));
+  FLYWHEEL_ASSIGN_OR_RETURN(const PolicyChoice policy, ChoosePolicy(query));
   base::ReaderLock lock(&state_->mu);
-  return RunLocked(query, which, nullptr, recommendation_id, request_ms);
+  PolicyChoice policy_choice = policy;
+  if (recommendation_id != 0) {  // the id seeds the policy: the list can be replayed from it
+    policy_choice.seed = recommendation_id;
+  }
+  return RunLocked(query, which, nullptr, policy_choice, request_ms);
 }
 
 bool QueryRunner::HasItem(const std::string& item) const {

@@ -109,7 +109,12 @@ void Explore(const ServeContext& ctx, const ServeRequest& q, int n_explore, Sele
   const size_t dim = ctx.model.retrieval_dim();
   std::vector<float> vec(dim);
   const int room = q.k - selection->size();
-  for (size_t j = 0; j < order.size() && static_cast<int>(j) < std::min(n_explore, room); ++j) {
+  int taken = 0;
+  for (size_t j = 0; j < order.size() && taken < std::min(n_explore, room); ++j) {
+    if (!selection->CategoryOk(order[j])) {
+      continue;  // two new items of one category can pass the order's check, not both the rule
+    }
+    ++taken;
     ServeItem p;
     p.item = order[j];
     p.exploration = true;
