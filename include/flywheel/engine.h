@@ -330,6 +330,16 @@ class Engine {
   // items; kInvalidArgument naming `items[i]` for an unknown or repeated item; an id recorded
   // before is acknowledged as a duplicate and not logged again. Durable like Ingest.
   Result<ImpressionResult> RecordImpression(const ImpressionInput& input);
+  // Off-policy evaluation (doc/loop.md, "Exploration policies"): with the state now, the
+  // marginal probability that query.policy (empty: greedy; with query.model, k and filters)
+  // would show each `shown` item at its position, 0 when it cannot; the same stages as
+  // Recommend. `steps`, when not null, gets P(item at its position | the shown items above)
+  // (NaN unless the positions are 0..n-1). `seed` seeds the Monte Carlo estimators.
+  // kInvalidArgument for a bad policy or a position >= query.k.
+  Result<std::vector<double>> Propensities(const RecommendQuery& query,
+                                           std::span<const ShownItem> shown,
+                                           std::vector<double>* steps = nullptr,
+                                           uint64_t seed = 0) const;
   // Recommend(query) twice from the same state: as it is, and with `event` appended to a copy
   // of the user's state (recent history and seen set: the seeds of neighbour candidates and
   // reasons, the seen filter, and every model query derived from the history). Nothing is

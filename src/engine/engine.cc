@@ -30,6 +30,7 @@
 #include "engine/learn/pretrainer.h"
 #include "engine/messages.h"
 #include "engine/metrics.h"
+#include "engine/options_check.h"
 #include "engine/serve/inspector.h"
 #include "engine/serve/pipeline.h"
 #include "engine/serve/query_runner.h"
@@ -64,7 +65,7 @@ class Engine::Impl {
                    static_cast<size_t>(options_.keep_snapshots), &state_, &ingestor_, &learner_),
         policy_(options_.snapshot_every, options_.snapshot_interval_ms),
         indexer_(&state_, options_.pipeline),
-        queries_(&state_, &learner_, &indexer_, options_.pipeline),
+        queries_(&state_, &learner_, &indexer_, options_.pipeline, options_.loop),
         inspector_(&state_) {}
 
   ~Impl() { StopThreads(); }
@@ -237,36 +238,12 @@ Status Engine::Impl::Close() {
 
 // ------------------------------------------------------------------------------------------
 
-namespace {
-
-Status ValidateOptions(const EngineOptions& options, io::Env* env) {
-  if (options.data_dir.empty()) {
-    return Status::InvalidArgument("engine: data_dir is empty");
-  }
-  if (options.keep_snapshots < 2) {  // one bad snapshot must fall back to the previous one
-    return Status::InvalidArgument("engine: keep_snapshots must be >= 2");
-  }
-  if (!std::isfinite(options.rating_threshold)) {
-    return Status::InvalidArgument("engine: rating_threshold must be a finite number");
-  }
-  FLYWHEEL_RETURN_IF_ERROR(wal::Durability::Parse(options.durability).status());
-  FLYWHEEL_RETURN_IF_ERROR(engine::ValidatePipelineOptions(options.pipeline));
-  FLYWHEEL_RETURN_IF_ERROR(EventTypeTable::Parse(options.event_types).status());
-  if (options.read_only &&
-      !env->FileExists(io::JoinPath(options.data_dir, engine::kConfigFileName))) {
-    return Status::NotFound("engine: " + options.data_dir + " is not a Flywheel data directory");
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   io::Env* env = options.env != nullptr ? options.env : io::Env::Default();
-  FLYWHEEL_RETURN_IF_ERROR(ValidateOptions(options, env));
+  FLYWHEEL_RETURN_IF_ERROR(engine::ValidateEngineOptions(options, env));
   // A failed open removes what it created (declared first: destroyed after the lock).
   engine::CreatedPaths created;
   const std::vector<std::string> parts = {"", "LOCK", "wal", "snapshots", engine::kConfigFileName};
@@ -348,6 +325,11 @@ Result<ForgetResult> Engine::ForgetUser(const std::string& id) {
 }
 Result<RecommendResult> Engine::Recommend(const RecommendQuery& query) const {
   return impl_->queries().Recommend(query);
+}
+Result<std::vector<double>> Engine::Propensities(const RecommendQuery& query,
+                                                 std::span<const ShownItem> shown,
+                                                 std::vector<double>* steps, uint64_t seed) const {
+  return impl_->queries().Propensities(query, shown, steps, seed);
 }
 Result<DryRunResult> Engine::DryRun(const RecommendQuery& query, const DryRunEvent& event) const {
   return impl_->queries().DryRun(query, event);

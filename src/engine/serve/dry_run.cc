@@ -10,6 +10,7 @@ namespace flywheel::engine {
 Result<DryRunResult> QueryRunner::DryRun(const RecommendQuery& query,
                                          const DryRunEvent& event) const {
   FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, CheckQuery(query));
+  FLYWHEEL_ASSIGN_OR_RETURN(const PolicyChoice policy, ChoosePolicy(query));  // one seed: both
   Result<EventTypeId> type = state_->types().Find(event.type);
   if (!type.ok()) {
     return Status::InvalidArgument("field 'event.type': " + type.status().message())
@@ -25,7 +26,7 @@ Result<DryRunResult> QueryRunner::DryRun(const RecommendQuery& query,
     return Status::NotFound("item '" + event.item + "' is not in the catalogue");
   }
   DryRunResult out;
-  out.before = RunLocked(query, which, nullptr);
+  out.before = RunLocked(query, which, nullptr, policy);
   const std::optional<uint32_t> user = state_->user_ids.Find(query.user);
   // The copy: the user's state now (an empty one for a new user) plus the event, timed at the
   // request time (as the pipeline's now).
@@ -38,7 +39,7 @@ Result<DryRunResult> QueryRunner::DryRun(const RecommendQuery& query,
   x.weight = state_->types().type(*type).weight;
   x.type = *type;
   copy.Add(x);
-  out.after = RunLocked(query, which, &copy);
+  out.after = RunLocked(query, which, &copy, policy);
   return out;
 }
 

@@ -46,6 +46,8 @@ class VectorSearch {
                       std::vector<model::ScoredItem>* out) const = 0;
 };
 
+class CandidateReranker;  // policy.h
+
 // What the stages read: one model and the learned state around it.
 struct ServeContext {
   const model::Recommender& model;
@@ -54,6 +56,8 @@ struct ServeContext {
   const VectorSearch* search = nullptr;  // null: exact search over the model's vectors
   const PipelineOptions& options;
   const EventTypeTable& types;
+  // The "reward" policies re-rank the candidates with it (policy.h); null: they are refused.
+  const CandidateReranker* reranker = nullptr;
 };
 
 // Top-k by inner product among the allowed items: the index when there is one, else an exact

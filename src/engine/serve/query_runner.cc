@@ -4,11 +4,19 @@
 
 namespace flywheel::engine {
 
+QueryRunner::QueryRunner(const LearnedState* state, const Learner* learner,
+                         const VectorIndexer* indexer, const PipelineOptions& options,
+                         const LoopOptions& loop)
+    : state_(state), learner_(learner), indexer_(indexer), options_(options), loop_(loop) {
+  Result<std::vector<PolicyArm>> arms = ParsePolicyArms(loop.policy);
+  arms_ = arms.ok() ? std::move(arms).value() : std::vector<PolicyArm>{PolicyArm{}};
+}
+
 ServeContext QueryRunner::ContextFor(size_t which) const {
   const model::Recommender& model = *state_->models[which];
   return ServeContext{
       model,    state_->catalog, state_->trending, indexer_->SearchFor(which, model),
-      options_, state_->types()};
+      options_, state_->types(), reranker_};
 }
 
 ServeRequest QueryRunner::MakeRequest(const RecommendQuery& query,
@@ -44,6 +52,8 @@ Recommendation QueryRunner::ToPublic(ServeItem& p) const {
     r.reason_item = state_->item_ids.external(p.reason.seed);
   }
   r.exploration = p.exploration;
+  r.propensity = p.propensity;
+  r.step = p.step;
   r.source = p.source;
   for (const auto& [seed, share] : p.because) {
     r.because.emplace_back(state_->item_ids.external(seed), share);
@@ -77,17 +87,21 @@ Result<size_t> QueryRunner::CheckQuery(const RecommendQuery& query) const {
 }
 
 RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which,
-                                       const model::UserState* state) const {
+                                       const model::UserState* state,
+                                       const PolicyChoice& policy) const {
   RecommendResult result;
   result.model = state_->specs()[which].name;
+  result.policy = policy.spec.Canonical();
   result.applied_seq = learner_->applied_seq();
   ServeRequest request = MakeRequest(query, &result.unknown_categories);
   result.known_user = request.user != kNoUser;
   if (state != nullptr) {
     request.state = state;
   }
+  request.policy_seed = policy.seed;
   ServeResult served;
-  RunPipeline(ContextFor(which), &request, &served);
+  // ChoosePolicy refused what could fail here (a reward policy without a reranker).
+  (void)RunPipelineWithPolicy(ContextFor(which), policy.spec, &request, &served);
   result.items.reserve(served.items.size());
   for (ServeItem& p : served.items) {
     if (p.item < state_->item_ids.size()) {
@@ -100,8 +114,9 @@ RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which
 
 Result<RecommendResult> QueryRunner::Recommend(const RecommendQuery& query) const {
   FLYWHEEL_ASSIGN_OR_RETURN(const size_t which, CheckQuery(query));
+  FLYWHEEL_ASSIGN_OR_RETURN(const PolicyChoice policy, ChoosePolicy(query));
   base::ReaderLock lock(&state_->mu);
-  return RunLocked(query, which, nullptr);
+  return RunLocked(query, which, nullptr, policy);
 }
 
 bool QueryRunner::HasItem(const std::string& item) const {

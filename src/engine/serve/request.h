@@ -79,6 +79,9 @@ struct ServeRequest {
   std::vector<uint32_t> categories;
   bool explain = false;
   TimestampMs now_ms = 0;
+  // Seeds the list policy's random numbers (policy.h): the recommendation id's bits, so that a
+  // request can be replayed.
+  uint64_t policy_seed = 0;
 
   // Derived once by Prepare, read by the later stages.
   ItemFilter allowed;
