@@ -1,6 +1,7 @@
 // The engine's snapshot sections (engine/learn/learned_state.h, doc/formats/snapshot.md)
 // behind their CRCs: the input is split at kPartSeparator into the payloads of meta, user_ids,
-// item_ids, user_states, catalog, user_values, catalog_extra, model/pop and model/itemknn; the
+// item_ids, user_states, catalog, user_values, catalog_extra, loop (the attributor's open
+// impressions and counters), model/pop and model/itemknn; the
 // harness wraps them in a valid snapshot (EncodeSnapshot), so that every decoder behind the
 // checksums is reached, and loads it (LearnedState::Load, models pop and itemknn). Never a
 // crash; a state that loads saves, and its snapshot loads again.
@@ -19,9 +20,9 @@ namespace {
 using flywheel::engine::LearnedState;
 using flywheel::engine::SnapshotSection;
 
-constexpr const char* kSections[] = {"meta",          "user_ids",  "item_ids",
-                                     "user_states",   "catalog",   "user_values",
-                                     "catalog_extra", "model/pop", "model/itemknn"};
+constexpr const char* kSections[] = {"meta",      "user_ids",     "item_ids",      "user_states",
+                                     "catalog",   "user_values",  "catalog_extra", "loop",
+                                     "model/pop", "model/itemknn"};
 
 std::vector<flywheel::ModelSpec> Specs() {
   return {flywheel::ModelSpec{"pop", {}}, flywheel::ModelSpec{"itemknn", {}}};

@@ -16,6 +16,7 @@
 #include "embedding/embedding_table.h"
 #include "engine/learn/catalog.h"
 #include "engine/learn/learned_state.h"
+#include "engine/loop/impression_record.h"
 #include "engine/store/snapshot_file.h"
 #include "fuzz_util.h"
 #include "io/env.h"
@@ -92,7 +93,8 @@ void LogSeeds() {
   Seed("log_reader", "torn-tail", "\x00" + segments[0].substr(0, segments[0].size() - 5));
 }
 
-// A LearnedState with a few users, items, a catalogue record and a forgotten user.
+// A LearnedState with a few users, items, a catalogue record, a forgotten user and two open
+// impressions (one answered).
 void SnapshotSeeds() {
   engine::LearnedState state({ModelSpec{"pop", {}}, ModelSpec{"itemknn", {}}},
                              EventTypeTable::Default(), 50);
@@ -111,6 +113,18 @@ void SnapshotSeeds() {
     item.attributes = {{"year", "1995"}};
     state.Apply(engine::ItemPutRecord(item));
     state.Apply(engine::UserDeleteRecord("u2"));
+    for (const char* user : {"u1", "u3"}) {
+      Impression shown;
+      shown.user = user;
+      shown.recommendation_id = std::string("00000000000000a") + user[1];
+      shown.ts_ms = MakeEvent(19).ts_ms;
+      shown.items = {{"i1", 0, 0.9, 0.9}, {"i3", 1, 1.0, 1.0}};
+      state.Apply(engine::ImpressionRecord(shown), 30);
+    }
+    Event click = MakeEvent(19);
+    click.user = "u1";
+    click.item = "i3";
+    state.Apply(click);
   }
   {
     base::ReaderLock lock(&state.mu);
@@ -119,8 +133,9 @@ void SnapshotSeeds() {
   Seed("snapshot_file", "learned-state", engine::EncodeSnapshot(42, sections));
   Seed("snapshot_file", "empty", engine::EncodeSnapshot(1, {}));
   // learned_state: the payloads in its order, joined with kPartSeparator.
-  const char* order[] = {"meta",        "user_ids",      "item_ids",  "user_states",  "catalog",
-                         "user_values", "catalog_extra", "model/pop", "model/itemknn"};
+  const char* order[] = {"meta",      "user_ids",     "item_ids",      "user_states",
+                         "catalog",   "user_values",  "catalog_extra", "loop",
+                         "model/pop", "model/itemknn"};
   std::string joined;
   for (size_t i = 0; i < std::size(order); ++i) {
     for (const engine::SnapshotSection& section : sections) {

@@ -221,6 +221,7 @@ struct EngineStats {
   double recovery_seconds = 0;
   std::vector<std::string> recovery_messages;  // torn tail cut, snapshot skipped, ...
   RecoveryReport recovery;                     // everything recovery did (recovery_report.h)
+  ImpressionStats impressions;                 // impressions and attribution (impression.h)
 };
 
 // A hypothetical event for DryRun: `item` (known to the engine), `type` (an event type name),

@@ -57,4 +57,42 @@ struct ImpressionResult {
   size_t items = 0;         // items logged
 };
 
+// Impressions and what they earned (EngineStats::impressions, `/v1/stats` "impressions",
+// `/metrics` flywheel_impression*; doc/loop.md, "Attribution and rewards"). Counted by the
+// learner in log order and kept in snapshots: totals over the data directory's life (a replay
+// after a crash counts nothing twice).
+struct ImpressionStats {
+  uint64_t recorded = 0;       // `$impression` records applied (duplicates excluded)
+  uint64_t duplicates = 0;     // records naming a recommendation id already open or just closed
+  uint64_t bad_records = 0;    // `$impression` records that did not decode (skipped)
+  uint64_t items_shown = 0;    // items of the recorded lists
+  uint64_t unknown_items = 0;  // of them, ids unknown to the engine when applied (never matched)
+  uint64_t open = 0;           // lists whose attribution window has not passed
+  uint64_t open_items = 0;
+  uint64_t closed = 0;        // lists closed (window passed, or early)
+  uint64_t closed_early = 0;  // closed before their window by the memory bounds
+  uint64_t clicked = 0;       // closed lists with a clicked item (an event with a positive reward)
+  double reward_sum = 0;      // rewards of the closed lists' items (default reward included)
+  uint64_t attributed = 0;    // events attributed to a shown item
+  // Events not attributed, by reason: naming a recommendation id no open list of the user has
+  // (never recorded, another user's, forgotten); naming a list closed before the event arrived;
+  // on an item no open list of the user showed (organic events included).
+  uint64_t unknown_recommendation = 0;
+  uint64_t window_passed = 0;
+  uint64_t not_shown = 0;
+  // Per position of the closed lists: 0..9, then 10 and beyond (kPositionBuckets entries).
+  static constexpr size_t kPositionBuckets = 11;
+  struct Position {
+    uint64_t shown = 0;
+    uint64_t clicked = 0;
+    double reward = 0;
+  };
+  std::vector<Position> positions = std::vector<Position>(kPositionBuckets);
+  // Attribution lag (event time minus the list's time) of the attributed events: counts per
+  // bucket, bucket i holding lags <= lag_bounds_ms[i] (the last bucket: beyond the last bound).
+  std::vector<int64_t> lag_bounds_ms;
+  std::vector<uint64_t> lag_counts;
+  double lag_sum_ms = 0;
+};
+
 }  // namespace flywheel

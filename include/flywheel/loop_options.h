@@ -11,6 +11,14 @@ struct LoopOptions {
   int64_t attribution_window_ms = 30LL * 60 * 1000;
   // Reward of a shown item no event answered within the window.
   double default_reward = 0.0;
+  // Memory bounds of the attributor: open lists per user, and shown items of all open lists
+  // (about 60 bytes each). Beyond either, the oldest open list closes early (counted).
+  size_t max_open_per_user = 100;
+  size_t max_open_items = 2'000'000;
+  // When no record arrives for this long (wall clock), the learner logs a `$impression.close`
+  // record at the newest event time plus the idle time, closing the lists whose window passed
+  // (doc/loop.md, "Closing"). 0: lists close only as event time advances.
+  int64_t close_tick_ms = 1000;
   // Reward per event type: "type=weight[,type=weight...]" over the event type table's weights
   // (empty: the table's weights; a skip's negative weight counts).
   std::string reward_weights;

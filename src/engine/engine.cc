@@ -57,7 +57,7 @@ class Engine::Impl {
       : options_(std::move(options)),
         env_(options_.env != nullptr ? options_.env : io::Env::Default()),
         types_(std::move(types)),
-        state_(std::move(specs), types_, options_.user_history),
+        state_(std::move(specs), types_, options_.user_history, options_.loop),
         learner_(&state_, options_.pipeline, &messages_),
         ingestor_(types_, options_.dedup_window, options_.read_only, options_.disk_full_retry_ms,
                   [this](engine::Batch batch) { learner_.Enqueue(std::move(batch)); }),
@@ -128,6 +128,7 @@ Status Engine::Impl::Start() {
   engine::Learner::Hooks hooks;
   hooks.item_changed = [this](ItemIdx item) { indexer_.MarkDirty(item); };
   hooks.applied = [this](uint64_t seq) { AfterApplied(seq); };
+  hooks.log_control = [this](Event record) { return ingestor_.LogControl(std::move(record)); };
   learner_.Start(std::move(hooks));
   indexer_.Start();
   return Status::Ok();
@@ -183,6 +184,7 @@ EngineStats Engine::Impl::stats() const {
     s.items = state_.item_ids.size() - state_.catalog.deleted_count();
     s.deleted_items = state_.catalog.deleted_count();
     s.forgotten_users = state_.forgotten_users;
+    state_.attributor.FillStats(&s.impressions);
   }
   s.vector_index_items = indexer_.indexed_items();
   s.vector_index_upserts = indexer_.upserts();

@@ -1,5 +1,7 @@
 #include "engine/metrics.h"
 
+#include "engine/loop/impression_metrics.h"
+
 namespace flywheel::engine {
 
 std::string MetricsText(const EngineStats& s, const base::AtomicHistogram& freshness,
@@ -47,6 +49,7 @@ std::string MetricsText(const EngineStats& s, const base::AtomicHistogram& fresh
       "# HELP flywheel_ingest_ack_seconds Ingest call to acknowledgement.\n"
       "# TYPE flywheel_ingest_ack_seconds histogram\n";
   out += ingest_latency.Prometheus("flywheel_ingest_ack_seconds", "");
+  out += ImpressionMetricsText(s.impressions);
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "server/api.h"
+#include "server/impression_json.h"
 #include "server/recovery_json.h"
 #include "server/write_state.h"
 
@@ -96,6 +97,7 @@ Response Api::Stats(const Call& call) {
          {"retry_after_s", s.write_retry_after_s}}},
        {"model_versions", model_versions},
        {"recovery", RecoveryReportJson(s.recovery)},
+       {"impressions", ImpressionStatsJson(s.impressions)},
        {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()}});
 }
 

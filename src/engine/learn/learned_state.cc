@@ -8,6 +8,7 @@
 #include "base/serial.h"
 #include "data/interaction.h"
 #include "engine/config.h"
+#include "engine/loop/impression_record.h"
 #include "model/registry.h"
 
 namespace flywheel::engine {
@@ -27,8 +28,16 @@ Status CreateModels(const std::vector<ModelSpec>& specs,
 }
 
 LearnedState::LearnedState(std::vector<ModelSpec> specs, const EventTypeTable& types,
-                           size_t user_history)
-    : users(user_history), specs_(std::move(specs)), types_(types), user_history_(user_history) {}
+                           size_t user_history, const LoopOptions& loop)
+    : users(user_history),
+      attributor(loop, types),
+      specs_(std::move(specs)),
+      types_(types),
+      user_history_(user_history),
+      loop_(loop) {
+  // The impression listeners (closed_impression.h), called in this order when a list closes:
+  // register them here (attributor.AddListener), after constructing what they need.
+}
 
 Status LearnedState::Reset() {
   user_ids = data::IdMap();
@@ -39,6 +48,8 @@ Status LearnedState::Reset() {
   forgotten_users = 0;
   forgets_applied = 0;
   last_event_ms = 0;
+  attributor.Reset();
+  FLYWHEEL_RETURN_IF_ERROR(ValidateAttributionOptions(loop_, types_));
   return CreateModels(specs_, &models);
 }
 
@@ -98,6 +109,13 @@ Status LearnedState::Load(const SnapshotView& view, const std::string& name) {
     FLYWHEEL_RETURN_IF_ERROR(catalog.LoadExtra(&r));
     FLYWHEEL_RETURN_IF_ERROR(r.ExpectEnd());
   }
+  if (view.Find("loop")) {  // impressions (absent before them: none open, counters from 0)
+    FLYWHEEL_ASSIGN_OR_RETURN(base::ByteReader r, Section(view, name, "loop"));
+    FLYWHEEL_RETURN_IF_ERROR(attributor.Load(&r, user_ids.size(), item_ids.size()));
+    FLYWHEEL_RETURN_IF_ERROR(r.ExpectEnd());
+  } else {
+    attributor.Reset();
+  }
   forgotten_users = 0;
   for (UserIdx u = 0; u < user_ids.size(); ++u) {
     forgotten_users += user_ids.forgotten(u) ? 1 : 0;
@@ -151,6 +169,10 @@ Status LearnedState::Save(uint64_t seq, std::vector<SnapshotSection>* sections) 
     base::ByteWriter w(add("catalog_extra"));
     catalog.SaveExtra(&w);
   }
+  {
+    base::ByteWriter w(add("loop"));
+    attributor.Save(&w);
+  }
   for (size_t i = 0; i < models.size(); ++i) {
     base::ByteWriter w(add("model/" + specs_[i].name));
     FLYWHEEL_RETURN_IF_ERROR(models[i]->SaveState(&w));
@@ -158,9 +180,9 @@ Status LearnedState::Save(uint64_t seq, std::vector<SnapshotSection>* sections) 
   return Status::Ok();
 }
 
-LearnedState::Applied LearnedState::Apply(const Event& event) {
+LearnedState::Applied LearnedState::Apply(const Event& event, uint64_t seq) {
   if (IsControl(event)) {
-    return ApplyControl(event);
+    return ApplyControl(event, seq);
   }
   const EventTypeId type = types_.Find(event.type).value();  // validated before logging
   data::Interaction x;
@@ -186,10 +208,18 @@ LearnedState::Applied LearnedState::Apply(const Event& event) {
   }
   user.Add(x);
   last_event_ms = std::max(last_event_ms, event.ts_ms);
+  attributor.OnEvent(event, x.user, x.item, type);  // after the models: closes may follow
   return Applied{x.item, {}};
 }
 
-LearnedState::Applied LearnedState::ApplyControl(const Event& record) {
+LearnedState::Applied LearnedState::ApplyControl(const Event& record, uint64_t seq) {
+  if (record.type == kImpressionType) {
+    return ApplyImpression(record, seq);
+  }
+  if (record.type == kImpressionCloseType) {
+    attributor.CloseDue(record.ts_ms);
+    return Applied{};
+  }
   if (record.type == kItemPutType) {
     Result<Item> item = DecodeItemPut(record);
     if (!item.ok()) {
@@ -218,6 +248,7 @@ LearnedState::Applied LearnedState::ApplyControl(const Event& record) {
       return Applied{};
     }
     users.Clear(*idx);
+    attributor.ForgetUser(*idx);
     for (auto& m : models) {
       m->ForgetUser(*idx);
     }
@@ -225,6 +256,24 @@ LearnedState::Applied LearnedState::ApplyControl(const Event& record) {
     user_ids.Forget(*idx);
     ++forgotten_users;
   }
+  return Applied{};
+}
+
+LearnedState::Applied LearnedState::ApplyImpression(const Event& record, uint64_t seq) {
+  Result<Impression> impression = DecodeImpression(record);
+  if (!impression.ok()) {
+    attributor.CountBadRecord();
+    return Applied{kNoItem, "engine: skipped a control record: " + impression.status().ToString()};
+  }
+  // A user first seen in an impression is known from now on (like a user put); an item unknown
+  // to the maps stays kNoItem (the API refuses such lists; only a foreign log has them).
+  const UserIdx user = user_ids.GetOrAdd(impression->user);
+  std::vector<ItemIdx> items;
+  items.reserve(impression->items.size());
+  for (const ShownItem& shown : impression->items) {
+    items.push_back(item_ids.Find(shown.item).value_or(kNoItem));
+  }
+  attributor.OnImpression(seq, *impression, user, items);
   return Applied{};
 }
 

@@ -26,6 +26,7 @@
 #include "data/id_map.h"
 #include "engine/learn/catalog.h"
 #include "engine/learn/trending.h"
+#include "engine/loop/attribution.h"
 #include "engine/store/snapshot_file.h"
 #include "model/recommender.h"
 #include "model/user_state.h"
@@ -38,17 +39,21 @@ Status CreateModels(const std::vector<ModelSpec>& specs,
 
 class LearnedState {
  public:
-  LearnedState(std::vector<ModelSpec> specs, const EventTypeTable& types, size_t user_history);
+  // `loop`: the attributor's options (checked by Reset).
+  LearnedState(std::vector<ModelSpec> specs, const EventTypeTable& types, size_t user_history,
+               const LoopOptions& loop = {});
   LearnedState(const LearnedState&) = delete;
   LearnedState& operator=(const LearnedState&) = delete;
 
-  // Everything back to empty, fresh models. Recovery only.
+  // Everything back to empty, fresh models. Recovery only. kInvalidArgument for loop options
+  // the attributor cannot use (ValidateAttributionOptions).
   Status Reset() REQUIRES(mu);
   // Loads every section this class saves from `view` (the snapshot's dedup section belongs to
   // the ingest side). Recovery only; on error the state is partly loaded: Reset it.
   Status Load(const SnapshotView& view, const std::string& name) REQUIRES(mu);
   // Appends the sections of the state at `seq`: meta, user_ids, item_ids, user_states, catalog,
-  // model/<name> (doc/formats/snapshot.md). REQUIRES: mu held (shared is enough).
+  // user_values, catalog_extra, loop, model/<name> (doc/formats/snapshot.md). REQUIRES: mu held
+  // (shared is enough).
   Status Save(uint64_t seq, std::vector<SnapshotSection>* sections) const REQUIRES_SHARED(mu);
 
   // What applying one record changed.
@@ -56,8 +61,9 @@ class LearnedState {
     ItemIdx item = kNoItem;  // the item whose vectors may have moved (kNoItem: none)
     std::string skipped;     // non-empty: a control record that could not be applied, and why
   };
-  // Applies one logged event or control record (catalog.h). REQUIRES: mu held exclusively.
-  Applied Apply(const Event& event) REQUIRES(mu);
+  // Applies one logged event or control record (catalog.h, impression_record.h) with its
+  // sequence number (0 when unknown: it only names impressions). REQUIRES: mu held exclusively.
+  Applied Apply(const Event& event, uint64_t seq = 0) REQUIRES(mu);
 
   // Rebuilds the trending and new-item lists from the catalogue at the last event's time (mu
   // shared), and swaps them in (mu exclusive). Learner thread (or recovery) only.
@@ -85,13 +91,18 @@ class LearnedState {
   uint64_t forgotten_users GUARDED_BY(mu) = 0;   // user ids forgotten (index stays reserved)
   uint64_t forgets_applied GUARDED_BY(mu) = 0;   // user deletions applied since open
   TimestampMs last_event_ms GUARDED_BY(mu) = 0;  // the newest event time applied
+  // Impressions and attribution (doc/loop.md): fed by Apply, saved as section `loop`. Its
+  // ImpressionListeners are registered in the constructor (learned_state.cc).
+  Attributor attributor GUARDED_BY(mu);
 
  private:
-  Applied ApplyControl(const Event& record) REQUIRES(mu);
+  Applied ApplyControl(const Event& record, uint64_t seq) REQUIRES(mu);
+  Applied ApplyImpression(const Event& record, uint64_t seq) REQUIRES(mu);
 
   const std::vector<ModelSpec> specs_;
   const EventTypeTable types_;
   const size_t user_history_;
+  const LoopOptions loop_;
   std::vector<std::unique_ptr<model::Recommender>> retired_models_ GUARDED_BY(mu);
 };
 

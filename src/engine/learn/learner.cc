@@ -1,6 +1,7 @@
 #include "engine/learn/learner.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -8,6 +9,10 @@ namespace flywheel::engine {
 namespace {
 double MsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+// A control record that changes the catalogue (the trending lists derive from it).
+bool CatalogRecord(const Event& event) {
+  return IsControl(event) && !IsImpressionRecord(event);
 }
 }  // namespace
 
@@ -20,7 +25,7 @@ Learner::~Learner() {
 
 bool Learner::TrendingDue(uint64_t seq, const Event& event) {
   const uint64_t every = std::clamp<uint64_t>(seq / 10, 1, 1000);
-  return IsControl(event) || seq % every == 0;
+  return CatalogRecord(event) || seq % every == 0;
 }
 
 void Learner::Replay(const Event& event, uint64_t seq) {
@@ -64,24 +69,58 @@ void Learner::Stop() {
 }
 
 void Learner::Loop() {
+  int64_t tick_ms = 0;  // constant after open
+  {
+    base::ReaderLock lock(&state_->mu);
+    tick_ms = state_->attributor.options().close_tick_ms;
+  }
+  const bool ticks = tick_ms > 0 && hooks_.log_control != nullptr;
+  auto last_batch = std::chrono::steady_clock::now();
   while (true) {
     Batch batch;
+    bool idle = false;
     {
       base::MutexLock lock(&queue_mu_);
-      while (!stop_ && queue_.empty()) {
-        queue_cv_.Wait(&queue_mu_);
+      while (!stop_ && queue_.empty() && !idle) {
+        if (!ticks) {
+          queue_cv_.Wait(&queue_mu_);
+        } else if (!queue_cv_.WaitUntil(&queue_mu_, std::chrono::steady_clock::now() +
+                                                        std::chrono::milliseconds(tick_ms))) {
+          idle = queue_.empty() && !stop_;
+        }
       }
-      if (queue_.empty()) {
+      if (queue_.empty() && !idle) {
         return;  // stop_ and drained
       }
-      batch = std::move(queue_.front());
-      queue_.pop_front();
+      if (!idle) {
+        batch = std::move(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    if (idle) {
+      MaybeClose(std::chrono::steady_clock::now() - last_batch);
+      continue;
     }
     for (size_t i = 0; i < batch.events.size(); ++i) {
       ApplyOne(batch.events[i], batch.first_seq + i, batch.acked, i + 1 == batch.events.size());
     }
+    last_batch = std::chrono::steady_clock::now();
     { base::MutexLock lock(&applied_mu_); }
     applied_cv_.NotifyAll();
+  }
+}
+
+void Learner::MaybeClose(std::chrono::steady_clock::duration idle) {
+  std::optional<Event> record;
+  {
+    base::ReaderLock lock(&state_->mu);
+    record = state_->attributor.CloseRecordDue(
+        std::chrono::duration_cast<std::chrono::milliseconds>(idle).count());
+  }
+  if (record) {
+    // Applied when it comes back through the queue. A refused write (read-only, disk full,
+    // closing) closes nothing: the next tick tries again.
+    (void)hooks_.log_control(std::move(*record));
   }
 }
 
@@ -90,7 +129,7 @@ void Learner::ApplyOne(const Event& event, uint64_t seq,
   LearnedState::Applied applied;
   {
     base::WriterLock lock(&state_->mu);
-    applied = state_->Apply(event);
+    applied = state_->Apply(event, seq);
     freshness_.Add(MsSince(acked));
     // Under the lock (a snapshot's sequence number must match its state), and after the
     // freshness sample, so a reader that saw `seq` applied also sees its sample.
@@ -103,8 +142,8 @@ void Learner::ApplyOne(const Event& event, uint64_t seq,
     hooks_.item_changed(applied.item);
   }
   const bool due = TrendingDue(seq, event);
-  trending_pending_ = trending_pending_ || (due && IsControl(event));
-  if ((due && !IsControl(event)) || (trending_pending_ && last_in_batch)) {
+  trending_pending_ = trending_pending_ || (due && CatalogRecord(event));
+  if ((due && !CatalogRecord(event)) || (trending_pending_ && last_in_batch)) {
     state_->RebuildTrending(options_);  // reads the catalogue unlocked (this thread writes it)
     trending_pending_ = false;
   }

@@ -8,6 +8,11 @@
 //                lists, rebuilt on a deterministic schedule): WaitForApplied waits on it.
 // After each event it calls the hooks: `item_changed` (the vector indexer marks the item) and
 // `applied` (the engine's automatic snapshots), both on the learner thread.
+// The periodic close (doc/loop.md, "Closing"): when no batch arrived for loop.close_tick_ms of
+// wall time and an open impression's window passed at (the attributor's clock + that idle
+// time), the learner logs a `$impression.close` record at that time through `log_control`
+// and applies it like any record (in log order, so recovery closes the same lists at the same
+// point). Nothing is logged while nothing is due, or when the log refuses writes.
 //
 // Threads: Enqueue from the ingest side (under its lock, so batches arrive in log order);
 // WaitForApplied and the accessors from any thread; the hooks run on the learner thread.
@@ -44,6 +49,8 @@ class Learner {
   struct Hooks {
     std::function<void(ItemIdx)> item_changed;  // an item's vectors may have moved
     std::function<void(uint64_t)> applied;      // the event with this seq is applied and visible
+    // Logs a control record (the periodic close); null: no periodic close.
+    std::function<Result<uint64_t>(Event)> log_control;
   };
 
   Learner(LearnedState* state, const PipelineOptions& options, MessageLog* messages);
@@ -52,10 +59,10 @@ class Learner {
   Learner& operator=(const Learner&) = delete;
 
   // Whether the trending lists are due after applying `seq` (a deterministic schedule: every
-  // control record, and every max(1, min(1000, seq / 10)) events). Within one logged batch the
-  // rebuild a control record asks for waits for the batch's last record (Engine::PutItems logs
-  // up to 1,000 item puts as one batch: one rebuild, not one per item), and the batch's records
-  // become visible together after it.
+  // catalogue control record (not impressions), and every max(1, min(1000, seq / 10)) records).
+  // Within one logged batch the rebuild a control record asks for waits for the batch's last record
+  // (Engine::PutItems logs up to 1,000 item puts as one batch: one rebuild, not one per item), and
+  // the batch's records become visible together after it.
   static bool TrendingDue(uint64_t seq, const Event& event);
 
   // Recovery, before Start: applies one logged record (no lock needed: no other thread runs).
@@ -76,6 +83,8 @@ class Learner {
 
  private:
   void Loop();
+  // The periodic close after `idle` of wall time without a batch.
+  void MaybeClose(std::chrono::steady_clock::duration idle);
   void ApplyOne(const Event& event, uint64_t seq, std::chrono::steady_clock::time_point acked,
                 bool last_in_batch);
 
