@@ -38,10 +38,26 @@ Result<eval::OpeOptions> ParseOpeOptions(const Flags& flags) {
   return options;
 }
 
+// --config FILE: the server's configuration (doc/config.md) shapes the replay as it shaped the
+// logging server: pipeline, loop (attribution window, reward weights), user history, event types.
+Result<EngineOptions> EngineOptionsOf(const Flags& flags) {
+  if (!flags.Has("config"))
+    return EngineOptions{};
+  server::ServeConfig config;
+  FLYWHEEL_RETURN_IF_ERROR(config.MergeFile(flags.Get("config")));
+  FLYWHEEL_RETURN_IF_ERROR(
+      config.MergeText("data_dir", {flags.Get("data-dir")}, server::ConfigSource::kFlag));
+  Result<server::ServeSettings> settings = config.Build();
+  if (!settings.ok())
+    return settings.status().WithPrefix("ope: --config");
+  return settings->engine;
+}
+
 Result<OpeReplayOptions> ParseReplayOptions(const Flags& flags) {
   OpeReplayOptions options;
   if (!flags.Has("data-dir"))
     return Status::InvalidArgument("ope: --data-dir is required");
+  FLYWHEEL_ASSIGN_OR_RETURN(options.engine, EngineOptionsOf(flags));
   options.engine.data_dir = flags.Get("data-dir");
   options.policies = flags.GetAll("policy");
   if (options.policies.empty()) {

@@ -51,6 +51,8 @@ TEST(OpeCliTest, BadArgumentsGiveOneLineReasonAndExitTwo) {
       {"ope --data-dir " + data + " --policy greedy --models pop,magic", "unknown model 'magic'",
        2},
       {"ope --data-dir " + data + " --policy greedy extra", "unexpected argument 'extra'", 2},
+      {"ope --data-dir " + data + " --policy greedy --config " + dir.path() + "/none.json",
+       "cannot read", 1},
       {"ope --data-dir " + dir.path() + "/none --policy greedy", "not a Flywheel data directory",
        1},
   };
