@@ -317,6 +317,7 @@ int Usage(FILE* out) {
       "  import-items  import a catalogue (CSV or JSON Lines) into a server or data directory\n"
       "  backup    a consistent copy of a (live) data directory (doc/operations.md)\n"
       "  repair    recover a damaged data directory into a new one, listing what was lost\n"
+      "  ope       off-policy evaluation of target policies on the logged impressions\n"
       "  models    list the models and their parameters (--markdown: doc/params.md tables)\n"
       "  version   print the version\n\n"
       "Run 'flywheel <command> --help' for the flags of a command.\n",
@@ -373,6 +374,9 @@ int main(int argc, char** argv) {
     if (command == "repair") {
       return cli::RepairMain(argc, argv);
     }
+    if (command == "ope") {
+      return cli::OpeMain(argc, argv);
+    }
     if (command == "version" || command == "--version") {
       std::printf("flywheel 0.1.0\n");
       return 0;
@@ -386,7 +390,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "flywheel: unknown command '%s' (commands: eval, demo, generate, ingest, inspect, "
-               "snapshot, pretrain, serve, replay, import-items, backup, repair, models, version; "
+               "snapshot, pretrain, serve, replay, import-items, backup, repair, ope, models, version; "
                "see flywheel "
                "--help)\n",
                command.c_str());
