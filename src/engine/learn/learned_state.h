@@ -26,9 +26,9 @@
 #include "data/id_map.h"
 #include "engine/learn/catalog.h"
 #include "engine/learn/trending.h"
+#include "engine/loop/attribution.h"
 #include "engine/loop/impression_learner.h"
 #include "engine/loop/reward_ranker.h"
-#include "engine/loop/attribution.h"
 #include "engine/store/snapshot_file.h"
 #include "model/recommender.h"
 #include "model/user_state.h"
@@ -106,6 +106,10 @@ class LearnedState {
   // Both, in the order the Attributor calls them (addresses only: stable for the state's life).
   std::vector<ImpressionListener*> learning_listeners() NO_THREAD_SAFETY_ANALYSIS {
     return {&impression_learner, &reward_ranker};
+  }
+  // The reranker of policy "reward" (its Rerank runs under mu shared, in the serving stages).
+  const CandidateReranker* reward_reranker() const NO_THREAD_SAFETY_ANALYSIS {
+    return &reward_ranker;
   }
 
  private:

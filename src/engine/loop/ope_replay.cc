@@ -70,7 +70,7 @@ OpeTargetView TargetView(const LearnedState& state, const PipelineOptions& pipel
                          nullptr,
                          pipeline,
                          state.types(),
-                         nullptr};
+                         state.reward_reranker()};
   ServeRequest request;
   request.user = state.user_ids.Find(impression.user).value_or(kNoUser);
   request.state = &state.users.Find(request.user);

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/random.h"
+#include "engine/serve/pipeline.h"
 
 namespace flywheel::engine {
 namespace {
@@ -346,6 +347,11 @@ Status RewardRanker::Load(base::ByteReader* in) {
     users_[u] = r;
   }
   return Status::Ok();
+}
+
+void RewardRanker::Rerank(const ServeContext& ctx, const ServeRequest& request,
+                          std::vector<ServeItem>* items) const {
+  Rerank(ctx.catalog, request, items);
 }
 
 }  // namespace flywheel::engine

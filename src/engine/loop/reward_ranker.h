@@ -37,6 +37,7 @@
 #include "base/serial.h"
 #include "engine/learn/catalog.h"
 #include "engine/loop/closed_impression.h"
+#include "engine/serve/policy.h"
 #include "engine/serve/request.h"
 #include "model/recommender.h"
 #include "model/user_state.h"
@@ -64,7 +65,7 @@ struct RewardFeatures {
   std::vector<uint32_t> buckets;  // indices into the hashed table
 };
 
-class RewardRanker : public ImpressionListener {
+class RewardRanker : public ImpressionListener, public CandidateReranker {
  public:
   explicit RewardRanker(RewardRankerOptions options = {});
 
@@ -85,6 +86,9 @@ class RewardRanker : public ImpressionListener {
   // each item's `score` to the predicted P(reward > 0). Reads the catalogue for item features.
   void Rerank(const Catalog& catalog, const ServeRequest& request,
               std::vector<ServeItem>* items) const;
+  // CandidateReranker (serve/policy.h): the same, for the policy stage.
+  void Rerank(const ServeContext& ctx, const ServeRequest& request,
+              std::vector<ServeItem>* items) const override;
 
   // The features of `item` for `user` (attributes: the user's, may be null) with score feature
   // `z` and position feature `position` (log2(1 + position); 0 when serving) at `now_ms`.

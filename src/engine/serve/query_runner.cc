@@ -7,7 +7,12 @@ namespace flywheel::engine {
 QueryRunner::QueryRunner(const LearnedState* state, const Learner* learner,
                          const VectorIndexer* indexer, const PipelineOptions& options,
                          const LoopOptions& loop)
-    : state_(state), learner_(learner), indexer_(indexer), options_(options), loop_(loop) {
+    : state_(state),
+      learner_(learner),
+      indexer_(indexer),
+      options_(options),
+      loop_(loop),
+      reranker_(state->reward_reranker()) {
   Result<std::vector<PolicyArm>> arms = ParsePolicyArms(loop.policy);
   arms_ = arms.ok() ? std::move(arms).value() : std::vector<PolicyArm>{PolicyArm{}};
 }
@@ -87,8 +92,8 @@ Result<size_t> QueryRunner::CheckQuery(const RecommendQuery& query) const {
 }
 
 RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which,
-                                       const model::UserState* state,
-                                       const PolicyChoice& policy, TimestampMs* request_ms) const {
+                                       const model::UserState* state, const PolicyChoice& policy,
+                                       TimestampMs* request_ms) const {
   RecommendResult result;
   result.model = state_->specs()[which].name;
   result.policy = policy.spec.Canonical();
