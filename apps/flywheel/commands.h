@@ -22,6 +22,7 @@ int ModelsMain(int argc, char** argv);
 int ImportItemsMain(int argc, char** argv);  // import_command.cc
 int BackupMain(int argc, char** argv);       // backup_command.cc
 int RepairMain(int argc, char** argv);       // repair_command.cc
+int SimulateMain(int argc, char** argv);     // simulate_command.cc
 
 // The one parser of --models a,b and --param a.k=v (model::ParseModelSpecs), for every
 // subcommand: model specs, empty when --models is absent (ingest/serve: the data directory's

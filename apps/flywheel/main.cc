@@ -317,6 +317,7 @@ int Usage(FILE* out) {
       "  import-items  import a catalogue (CSV or JSON Lines) into a server or data directory\n"
       "  backup    a consistent copy of a (live) data directory (doc/operations.md)\n"
       "  repair    recover a damaged data directory into a new one, listing what was lost\n"
+      "  simulate  play simulated users against a server: reward, CTR, regret (simulate.md)\n"
       "  models    list the models and their parameters (--markdown: doc/params.md tables)\n"
       "  version   print the version\n\n"
       "Run 'flywheel <command> --help' for the flags of a command.\n",
@@ -372,6 +373,9 @@ int main(int argc, char** argv) {
     }
     if (command == "repair") {
       return cli::RepairMain(argc, argv);
+    }
+    if (command == "simulate") {
+      return cli::SimulateMain(argc, argv);
     }
     if (command == "version" || command == "--version") {
       std::printf("flywheel 0.1.0\n");
