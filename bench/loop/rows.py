@@ -23,13 +23,14 @@ def fmt(m, h):
 
 
 def ope(d, seeds, greedy_spec, boltz_spec):
-    truth_files = {greedy_spec: "truth-greedy", boltz_spec: "truth-boltzmann"}
+    # The targets in the order run.sh passes them: greedy on the other model, then Boltzmann.
+    truth_files = ["truth-greedy", "truth-boltzmann"]
+    labels = [greedy_spec, boltz_spec]
     stats = {}  # (target, estimator) -> list of (rel_err, covered, width)
     for s in range(1, seeds + 1):
         doc = load(f"{d}/ope-{s}.json")
-        log = load(f"{d}/log-{s}.json")
-        for t in doc["targets"]:
-            truth = load(f"{d}/{truth_files[t['policy']]}-{s}.json")["overall"]["reward_per_list"]
+        for n, t in enumerate(doc["targets"]):
+            truth = load(f"{d}/{truth_files[n]}-{s}.json")["overall"]["reward_per_list"]
             for name, e in t["estimators"].items():
                 v = e["values"]["reward"]
                 if v["value"] is None:
@@ -37,8 +38,9 @@ def ope(d, seeds, greedy_spec, boltz_spec):
                 rel = abs(v["value"] - truth) / truth if truth else float("nan")
                 cov = v["low"] is not None and v["low"] <= truth <= v["high"]
                 width = (v["high"] - v["low"]) if v["low"] is not None else float("nan")
-                stats.setdefault((t["policy"], name), []).append((rel, cov, width / truth))
+                stats.setdefault((labels[n], name), []).append((rel, cov, width / truth))
         lists = doc["lists"]
+    print(f"logging: epsilon:0.1, {statistics.mean(load(f'{d}/log-{s}.json')['overall']['reward_per_list'] for s in range(1, seeds + 1)):.4f} reward per list")
     print(f"| target | estimator | mean rel. error | max rel. error | 95% CI coverage | "
           f"mean CI width / truth | seeds | lists/seed |")
     print("|---|---|---|---|---|---|---|---|")
