@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -218,6 +219,12 @@ Result<std::unique_ptr<sim::SimTarget>> OpenTarget(const Flags& flags, uint64_t 
   }
   EngineOptions options;
   options.data_dir = flags.Get("data-dir");
+  std::error_code ec;
+  if (!options.data_dir.empty() && std::filesystem::exists(options.data_dir, ec) &&
+      !std::filesystem::is_empty(options.data_dir, ec)) {
+    return Status::InvalidArgument("simulate: --data-dir " + options.data_dir +
+                                   " is not empty (a simulation starts from a new directory)");
+  }
   options.durability = "interval:1000";
   FLYWHEEL_ASSIGN_OR_RETURN(options.models, ParseModelSpecs(flags));
   options.loop.seed = seed;  // reproducible recommendation ids and policy draws

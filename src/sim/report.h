@@ -31,12 +31,16 @@ struct PeriodStats {
   std::unordered_set<int> distinct_shown;
 
   // Derived.
-  double ctr() const { return shown > 0 ? static_cast<double>(clicks) / shown : 0.0; }
+  double ctr() const {
+    return shown > 0 ? static_cast<double>(clicks) / static_cast<double>(shown) : 0.0;
+  }
   double list_ctr() const {
-    return requests > 0 ? static_cast<double>(lists_clicked) / requests : 0.0;
+    return requests > 0 ? static_cast<double>(lists_clicked) / static_cast<double>(requests) : 0.0;
   }
   double coverage() const {
-    return catalogue > 0 ? static_cast<double>(distinct_shown.size()) / catalogue : 0.0;
+    return catalogue > 0
+               ? static_cast<double>(distinct_shown.size()) / static_cast<double>(catalogue)
+               : 0.0;
   }
   double regret() const { return oracle_expected_reward - expected_reward; }
   nlohmann::json ToJson() const;
@@ -72,7 +76,7 @@ class FirstClickTracker {
 
 nlohmann::json SummaryToJson(const FirstClickTracker::Summary& summary);
 
-struct Report {
+struct Report {  // NOLINT(bugprone-exception-escape)
   nlohmann::json config;
   std::vector<PeriodStats> days;
   PeriodStats overall;

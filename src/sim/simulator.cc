@@ -290,7 +290,7 @@ Status Simulator::RunDay(int day, PeriodStats* stats) {
   // Poisson arrivals: exponential gaps of mean day / rate; each arrival a uniform user.
   base::Rng arrivals = Stream(options_.seed, kArrivalStream, static_cast<uint64_t>(day));
   const double gap_ms = static_cast<double>(kDayMs) / options_.requests_per_day;
-  double t = day_start + arrivals.Exponential(gap_ms);
+  double t = static_cast<double>(day_start) + arrivals.Exponential(gap_ms);
   while (t < static_cast<double>(day_start + kDayMs)) {
     const int user = static_cast<int>(arrivals.Uniform(world_.num_users()));
     FLYWHEEL_RETURN_IF_ERROR(RunRequest(next_request_++, user, static_cast<TimestampMs>(t), stats));

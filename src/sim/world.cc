@@ -51,8 +51,8 @@ World World::Synthetic(const WorldOptions& options, uint64_t seed) {
   return world;
 }
 
-World::World(WorldOptions options, std::vector<SimUser> users, std::vector<SimItem> items)
-    : options_(std::move(options)), users_(std::move(users)), items_(std::move(items)) {
+World::World(const WorldOptions& options, std::vector<SimUser> users, std::vector<SimItem> items)
+    : options_(options), users_(std::move(users)), items_(std::move(items)) {
   options_.users = static_cast<int>(users_.size());
   options_.items = static_cast<int>(items_.size());
   if (!users_.empty()) {

@@ -63,7 +63,7 @@ class World {
   static World Synthetic(const WorldOptions& options, uint64_t seed);
   // A world from given vectors (semi-synthetic mode); options.users/items/dim are taken from
   // the vectors.
-  World(WorldOptions options, std::vector<SimUser> users, std::vector<SimItem> items);
+  World(const WorldOptions& options, std::vector<SimUser> users, std::vector<SimItem> items);
 
   const WorldOptions& options() const { return options_; }
   int num_users() const { return static_cast<int>(users_.size()); }

@@ -69,6 +69,10 @@ TEST(SimulateE2eTest, InProcessKeepsItsDataDirectory) {
   EXPECT_TRUE(std::filesystem::exists(dir + "/data/engine.json"));
   const RunResult inspect = RunCli("inspect --data-dir " + dir + "/data");
   EXPECT_EQ(inspect.exit_code, 0) << inspect.output;
+  // A simulation starts from a new directory.
+  const RunResult again = RunCli("simulate --in-process --data-dir " + dir + "/data" + kSmall);
+  EXPECT_EQ(again.exit_code, 2) << again.output;
+  EXPECT_NE(again.output.find("not empty"), std::string::npos) << again.output;
 }
 
 TEST(SimulateE2eTest, FlagsAreStrict) {
