@@ -23,6 +23,7 @@ int ImportItemsMain(int argc, char** argv);  // import_command.cc
 int BackupMain(int argc, char** argv);       // backup_command.cc
 int RepairMain(int argc, char** argv);       // repair_command.cc
 int OpeMain(int argc, char** argv);          // ope_command.cc
+int SimulateMain(int argc, char** argv);     // simulate_command.cc
 
 // The one parser of --models a,b and --param a.k=v (model::ParseModelSpecs), for every
 // subcommand: model specs, empty when --models is absent (ingest/serve: the data directory's

@@ -318,6 +318,7 @@ int Usage(FILE* out) {
       "  backup    a consistent copy of a (live) data directory (doc/operations.md)\n"
       "  repair    recover a damaged data directory into a new one, listing what was lost\n"
       "  ope       off-policy evaluation of target policies on the logged impressions\n"
+      "  simulate  play simulated users against a server: reward, CTR, regret (simulate.md)\n"
       "  models    list the models and their parameters (--markdown: doc/params.md tables)\n"
       "  version   print the version\n\n"
       "Run 'flywheel <command> --help' for the flags of a command.\n",
@@ -376,6 +377,9 @@ int main(int argc, char** argv) {
     }
     if (command == "ope") {
       return cli::OpeMain(argc, argv);
+    }
+    if (command == "simulate") {
+      return cli::SimulateMain(argc, argv);
     }
     if (command == "version" || command == "--version") {
       std::printf("flywheel 0.1.0\n");

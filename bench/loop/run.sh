@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The loop benchmarks of issue 16 (bench/results/loop.md): each target is one command printing
+# its row, all through `flywheel simulate --in-process` (doc/simulate.md) and `flywheel ope`.
+#   bench/loop/run.sh [--quick] ROW...     ROW: ope impressions exploration reward overhead all
+# --quick: small settings for CI (a few seeds, small worlds, a few days); the full settings are
+# the issue's (>= 100k impressions, 50 seeds, 30 days). Output: out/loop/<row>/*.json and one
+# table row per target on stdout. Release build: build/release/bin/flywheel (BIN=... to change).
+# Knobs (environment): MODEL (bpr), SEEDS, USERS, ITEMS, RPD (requests per day), DAYS.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bin="${BIN:-build/release/bin/flywheel}"
+quick=0
+rows=()
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    all) rows+=(ope impressions exploration reward overhead) ;;
+    ope|impressions|exploration|reward|overhead) rows+=("$arg") ;;
+    *) echo "usage: $0 [--quick] ope|impressions|exploration|reward|overhead|all ..." >&2; exit 2 ;;
+  esac
+done
+[[ ${#rows[@]} -gt 0 ]] || rows=(ope impressions exploration reward overhead)
+out=out/loop
+mkdir -p "$out"
+model="${MODEL:-bpr}"
+if [[ $quick == 1 ]]; then
+  seeds="${SEEDS:-3}"; users="${USERS:-300}"; items="${ITEMS:-300}"; rpd="${RPD:-2000}"
+  days="${DAYS:-5}"; ope_rpd="${OPE_RPD:-2000}"; ope_days="${OPE_DAYS:-5}"
+else
+  seeds="${SEEDS:-50}"; users="${USERS:-2000}"; items="${ITEMS:-2000}"; rpd="${RPD:-5000}"
+  days="${DAYS:-30}"; ope_rpd="${OPE_RPD:-10000}"; ope_days="${OPE_DAYS:-10}"  # 100k lists
+fi
+py=bench/loop/rows.py
+
+sim() {  # json args...: one in-process simulation, its report in json
+  local json=$1
+  shift
+  echo "   simulate $*" >&2
+  "$bin" simulate --in-process --models "$model" ${PARAMS:-} --users "$users" \
+    --items "$items" --json "$json" "$@" > /dev/null
+}
+
+row_ope() {
+  # Logging: epsilon 0.1 over ope_rpd x ope_days lists; targets: greedy on another model, and
+  # boltzmann on the logging model. Truth: each target run on-policy, same seed and traffic.
+  local dir=$out/ope other="${OPE_OTHER_MODEL:-itemknn}" temp="${OPE_TEMPERATURE:-0.5}"
+  mkdir -p "$dir"
+  for seed in $(seq 1 "$seeds"); do
+    rm -rf "$dir/data-$seed"
+    sim "$dir/log-$seed.json" --seed "$seed" --days "$ope_days" --requests-per-day "$ope_rpd" \
+      --policy epsilon:0.1 --data-dir "$dir/data-$seed"
+    "$bin" ope --data-dir "$dir/data-$seed" --models "$model,$other" \
+      --policy "$other:greedy" --policy "$model:boltzmann:$temp" --json "$dir/ope-$seed.json" \
+      > /dev/null
+    model=$other sim "$dir/truth-greedy-$seed.json" --seed "$seed" --days "$ope_days" \
+      --requests-per-day "$ope_rpd" --policy greedy
+    sim "$dir/truth-boltzmann-$seed.json" --seed "$seed" --days "$ope_days" \
+      --requests-per-day "$ope_rpd" --policy "boltzmann:$temp"
+    rm -rf "$dir/data-$seed"
+  done
+  python3 "$py" ope "$dir" "$seeds" "$other:greedy" "$model:boltzmann:$temp"
+}
+
+row_impressions() {
+  local dir=$out/impressions
+  mkdir -p "$dir"
+  for seed in $(seq 1 "$seeds"); do
+    sim "$dir/on-$seed.json" --seed "$seed" --days "$days" --requests-per-day "$rpd" \
+      --loop learn_from_impressions=true
+    sim "$dir/off-$seed.json" --seed "$seed" --days "$days" --requests-per-day "$rpd" \
+      --loop learn_from_impressions=false
+  done
+  python3 "$py" impressions "$dir" "$seeds"
+}
+
+row_exploration() {
+  local dir=$out/exploration policy="${EXPLORE_POLICY:-epsilon:0.1}"
+  mkdir -p "$dir"
+  for seed in $(seq 1 "$seeds"); do
+    for p in greedy "$policy"; do
+      sim "$dir/${p//:/_}-$seed.json" --seed "$seed" --days "$days" --requests-per-day "$rpd" \
+        --new-items-per-day 10% --policy "$p"
+    done
+  done
+  python3 "$py" exploration "$dir" "$seeds" greedy "${policy//:/_}"
+}
+
+row_reward() {
+  local dir=$out/reward
+  mkdir -p "$dir"
+  for seed in $(seq 1 "$seeds"); do
+    for p in greedy reward; do
+      model=${REWARD_MODEL:-sasrec} sim "$dir/$p-$seed.json" --seed "$seed" --days "$days" \
+        --requests-per-day "$rpd" --policy "$p"
+    done
+  done
+  python3 "$py" reward "$dir" "$seeds"
+}
+
+row_overhead() {
+  local dir=$out/overhead
+  mkdir -p "$dir"
+  for seed in $(seq 1 "$seeds"); do
+    sim "$dir/with-$seed.json" --seed "$seed" --days "$days" --requests-per-day "$rpd"
+    sim "$dir/without-$seed.json" --seed "$seed" --days "$days" --requests-per-day "$rpd" \
+      --no-impressions
+  done
+  python3 "$py" overhead "$dir" "$seeds"
+}
+
+for row in "${rows[@]}"; do
+  echo "== $row (quick=$quick seeds=$seeds users=$users items=$items model=$model)" >&2
+  start=$(date +%s)
+  "row_$row"
+  echo "   ($(( $(date +%s) - start )) s)" >&2
+done
