@@ -392,11 +392,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "flywheel: internal error: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr,
-               "flywheel: unknown command '%s' (commands: eval, demo, generate, ingest, inspect, "
-               "snapshot, pretrain, serve, replay, import-items, backup, repair, ope, models, version; "
-               "see flywheel "
-               "--help)\n",
-               command.c_str());
+  std::fprintf(
+      stderr,
+      "flywheel: unknown command '%s' (commands: eval, demo, generate, ingest, inspect, "
+      "snapshot, pretrain, serve, replay, import-items, backup, repair, ope, models, version; "
+      "see flywheel "
+      "--help)\n",
+      command.c_str());
   return 2;
 }
