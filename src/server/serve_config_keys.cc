@@ -145,7 +145,7 @@ std::vector<ConfigKeySpec> ModelAndPipelineKeys() {
 std::vector<ConfigKeySpec> LoopKeys() {
   // clang-format off
   return {
-      {"loop.attribution_window_ms", T::kInt, "1800000", 1000, 2592000000, "", "",
+      {"loop.attribution_window_ms", T::kInt, "1800000", 1, 2592000000, "", "",
        "outcomes are joined to an impression within this much event time after it was shown; "
        "also the longest a served list stays in the served-list cache"},
       {"loop.default_reward", T::kDouble, "0", -1e6, 1e6, "", "",

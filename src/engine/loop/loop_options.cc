@@ -47,8 +47,8 @@ Status CheckRewardWeights(const std::string& spec) {
 
 Status ValidateLoopOptions(const LoopOptions& o) {
   constexpr int64_t kMaxWindowMs = 30LL * 24 * 3600 * 1000;
-  if (o.attribution_window_ms < 1000 || o.attribution_window_ms > kMaxWindowMs) {
-    return Bad("attribution_window_ms", "must be in 1000..2592000000 (1 s to 30 days), got " +
+  if (o.attribution_window_ms < 1 || o.attribution_window_ms > kMaxWindowMs) {
+    return Bad("attribution_window_ms", "must be in 1..2592000000 (1 ms to 30 days), got " +
                                             std::to_string(o.attribution_window_ms));
   }
   if (!std::isfinite(o.default_reward)) {
