@@ -130,13 +130,15 @@ Result<ServedList> HttpTarget::Recommend(const RequestSpec& request) {
 }
 
 Status HttpTarget::RecordImpression(const std::string& user, const ServedList& list,
-                                    TimestampMs /*ts_ms*/) {
+                                    TimestampMs ts_ms) {
   if (list.recommendation_id.empty() || list.impression_recorded) {
     counters_.impressions_unsupported += list.recommendation_id.empty() ? 1 : 0;
     return Status::Ok();
   }
-  // The server takes the served list's request time as the impression's time.
-  const nlohmann::json body = {{"user", user}, {"recommendation_id", list.recommendation_id}};
+  // The simulated time it was shown (the server's default, the served list's request time, is
+  // its last event time: earlier than the simulated request by up to the arrival gap).
+  const nlohmann::json body = {
+      {"user", user}, {"recommendation_id", list.recommendation_id}, {"ts", ts_ms}};
   ++counters_.impression_calls;
   FLYWHEEL_ASSIGN_OR_RETURN(client::Response response,
                             Call("POST", "/v1/impressions", body.dump()));
