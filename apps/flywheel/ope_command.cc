@@ -41,22 +41,25 @@ Result<eval::OpeOptions> ParseOpeOptions(const Flags& flags) {
 // --config FILE: the server's configuration (doc/config.md) shapes the replay as it shaped the
 // logging server: pipeline, loop (attribution window, reward weights), user history, event types.
 Result<EngineOptions> EngineOptionsOf(const Flags& flags) {
-  if (!flags.Has("config"))
+  if (!flags.Has("config")) {
     return EngineOptions{};
+  }
   server::ServeConfig config;
   FLYWHEEL_RETURN_IF_ERROR(config.MergeFile(flags.Get("config")));
   FLYWHEEL_RETURN_IF_ERROR(
       config.MergeText("data_dir", {flags.Get("data-dir")}, server::ConfigSource::kFlag));
   Result<server::ServeSettings> settings = config.Build();
-  if (!settings.ok())
+  if (!settings.ok()) {
     return settings.status().WithPrefix("ope: --config");
+  }
   return settings->engine;
 }
 
 Result<OpeReplayOptions> ParseReplayOptions(const Flags& flags) {
   OpeReplayOptions options;
-  if (!flags.Has("data-dir"))
+  if (!flags.Has("data-dir")) {
     return Status::InvalidArgument("ope: --data-dir is required");
+  }
   FLYWHEEL_ASSIGN_OR_RETURN(options.engine, EngineOptionsOf(flags));
   options.engine.data_dir = flags.Get("data-dir");
   options.policies = flags.GetAll("policy");
@@ -64,11 +67,13 @@ Result<OpeReplayOptions> ParseReplayOptions(const Flags& flags) {
     return Status::InvalidArgument("ope: --policy is required (e.g. --policy greedy)");
   }
   FLYWHEEL_ASSIGN_OR_RETURN(std::vector<ModelSpec> models, ParseModelSpecs(flags));
-  if (flags.Has("models"))
+  if (flags.Has("models")) {
     options.engine.models = std::move(models);
+  }
   FLYWHEEL_ASSIGN_OR_RETURN(const int64_t k, flags.GetInt("k"));
-  if (k < 0 || k > 1000)
+  if (k < 0 || k > 1000) {
     return Status::InvalidArgument("ope: --k must be in [0, 1000]");
+  }
   options.k = static_cast<size_t>(k);
   FLYWHEEL_ASSIGN_OR_RETURN(const int64_t seed, flags.GetInt("seed"));
   options.seed = static_cast<uint64_t>(seed);
@@ -100,8 +105,9 @@ Status RunOpe(const Flags& flags) {
     doc["data_dir"] = replay.engine.data_dir;
     std::ofstream out(flags.Get("json"), std::ios::trunc);
     out << doc.dump(2) << "\n";
-    if (!out.good())
+    if (!out.good()) {
       return Status::IoError("ope: cannot write --json " + flags.Get("json"));
+    }
   }
   return Status::Ok();
 }

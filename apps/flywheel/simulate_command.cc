@@ -118,12 +118,12 @@ Result<sim::WorldOptions> ParseWorld(const Flags& flags) {
 Result<int> ParseNewItems(const std::string& text, int catalogue) {
   const bool percent = !text.empty() && text.back() == '%';
   auto value = base::ParseDouble(percent ? text.substr(0, text.size() - 1) : text);
-  if (!value.ok() || !(*value >= 0) || (!percent && *value != static_cast<int64_t>(*value)) ||
-      *value > 1e7) {
+  if (!value.ok() || !(*value >= 0) || (!percent && *value != std::floor(*value)) || *value > 1e7) {
     return Status::InvalidArgument(
         "simulate: --new-items-per-day must be a count or a percentage (e.g. 50 or 10%)");
   }
-  return static_cast<int>(percent ? std::llround(*value / 100.0 * catalogue) : *value);
+  const double count = percent ? std::round(*value / 100.0 * catalogue) : *value;
+  return static_cast<int>(count);
 }
 
 Result<sim::SimOptions> ParseSimOptions(const Flags& flags, int catalogue) {

@@ -61,8 +61,7 @@ Status ValidateLoopLearning(const LoopOptions& loop) {
   return ValidateRewardRankerOptions(RewardRankerOptionsFrom(loop));
 }
 
-ImpressionLearner::ImpressionLearner(ImpressionLearnerOptions options)
-    : options_(std::move(options)) {}
+ImpressionLearner::ImpressionLearner(ImpressionLearnerOptions options) : options_(options) {}
 
 double ImpressionLearner::Examination(uint32_t position) const {
   double clicks = 0;

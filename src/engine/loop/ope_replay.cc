@@ -100,8 +100,9 @@ OpeTargetView TargetView(const LearnedState& state, const PipelineOptions& pipel
   ServeResult result;
   if (RunPipelineWithPolicy(ctx, target.policy, &own, &result).ok()) {
     for (const ServeItem& item : result.items) {
-      if (item.item < state.item_ids.size())
+      if (item.item < state.item_ids.size()) {
         view.list.push_back(state.item_ids.external(item.item));
+      }
     }
   }
   return view;
@@ -124,8 +125,9 @@ void OpeCollector::OnClosed(const ClosedImpression& closed) {
   // report keeps reward 0, unclicked).
   size_t j = 0;
   for (OpeSlot& slot : list.slots) {
-    while (j < closed.slots.size() && closed.slots[j].position < slot.position)
+    while (j < closed.slots.size() && closed.slots[j].position < slot.position) {
       ++j;
+    }
     if (j < closed.slots.size() && closed.slots[j].position == slot.position) {
       slot.reward = closed.slots[j].reward;
       slot.clicked = closed.slots[j].clicked;

@@ -65,8 +65,9 @@ Result<uint64_t> LoadOldestSnapshot(const Directory& d, uint64_t first_log_seq, 
   std::reverse(seqs.begin(), seqs.end());  // oldest first
   std::string last_error = "no snapshot";
   for (const uint64_t seq : seqs) {
-    if (first_log_seq > seq + 1)
+    if (first_log_seq > seq + 1) {
       continue;  // the log no longer holds what follows it
+    }
     const std::string name = engine::SnapshotFileName(seq);
     std::string bytes;
     Status st = io::ReadFileToString(d.env, io::JoinPath(snapshot_dir, name), &bytes);
@@ -74,8 +75,9 @@ Result<uint64_t> LoadOldestSnapshot(const Directory& d, uint64_t first_log_seq, 
       Result<engine::SnapshotView> view = engine::DecodeSnapshot(bytes, name);
       st = view.ok() ? state->Load(*view, name) : view.status();
     }
-    if (st.ok())
+    if (st.ok()) {
       return seq;
+    }
     last_error = st.ToString();
     FLYWHEEL_RETURN_IF_ERROR(state->Reset());
   }
@@ -103,14 +105,17 @@ Result<Schedule> ReadImpressions(const Directory& d, uint64_t start) {
   wal::LogRecord record;
   while (true) {
     FLYWHEEL_ASSIGN_OR_RETURN(const bool more, reader->Next(&record));
-    if (!more)
+    if (!more) {
       break;
+    }
     ++s.records;
-    if (record.event.type != engine::kImpressionType)
+    if (record.event.type != engine::kImpressionType) {
       continue;
+    }
     Result<Impression> impression = engine::DecodeImpression(record.event);
-    if (!impression.ok())
+    if (!impression.ok()) {
       continue;  // the learner counts it as a bad record
+    }
     const uint64_t version = impression->model_version;
     const uint64_t at = version > start && version < record.seq ? version : record.seq - 1;
     s.after[at].push_back(record.seq);
@@ -136,8 +141,9 @@ void ShowTargets(const Schedule& s, uint64_t at, const std::vector<engine::OpeTa
                  const OpeReplayOptions& options, const LearnedState& state,
                  engine::OpeCollector* collector) REQUIRES_SHARED(state.mu) {
   auto it = s.after.find(at);
-  if (it == s.after.end())
+  if (it == s.after.end()) {
     return;
+  }
   for (const uint64_t seq : it->second) {
     const Impression& impression = s.impressions.at(seq);
     OpeList list = LoggedList(impression);
@@ -152,8 +158,9 @@ void ShowTargets(const Schedule& s, uint64_t at, const std::vector<engine::OpeTa
 void Show(const Schedule& s, uint64_t at, const std::vector<engine::OpeTarget>& targets,
           const OpeReplayOptions& options, const LearnedState& state,
           engine::OpeCollector* collector) {
-  if (!s.after.contains(at))
+  if (!s.after.contains(at)) {
     return;
+  }
   base::ReaderLock lock(&state.mu);
   ShowTargets(s, at, targets, options, state, collector);
 }
@@ -169,8 +176,9 @@ Result<OpeData> ReplayImpressions(const OpeReplayOptions& options) {
     std::vector<std::unique_ptr<model::Recommender>> probe;
     FLYWHEEL_RETURN_IF_ERROR(engine::CreateModels(models, &probe));
   }
-  if (options.policies.empty())
+  if (options.policies.empty()) {
     return Status::InvalidArgument("ope: no target policy");
+  }
   LearnedState state(models, d.types, options.engine.user_history, options.engine.loop);
   engine::OpeCollector collector;
   std::vector<engine::OpeTarget> targets;
@@ -202,14 +210,16 @@ Result<OpeData> ReplayImpressions(const OpeReplayOptions& options) {
   wal::LogRecord record;
   while (true) {
     FLYWHEEL_ASSIGN_OR_RETURN(const bool more, reader->Next(&record));
-    if (!more)
+    if (!more) {
       break;
+    }
     {
       base::WriterLock lock(&state.mu);
       state.Apply(record.event, record.seq);
     }
-    if (data.records++ == 0)
+    if (data.records++ == 0) {
       data.first_seq = record.seq;
+    }
     data.last_seq = record.seq;
     if (engine::Learner::TrendingDue(record.seq, record.event)) {
       state.RebuildTrending(options.engine.pipeline);
