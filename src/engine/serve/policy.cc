@@ -13,7 +13,6 @@
 namespace flywheel::engine {
 namespace {
 
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // What a non-greedy policy draws over for one request.
