@@ -165,7 +165,10 @@ TEST_F(LoopStateTest, SnapshotsKeepOpenListsAndOlderSnapshotsLoadWithoutThem) {
   }
   LearnedState b({ModelSpec{"pop", {}}}, EventTypeTable::Default(), 50);
   Collector other;
-  b.attributor.AddListener(&other);
+  {
+    base::WriterLock lock(&b.mu);
+    b.attributor.AddListener(&other);
+  }
   {
     const std::string bytes = EncodeSnapshot(seq_, sections);
     Result<SnapshotView> view = DecodeSnapshot(bytes, "s");
