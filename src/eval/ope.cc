@@ -55,12 +55,14 @@ Values ListValues(const OpeList& list, int hit_k) {
   Values v = {0, 0, 0, 0};
   for (const OpeSlot& s : list.slots) {
     v[kReward] += s.reward;
-    if (!s.clicked)
+    if (!s.clicked) {
       continue;
+    }
     v[kClicks] += 1;
     v[kCtr] = 1;
-    if (s.position < static_cast<uint32_t>(std::max(hit_k, 0)))
+    if (s.position < static_cast<uint32_t>(std::max(hit_k, 0))) {
       v[kHit] = 1;
+    }
   }
   return v;
 }
@@ -77,18 +79,21 @@ Prepared Prepare(const OpeData& data, const OpeOptions& options) {
     const OpeList& list = data.lists[i];
     p.fold[i] = static_cast<int>(base::Mix64(i) % static_cast<uint64_t>(folds));
     for (const OpeSlot& s : list.slots) {
-      if (!std::isfinite(s.reward))
+      if (!std::isfinite(s.reward)) {
         p.valid[i] = 0;
+      }
       p.slots[i].push_back({p.Intern(s.item), s.position, s.reward, s.clicked ? 1.0 : 0.0});
     }
     p.values[i] = ListValues(list, options.hit_k);
-    if (p.valid[i] == 0)
+    if (p.valid[i] == 0) {
       ++p.invalid;
+    }
   }
   for (const OpeList& list : data.lists) {
     for (const OpeTargetView& view : list.targets) {
-      for (const std::string& item : view.list)
+      for (const std::string& item : view.list) {
         p.Intern(item);
+      }
     }
   }
   return p;
@@ -110,8 +115,9 @@ RewardModels FitModels(const Prepared& p, const OpeOptions& options) {
     std::vector<RewardObservation> clicks;
     for (size_t i = 0; i < p.slots.size(); ++i) {
       // One fold: fit on everything (no cross-fitting).
-      if (p.valid[i] == 0 || (folds > 1 && p.fold[i] == f))
+      if (p.valid[i] == 0 || (folds > 1 && p.fold[i] == f)) {
         continue;
+      }
       for (const Slot& s : p.slots[i]) {
         rewards.push_back({s.item, s.position, s.reward});
         clicks.push_back({s.item, s.position, s.click});
@@ -126,16 +132,19 @@ RewardModels FitModels(const Prepared& p, const OpeOptions& options) {
 // Per-list contributions of one estimator and one value; summarised into an interval.
 OpeEstimate MeanEstimate(const std::vector<double>& x, double z) {
   OpeEstimate e;
-  if (x.empty())
+  if (x.empty()) {
     return e;
+  }
   double sum = 0;
-  for (double v : x)
+  for (double v : x) {
     sum += v;
+  }
   const double n = static_cast<double>(x.size());
   e.value = sum / n;
   double squares = 0;
-  for (double v : x)
+  for (double v : x) {
     squares += (v - e.value) * (v - e.value);
+  }
   e.std_error = x.size() > 1 ? std::sqrt(squares / (n - 1) / n) : kNaN;
   e.low = e.value - z * e.std_error;
   e.high = e.value + z * e.std_error;
@@ -173,8 +182,9 @@ OpeEstimatorResult Summarise(const std::string& name, const Contributions& c,
   OpeEstimatorResult r;
   r.name = name;
   for (size_t v = 0; v < kOpeValues; ++v) {
-    if (defined[v])
+    if (defined[v]) {
       r.values[v] = MeanEstimate(c.x[v], options.z);
+    }
   }
   r.lists = c.x[0].size();
   r.skipped = c.skipped;
@@ -191,16 +201,18 @@ std::vector<OpeEstimatorResult> ListLevel(const OpeData& data, const Prepared& p
   Contributions c;
   std::vector<Values> kept;
   for (size_t i = 0; i < data.lists.size(); ++i) {
-    if (p.valid[i] == 0)
+    if (p.valid[i] == 0) {
       continue;
+    }
     const OpeList& list = data.lists[i];
     const OpeTargetView* view = ViewOf(list, t);
     double ratio = 1;
     bool ok = view != nullptr && view->step.size() == list.slots.size();
     for (size_t s = 0; ok && s < list.slots.size(); ++s) {
       ok = PositiveProbability(list.slots[s].step) && FiniteProbability(view->step[s]);
-      if (ok)
+      if (ok) {
         ratio *= view->step[s] / list.slots[s].step;
+      }
     }
     if (!ok) {
       ++c.skipped;
@@ -209,8 +221,9 @@ std::vector<OpeEstimatorResult> ListLevel(const OpeData& data, const Prepared& p
     const double w = Cap(ratio, options.weight_cap, &c.capped);
     c.weights.push_back(w);
     kept.push_back(p.values[i]);
-    for (size_t v = 0; v < kOpeValues; ++v)
+    for (size_t v = 0; v < kOpeValues; ++v) {
       c.x[v].push_back(w * p.values[i][v]);
+    }
   }
   const std::array<bool, kOpeValues> all = {true, true, true, true};
   const double ess = Ess(c.weights, 1.0);
@@ -218,8 +231,9 @@ std::vector<OpeEstimatorResult> ListLevel(const OpeData& data, const Prepared& p
   OpeEstimatorResult snips = ips;
   snips.name = "snips";
   double weight_sum = 0;
-  for (double w : c.weights)
+  for (double w : c.weights) {
     weight_sum += w;
+  }
   const double n = static_cast<double>(c.weights.size());
   for (size_t v = 0; v < kOpeValues; ++v) {
     OpeEstimate& e = snips.values[v];
@@ -228,8 +242,9 @@ std::vector<OpeEstimatorResult> ListLevel(const OpeData& data, const Prepared& p
       continue;
     }
     double numerator = 0;
-    for (size_t i = 0; i < kept.size(); ++i)
+    for (size_t i = 0; i < kept.size(); ++i) {
       numerator += c.weights[i] * kept[i][v];
+    }
     e.value = numerator / weight_sum;
     // Delta method: the influence of list i is w_i (v_i - V) / mean(w).
     const double mean_w = weight_sum / n;
@@ -260,8 +275,9 @@ Values DirectValues(const Prepared& p, const RewardModels& m, const OpeTargetVie
     const double c = std::clamp(m.click[f].Predict(item, position), 0.0, 1.0);
     v[kClicks] += c;
     no_click *= 1 - c;
-    if (pos < static_cast<size_t>(std::max(options.hit_k, 0)))
+    if (pos < static_cast<size_t>(std::max(options.hit_k, 0))) {
       no_hit *= 1 - c;
+    }
   }
   v[kCtr] = 1 - no_click;
   v[kHit] = 1 - no_hit;
@@ -272,16 +288,18 @@ Values DirectValues(const Prepared& p, const RewardModels& m, const OpeTargetVie
 bool SlotWeights(const OpeList& list, const OpeTargetView& view, const OpeOptions& options,
                  std::vector<double>* weights, size_t* capped, size_t* total) {
   weights->clear();
-  if (view.marginal.size() != list.slots.size())
+  if (view.marginal.size() != list.slots.size()) {
     return false;
+  }
   for (size_t s = 0; s < list.slots.size(); ++s) {
     if (!PositiveProbability(list.slots[s].propensity) || !FiniteProbability(view.marginal[s])) {
       return false;
     }
     weights->push_back(view.marginal[s] / list.slots[s].propensity);
   }
-  for (double& w : *weights)
+  for (double& w : *weights) {
     w = Cap(w, options.weight_cap, capped);
+  }
   *total += weights->size();
   return true;
 }
@@ -298,8 +316,9 @@ std::vector<OpeEstimatorResult> SlotLevel(const OpeData& data, const Prepared& p
   std::vector<double> pi_weights;
   size_t slot_weights = 0;
   for (size_t i = 0; i < data.lists.size(); ++i) {
-    if (p.valid[i] == 0)
+    if (p.valid[i] == 0) {
       continue;
+    }
     const OpeList& list = data.lists[i];
     const OpeTargetView* view = ViewOf(list, t);
     if (view == nullptr) {
@@ -309,8 +328,9 @@ std::vector<OpeEstimatorResult> SlotLevel(const OpeData& data, const Prepared& p
     }
     const auto f = static_cast<size_t>(p.fold[i]);
     const Values direct = DirectValues(p, m, *view, p.fold[i], options);
-    for (size_t v = 0; v < kOpeValues; ++v)
+    for (size_t v = 0; v < kOpeValues; ++v) {
       dm.x[v].push_back(direct[v]);
+    }
     if (!SlotWeights(list, *view, options, &w, &ipips.capped, &slot_weights)) {
       ++ipips.skipped;
       continue;
@@ -361,10 +381,12 @@ OpeReport EstimateOpe(const OpeData& data, const OpeOptions& options) {
   report.invalid = p.invalid;
   Contributions logged;
   for (size_t i = 0; i < data.lists.size(); ++i) {
-    if (p.valid[i] == 0)
+    if (p.valid[i] == 0) {
       continue;
-    for (size_t v = 0; v < kOpeValues; ++v)
+    }
+    for (size_t v = 0; v < kOpeValues; ++v) {
       logged.x[v].push_back(p.values[i][v]);
+    }
   }
   report.logged = Summarise("logged", logged, {true, true, true, true},
                             static_cast<double>(logged.x[0].size()), options);

@@ -28,8 +28,9 @@ nlohmann::json EstimatorJson(const OpeEstimatorResult& e) {
 
 std::string Cell(const OpeEstimate& e) {
   char buf[64];
-  if (!std::isfinite(e.value))
+  if (!std::isfinite(e.value)) {
     return "-";
+  }
   if (!std::isfinite(e.low)) {
     std::snprintf(buf, sizeof(buf), "%.4f", e.value);
   } else {
@@ -39,8 +40,9 @@ std::string Cell(const OpeEstimate& e) {
 }
 
 std::string Pad(std::string s, size_t width) {
-  if (s.size() < width)
+  if (s.size() < width) {
     s.resize(width, ' ');
+  }
   return s + " ";
 }
 
@@ -48,8 +50,9 @@ std::string Header(const OpeOptions& options) {
   std::string line = Pad("estimator", 9);
   for (size_t v = 0; v < kOpeValues; ++v) {
     std::string name = kOpeValueNames[v];
-    if (v == 3)
+    if (v == 3) {
       name = "hr@" + std::to_string(options.hit_k);
+    }
     line += Pad(name, 26);
   }
   return line + Pad("ess", 9) + Pad("lists", 8) + Pad("skipped", 8) + "capped\n";
@@ -57,8 +60,9 @@ std::string Header(const OpeOptions& options) {
 
 std::string Row(const OpeEstimatorResult& e) {
   std::string line = Pad(e.name, 9);
-  for (size_t v = 0; v < kOpeValues; ++v)
+  for (size_t v = 0; v < kOpeValues; ++v) {
     line += Pad(Cell(e.values[v]), 26);
+  }
   char buf[96];
   std::snprintf(buf, sizeof(buf), "%-9.1f %-8zu %-8zu %.3f\n", e.ess, e.lists, e.skipped,
                 e.capped_share);
@@ -72,8 +76,9 @@ nlohmann::json OpeReportJson(const OpeReport& report, const OpeData& data,
   nlohmann::json targets = nlohmann::json::array();
   for (const OpePolicyEstimates& t : report.targets) {
     nlohmann::json estimators = nlohmann::json::object();
-    for (const OpeEstimatorResult& e : t.estimators)
+    for (const OpeEstimatorResult& e : t.estimators) {
       estimators[e.name] = EstimatorJson(e);
+    }
     targets.push_back({{"policy", t.target}, {"estimators", estimators}});
   }
   return {{"lists", report.lists},
@@ -96,14 +101,16 @@ nlohmann::json OpeReportJson(const OpeReport& report, const OpeData& data,
 
 std::string OpeReportTable(const OpeReport& report, const OpeOptions& options) {
   std::string out = "lists " + std::to_string(report.lists);
-  if (report.invalid > 0)
+  if (report.invalid > 0) {
     out += " (" + std::to_string(report.invalid) + " with invalid rewards)";
+  }
   out += "; values per list, 95 % intervals\n\n" + Header(options);
   out += Row(report.logged);
   for (const OpePolicyEstimates& t : report.targets) {
     out += "\ntarget " + t.target + "\n";
-    for (const OpeEstimatorResult& e : t.estimators)
+    for (const OpeEstimatorResult& e : t.estimators) {
       out += Row(e);
+    }
   }
   return out;
 }

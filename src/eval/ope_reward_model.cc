@@ -11,8 +11,9 @@ void PositionItemModel::Fit(const std::vector<RewardObservation>& observations, 
   item_seen_.assign(items, 0);
   examination_.clear();
   mean_ = 0;
-  if (observations.empty())
+  if (observations.empty()) {
     return;
+  }
   uint32_t max_position = 0;
   double sum = 0;
   for (const RewardObservation& o : observations) {
@@ -42,8 +43,9 @@ void PositionItemModel::UpdateRates(const std::vector<RewardObservation>& observ
     total_exposure += examination_[o.position];
   }
   // The prior: the mean rate at full examination.
-  if (total_exposure > 0)
+  if (total_exposure > 0) {
     mean_ = total_value / total_exposure;
+  }
   for (size_t i = 0; i < rate_.size(); ++i) {
     const double denominator = exposure[i] + prior;
     rate_[i] = denominator > 0 ? (value_sum[i] + prior * mean_) / denominator : mean_;
@@ -72,16 +74,19 @@ void PositionItemModel::UpdateExamination(const std::vector<RewardObservation>& 
   }
   // Scale so that examination[0] is 1 (the product is unchanged: rates absorb the factor).
   const double scale = next[0] > 0 ? next[0] : 1.0;
-  for (double& e : next)
+  for (double& e : next) {
     e /= scale;
-  for (double& r : rate_)
+  }
+  for (double& r : rate_) {
     r *= scale;
+  }
   examination_ = std::move(next);
 }
 
 double PositionItemModel::Predict(uint32_t item, uint32_t position) const {
-  if (examination_.empty())
+  if (examination_.empty()) {
     return mean_;
+  }
   const double e = examination_[std::min<size_t>(position, examination_.size() - 1)];
   const double r = item < rate_.size() && item_seen_[item] != 0 ? rate_[item] : mean_;
   return e * r;
