@@ -395,9 +395,8 @@ int main(int argc, char** argv) {
   std::fprintf(
       stderr,
       "flywheel: unknown command '%s' (commands: eval, demo, generate, ingest, inspect, "
-      "snapshot, pretrain, serve, replay, import-items, backup, repair, ope, models, version; "
-      "see flywheel "
-      "--help)\n",
+      "snapshot, pretrain, serve, replay, import-items, backup, repair, ope, simulate, models, "
+      "version; see flywheel --help)\n",
       command.c_str());
   return 2;
 }
