@@ -74,12 +74,12 @@ std::vector<std::string> Names(const Api& api) {
 
 TEST(ApiRoutesTest, TableNamesEveryRoute) {
   const Api api(ApiKeys{}, ApiLimits{});
-  EXPECT_THAT(
-      Names(api),
-      ElementsAre("GET ui", "GET ui", "GET healthz", "GET readyz", "GET metrics", "POST events",
-                  "GET stats", "GET stats_history", "POST snapshot", "GET recommendations", "POST impressions",
-                  "POST dry_run", "GET similar", "GET item_detail", "PUT items", "DELETE items",
-                  "POST items_batch", "GET user_detail", "PUT users", "DELETE users"));
+  EXPECT_THAT(Names(api),
+              ElementsAre("GET ui", "GET ui", "GET healthz", "GET readyz", "GET metrics",
+                          "POST events", "GET stats", "GET stats_history", "POST snapshot",
+                          "GET recommendations", "POST impressions", "POST dry_run", "GET similar",
+                          "GET item_detail", "PUT items", "DELETE items", "POST items_batch",
+                          "GET user_detail", "PUT users", "DELETE users"));
 }
 
 Response Send(Api& api, http::verb method, const std::string& target) {
