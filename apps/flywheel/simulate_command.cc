@@ -15,6 +15,7 @@
 #include "base/time_util.h"
 #include "commands.h"
 #include "flags.h"
+#include "server/serve_config.h"
 #include "sim/engine_target.h"
 #include "sim/http_target.h"
 #include "sim/simulator.h"
@@ -31,6 +32,10 @@ std::vector<FlagSpec> SimulateFlags() {
       {"models", "LIST", "--in-process: the engine's models (default pop)", ""},
       {"param", "MODEL.KEY=VALUE", "--in-process: a model parameter", "", true},
       {"data-dir", "DIR", "--in-process: a new data directory, kept (default: temporary)", ""},
+      {"config", "FILE",
+       "--in-process: a server config file (doc/config.md) for the engine (pipeline, loop...); "
+       "--models, --param and --loop override it",
+       ""},
       {"loop", "KEY=VALUE",
        "--in-process: an impression/policy option of doc/loop.md (policy, seed, "
        "learn_from_impressions, negative_weight, position_bias, attribution_window_ms, "
@@ -65,6 +70,10 @@ std::vector<FlagSpec> SimulateFlags() {
        "record no impressions (lists not posted, events without recommendation_id): the "
        "baseline of the loop's overhead",
        ""},
+      {"counterfactual", "[MODEL:]POLICY",
+       "at every request also fetch this target's list (not shown, not recorded) and report "
+       "its expected reward under the true model: the truth of `flywheel ope`",
+       "", true},
       {"json", "FILE", "write the report as JSON here", ""},
       {"no-timing", "", "omit wall-clock fields (reproducible output)", ""},
   };
@@ -142,6 +151,10 @@ Result<sim::SimOptions> ParseSimOptions(const Flags& flags, int catalogue) {
   o.seed = static_cast<uint64_t>(seed);
   o.policy = flags.Get("policy");
   o.record_impressions = !flags.GetBool("no-impressions");
+  for (const std::string& spec : flags.GetAll("counterfactual")) {
+    FLYWHEEL_ASSIGN_OR_RETURN(sim::CounterfactualTarget target, sim::ParseCounterfactual(spec));
+    o.counterfactuals.push_back(std::move(target));
+  }
   const EventTypeTable types = EventTypeTable::Default();
   o.click_weight = types.Weight(*types.Find("click"), 1.0);
   o.purchase_weight = types.Weight(*types.Find("purchase"), 1.0);
@@ -198,13 +211,28 @@ Status SetLoopOption(const std::string& entry, LoopOptions* loop) {
   return Status::Ok();
 }
 
+// --config FILE: the in-process engine configured as a server would be (doc/config.md).
+Result<EngineOptions> ConfigOptions(const Flags& flags) {
+  if (!flags.Has("config")) {
+    return EngineOptions{};
+  }
+  server::ServeConfig config;
+  FLYWHEEL_RETURN_IF_ERROR(config.MergeFile(flags.Get("config")));
+  FLYWHEEL_RETURN_IF_ERROR(config.MergeText("data_dir", {"simulate"}, server::ConfigSource::kFlag));
+  Result<server::ServeSettings> settings = config.Build();
+  if (!settings.ok()) {
+    return settings.status().WithPrefix("simulate: --config");
+  }
+  return settings->engine;
+}
+
 Result<std::unique_ptr<sim::SimTarget>> OpenTarget(const Flags& flags, uint64_t seed) {
   const bool in_process = flags.GetBool("in-process");
   if (in_process == flags.Has("url")) {
     return Status::InvalidArgument("simulate: give exactly one of --url and --in-process");
   }
   if (!in_process) {
-    for (const char* name : {"models", "param", "data-dir", "loop"}) {
+    for (const char* name : {"models", "param", "data-dir", "loop", "config"}) {
       if (flags.Has(name)) {
         return Status::InvalidArgument("simulate: --" + std::string(name) +
                                        " needs --in-process (a server has its own configuration)");
@@ -217,7 +245,7 @@ Result<std::unique_ptr<sim::SimTarget>> OpenTarget(const Flags& flags, uint64_t 
   if (flags.Has("token")) {
     return Status::InvalidArgument("simulate: --token needs --url");
   }
-  EngineOptions options;
+  FLYWHEEL_ASSIGN_OR_RETURN(EngineOptions options, ConfigOptions(flags));
   options.data_dir = flags.Get("data-dir");
   std::error_code ec;
   if (!options.data_dir.empty() && std::filesystem::exists(options.data_dir, ec) &&
@@ -226,7 +254,9 @@ Result<std::unique_ptr<sim::SimTarget>> OpenTarget(const Flags& flags, uint64_t 
                                    " is not empty (a simulation starts from a new directory)");
   }
   options.durability = "interval:1000";
-  FLYWHEEL_ASSIGN_OR_RETURN(options.models, ParseModelSpecs(flags));
+  if (flags.Has("models") || !flags.Has("config")) {
+    FLYWHEEL_ASSIGN_OR_RETURN(options.models, ParseModelSpecs(flags));
+  }
   options.loop.seed = seed;  // reproducible recommendation ids and policy draws
   for (const std::string& entry : flags.GetAll("loop")) {
     FLYWHEEL_RETURN_IF_ERROR(SetLoopOption(entry, &options.loop));

@@ -24,13 +24,26 @@ def fmt(m, h):
 
 def ope(d, seeds, greedy_spec, boltz_spec):
     # The targets in the order run.sh passes them: greedy on the other model, then Boltzmann.
-    truth_files = ["truth-greedy", "truth-boltzmann"]
+    # Truth: the counterfactual expected reward per list the logging run reports for each target
+    # (same requests, same engine state); the on-policy runs' reward, when present, is printed
+    # apart (it also differs by what the target would have learned from its own traffic).
     labels = [greedy_spec, boltz_spec]
+    onpolicy_files = ["truth-greedy", "truth-boltzmann"]
     stats = {}  # (target, estimator) -> list of (rel_err, covered, width)
+    truths = {}
     for s in range(1, seeds + 1):
         doc = load(f"{d}/ope-{s}.json")
+        log = load(f"{d}/log-{s}.json")
         for n, t in enumerate(doc["targets"]):
-            truth = load(f"{d}/{truth_files[n]}-{s}.json")["overall"]["reward_per_list"]
+            cf = log["counterfactual"][n]
+            assert cf["target"] == labels[n], (cf["target"], labels[n])
+            truth = cf["reward_per_list"]
+            truths.setdefault(labels[n], []).append(truth)
+            try:
+                onp = load(f"{d}/{onpolicy_files[n]}-{s}.json")["overall"]["reward_per_list"]
+                truths.setdefault(labels[n] + " (on-policy run)", []).append(onp)
+            except OSError:
+                pass
             for name, e in t["estimators"].items():
                 v = e["values"]["reward"]
                 if v["value"] is None:
@@ -40,7 +53,12 @@ def ope(d, seeds, greedy_spec, boltz_spec):
                 width = (v["high"] - v["low"]) if v["low"] is not None else float("nan")
                 stats.setdefault((labels[n], name), []).append((rel, cov, width / truth))
         lists = doc["lists"]
-    print(f"logging: epsilon:0.1, {statistics.mean(load(f'{d}/log-{s}.json')['overall']['reward_per_list'] for s in range(1, seeds + 1)):.4f} reward per list")
+    logged = [load(f"{d}/log-{s}.json")["overall"] for s in range(1, seeds + 1)]
+    print(f"logging: epsilon:0.1, {statistics.mean(o['reward_per_list'] for o in logged):.4f} "
+          f"reward per list realised, "
+          f"{statistics.mean(o['expected_reward'] / o['requests'] for o in logged):.4f} expected")
+    for label, xs in truths.items():
+        print(f"truth {label}: {fmt(*mean_ci(xs))} reward per list")
     print(f"| target | estimator | mean rel. error | max rel. error | 95% CI coverage | "
           f"mean CI width / truth | seeds | lists/seed |")
     print("|---|---|---|---|---|---|---|---|")
@@ -76,6 +94,13 @@ def exploration(d, seeds, base, policy):
         r = [y / x if x else float("nan") for x, y in zip(xa, xb)]
         print(f"| new-item time to first click, {key} (h; speed-up = {base}/{policy}) | "
               f"{fmt(*mean_ci(xa))} | {fmt(*mean_ci(xb))} | {fmt(*mean_ci(r))} | {seeds} |")
+    share = lambda p, s: (ttfc(p, s, "clicked") / ttfc(p, s, "new_items")
+                          if ttfc(p, s, "new_items") else float("nan"))
+    xa = [share(policy, s) for s in range(1, seeds + 1)]
+    xb = [share(base, s) for s in range(1, seeds + 1)]
+    print(f"| new items with a first click before the run's end (share; never-clicked items "
+          f"count at end - arrival in the hours above: a lower bound for {base}) | "
+          f"{fmt(*mean_ci(xa))} | {fmt(*mean_ci(xb))} | | {seeds} |")
     day1 = lambda p, s: load(f"{d}/{p}-{s}.json")["days"][0]["reward"]
     xa = [day1(policy, s) for s in range(1, seeds + 1)]
     xb = [day1(base, s) for s in range(1, seeds + 1)]

@@ -36,26 +36,38 @@ sim() {  # json args...: one in-process simulation, its report in json
   local json=$1
   shift
   echo "   simulate $*" >&2
-  "$bin" simulate --in-process --models "$model" ${PARAMS:-} --users "$users" \
+  "$bin" simulate --in-process --models "${sim_models:-$model}" ${PARAMS:-} --users "$users" \
     --items "$items" --json "$json" "$@" > /dev/null
 }
 
 row_ope() {
-  # Logging: epsilon 0.1 over ope_rpd x ope_days lists; targets: greedy on another model, and
-  # boltzmann on the logging model. Truth: each target run on-policy, same seed and traffic.
+  # Logging: epsilon 0.1 over ope_rpd x ope_days lists, served by $model from an engine that also
+  # trains $other. Targets: greedy on $other, and boltzmann on $model. Truth: at every logged
+  # request the simulator also fetches each target's list from the same engine state (not
+  # shown) and adds its expected reward under the true model (--counterfactual,
+  # doc/simulate.md). ONPOLICY=1 also runs each target on-policy (same seed and traffic).
+  # The logging policy explores over every item (textbook epsilon-greedy: every candidate is
+  # retrieved and the pool is the rest of them), so that every target's list has support.
   local dir=$out/ope other="${OPE_OTHER_MODEL:-itemknn}" temp="${OPE_TEMPERATURE:-0.5}"
+  local log_policy="${OPE_LOG_POLICY:-epsilon:0.1/pool=$items}"
   mkdir -p "$dir"
+  printf '{"pipeline": {"candidates": %d}, "loop": {"weight_cap": %s}}\n' "$items" \
+    "${OPE_WEIGHT_CAP:-1000000}" > "$dir/config.json"
   for seed in $(seq 1 "$seeds"); do
     rm -rf "$dir/data-$seed"
-    sim "$dir/log-$seed.json" --seed "$seed" --days "$ope_days" --requests-per-day "$ope_rpd" \
-      --policy epsilon:0.1 --data-dir "$dir/data-$seed"
-    "$bin" ope --data-dir "$dir/data-$seed" --models "$model,$other" \
+    sim_models="$model,$other" sim "$dir/log-$seed.json" --seed "$seed" --days "$ope_days" \
+      --requests-per-day "$ope_rpd" --policy "$log_policy" --data-dir "$dir/data-$seed" \
+      --config "$dir/config.json" \
+      --counterfactual "$other:greedy" --counterfactual "$model:boltzmann:$temp"
+    "$bin" ope --data-dir "$dir/data-$seed" --models "$model,$other" --config "$dir/config.json" \
       --policy "$other:greedy" --policy "$model:boltzmann:$temp" --json "$dir/ope-$seed.json" \
       > /dev/null
-    model=$other sim "$dir/truth-greedy-$seed.json" --seed "$seed" --days "$ope_days" \
-      --requests-per-day "$ope_rpd" --policy greedy
-    sim "$dir/truth-boltzmann-$seed.json" --seed "$seed" --days "$ope_days" \
-      --requests-per-day "$ope_rpd" --policy "boltzmann:$temp"
+    if [[ ${ONPOLICY:-0} == 1 ]]; then
+      model=$other sim "$dir/truth-greedy-$seed.json" --seed "$seed" --days "$ope_days" \
+        --requests-per-day "$ope_rpd" --policy greedy
+      sim "$dir/truth-boltzmann-$seed.json" --seed "$seed" --days "$ope_days" \
+        --requests-per-day "$ope_rpd" --policy "boltzmann:$temp"
+    fi
     rm -rf "$dir/data-$seed"
   done
   python3 "$py" ope "$dir" "$seeds" "$other:greedy" "$model:boltzmann:$temp"
@@ -74,15 +86,23 @@ row_impressions() {
 }
 
 row_exploration() {
+  # Three arms, same seed and traffic: pure greedy (no exploration at all: the new-item slots of
+  # pipeline.exploration off), the default greedy (new-item slots on, 10 % of k), and the
+  # exploring policy on top of the default. The speed-up and the reward loss are against pure
+  # greedy; the default greedy is printed too.
   local dir=$out/exploration policy="${EXPLORE_POLICY:-epsilon:0.1}"
   mkdir -p "$dir"
+  echo '{"pipeline": {"exploration": 0}}' > "$dir/pure.json"
   for seed in $(seq 1 "$seeds"); do
+    sim "$dir/pure_greedy-$seed.json" --seed "$seed" --days "$days" --requests-per-day "$rpd" \
+      --new-items-per-day 10% --policy greedy --config "$dir/pure.json"
     for p in greedy "$policy"; do
       sim "$dir/${p//:/_}-$seed.json" --seed "$seed" --days "$days" --requests-per-day "$rpd" \
         --new-items-per-day 10% --policy "$p"
     done
   done
-  python3 "$py" exploration "$dir" "$seeds" greedy "${policy//:/_}"
+  python3 "$py" exploration "$dir" "$seeds" pure_greedy "${policy//:/_}"
+  python3 "$py" exploration "$dir" "$seeds" pure_greedy greedy
 }
 
 row_reward() {

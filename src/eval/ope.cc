@@ -372,6 +372,102 @@ std::vector<OpeEstimatorResult> SlotLevel(const OpeData& data, const Prepared& p
           Summarise("pi", pi, all, Ess(pi_weights, 1.0), options)};
 }
 
+// Per position: the sums of the self-normalised item-position estimator.
+struct PositionSums {
+  double weight = 0;
+  std::array<double, 2> weighted = {0, 0};  // reward, clicks
+  size_t lists = 0;
+};
+
+// The lists snipips keeps: their indices and slot weights.
+struct KeptLists {
+  std::vector<size_t> index;
+  std::vector<std::vector<double>> weights;
+};
+
+// snipips' value v (0 reward, 1 clicks) and its delta-method interval.
+OpeEstimate SelfNormalisedValue(const Prepared& p, const std::vector<PositionSums>& at,
+                                const KeptLists& kept, size_t v, double z) {
+  OpeEstimate e;
+  const double n = static_cast<double>(kept.index.size());
+  std::vector<double> ratio(at.size(), 0.0);
+  e.value = 0;
+  for (size_t q = 0; q < at.size(); ++q) {
+    if (at[q].weight > 0) {
+      ratio[q] = at[q].weighted[v] / at[q].weight;
+      e.value += static_cast<double>(at[q].lists) / n * ratio[q];
+    }
+  }
+  std::vector<double> influence;
+  for (size_t k = 0; k < kept.index.size(); ++k) {
+    double u = 0;
+    for (size_t s = 0; s < kept.weights[k].size(); ++s) {
+      const Slot& slot = p.slots[kept.index[k]][s];
+      const PositionSums& pos = at[slot.position];
+      const double value = v == 0 ? slot.reward : slot.click;
+      if (pos.weight > 0) {
+        u += kept.weights[k][s] * (value - ratio[slot.position]) /
+             (pos.weight / static_cast<double>(pos.lists));
+      }
+    }
+    influence.push_back(u);
+  }
+  e.std_error = MeanEstimate(influence, z).std_error;
+  e.low = e.value - z * e.std_error;
+  e.high = e.value + z * e.std_error;
+  return e;
+}
+
+// Self-normalised item-position IPS (snipips): per position p, sum_i w_ip v_ip / sum_i w_ip over
+// the lists with a slot at p, weighted by the share of lists that have it, summed over p.
+// Interval: delta method, list i's influence sum_p w_ip (v_ip - R_p) / mean_i(w_ip).
+OpeEstimatorResult SelfNormalisedSlots(const OpeData& data, const Prepared& p, size_t t,
+                                       const OpeOptions& options) {
+  std::vector<PositionSums> at;
+  KeptLists kept;
+  Contributions c;
+  std::vector<double> w;
+  size_t slot_weights = 0;
+  for (size_t i = 0; i < data.lists.size(); ++i) {
+    if (p.valid[i] == 0) {
+      continue;
+    }
+    const OpeTargetView* view = ViewOf(data.lists[i], t);
+    if (view == nullptr ||
+        !SlotWeights(data.lists[i], *view, options, &w, &c.capped, &slot_weights)) {
+      ++c.skipped;
+      continue;
+    }
+    for (size_t s = 0; s < w.size(); ++s) {
+      const Slot& slot = p.slots[i][s];
+      if (slot.position >= at.size()) {
+        at.resize(slot.position + 1);
+      }
+      PositionSums& pos = at[slot.position];
+      pos.weight += w[s];
+      pos.weighted[0] += w[s] * slot.reward;
+      pos.weighted[1] += w[s] * slot.click;
+      ++pos.lists;
+      c.weights.push_back(w[s]);
+    }
+    kept.index.push_back(i);
+    kept.weights.push_back(w);
+  }
+  OpeEstimatorResult r;
+  r.name = "snipips";
+  r.lists = kept.index.size();
+  r.skipped = c.skipped;
+  r.capped_share = c.weights.empty()
+                       ? 0.0
+                       : static_cast<double>(c.capped) / static_cast<double>(c.weights.size());
+  const double n = static_cast<double>(r.lists);
+  r.ess = Ess(c.weights, n > 0 ? n / static_cast<double>(slot_weights) : 1.0);
+  for (size_t v = 0; v < 2 && r.lists > 0; ++v) {  // kReward, kClicks: the additive values
+    r.values[v] = SelfNormalisedValue(p, at, kept, v, options.z);
+  }
+  return r;
+}
+
 }  // namespace
 
 OpeReport EstimateOpe(const OpeData& data, const OpeOptions& options) {
@@ -396,7 +492,9 @@ OpeReport EstimateOpe(const OpeData& data, const OpeOptions& options) {
     estimates.target = data.targets[t];
     std::vector<OpeEstimatorResult> slot = SlotLevel(data, p, models, t, options);
     std::vector<OpeEstimatorResult> list = ListLevel(data, p, t, options);
-    estimates.estimators = {slot[0], list[0], list[1], slot[1], slot[2], slot[3]};
+    estimates.estimators = {
+        slot[0], list[0], list[1], slot[1], SelfNormalisedSlots(data, p, t, options),
+        slot[2], slot[3]};
     report.targets.push_back(std::move(estimates));
   }
   return report;

@@ -12,12 +12,16 @@
 //   snips   list self-normalised IPS (sum w*v / sum w);
 //   ipips   item-position IPS (Li et al. 2018): sum over slots of the marginal ratio times the
 //           slot's value, capped per slot; additive values only (reward, clicks);
+//   snipips self-normalised item-position IPS: per position, sum w*v / sum w over the lists
+//           with that position, weighted by their share (the slate form of snips, which a list
+//           weight cannot give once lists are long); additive values only;
 //   dr      doubly robust: dm + item-position IPS of the reward model's residuals;
 //   pi      pseudo-inverse (Swaminathan et al. 2017) for a logging policy whose slots are
 //           independent: v * (sum_j w_j - l + 1) over the l logged slots; exact for additive
 //           values, a linear approximation for ctr and hit.
 // Intervals: mean +- 1.96 standard errors over lists (sample variance; the delta method for
-// snips). dm's interval is the lists' sampling noise only (not the reward model's bias).
+// snips and snipips). dm's interval is the lists' sampling noise only (not the reward model's
+// bias).
 #pragma once
 #include <array>
 #include <cstddef>
@@ -59,7 +63,7 @@ struct OpeEstimatorResult {
 
 struct OpePolicyEstimates {
   std::string target;
-  std::vector<OpeEstimatorResult> estimators;  // dm, ips, snips, ipips, dr, pi
+  std::vector<OpeEstimatorResult> estimators;  // dm, ips, snips, ipips, snipips, dr, pi
 };
 
 struct OpeReport {

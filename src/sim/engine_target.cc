@@ -1,5 +1,6 @@
 #include "sim/engine_target.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <utility>
@@ -73,10 +74,16 @@ Result<ServedList> EngineTarget::Recommend(const RequestSpec& request) {
   query.k = request.k;
   query.now_ms = request.now_ms;
   query.policy = request.policy;
+  query.model = request.model;
   query.record_impression = request.record_impression;
   ++counters_.recommend_calls;
-  FLYWHEEL_ASSIGN_OR_RETURN(RecommendResult result, engine_->Recommend(query));
+  const auto start = std::chrono::steady_clock::now();
+  Result<RecommendResult> answer = engine_->Recommend(query);
+  const double call_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  FLYWHEEL_ASSIGN_OR_RETURN(RecommendResult result, std::move(answer));
   ServedList list;
+  list.call_ms = call_ms;
   list.recommendation_id = result.recommendation_id;
   list.policy = result.policy;
   list.impression_recorded = result.impression_seq != 0;

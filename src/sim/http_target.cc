@@ -109,10 +109,18 @@ Result<ServedList> HttpTarget::Recommend(const RequestSpec& request) {
   if (!request.policy.empty()) {
     path += "&policy=" + client::UrlEncode(request.policy);
   }
+  if (!request.model.empty()) {
+    path += "&model=" + client::UrlEncode(request.model);
+  }
   ++counters_.recommend_calls;
-  FLYWHEEL_ASSIGN_OR_RETURN(client::Response response, Call("GET", path, ""));
+  const auto start = std::chrono::steady_clock::now();
+  Result<client::Response> answer = Call("GET", path, "");
+  const double call_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  FLYWHEEL_ASSIGN_OR_RETURN(client::Response response, std::move(answer));
   FLYWHEEL_ASSIGN_OR_RETURN(nlohmann::json doc, ParseBody(response, "GET recommendations"));
   ServedList list;
+  list.call_ms = call_ms;
   list.recommendation_id = doc.value("recommendation_id", std::string());
   list.policy = doc.value("policy", std::string());
   const nlohmann::json& items = doc["items"];

@@ -119,6 +119,9 @@ nlohmann::json Report::ToJson(bool timing) const {
   out["overall"] = overall.ToJson();
   out["new_item_time_to_first_click"] = SummaryToJson(first_click);
   out["target"] = target;
+  if (!counterfactual.is_null()) {
+    out["counterfactual"] = counterfactual;
+  }
   if (timing) {
     out["wall_seconds"] = wall_seconds;
     out["recommend_ms"] = recommend_ms;

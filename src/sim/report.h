@@ -83,7 +83,8 @@ struct Report {  // NOLINT(bugprone-exception-escape)
   FirstClickTracker::Summary first_click;
   nlohmann::json target;  // the target's counters
   double wall_seconds = 0;
-  nlohmann::json recommend_ms;  // wall-clock latency of the target's Recommend calls
+  nlohmann::json recommend_ms;    // wall-clock latency of the target's Recommend calls
+  nlohmann::json counterfactual;  // per counterfactual target (empty: none asked)
 
   // `timing`: include wall_seconds and recommend_ms (omit for byte-identical reports of the same
   // seed).

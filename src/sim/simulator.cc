@@ -49,9 +49,77 @@ nlohmann::json Percentiles(std::vector<double> ms) {
 
 }  // namespace
 
+Result<CounterfactualTarget> ParseCounterfactual(const std::string& spec) {
+  CounterfactualTarget out;
+  out.label = spec;
+  const size_t colon = spec.find(':');
+  const std::string head = spec.substr(0, colon);
+  const bool is_policy = head == "greedy" || head == "epsilon" || head == "boltzmann" ||
+                         head == "thompson" || head.starts_with("reward");
+  if (is_policy) {
+    out.policy = spec;
+  } else if (colon != std::string::npos && colon > 0 && colon + 1 < spec.size()) {
+    out.model = head;
+    out.policy = spec.substr(colon + 1);
+  } else {
+    return Status::InvalidArgument("simulate: --counterfactual '" + spec +
+                                   "': expected <policy> or <model>:<policy>");
+  }
+  return out;
+}
+
 Simulator::Simulator(SimOptions options, World world, SimTarget* target)
     : options_(std::move(options)), world_(std::move(world)), target_(target) {
   clicked_.resize(world_.num_users());
+  counterfactual_.resize(options_.counterfactuals.size());
+}
+
+// Each counterfactual target's list for this request, on the state the logged list is served
+// from; its expected reward under the true model (fatigue included), as the served list's.
+Status Simulator::RunCounterfactuals(int user, TimestampMs now_ms, double reward_per_click) {
+  for (size_t j = 0; j < options_.counterfactuals.size(); ++j) {
+    const CounterfactualTarget& c = options_.counterfactuals[j];
+    RequestSpec request{world_.user(user).id, options_.k, c.policy, c.model, now_ms, false};
+    Result<ServedList> list = target_->Recommend(request);
+    if (!list.ok()) {
+      return Status(list.status().code(),
+                    "simulate: counterfactual '" + c.label + "': " + list.status().message());
+    }
+    std::vector<int> indices;
+    for (const ServedItem& served : list->items) {
+      indices.push_back(world_.FindItem(served.item));
+    }
+    const std::vector<double> probs = ClickProbs(user, indices);
+    CounterfactualSums& sums = counterfactual_[j];
+    ++sums.lists;
+    sums.expected_reward += world_.ExpectedReward(probs, reward_per_click);
+    for (const double m : world_.ClickMarginals(probs)) {
+      sums.expected_clicks += m;
+    }
+  }
+  return Status::Ok();
+}
+
+nlohmann::json Simulator::CounterfactualLabels() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const CounterfactualTarget& c : options_.counterfactuals) {
+    out.push_back(c.label);
+  }
+  return out;
+}
+
+nlohmann::json Simulator::CounterfactualJson() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t j = 0; j < counterfactual_.size(); ++j) {
+    const CounterfactualSums& s = counterfactual_[j];
+    const double n = s.lists > 0 ? static_cast<double>(s.lists) : 1.0;
+    out.push_back({{"target", options_.counterfactuals[j].label},
+                   {"lists", s.lists},
+                   {"expected_reward", s.expected_reward},
+                   {"reward_per_list", s.expected_reward / n},
+                   {"clicks_per_list", s.expected_clicks / n}});
+  }
+  return out;
 }
 
 int Simulator::ShownBefore(int user, int item) const {
@@ -165,13 +233,10 @@ Result<ServedList> Simulator::FetchList(int user, TimestampMs now_ms, std::vecto
     }
     return list;
   }
-  RequestSpec request{world_.user(user).id, options_.k, options_.policy, now_ms,
+  RequestSpec request{world_.user(user).id,       options_.k, options_.policy, "", now_ms,
                       options_.record_impressions};
-  const auto start = std::chrono::steady_clock::now();
-  Result<ServedList> answer = target_->Recommend(request);
-  recommend_ms_.push_back(
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  FLYWHEEL_ASSIGN_OR_RETURN(ServedList list, std::move(answer));
+  FLYWHEEL_ASSIGN_OR_RETURN(ServedList list, target_->Recommend(request));
+  recommend_ms_.push_back(list.call_ms);
   if (!options_.record_impressions) {
     list.recommendation_id.clear();  // no implicit impression through the events either
   }
@@ -249,6 +314,7 @@ Status Simulator::RunRequest(int64_t index, int user, TimestampMs now_ms, Period
   const std::vector<int> oracle = OracleList(user);
   stats->oracle_expected_reward +=
       world_.ExpectedReward(ClickProbs(user, oracle), reward_per_click);
+  FLYWHEEL_RETURN_IF_ERROR(RunCounterfactuals(user, now_ms, reward_per_click));
   std::vector<int> indices;
   Result<ServedList> list = FetchList(user, now_ms, &indices);
   ++stats->requests;
@@ -343,6 +409,9 @@ Result<Report> Simulator::Run() {
     report.target["log_bytes"] = c.log_bytes;
   }
   report.recommend_ms = Percentiles(recommend_ms_);
+  if (!counterfactual_.empty()) {
+    report.counterfactual = CounterfactualJson();
+  }
   report.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
@@ -370,7 +439,8 @@ nlohmann::json Simulator::ConfigJson() const {
           {"drift", w.drift},
           {"record_impressions", options_.record_impressions},
           {"click_weight", options_.click_weight},
-          {"purchase_weight", options_.purchase_weight}};
+          {"purchase_weight", options_.purchase_weight},
+          {"counterfactual", CounterfactualLabels()}};
 }
 
 }  // namespace flywheel::sim

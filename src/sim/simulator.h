@@ -23,6 +23,15 @@ namespace flywheel::sim {
 inline constexpr const char* kOraclePolicy = "oracle";
 inline constexpr TimestampMs kDayMs = 86'400'000;
 
+// A policy the simulator evaluates counterfactually at every request (the truth of off-policy
+// evaluation, doc/simulate.md "Counterfactual truth"): the target's list is fetched (not shown,
+// not recorded) and its expected reward under the true model accumulated.
+struct CounterfactualTarget {
+  std::string label;   // as given: "[model:]policy"
+  std::string model;   // empty: the server's default
+  std::string policy;  // a policy spec (doc/loop.md)
+};
+
 struct SimOptions {
   int days = 7;
   double requests_per_day = 1000;  // the Poisson arrival rate of requests
@@ -37,7 +46,11 @@ struct SimOptions {
   bool record_impressions = true;
   double click_weight = 1.0;
   double purchase_weight = 5.0;
+  std::vector<CounterfactualTarget> counterfactuals;
 };
+
+// Parses "[model:]policy": a head that is not a policy name is the model.
+Result<CounterfactualTarget> ParseCounterfactual(const std::string& spec);
 
 class Simulator {
  public:
@@ -66,6 +79,16 @@ class Simulator {
                               const Session& session, const ServedList& list,
                               TimestampMs now_ms) const;
   nlohmann::json ConfigJson() const;
+  Status RunCounterfactuals(int user, TimestampMs now_ms, double reward_per_click);
+  nlohmann::json CounterfactualJson() const;
+  nlohmann::json CounterfactualLabels() const;
+
+  struct CounterfactualSums {
+    int64_t lists = 0;
+    double expected_reward = 0;
+    double expected_clicks = 0;
+  };
+  std::vector<CounterfactualSums> counterfactual_;  // one per options_.counterfactuals
 
   SimOptions options_;
   World world_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,11 +31,16 @@ class FakeTarget : public SimTarget {
   Result<ServedList> Recommend(const RequestSpec& request) override {
     ++counters_.recommend_calls;
     policies_.push_back(request.policy);
+    requests_.push_back(request);
     ServedList list;
     list.recommendation_id = "r" + std::to_string(counters_.recommend_calls);
     const std::vector<std::string>& seen = clicked_[request.user];
+    // deterministic_: the list depends only on the user and the time (the same answer twice).
+    base::Rng per_request(std::hash<std::string>()(request.user) ^
+                          static_cast<uint64_t>(request.now_ms));
+    base::Rng& rng = deterministic_ ? per_request : rng_;
     while (static_cast<int>(list.items.size()) < request.k) {
-      const std::string& id = catalogue_[rng_.Uniform(catalogue_.size())];
+      const std::string& id = catalogue_[rng.Uniform(catalogue_.size())];
       bool dup = std::find(seen.begin(), seen.end(), id) != seen.end();
       for (const ServedItem& s : list.items) {
         dup = dup || s.item == id;
@@ -65,6 +71,8 @@ class FakeTarget : public SimTarget {
   std::vector<Event> events_;
   std::vector<std::string> impressions_;
   std::vector<std::string> policies_;
+  std::vector<RequestSpec> requests_;
+  bool deterministic_ = false;
 
  private:
   base::Rng rng_;
@@ -177,6 +185,47 @@ TEST(SimulatorTest, OracleHasNoRegret) {
   EXPECT_EQ(random->overall.requests, report->overall.requests);
   EXPECT_GT(report->overall.expected_reward, 2 * random->overall.expected_reward);
   EXPECT_GT(report->overall.ctr(), random->overall.ctr());
+}
+
+TEST(SimulatorTest, CounterfactualTargetsAreFetchedNotShownAndValuedLikeTheServedList) {
+  auto parsed = ParseCounterfactual("itemknn:boltzmann:0.5");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->model, "itemknn");
+  EXPECT_EQ(parsed->policy, "boltzmann:0.5");
+  parsed = ParseCounterfactual("epsilon:0.1/pool=30");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->model, "");
+  EXPECT_EQ(parsed->policy, "epsilon:0.1/pool=30");
+  EXPECT_FALSE(ParseCounterfactual("bpr").ok());
+  EXPECT_FALSE(ParseCounterfactual("bpr:").ok());
+
+  // The fake answers the same list to the same user at the same time, so a counterfactual
+  // target is valued exactly as the served list: same fatigue, same click probabilities.
+  FakeTarget target(3);
+  target.deterministic_ = true;
+  SimOptions options = SmallRun(9);
+  options.counterfactuals = {*ParseCounterfactual("m:greedy")};
+  auto report = RunFake(options, &target);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  const nlohmann::json& cf = report->counterfactual;
+  ASSERT_EQ(cf.size(), 1u);
+  EXPECT_EQ(cf[0]["target"], "m:greedy");
+  EXPECT_EQ(cf[0]["lists"], report->overall.requests);
+  EXPECT_GT(report->overall.expected_reward, 0);
+  EXPECT_NEAR(cf[0]["expected_reward"].get<double>(), report->overall.expected_reward, 1e-9);
+  // Each served request was preceded by its counterfactual one: model and policy given, not
+  // recorded; the impressions posted are the served lists' only.
+  int counterfactual_requests = 0;
+  for (const RequestSpec& r : target.requests_) {
+    if (r.model == "m") {
+      ++counterfactual_requests;
+      EXPECT_EQ(r.policy, "greedy");
+      EXPECT_FALSE(r.record_impression);
+    }
+  }
+  EXPECT_EQ(counterfactual_requests, report->overall.requests);
+  EXPECT_EQ(target.counters().impression_calls, report->overall.requests);
+  EXPECT_TRUE(report->ToJson(false).contains("counterfactual"));
 }
 
 TEST(SimulatorTest, FirstClicksOfNewItemsAreCounted) {

@@ -20,6 +20,7 @@ struct RequestSpec {
   std::string user;
   int k = 10;
   std::string policy;      // the exploration policy; empty: the server's default
+  std::string model;       // the ranking model; empty: the server's default
   TimestampMs now_ms = 0;  // simulated request time (in-process only: HTTP uses the server's)
   bool record_impression = true;  // the list will be shown (in-process: recorded in the call)
 };
@@ -34,6 +35,9 @@ struct ServedList {
   std::string policy;             // the canonical spec answered (empty: none)
   std::vector<ServedItem> items;
   bool impression_recorded = false;  // the target logged the impression with the request
+  // Wall time of the recommend call itself (ms): the in-process engine call or the HTTP round
+  // trip, without the simulator's own wait for the learner (which keeps runs deterministic).
+  double call_ms = 0;
 };
 
 // What a target counted (requests made, failures retried...).
