@@ -105,3 +105,5 @@ BENCHMARK(BM_Recommend)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->MinTime(
 
 }  // namespace
 }  // namespace flywheel
+
+BENCHMARK_MAIN();

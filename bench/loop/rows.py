@@ -54,7 +54,7 @@ def ope(d, seeds, greedy_spec, boltz_spec):
                 stats.setdefault((labels[n], name), []).append((rel, cov, width / truth))
         lists = doc["lists"]
     logged = [load(f"{d}/log-{s}.json")["overall"] for s in range(1, seeds + 1)]
-    print(f"logging: epsilon:0.1, {statistics.mean(o['reward_per_list'] for o in logged):.4f} "
+    print(f"logging: {statistics.mean(o['reward_per_list'] for o in logged):.4f} "
           f"reward per list realised, "
           f"{statistics.mean(o['expected_reward'] / o['requests'] for o in logged):.4f} expected")
     for label, xs in truths.items():
