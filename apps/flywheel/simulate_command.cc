@@ -74,6 +74,10 @@ std::vector<FlagSpec> SimulateFlags() {
        "at every request also fetch this target's list (not shown, not recorded) and report "
        "its expected reward under the true model: the truth of `flywheel ope`",
        "", true},
+      {"record-in-call", "",
+       "--url: record each impression in its list request (record_impression=true) instead of "
+       "posting it to /v1/impressions when shown",
+       ""},
       {"json", "FILE", "write the report as JSON here", ""},
       {"no-timing", "", "omit wall-clock fields (reproducible output)", ""},
   };
@@ -151,6 +155,7 @@ Result<sim::SimOptions> ParseSimOptions(const Flags& flags, int catalogue) {
   o.seed = static_cast<uint64_t>(seed);
   o.policy = flags.Get("policy");
   o.record_impressions = !flags.GetBool("no-impressions");
+  o.record_in_call = flags.GetBool("record-in-call");
   for (const std::string& spec : flags.GetAll("counterfactual")) {
     FLYWHEEL_ASSIGN_OR_RETURN(sim::CounterfactualTarget target, sim::ParseCounterfactual(spec));
     o.counterfactuals.push_back(std::move(target));

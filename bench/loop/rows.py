@@ -135,8 +135,22 @@ def overhead(d, seeds):
           f"| {seeds} |")
 
 
+def overhead_http(d, seeds):
+    print("| measure (HTTP round trip, ms) | posted when shown | recorded in the request | "
+          "no impressions | ratios to none (posted; in request) | seeds |")
+    print("|---|---|---|---|---|---|")
+    lat = lambda p, s, k: load(f"{d}/{p}-{s}.json")["recommend_ms"][k]
+    for k in ("mean", "p50", "p99"):
+        xs = {a: [lat(a, s, k) for s in range(1, seeds + 1)] for a in ("with", "incall", "without")}
+        r1 = [x / y for x, y in zip(xs["with"], xs["without"])]
+        r2 = [x / y for x, y in zip(xs["incall"], xs["without"])]
+        print(f"| recommend latency {k} | {fmt(*mean_ci(xs['with']))} | "
+              f"{fmt(*mean_ci(xs['incall']))} | {fmt(*mean_ci(xs['without']))} | "
+              f"{fmt(*mean_ci(r1))}; {fmt(*mean_ci(r2))} | {seeds} |")
+
+
 if __name__ == "__main__":
     row, d, seeds = sys.argv[1], sys.argv[2], int(sys.argv[3])
     args = sys.argv[4:]
     {"ope": ope, "impressions": impressions, "exploration": exploration, "reward": reward,
-     "overhead": overhead}[row](d, seeds, *args)
+     "overhead": overhead, "overhead_http": overhead_http}[row](d, seeds, *args)

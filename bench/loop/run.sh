@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The loop benchmarks of issue 16 (bench/results/loop.md): each target is one command printing
 # its row, all through `flywheel simulate --in-process` (doc/simulate.md) and `flywheel ope`.
-#   bench/loop/run.sh [--quick] ROW...     ROW: ope impressions exploration reward overhead all
+#   bench/loop/run.sh [--quick] ROW...     ROW: ope impressions exploration reward overhead
+#                                                overhead_http all
 # --quick: small settings for CI (a few seeds, small worlds, a few days); the full settings are
 # the issue's (>= 100k impressions, 50 seeds, 30 days). Output: out/loop/<row>/*.json and one
 # table row per target on stdout. Release build: build/release/bin/flywheel (BIN=... to change).
@@ -14,9 +15,9 @@ rows=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
-    all) rows+=(ope impressions exploration reward overhead) ;;
-    ope|impressions|exploration|reward|overhead) rows+=("$arg") ;;
-    *) echo "usage: $0 [--quick] ope|impressions|exploration|reward|overhead|all ..." >&2; exit 2 ;;
+    all) rows+=(ope impressions exploration reward overhead overhead_http) ;;
+    ope|impressions|exploration|reward|overhead|overhead_http) rows+=("$arg") ;;
+    *) echo "usage: $0 [--quick] ope|impressions|exploration|reward|overhead|overhead_http|all ..." >&2; exit 2 ;;
   esac
 done
 [[ ${#rows[@]} -gt 0 ]] || rows=(ope impressions exploration reward overhead)
@@ -115,6 +116,35 @@ row_reward() {
     done
   done
   python3 "$py" reward "$dir" "$seeds"
+}
+
+row_overhead_http() {
+  # Recommend latency as a client sees it (HTTP round trip of GET recommendations), three arms
+  # per seed, each against its own fresh `flywheel serve`: impressions posted to
+  # /v1/impressions when shown (with), recorded in the list request (incall), none (without).
+  local dir=$out/overhead_http
+  mkdir -p "$dir"
+  for seed in $(seq 1 "$seeds"); do
+    for arm in with incall without; do
+      local tmp port pid extra=()
+      tmp=$(mktemp -d)
+      "$bin" serve --data-dir "$tmp/data" --port 0 --models "$model" --durability interval:1000 \
+        --rate-limit-ip 0 > "$tmp/ready" 2> "$tmp/log" &
+      pid=$!
+      for _ in $(seq 1 100); do grep -q address "$tmp/ready" 2> /dev/null && break; sleep 0.1; done
+      port=$(sed -E 's/.*"address":"[^:]*:([0-9]+)".*/\1/' "$tmp/ready")
+      [[ $arm == without ]] && extra=(--no-impressions)
+      [[ $arm == incall ]] && extra=(--record-in-call)
+      echo "   simulate --url (port $port) --seed $seed ${extra[*]}" >&2
+      "$bin" simulate --url "http://127.0.0.1:$port" --users "$users" --items "$items" \
+        --days "${HTTP_DAYS:-2}" --requests-per-day "$rpd" --seed "$seed" \
+        --json "$dir/$arm-$seed.json" "${extra[@]}" > /dev/null
+      kill "$pid"
+      wait "$pid" || true
+      rm -rf "$tmp"
+    done
+  done
+  python3 "$py" overhead_http "$dir" "$seeds"
 }
 
 row_overhead() {

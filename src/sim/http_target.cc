@@ -112,6 +112,10 @@ Result<ServedList> HttpTarget::Recommend(const RequestSpec& request) {
   if (!request.model.empty()) {
     path += "&model=" + client::UrlEncode(request.model);
   }
+  const bool in_call = request.record_impression && request.record_in_call;
+  if (in_call) {
+    path += "&record_impression=true";
+  }
   ++counters_.recommend_calls;
   const auto start = std::chrono::steady_clock::now();
   Result<client::Response> answer = Call("GET", path, "");
@@ -122,6 +126,12 @@ Result<ServedList> HttpTarget::Recommend(const RequestSpec& request) {
   ServedList list;
   list.call_ms = call_ms;
   list.recommendation_id = doc.value("recommendation_id", std::string());
+  const uint64_t impression_seq = doc.value("impression_seq", uint64_t{0});
+  if (in_call && impression_seq != 0) {
+    list.impression_recorded = true;
+    ++counters_.impression_calls;
+    FLYWHEEL_RETURN_IF_ERROR(WaitApplied(impression_seq));  // outside call_ms
+  }
   list.policy = doc.value("policy", std::string());
   const nlohmann::json& items = doc["items"];
   if (!items.is_array()) {

@@ -438,6 +438,7 @@ nlohmann::json Simulator::ConfigJson() const {
           {"fatigue", w.fatigue},
           {"drift", w.drift},
           {"record_impressions", options_.record_impressions},
+          {"record_in_call", options_.record_in_call},
           {"click_weight", options_.click_weight},
           {"purchase_weight", options_.purchase_weight},
           {"counterfactual", CounterfactualLabels()}};

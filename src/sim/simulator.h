@@ -44,6 +44,7 @@ struct SimOptions {
   // false: no impressions (lists not recorded, events without recommendation_id): the baseline
   // of the loop's overhead and of learning from positives only.
   bool record_impressions = true;
+  bool record_in_call = false;  // RequestSpec::record_in_call
   double click_weight = 1.0;
   double purchase_weight = 5.0;
   std::vector<CounterfactualTarget> counterfactuals;

@@ -23,6 +23,9 @@ struct RequestSpec {
   std::string model;       // the ranking model; empty: the server's default
   TimestampMs now_ms = 0;  // simulated request time (in-process only: HTTP uses the server's)
   bool record_impression = true;  // the list will be shown (in-process: recorded in the call)
+  // Over HTTP: record it in the list request (record_impression=true) rather than posting it to
+  // /v1/impressions afterwards. In process it always is.
+  bool record_in_call = false;
 };
 
 struct ServedItem {
