@@ -217,9 +217,12 @@ Status LearnedState::Save(uint64_t seq, std::vector<SnapshotSection>* sections) 
 }
 
 LearnedState::Applied LearnedState::Apply(const Event& event, uint64_t seq) {
-  if (IsControl(event)) {
-    return ApplyControl(event, seq);
-  }
+  Applied applied = IsControl(event) ? ApplyControl(event, seq) : ApplyEvent(event);
+  applied.moved = impression_learner.TakeMoved();  // closes may follow any record
+  return applied;
+}
+
+LearnedState::Applied LearnedState::ApplyEvent(const Event& event) {
   const EventTypeId type = types_.Find(event.type).value();  // validated before logging
   data::Interaction x;
   x.user = user_ids.GetOrAdd(event.user);
@@ -245,7 +248,7 @@ LearnedState::Applied LearnedState::Apply(const Event& event, uint64_t seq) {
   user.Add(x);
   last_event_ms = std::max(last_event_ms, event.ts_ms);
   attributor.OnEvent(event, x.user, x.item, type);  // after the models: closes may follow
-  return Applied{x.item, {}};
+  return Applied{x.item, {}, {}};
 }
 
 LearnedState::Applied LearnedState::ApplyControl(const Event& record, uint64_t seq) {
@@ -259,7 +262,7 @@ LearnedState::Applied LearnedState::ApplyControl(const Event& record, uint64_t s
   if (record.type == kItemPutType) {
     Result<Item> item = DecodeItemPut(record);
     if (!item.ok()) {
-      return Applied{kNoItem, "engine: skipped a control record: " + item.status().ToString()};
+      return Applied{kNoItem, "engine: skipped a control record: " + item.status().ToString(), {}};
     }
     const ItemIdx idx = item_ids.GetOrAdd(item->id);
     // First seen: the log's event time (the item's creation time before any event).
@@ -267,14 +270,14 @@ LearnedState::Applied LearnedState::ApplyControl(const Event& record, uint64_t s
     for (auto& m : models) {
       m->SetItemContent(idx, *item);
     }
-    return Applied{idx, {}};
+    return Applied{idx, {}, {}};
   }
   if (record.type == kItemDeleteType) {
     catalog.DeleteItem(item_ids.GetOrAdd(record.item));
   } else if (record.type == kUserPutType) {
     Result<User> user = DecodeUserPut(record);
     if (!user.ok()) {
-      return Applied{kNoItem, "engine: skipped a control record: " + user.status().ToString()};
+      return Applied{kNoItem, "engine: skipped a control record: " + user.status().ToString(), {}};
     }
     catalog.PutUser(user_ids.GetOrAdd(user->id), std::move(user->attributes));
   } else if (record.type == kUserDeleteType) {
@@ -300,7 +303,8 @@ LearnedState::Applied LearnedState::ApplyImpression(const Event& record, uint64_
   Result<Impression> impression = DecodeImpression(record);
   if (!impression.ok()) {
     attributor.CountBadRecord();
-    return Applied{kNoItem, "engine: skipped a control record: " + impression.status().ToString()};
+    return Applied{
+        kNoItem, "engine: skipped a control record: " + impression.status().ToString(), {}};
   }
   // A user first seen in an impression is known from now on (like a user put); an item unknown
   // to the maps stays kNoItem (the API refuses such lists; only a foreign log has them).

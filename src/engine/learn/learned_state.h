@@ -62,6 +62,8 @@ class LearnedState {
   struct Applied {
     ItemIdx item = kNoItem;  // the item whose vectors may have moved (kNoItem: none)
     std::string skipped;     // non-empty: a control record that could not be applied, and why
+    // Items whose vectors the negatives of the impressions this record closed moved.
+    std::vector<ItemIdx> moved;
   };
   // Applies one logged event or control record (catalog.h, impression_record.h) with its
   // sequence number (0 when unknown: it only names impressions). REQUIRES: mu held exclusively.
@@ -113,6 +115,7 @@ class LearnedState {
   }
 
  private:
+  Applied ApplyEvent(const Event& event) REQUIRES(mu);
   Applied ApplyControl(const Event& record, uint64_t seq) REQUIRES(mu);
   Applied ApplyImpression(const Event& record, uint64_t seq) REQUIRES(mu);
 

@@ -140,8 +140,13 @@ void Learner::ApplyOne(const Event& event, uint64_t seq,
   if (!applied.skipped.empty()) {
     messages_->Add(std::move(applied.skipped));
   }
-  if (applied.item != kNoItem && hooks_.item_changed) {
-    hooks_.item_changed(applied.item);
+  if (hooks_.item_changed) {
+    if (applied.item != kNoItem) {
+      hooks_.item_changed(applied.item);
+    }
+    for (const ItemIdx moved : applied.moved) {  // negatives of the lists the record closed
+      hooks_.item_changed(moved);
+    }
   }
   const bool due = TrendingDue(seq, event);
   trending_pending_ = trending_pending_ || (due && CatalogRecord(event));

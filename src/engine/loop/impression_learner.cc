@@ -141,6 +141,7 @@ void ImpressionLearner::OnClosed(const ClosedImpression& closed) {
       for (const auto& m : *models_) {
         m->ObserveNegatives(closed.user, items, weights, closed.ts_ms, state);
       }
+      moved_.insert(moved_.end(), items.begin(), items.end());
       counters_.negatives += items.size();
       for (float w : weights) {
         counters_.negative_weight += w;
@@ -151,6 +152,7 @@ void ImpressionLearner::OnClosed(const ClosedImpression& closed) {
 }
 
 void ImpressionLearner::Reset() {
+  moved_.clear();
   shown_.fill(0);
   clicks_.fill(0);
   counters_ = Counters{};

@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flywheel/loop_options.h"
@@ -89,6 +90,10 @@ class ImpressionLearner : public ImpressionListener {
   // theta_p (1 at position 0).
   double Examination(uint32_t position) const;
 
+  // The items whose vectors negatives moved since the last call (the owner marks them for the
+  // ANN index); cleared by the call.
+  std::vector<ItemIdx> TakeMoved() { return std::exchange(moved_, {}); }
+
   void Reset();
   // Section `loop_learner`: the per-position counts and the counters below.
   void Save(base::ByteWriter* out) const;
@@ -108,6 +113,7 @@ class ImpressionLearner : public ImpressionListener {
   std::array<double, kMaxPositions> shown_{};
   std::array<double, kMaxPositions> clicks_{};
   Counters counters_;
+  std::vector<ItemIdx> moved_;  // see TakeMoved
   const std::vector<std::unique_ptr<model::Recommender>>* models_ = nullptr;
   const model::UserStateStore* users_ = nullptr;
 };

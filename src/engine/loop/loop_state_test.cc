@@ -124,6 +124,30 @@ TEST_F(LoopStateTest, ImpressionRecordsOpenListsThatEventsAnswer) {
   EXPECT_EQ(state_->attributor.clock(), kT0 + 30 * kMinute + 1);
 }
 
+TEST(LoopNegativesTest, ItemsMovedByNegativesAreReportedForTheIndex) {
+  // bpr learns from impressions: the ignored items of a closed list are negatives, and the
+  // record that closed it names them (the learner marks them dirty for the ANN index).
+  LoopOptions loop;
+  loop.position_bias = "none";
+  LearnedState state({ModelSpec{"bpr", {}}}, EventTypeTable::Default(), 50, loop);
+  base::WriterLock lock(&state.mu);
+  ASSERT_OK(state.Reset());
+  uint64_t seq = 0;
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(state.Apply(Ev("u0", "i" + std::to_string(i), "click", kT0), ++seq).moved.empty());
+  }
+  EXPECT_TRUE(
+      state.Apply(Shown("u1", "00000000000000bb", kT0, {"i1", "i2", "i3"}), ++seq).moved.empty());
+  state.Apply(Ev("u1", "i2", "click", kT0 + 1000, "00000000000000bb"), ++seq);
+  const LearnedState::Applied closing =
+      state.Apply(ImpressionCloseRecord(kT0 + 31 * kMinute), ++seq);
+  std::vector<ItemIdx> moved = closing.moved;
+  std::sort(moved.begin(), moved.end());
+  EXPECT_EQ(moved, (std::vector<ItemIdx>{*state.item_ids.Find("i1"), *state.item_ids.Find("i3")}));
+  // Taken: the next record reports nothing more.
+  EXPECT_TRUE(state.Apply(ImpressionCloseRecord(kT0 + 32 * kMinute), ++seq).moved.empty());
+}
+
 TEST_F(LoopStateTest, BadImpressionRecordsAreSkippedAndCounted) {
   Event bad = Shown("u1", "r", kT0, {"i1"});
   bad.context.pop_back();
