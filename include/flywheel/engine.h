@@ -192,10 +192,12 @@ struct PretrainResult {
 struct EngineStats {
   uint64_t last_seq = 0;     // highest sequence number logged
   uint64_t durable_seq = 0;  // highest sequence number known durable
-  uint64_t applied_seq = 0;  // highest sequence number applied by the learner
-  uint64_t duplicates = 0;   // duplicate events acknowledged since open
-  uint64_t users = 0;        // known users, forgotten ones excluded
-  uint64_t items = 0;        // known items, deleted ones excluded
+  // Highest sequence number applied by the learner with what derives from it (the trending
+  // lists) published: a request made after it is read reflects every event up to it.
+  uint64_t applied_seq = 0;
+  uint64_t duplicates = 0;  // duplicate events acknowledged since open
+  uint64_t users = 0;       // known users, forgotten ones excluded
+  uint64_t items = 0;       // known items, deleted ones excluded
   uint64_t deleted_items = 0;
   uint64_t forgotten_users = 0;
   uint64_t vector_index_items = 0;    // items in the models' ANN indexes (all models)

@@ -180,7 +180,7 @@ EngineStats Engine::Impl::stats() const {
   EngineStats s;
   s.last_seq = ingestor_.last_seq();
   s.durable_seq = ingestor_.durable_seq();
-  s.applied_seq = learner_.applied_seq();
+  s.applied_seq = learner_.visible_seq();  // what recommendations reflect (trending included)
   s.duplicates = ingestor_.duplicates();
   {
     base::ReaderLock lock(&state_.mu);

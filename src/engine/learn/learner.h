@@ -79,6 +79,7 @@ class Learner {
   // Blocks until `seq` is visible, or kDeadlineExceeded after timeout_ms.
   Status WaitForApplied(uint64_t seq, int timeout_ms) const;
   uint64_t applied_seq() const { return applied_seq_.load(std::memory_order_acquire); }
+  uint64_t visible_seq() const { return visible_seq_.load(std::memory_order_acquire); }
   const base::AtomicHistogram& freshness() const { return freshness_; }
 
  private:

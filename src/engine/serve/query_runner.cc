@@ -97,7 +97,7 @@ RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which
   RecommendResult result;
   result.model = state_->specs()[which].name;
   result.policy = policy.spec.Canonical();
-  result.applied_seq = learner_->applied_seq();
+  result.applied_seq = learner_->visible_seq();
   ServeRequest request = MakeRequest(query, &result.unknown_categories);
   result.known_user = request.user != kNoUser;
   if (state != nullptr) {
@@ -149,7 +149,7 @@ Result<RecommendResult> QueryRunner::Similar(const std::string& item, int k,
   RecommendResult result;
   result.model = state_->specs()[which].name;
   base::ReaderLock lock(&state_->mu);
-  result.applied_seq = learner_->applied_seq();
+  result.applied_seq = learner_->visible_seq();
   const std::optional<uint32_t> idx = state_->item_ids.Find(item);
   if (!idx || state_->catalog.deleted(*idx)) {
     return Status::NotFound("item '" + item + "' is not in the catalogue");
