@@ -266,19 +266,21 @@ Status ItemKnn::LoadState(base::ByteReader* in) {
   const size_t n = counts_.size();
   cooc_.assign(n, SparseRow());
   inv_sqrt_n_.assign(n, 0.0f);
-  std::vector<CoocEntry> entries;
+  // CoocEntry's layout, read as the row's slots (one allocation per row, not one per entry).
+  static_assert(sizeof(SparseRow::Slot) == sizeof(CoocEntry));
+  std::vector<SparseRow::Slot> entries;
   for (size_t i = 0; i < n; ++i) {
     if (!(counts_[i] >= 0.0f) || !std::isfinite(counts_[i])) {
       return in->Error("itemknn: invalid item count");
     }
     inv_sqrt_n_[i] = counts_[i] > 0 ? 1.0f / std::sqrt(counts_[i]) : 0.0f;
     FLYWHEEL_RETURN_IF_ERROR(in->GetVector(&entries, "itemknn row"));
-    for (const auto& [key, value] : entries) {
-      if (key >= n) {
+    for (const SparseRow::Slot& e : entries) {
+      if (e.key >= n) {
         return in->Error("itemknn: co-occurrence key out of range");
       }
-      cooc_[i].Add(key, value);
     }
+    cooc_[i].Assign(entries);
   }
   return Status::Ok();
 }

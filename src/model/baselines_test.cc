@@ -70,6 +70,39 @@ TEST(SparseRowTest, AddGetGrow) {
   EXPECT_DOUBLE_EQ(sum, 1002.5);
 }
 
+TEST(SparseRowTest, AssignEqualsAddingEachEntry) {
+  // A sparse row (few keys spread wide) and a dense one (many keys close together): Assign
+  // holds the same weights as Add of each, and later Adds work on both.
+  for (const ItemIdx stride : {ItemIdx{1000}, ItemIdx{1}}) {
+    std::vector<SparseRow::Slot> entries;
+    SparseRow added;
+    for (ItemIdx i = 0; i < 300; ++i) {
+      entries.push_back({i * stride, 0.5f + static_cast<float>(i)});
+      added.Add(i * stride, 0.5f + static_cast<float>(i));
+    }
+    SparseRow assigned;
+    assigned.Add(5, 1.0f);  // replaced
+    assigned.Assign(entries);
+    EXPECT_EQ(assigned.dense(), stride == 1);
+    EXPECT_EQ(assigned.size(), added.size());
+    for (ItemIdx key = 0; key < 300 * stride + 2; key += (stride == 1 ? 1 : 7)) {
+      ASSERT_EQ(assigned.Get(key), added.Get(key)) << key;
+    }
+    std::vector<float> a(300 * stride + 1, 0.0f);
+    std::vector<float> b(a.size(), 0.0f);
+    assigned.AddScaledTo(a, 2.0f);
+    added.AddScaledTo(b, 2.0f);
+    EXPECT_EQ(a, b);
+    assigned.Add(3, 1.0f);
+    EXPECT_FLOAT_EQ(assigned.Get(3), added.Get(3) + 1.0f);
+  }
+  SparseRow empty;
+  empty.Add(1, 1.0f);
+  empty.Assign({});
+  EXPECT_EQ(empty.size(), 0u);
+  EXPECT_FLOAT_EQ(empty.Get(1), 0.0f);
+}
+
 TEST(MostPopTest, CountsPositiveEventsAndExcludes) {
   MostPop pop;
   UserStateStore users;

@@ -44,6 +44,35 @@ void SparseRow::Add(ItemIdx key, float delta) {
   InsertSparse(key, delta);
 }
 
+void SparseRow::Assign(std::span<const Slot> entries) {
+  slots_.clear();
+  dense_.clear();
+  size_ = 0;
+  max_key_ = 0;
+  if (entries.empty()) {
+    return;
+  }
+  for (const Slot& e : entries) {
+    max_key_ = std::max(max_key_, e.key);
+  }
+  size_t capacity = 8;
+  while (capacity < entries.size() * 2) {  // load factor <= 0.5
+    capacity *= 2;
+  }
+  if (capacity * sizeof(Slot) >= (static_cast<size_t>(max_key_) + 1) * sizeof(float)) {
+    dense_.assign(static_cast<size_t>(max_key_) + 1, 0.0f);
+    for (const Slot& e : entries) {
+      size_ += dense_[e.key] == 0.0f ? 1 : 0;
+      dense_[e.key] += e.value;
+    }
+    return;
+  }
+  slots_.assign(capacity, Slot{});
+  for (const Slot& e : entries) {
+    InsertSparse(e.key, e.value);
+  }
+}
+
 void SparseRow::InsertSparse(ItemIdx key, float delta) {
   const size_t mask = slots_.size() - 1;
   for (size_t pos = Hash(key) & mask;; pos = (pos + 1) & mask) {

@@ -24,6 +24,10 @@ class SparseRow {
 
   // Adds `delta` to the weight of `key` (inserting it with 0 first).
   void Add(ItemIdx key, float delta);
+  // Replaces the row with `entries` (as Add of each, in one allocation: dense when a dense array
+  // takes no more memory than the hash table their number needs, Add's rule). For loading a
+  // snapshot: Add one by one re-grows the table or the dense array many times.
+  void Assign(std::span<const Slot> entries);
   // 0 when absent.
   float Get(ItemIdx key) const;
   // Number of keys with an entry.
