@@ -97,7 +97,9 @@ RecommendResult QueryRunner::RunLocked(const RecommendQuery& query, size_t which
   RecommendResult result;
   result.model = state_->specs()[which].name;
   result.policy = policy.spec.Canonical();
-  result.applied_seq = learner_->visible_seq();
+  // The models' state the answer was ranked with (the OPE replay rebuilds it from this); the
+  // stats' applied_seq is the visible one (derived lists published too).
+  result.applied_seq = learner_->applied_seq();
   ServeRequest request = MakeRequest(query, &result.unknown_categories);
   result.known_user = request.user != kNoUser;
   if (state != nullptr) {
@@ -149,7 +151,7 @@ Result<RecommendResult> QueryRunner::Similar(const std::string& item, int k,
   RecommendResult result;
   result.model = state_->specs()[which].name;
   base::ReaderLock lock(&state_->mu);
-  result.applied_seq = learner_->visible_seq();
+  result.applied_seq = learner_->applied_seq();
   const std::optional<uint32_t> idx = state_->item_ids.Find(item);
   if (!idx || state_->catalog.deleted(*idx)) {
     return Status::NotFound("item '" + item + "' is not in the catalogue");
