@@ -70,11 +70,6 @@ namespace {
 
 constexpr uint32_t kBaselineStateVersion = 1;
 
-struct CoocEntry {  // one co-occurrence count in an ItemKnn snapshot
-  ItemIdx key;
-  float value;
-};
-
 Status CheckVersion(base::ByteReader* in, const char* model) {
   uint32_t version = 0;
   FLYWHEEL_RETURN_IF_ERROR(in->Get(&version, "state version"));
@@ -248,13 +243,14 @@ void ItemKnn::Recommend(const RecommendRequest& request, std::vector<ScoredItem>
 Status ItemKnn::SaveState(base::ByteWriter* out) const {
   out->Put(kBaselineStateVersion);
   out->PutVector(counts_);
-  std::vector<CoocEntry> entries;
+  // Each row's entries (key, weight as SparseRow::Slot: 8 bytes each in the snapshot), sorted by
+  // key: independent of the row's layout.
+  std::vector<SparseRow::Slot> entries;
   for (const SparseRow& row : cooc_) {
     entries.clear();
-    row.ForEach([&](ItemIdx key, float value) { entries.push_back(CoocEntry{key, value}); });
-    // Sorted by key: independent of the row's hash layout.
+    row.ForEach([&](ItemIdx key, float value) { entries.push_back(SparseRow::Slot{key, value}); });
     std::sort(entries.begin(), entries.end(),
-              [](const CoocEntry& a, const CoocEntry& b) { return a.key < b.key; });
+              [](const SparseRow::Slot& a, const SparseRow::Slot& b) { return a.key < b.key; });
     out->PutVector(entries);
   }
   return Status::Ok();
@@ -266,8 +262,7 @@ Status ItemKnn::LoadState(base::ByteReader* in) {
   const size_t n = counts_.size();
   cooc_.assign(n, SparseRow());
   inv_sqrt_n_.assign(n, 0.0f);
-  // CoocEntry's layout, read as the row's slots (one allocation per row, not one per entry).
-  static_assert(sizeof(SparseRow::Slot) == sizeof(CoocEntry));
+  static_assert(sizeof(SparseRow::Slot) == 8);  // the snapshot's entry size
   std::vector<SparseRow::Slot> entries;
   for (size_t i = 0; i < n; ++i) {
     if (!(counts_[i] >= 0.0f) || !std::isfinite(counts_[i])) {

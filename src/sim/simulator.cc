@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "base/time_util.h"
+#include "engine/serve/policy.h"
 
 namespace flywheel::sim {
 namespace {
@@ -50,22 +51,12 @@ nlohmann::json Percentiles(std::vector<double> ms) {
 }  // namespace
 
 Result<CounterfactualTarget> ParseCounterfactual(const std::string& spec) {
-  CounterfactualTarget out;
-  out.label = spec;
-  const size_t colon = spec.find(':');
-  const std::string head = spec.substr(0, colon);
-  const bool is_policy = head == "greedy" || head == "epsilon" || head == "boltzmann" ||
-                         head == "thompson" || head.starts_with("reward");
-  if (is_policy) {
-    out.policy = spec;
-  } else if (colon != std::string::npos && colon > 0 && colon + 1 < spec.size()) {
-    out.model = head;
-    out.policy = spec.substr(colon + 1);
-  } else {
+  Result<engine::ModelPolicy> split = engine::SplitModelPolicy(spec);
+  if (!split.ok()) {
     return Status::InvalidArgument("simulate: --counterfactual '" + spec +
-                                   "': expected <policy> or <model>:<policy>");
+                                   "': " + split.status().message());
   }
-  return out;
+  return CounterfactualTarget{spec, split->model, split->policy};
 }
 
 Simulator::Simulator(SimOptions options, World world, SimTarget* target)

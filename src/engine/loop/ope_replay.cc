@@ -13,11 +13,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-bool IsPolicyName(std::string_view head) {
-  return head == "greedy" || head == "epsilon" || head == "boltzmann" || head == "thompson" ||
-         head.starts_with("reward");
-}
-
 uint64_t HashId(std::string_view id) {
   uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, then mixed
   for (const char c : id) {
@@ -31,19 +26,13 @@ uint64_t HashId(std::string_view id) {
 Result<OpeTarget> ParseOpeTarget(std::string_view spec, const LearnedState& state) {
   OpeTarget target;
   target.spec = std::string(spec);
-  std::string_view policy = spec;
-  const size_t colon = spec.find(':');
-  const std::string_view head = spec.substr(0, colon);
-  if (!IsPolicyName(head.substr(0, head.find('/')))) {
-    if (colon == std::string_view::npos || colon + 1 == spec.size()) {
-      return Status::InvalidArgument("ope: --policy '" + target.spec +
-                                     "': expected <policy> or <model>:<policy> (policies: "
-                                     "greedy, epsilon:E, boltzmann:T, thompson:S)");
-    }
-    target.model = std::string(head);
-    policy = spec.substr(colon + 1);
+  Result<ModelPolicy> split = SplitModelPolicy(spec);
+  if (!split.ok()) {
+    return Status::InvalidArgument("ope: --policy '" + target.spec +
+                                   "': " + split.status().message());
   }
-  Result<ListPolicySpec> parsed = ParseListPolicy(policy);
+  target.model = split->model;
+  Result<ListPolicySpec> parsed = ParseListPolicy(split->policy);
   if (!parsed.ok()) {
     return Status::InvalidArgument("ope: --policy '" + target.spec +
                                    "': " + parsed.status().message());

@@ -57,6 +57,15 @@ inline constexpr int kDefaultPolicySamples = 256;
 // kInvalidArgument naming the spec on anything else.
 Result<ListPolicySpec> ParseListPolicy(std::string_view spec);
 
+// "[<model>:]<policy>" (`flywheel ope --policy`, `flywheel simulate --counterfactual`): a head
+// before the first ':' that is not a policy name names the model (empty: the default model).
+// The policy part is not parsed here. kInvalidArgument for a model without a policy.
+struct ModelPolicy {
+  std::string model;
+  std::string policy;
+};
+Result<ModelPolicy> SplitModelPolicy(std::string_view spec);
+
 // Experiment arms: "<spec>@<share>,<spec>@<share>..." (shares in (0, 1], summing to 1) or one
 // spec (share 1).
 struct PolicyArm {

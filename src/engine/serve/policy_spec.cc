@@ -92,6 +92,22 @@ std::string ListPolicySpec::Canonical() const {
   return s;
 }
 
+Result<ModelPolicy> SplitModelPolicy(std::string_view spec) {
+  const size_t colon = spec.find(':');
+  const std::string_view head = spec.substr(0, colon);
+  const std::string_view name = head.substr(0, head.find('/'));
+  if (name == "greedy" || name == "epsilon" || name == "boltzmann" || name == "thompson" ||
+      name.starts_with("reward")) {
+    return ModelPolicy{"", std::string(spec)};
+  }
+  if (colon == std::string_view::npos || colon + 1 == spec.size()) {
+    return Status::InvalidArgument(
+        "expected <policy> or <model>:<policy> (policies: greedy, epsilon:E, boltzmann:T, "
+        "thompson:S)");
+  }
+  return ModelPolicy{std::string(head), std::string(spec.substr(colon + 1))};
+}
+
 Result<ListPolicySpec> ParseListPolicy(std::string_view spec) {
   ListPolicySpec out;
   std::string_view rest = spec;
