@@ -11,6 +11,7 @@ PACKAGES=(
   libopenblas-dev libeigen3-dev
   libboost-dev
   libhnswlib-dev
+  libhiredis-dev redis-server  # Redis Streams (src/stream); the redis-labelled tests start redis-server
   clang-format clang-tidy
   clang libclang-rt-14-dev  # libclang-rt: ASan, UBSan and libFuzzer runtimes (clang-fuzz preset)
   curl

@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "flags.h"
 #include "log_setup.h"
+#include "serve_stream.h"
 #include "server/access_log.h"
 #include "server/api.h"
 #include "server/http_server.h"
@@ -193,6 +194,13 @@ Status RunServe(const Flags& flags) {
   // Recovery runs while /healthz answers and /readyz says "recovering".
   log->Log(base::LogLevel::kInfo, "recovering", {{"data_dir", engine_options.data_dir}});
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, OpenEngine(engine_options));
+  Result<ServeStream> stream = StartServeStream(settings->stream, engine.get());
+  if (!stream.ok()) {
+    http_server->Stop();
+    (void)CloseEngine(log.get(), engine.get());
+    return stream.status();
+  }
+  api.SetReplication(stream->producer.get(), stream->consumer.get());
   api.SetEngine(engine.get());
   api.StartHistorySampler();
   const EngineStats s = engine->stats();
@@ -202,7 +210,8 @@ Status RunServe(const Flags& flags) {
                            {"last_seq", s.last_seq},
                            {"recovered_snapshot_seq", s.recovered_snapshot_seq},
                            {"replayed_events", s.replayed_events},
-                           {"auth", keys.any() ? "keys" : "none (loopback only)"}}
+                           {"auth", keys.any() ? "keys" : "none (loopback only)"},
+                           {"role", settings->stream.role}}
                           .dump()
                           .c_str());
   std::fflush(stdout);
@@ -210,7 +219,11 @@ Status RunServe(const Flags& flags) {
   log->Log(base::LogLevel::kInfo, "stopping",
            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   http_server->Stop();
+  if (stream->consumer != nullptr) {
+    stream->consumer->Stop();  // what it read and did not ack is read again at the next start
+  }
   api.StopHistorySampler();
+  api.SetReplication(nullptr, nullptr);
   api.SetEngine(nullptr);
   return CloseEngine(log.get(), engine.get());
 }
@@ -250,6 +263,15 @@ int ServeMain(int argc, char** argv) {
       {"models", "LIST", "models for a new data directory (default pop)", ""},
       {"param", "MODEL.KEY=VALUE", "model hyper-parameter", "", true},
       RatingThresholdFlag(),
+      {"role", "ROLE", "single | trainer | replica (doc/stream.md; config key role)", ""},
+      {"source", "URL",
+       "consume events from redis://HOST:PORT/STREAM with a consumer group (config key "
+       "stream.source)",
+       ""},
+      {"produce-to", "URL",
+       "POST /v1/events appends to redis://HOST:PORT/STREAM instead of the local log (config "
+       "key stream.produce_to)",
+       ""},
       {"update-config-doc", "FILE",
        "rewrite the generated key table of FILE (doc/config.md) in place and exit", ""}};
   for (FlagSpec& spec : LogFlagSpecs()) {

@@ -105,11 +105,13 @@ Router<Api::RouteSpec> Api::MakeRouter() {
   r.Add("stats_history", verb::get, "/v1/stats/history",
         {Scope::kRead, false, &Api::StatsHistoryRoute});
   r.Add("snapshot", verb::post, "/v1/admin/snapshot", {Scope::kAdmin, true, &Api::Snapshot});
+  r.Add("replication", verb::get, "/v1/replication", {Scope::kRead, true, &Api::Replication});
   r.Add("recommendations", verb::get, "/v1/users/{id}/recommendations",
         {Scope::kRead,
          true,
          &Api::Recommendations,
-         {"k", "exclude_seen", "categories", "explain", "model", "policy", "record_impression"}});
+         {"k", "exclude_seen", "categories", "explain", "model", "policy", "record_impression",
+          "min_version"}});
   r.Add("impressions", verb::post, "/v1/impressions",
         {Scope::kWrite, true, &Api::PostImpressions, {}, true});
   r.Add("dry_run", verb::post, "/v1/users/{id}/recommendations/dry-run",
@@ -300,6 +302,9 @@ Response Api::Dispatch(const Request& request, const std::string& request_id, st
   if (spec.needs_engine && engine == nullptr) {
     return Error(request, http::status::service_unavailable, "unavailable",
                  "recovering: not ready yet");
+  }
+  if (auto refused = RefuseUnreplicated(request, *route)) {
+    return *refused;
   }
   Response res = (this->*spec.handle)(Call{request, request_id, *query, param, engine});
   if (res.result() == http::status::service_unavailable && spec.scope >= Scope::kWrite &&

@@ -37,6 +37,7 @@
 #include "server/http_server.h"
 #include "server/live_quality.h"
 #include "server/rate_limiter.h"
+#include "server/replication.h"
 #include "server/router.h"
 #include "server/stats_history.h"
 
@@ -65,6 +66,8 @@ struct ApiLimits {
   // failed authentication) from other than loopback peers; off by default here (serve:
   // rate_limit.ip_*, on by default there).
   RateLimit ip_rate;
+  // How long a read with min_version waits for this node to reach it before a 503.
+  int min_version_wait_ms = 2000;
 };
 
 class Api {
@@ -78,6 +81,13 @@ class Api {
   // Not owned; must outlive the Api, or be replaced (nullptr) before it goes: once
   // SetEngine(nullptr) returns, the history sampler no longer reads the old engine.
   void SetEngine(Engine* engine) EXCLUDES(sampler_mu_);
+
+  // A replicated deployment (doc/stream.md). `sink`: where POST /v1/events appends instead of
+  // the engine (producer mode; null: the engine's log). `view`: the stream this node consumes
+  // (null: none); it makes GET /v1/replication and min_version=<entry id> work and refuses the
+  // writes the stream does not carry (409 not_replicated). Not owned; each must outlive the
+  // Api or be cleared (nullptr) before it goes.
+  void SetReplication(EventSink* sink, const StreamView* view);
 
   // The history of GET /v1/stats/history: a background thread takes one sample
   // (SampleHistory) every history().interval_s() seconds from Start until Stop (or the
@@ -151,6 +161,16 @@ class Api {
   Response DeleteUser(const Call& call);
   Response Recommendations(const Call& call);
   Response Similar(const Call& call);
+  Response Replication(const Call& call);  // replication_routes.cc
+  // PostEvents in producer mode: the parsed batch appended to the stream.
+  Response ProduceEvents(const Call& call, const nlohmann::json& list);
+  // nullopt, or the 409 for a write this node cannot replicate (a stream consumer's catalogue
+  // writes, impressions, forgetting).
+  std::optional<Response> RefuseUnreplicated(const Request& request,
+                                             const std::string& route) const;
+  // min_version (a sequence number, or a stream entry id on a stream consumer): nullopt once
+  // this node's applied version reached it (waiting up to min_version_wait_ms), else the error.
+  std::optional<Response> AwaitVersion(const Call& call) const;
   Response StatsHistoryRoute(const Call& call);
   Response GetUser(const Call& call);
   Response GetItem(const Call& call);
@@ -169,6 +189,8 @@ class Api {
   const ApiLimits limits_;
   const Router<RouteSpec> router_;
   std::atomic<Engine*> engine_{nullptr};
+  std::atomic<EventSink*> sink_{nullptr};
+  std::atomic<const StreamView*> stream_view_{nullptr};
   std::atomic<uint64_t> next_request_{1};
   base::Mutex histograms_mu_;
   // Latency by route name; the histograms themselves are atomic (added to without the lock).

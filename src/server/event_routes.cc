@@ -104,6 +104,10 @@ Response Api::PostEvents(const Call& call) {
   if (!batch.errors.empty()) {
     return InvalidBatch(request, AllErrors(*call.engine, std::move(batch)));
   }
+  if (sink_.load(std::memory_order_acquire) != nullptr) {  // producer mode (doc/stream.md)
+    const std::vector<EventError> errors = AllErrors(*call.engine, std::move(batch));
+    return errors.empty() ? ProduceEvents(call, list) : InvalidBatch(request, errors);
+  }
   auto result = call.engine->Ingest(batch.events);
   if (!result.ok()) {
     if (result.status().code() == StatusCode::kInvalidArgument) {

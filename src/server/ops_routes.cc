@@ -64,41 +64,43 @@ Response Api::Stats(const Call& call) {
     latency = LatencyJson(latency_);
   }
   latency["ingest"] = {{"p50", s.ingest_ms_p50}, {"p99", s.ingest_ms_p99}};
-  return JsonResponse(
-      call.request, http::status::ok,
-      {{"events", s.last_seq},
-       {"last_seq", s.last_seq},
-       {"durable_seq", s.durable_seq},
-       {"applied_seq", s.applied_seq},
-       {"users", s.users},
-       {"items", s.items},
-       {"duplicates", s.duplicates},
-       {"snapshot_seq", s.snapshot_seq},
-       {"deleted_items", s.deleted_items},
-       {"forgotten_users", s.forgotten_users},
-       {"vector_index", {{"items", s.vector_index_items}, {"upserts", s.vector_index_upserts}}},
-       {"models", s.models},
-       {"latency_ms", latency},
-       {"freshness_ms",
-        {{"p50", s.freshness_ms_p50}, {"p99", s.freshness_ms_p99}, {"count", s.freshness_count}}},
-       {"live_quality",
-        {{"hr@10", quality.lists > 0 ? json(static_cast<double>(quality.hits) /
-                                            static_cast<double>(quality.lists))
-                                     : json(nullptr)},
-         {"lists", quality.lists},
-         {"hits", quality.hits}}},
-       {"storage",
-        {{"log_bytes", storage->log_bytes},
-         {"snapshot_bytes", storage->snapshot_bytes},
-         {"snapshots", storage->snapshots}}},
-       {"writes",
-        {{"state", s.write_state},
-         {"error", s.write_error},
-         {"retry_after_s", s.write_retry_after_s}}},
-       {"model_versions", model_versions},
-       {"recovery", RecoveryReportJson(s.recovery)},
-       {"impressions", ImpressionStatsJson(s.impressions)},
-       {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()}});
+  json body = {
+      {"events", s.last_seq},
+      {"last_seq", s.last_seq},
+      {"durable_seq", s.durable_seq},
+      {"applied_seq", s.applied_seq},
+      {"users", s.users},
+      {"items", s.items},
+      {"duplicates", s.duplicates},
+      {"snapshot_seq", s.snapshot_seq},
+      {"deleted_items", s.deleted_items},
+      {"forgotten_users", s.forgotten_users},
+      {"vector_index", {{"items", s.vector_index_items}, {"upserts", s.vector_index_upserts}}},
+      {"models", s.models},
+      {"latency_ms", latency},
+      {"freshness_ms",
+       {{"p50", s.freshness_ms_p50}, {"p99", s.freshness_ms_p99}, {"count", s.freshness_count}}},
+      {"live_quality",
+       {{"hr@10", quality.lists > 0
+                      ? json(static_cast<double>(quality.hits) / static_cast<double>(quality.lists))
+                      : json(nullptr)},
+        {"lists", quality.lists},
+        {"hits", quality.hits}}},
+      {"storage",
+       {{"log_bytes", storage->log_bytes},
+        {"snapshot_bytes", storage->snapshot_bytes},
+        {"snapshots", storage->snapshots}}},
+      {"writes",
+       {{"state", s.write_state},
+        {"error", s.write_error},
+        {"retry_after_s", s.write_retry_after_s}}},
+      {"model_versions", model_versions},
+      {"recovery", RecoveryReportJson(s.recovery)},
+      {"impressions", ImpressionStatsJson(s.impressions)},
+      {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()}};
+  const StreamView* view = stream_view_.load(std::memory_order_acquire);
+  body["stream"] = view != nullptr ? view->Stats() : json(nullptr);
+  return JsonResponse(call.request, http::status::ok, body);
 }
 
 Response Api::Metrics(const Call& call) {

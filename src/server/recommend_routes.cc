@@ -206,6 +206,9 @@ Response Api::Recommendations(const Call& call) {
   if (!q.ok()) {
     return StatusError(call.request, q.status());
   }
+  if (auto not_yet = AwaitVersion(call)) {
+    return *not_yet;
+  }
   auto result = call.engine->Recommend(*q);
   if (!result.ok()) {
     return StatusError(call.request, result.status());

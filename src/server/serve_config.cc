@@ -388,6 +388,67 @@ RateLimit RateLimitFrom(double rps, double burst) {
 
 }  // namespace
 
+namespace {
+
+// role and stream.*: a trainer or replica consumes stream.source and produces to it; a node that
+// consumes a stream runs the loop without the two node-local inputs that would make nodes
+// replaying the same stream diverge (doc/stream.md, "Determinism").
+Status BuildStream(const ServeConfig& c, ServeSettings* s) {
+  StreamSettings& t = s->stream;
+  t.role = c.GetString("role");
+  t.source = c.GetString("stream.source");
+  t.produce_to = c.GetString("stream.produce_to");
+  t.group = c.GetString("stream.group");
+  t.consumer = c.GetString("stream.consumer");
+  t.start_id = c.GetString("stream.start_id");
+  t.batch = static_cast<int>(c.GetInt("stream.batch"));
+  t.block_ms = static_cast<int>(c.GetInt("stream.block_ms"));
+  t.max_entry_bytes = c.GetInt("stream.max_entry_bytes");
+  s->api.min_version_wait_ms = static_cast<int>(c.GetInt("stream.min_version_wait_ms"));
+  if (t.start_id != "0" && t.start_id != "$") {
+    return KeyError("stream.start_id", "expected 0 or $, got '" + t.start_id + "'");
+  }
+  if (t.consumer.empty()) {
+    return KeyError("stream.consumer", "must not be empty");
+  }
+  if (t.role != "single") {
+    if (t.source.empty()) {
+      return KeyError("stream.source",
+                      "required for role " + t.role + " (redis://HOST:PORT/STREAM, doc/stream.md)");
+    }
+    if (t.produce_to.empty()) {
+      t.produce_to = t.source;
+    }
+  }
+  if (t.group.empty()) {
+    if (t.role == "replica") {
+      return KeyError("stream.group",
+                      "a replica needs a consumer group of its own (e.g. "
+                      "replica-1): each group receives every entry once");
+    }
+    t.group = "flywheel";
+  }
+  if (!t.source.empty()) {
+    if (c.source("loop.close_tick_ms") != ConfigSource::kDefault &&
+        c.GetInt("loop.close_tick_ms") != 0) {
+      return KeyError("loop.close_tick_ms",
+                      "must be 0 on a node that consumes a stream (a close record logged on "
+                      "one node's idle wall time would make replicas diverge)");
+    }
+    if (c.source("loop.served_cache") != ConfigSource::kDefault &&
+        c.GetInt("loop.served_cache") != 0) {
+      return KeyError("loop.served_cache",
+                      "must be 0 on a node that consumes a stream (a list is cached only on "
+                      "the node that served it; send impressions with the events)");
+    }
+    s->engine.loop.close_tick_ms = 0;
+    s->engine.loop.served_cache = 0;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ServeSettings> ServeConfig::Build() const {
   ServeSettings s;
   s.engine.data_dir = GetString("data_dir");
@@ -427,6 +488,7 @@ Result<ServeSettings> ServeConfig::Build() const {
   s.engine.loop = BuildLoop(*this);
   FLYWHEEL_RETURN_IF_ERROR(engine::ValidateLoopOptions(s.engine.loop));  // names "loop.<key>"
   FLYWHEEL_ASSIGN_OR_RETURN(s.engine.models, BuildModels(*this));
+  FLYWHEEL_RETURN_IF_ERROR(BuildStream(*this, &s));
   return s;
 }
 

@@ -63,8 +63,22 @@ struct ConfigKeySpec {
 // Every key, in the order of doc/config.md.
 const std::vector<ConfigKeySpec>& ServeConfigKeys();
 
+// A replicated deployment's part (doc/stream.md); the URLs are checked by src/stream.
+struct StreamSettings {
+  std::string role = "single";  // single | trainer | replica
+  std::string source;           // "" : consume no stream
+  std::string produce_to;       // "" : POST /v1/events writes the local log
+  std::string group = "flywheel";
+  std::string consumer = "flywheel-1";
+  std::string start_id = "0";
+  int batch = 1000;
+  int block_ms = 100;
+  int64_t max_entry_bytes = 1 << 20;
+};
+
 // What `serve` runs with, assembled from a ServeConfig.
 struct ServeSettings {
+  StreamSettings stream;
   ApiKeys keys;
   ApiLimits api;  // rate limits (the rest at their defaults)
   EngineOptions engine;

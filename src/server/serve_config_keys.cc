@@ -184,12 +184,52 @@ std::vector<ConfigKeySpec> LoopKeys() {
   // clang-format on
 }
 
+Status CheckRole(const json& value) {
+  const std::string role = value.get<std::string>();
+  if (role != "single" && role != "trainer" && role != "replica") {
+    return Status::InvalidArgument("expected one of single, trainer, replica, got '" + role + "'");
+  }
+  return Status::Ok();
+}
+
+// Keys of a replicated deployment: the Redis Stream a node consumes and produces to
+// (doc/stream.md).
+std::vector<ConfigKeySpec> StreamKeys() {
+  // clang-format off
+  return {
+      {"role", T::kString, R"("single")", 0, 0, "", "role",
+       "single (one node), trainer or replica (both consume stream.source and append their "
+       "POST /v1/events to it; doc/stream.md)", &CheckRole},
+      {"stream.source", T::kString, R"("")", 0, 0, "", "source",
+       "consume events from this Redis Stream, redis://[:PASSWORD@]HOST[:PORT]/STREAM, with a "
+       "consumer group; acked once durable in the local log (\"\": none)"},
+      {"stream.produce_to", T::kString, R"("")", 0, 0, "", "produce-to",
+       "POST /v1/events appends to this Redis Stream instead of the local log (\"\": the "
+       "source for a trainer or replica, else the local log)"},
+      {"stream.group", T::kString, R"("")", 0, 0, "", "",
+       "consumer group (\"\": flywheel; a replica needs its own, e.g. replica-1)"},
+      {"stream.consumer", T::kString, R"("flywheel-1")", 0, 0, "", "",
+       "consumer name in the group; keep it across restarts (its pending entries are resumed)"},
+      {"stream.start_id", T::kString, R"("0")", 0, 0, "", "",
+       "where a group created at start begins: 0 (the whole stream) or $ (new entries only)"},
+      {"stream.batch", T::kInt, "1000", 1, 100000, "", "",
+       "entries read (and logged with one fdatasync) per XREADGROUP"},
+      {"stream.block_ms", T::kInt, "100", 1, 60000, "", "",
+       "how long a read waits for new entries"},
+      {"stream.max_entry_bytes", T::kInt, "1048576", 64, 1 << 30, "", "",
+       "a larger entry goes to the dead-letter stream"},
+      {"stream.min_version_wait_ms", T::kInt, "2000", 0, 60000, "", "",
+       "how long a read with min_version waits for this node to reach it (then 503)"},
+  };
+  // clang-format on
+}
+
 }  // namespace
 
 const std::vector<ConfigKeySpec>& ServeConfigKeys() {
   static const std::vector<ConfigKeySpec> kKeys = [] {
     std::vector<ConfigKeySpec> keys = HttpKeys();
-    for (auto* more : {&StoreKeys, &ModelAndPipelineKeys, &LoopKeys}) {
+    for (auto* more : {&StoreKeys, &ModelAndPipelineKeys, &LoopKeys, &StreamKeys}) {
       std::vector<ConfigKeySpec> part = more();
       keys.insert(keys.end(), part.begin(), part.end());
     }

@@ -1,0 +1,43 @@
+#include "serve_stream.h"
+
+namespace flywheel::cli {
+
+Result<ServeStream> StartServeStream(const server::StreamSettings& s, Engine* engine) {
+  ServeStream out;
+  constexpr int kTimeoutMs = 5000;
+  if (!s.produce_to.empty()) {
+    Result<stream::StreamAddress> address = stream::ParseStreamUrl(s.produce_to);
+    if (!address.ok()) {
+      return address.status().WithPrefix("serve: stream.produce_to");
+    }
+    Result<std::unique_ptr<stream::StreamProducer>> producer =
+        stream::StreamProducer::Connect(*address, kTimeoutMs);
+    if (!producer.ok()) {
+      return producer.status().WithPrefix("serve: stream.produce_to");
+    }
+    out.producer = std::move(producer).value();
+  }
+  if (!s.source.empty()) {
+    Result<stream::StreamAddress> address = stream::ParseStreamUrl(s.source);
+    if (!address.ok()) {
+      return address.status().WithPrefix("serve: stream.source");
+    }
+    stream::StreamConsumerOptions o;
+    o.address = *address;
+    o.group = s.group;
+    o.consumer = s.consumer;
+    o.start_id = s.start_id;
+    o.batch = s.batch;
+    o.block_ms = s.block_ms;
+    o.limits.max_bytes = static_cast<size_t>(s.max_entry_bytes);
+    Result<std::unique_ptr<stream::StreamConsumer>> consumer =
+        stream::StreamConsumer::Start(engine, std::move(o));
+    if (!consumer.ok()) {
+      return consumer.status().WithPrefix("serve: stream.source");
+    }
+    out.consumer = std::move(consumer).value();
+  }
+  return out;
+}
+
+}  // namespace flywheel::cli

@@ -1,0 +1,42 @@
+// What the API needs of a node in a replicated deployment (doc/stream.md): where accepted
+// events go instead of the local log (a stream producer), and what the node has consumed from
+// the stream (its version, lag and counters). Implemented by src/stream; the server sees only
+// these interfaces, so it does not depend on Redis.
+//
+// Threads: called from the HTTP worker threads concurrently; implementations are thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "flywheel/result.h"
+
+namespace flywheel::server {
+
+// Producer mode: POST /v1/events appends the validated batch here and answers with the entry id.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // `events`: each event's JSON object (validated by the caller), in batch order, appended as one
+  // entry. The entry id ("<ms>-<n>"), once the stream holds it. kUnavailable when it cannot.
+  virtual Result<std::string> Append(const std::vector<std::string>& events) = 0;
+  virtual std::string Describe() const = 0;  // "redis://host:port/stream"
+};
+
+// A node consuming the stream: trainer or replica.
+class StreamView {
+ public:
+  virtual ~StreamView() = default;
+  // The "stream" object of GET /v1/stats and GET /v1/replication (doc/http_api.md).
+  virtual nlohmann::json Stats() const = 0;
+  // The id of the newest entry whose events are all applied and visible ("0-0": none yet).
+  virtual std::string AppliedId() const = 0;
+  // Waits until AppliedId() >= `id`. kDeadlineExceeded after `timeout_ms`; kInvalidArgument
+  // when `id` is not an entry id.
+  virtual Status WaitApplied(std::string_view id, int timeout_ms) const = 0;
+};
+
+}  // namespace flywheel::server

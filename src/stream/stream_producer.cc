@@ -1,0 +1,41 @@
+#include "stream/stream_producer.h"
+
+#include "stream/entry_codec.h"
+
+namespace flywheel::stream {
+
+Result<std::unique_ptr<StreamProducer>> StreamProducer::Connect(const StreamAddress& address,
+                                                                int timeout_ms) {
+  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<RedisClient> redis,
+                            RedisClient::Connect(address, timeout_ms));
+  return std::unique_ptr<StreamProducer>(new StreamProducer(address, std::move(redis)));
+}
+
+Result<std::string> StreamProducer::Append(const std::vector<std::string>& events) {
+  std::vector<std::string> xadd = {"XADD", address_.stream, "*"};
+  for (auto& [name, value] : EncodeEntry(events)) {
+    xadd.push_back(std::move(name));
+    xadd.push_back(std::move(value));
+  }
+  base::MutexLock lock(&mu_);
+  // A broken connection is reopened once. XADD is not idempotent, but a send that failed on a
+  // broken connection reached no server, and events carry ids the consumers deduplicate by.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (redis_->broken()) {
+      FLYWHEEL_RETURN_IF_ERROR(redis_->Reconnect());
+    }
+    Result<RedisReply> reply = redis_->Command(xadd);
+    if (reply.ok()) {
+      if (reply->type != RedisReply::Type::kString) {
+        return Status::Internal("redis XADD: unexpected reply");
+      }
+      return reply->str;
+    }
+    if (!redis_->broken()) {
+      return Status::Unavailable(reply.status().message());
+    }
+  }
+  return Status::Unavailable("redis " + address_.ToString() + ": XADD failed twice");
+}
+
+}  // namespace flywheel::stream

@@ -1,0 +1,367 @@
+// Tests of the stream module: URL and entry parsing (no Redis), and the consumer and producer
+// against a real redis-server on a loopback port (label redis; testing/redis_server.h).
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include "flywheel/engine.h"
+
+#include "base/random.h"
+#include "stream/entry_codec.h"
+#include "stream/redis_client.h"
+#include "stream/stream_consumer.h"
+#include "stream/stream_producer.h"
+#include "testing/redis_server.h"
+#include "testing/status_matchers.h"
+
+namespace flywheel::stream {
+namespace {
+
+using ::flywheel::testing::RedisServer;
+using ::flywheel::testing::TempDir;
+using nlohmann::json;
+
+TEST(StreamUrlTest, ParsesHostPortPasswordAndStream) {
+  auto a = ParseStreamUrl("redis://10.0.0.5:6380/events");
+  ASSERT_OK(a.status());
+  EXPECT_EQ(a->host, "10.0.0.5");
+  EXPECT_EQ(a->port, 6380);
+  EXPECT_EQ(a->stream, "events");
+  EXPECT_EQ(a->password, "");
+  auto b = ParseStreamUrl("redis://:s3cret@redis.local/shop:events");
+  ASSERT_OK(b.status());
+  EXPECT_EQ(b->port, 6379);
+  EXPECT_EQ(b->password, "s3cret");
+  EXPECT_EQ(b->stream, "shop:events");
+  EXPECT_EQ(b->ToString(), "redis://redis.local:6379/shop:events");  // no password shown
+  for (const char* bad : {"http://h/s", "redis://h:0/s", "redis://h:99999/s", "redis://h",
+                          "redis://h/", "redis:///s", "redis://user:pw@h/s"}) {
+    EXPECT_EQ(ParseStreamUrl(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(EntryIdTest, ComparesNumerically) {
+  EXPECT_EQ(CompareEntryIds("9-0", "10-0"), -1);
+  EXPECT_EQ(CompareEntryIds("10-2", "10-10"), -1);
+  EXPECT_EQ(CompareEntryIds("10-2", "10-2"), 0);
+  EXPECT_EQ(CompareEntryIds("11-0", "10-99"), 1);
+  EXPECT_EQ(CompareEntryIds("junk", "0-0"), -1);
+}
+
+TEST(EntryCodecTest, DecodesOneEventOrAnArrayAndNamesEventsWithoutId) {
+  std::vector<Event> out;
+  ASSERT_OK(DecodeEntry(
+      "5-1", {{"event", R"({"user":"u","item":"i","type":"view","ts":1700000000000})"}}, {}, &out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].id, "5-1/0");
+  ASSERT_OK(DecodeEntry(
+      "6-0", {{"events", R"([{"user":"u","item":"a","type":"view","ts":1700000000000,"id":"mine"},
+                      {"user":"u","item":"b","type":"click","ts":1700000000001}])"}},
+      {}, &out));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[1].id, "mine");
+  EXPECT_EQ(out[2].id, "6-0/1");
+  EXPECT_EQ(out[2].item, "b");
+}
+
+TEST(EntryCodecTest, RefusesWhatItWouldOtherwiseIgnoreWithAReason) {
+  const std::string ok = R"({"user":"u","item":"i","type":"view","ts":1700000000000})";
+  const struct {
+    EntryFields fields;
+    std::string reason;
+  } cases[] = {
+      {{}, "expected exactly one field"},
+      {{{"event", ok}, {"extra", "1"}}, "expected exactly one field"},
+      {{{"evnt", ok}}, "unknown field 'evnt'"},
+      {{{"event", "{not json"}}, "not valid JSON"},
+      {{{"event", "[1]"}}, "expected a JSON object"},
+      {{{"events", "[]"}}, "non-empty JSON array"},
+      {{{"events", "[" + ok + ", {\"user\": 5}]"}}, "events[1]"},
+      {{{"event", R"({"user":"u","item":"i","type":"view"})"}}, "event"},
+      {{{"event", std::string(2 << 20, ' ')}}, "over the limit"},
+  };
+  for (const auto& c : cases) {
+    std::vector<Event> out;
+    const Status st = DecodeEntry("1-0", c.fields, {}, &out);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << c.reason;
+    EXPECT_NE(st.message().find(c.reason), std::string::npos) << st.message();
+    EXPECT_TRUE(out.empty());
+  }
+  EntryLimits limits;
+  limits.max_events = 2;
+  std::vector<Event> out;
+  EXPECT_FALSE(
+      DecodeEntry("1-0", {{"events", "[" + ok + "," + ok + "," + ok + "]"}}, limits, &out).ok());
+}
+
+TEST(EntryCodecTest, EncodeIsTheInverseOfDecode) {
+  const std::vector<std::string> events = {
+      R"({"user":"u1","item":"a","type":"view","ts":1700000000000,"id":"x1"})",
+      R"({"user":"u2","item":"b","type":"purchase","ts":1700000000001,"id":"x2"})"};
+  std::vector<Event> out;
+  ASSERT_OK(DecodeEntry("1-0", EncodeEntry(events), {}, &out));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].user, "u2");
+  EXPECT_EQ(out[1].type, "purchase");
+  ASSERT_EQ(EncodeEntry({events[0]}).front().first, "event");
+}
+
+// A redis-server for one test, an engine over a temporary directory, and helpers.
+class StreamRedisTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (testing::SkipRedisTests()) {
+      GTEST_SKIP() << "redis-server not installed and FLYWHEEL_SKIP_REDIS=1";
+    }
+    auto server = RedisServer::Start({redis_dir_.path(), ""});
+    ASSERT_OK(server.status());
+    redis_ = std::move(server).value();
+    auto address = ParseStreamUrl(redis_->Url("events"));
+    ASSERT_OK(address.status());
+    address_ = *address;
+    auto client = RedisClient::Connect(address_, 5000);
+    ASSERT_OK(client.status());
+    client_ = std::move(client).value();
+  }
+
+  static EngineOptions Options(const std::string& dir) {
+    EngineOptions o;
+    o.data_dir = dir;
+    o.models = {ModelSpec{"bpr", {{"dim", "8"}, {"seed", "7"}}}, ModelSpec{"pop", {}}};
+    o.snapshot_on_close = false;
+    o.loop.close_tick_ms = 0;
+    o.loop.served_cache = 0;
+    return o;
+  }
+
+  std::unique_ptr<Engine> Open(const std::string& dir) {
+    auto engine = Engine::Open(Options(dir));
+    EXPECT_OK(engine.status());
+    return engine.ok() ? std::move(engine).value() : nullptr;
+  }
+
+  std::unique_ptr<StreamConsumer> Consume(Engine* engine, const std::string& group,
+                                          int batch = 1000) {
+    StreamConsumerOptions o;
+    o.address = address_;
+    o.group = group;
+    o.batch = batch;
+    o.block_ms = 20;
+    o.retry_ms = 50;
+    auto consumer = StreamConsumer::Start(engine, o);
+    EXPECT_OK(consumer.status());
+    return consumer.ok() ? std::move(consumer).value() : nullptr;
+  }
+
+  // XADD one entry; its id.
+  std::string Add(const EntryFields& fields, const std::string& stream = "events") {
+    std::vector<std::string> argv = {"XADD", stream, "*"};
+    for (const auto& [k, v] : fields) {
+      argv.push_back(k);
+      argv.push_back(v);
+    }
+    auto reply = client_->Command(argv);
+    EXPECT_OK(reply.status());
+    return reply.ok() ? reply->str : "";
+  }
+
+  int64_t Integer(const std::vector<std::string>& argv) {
+    auto reply = client_->Command(argv);
+    EXPECT_OK(reply.status());
+    return reply.ok() ? reply->integer : -1;
+  }
+
+  // Pending (delivered, not acked) entries of a group.
+  int64_t Pending(const std::string& group) {
+    auto reply = client_->Command({"XPENDING", "events", group});
+    EXPECT_OK(reply.status());
+    return reply.ok() && !reply->elements.empty() ? reply->elements[0].integer : -1;
+  }
+
+  static std::string EventJson(int user, int item, int i, const std::string& type = "view") {
+    return json{{"user", "u" + std::to_string(user)},
+                {"item", "i" + std::to_string(item)},
+                {"type", type},
+                {"ts", 1'700'000'000'000 + i * 1000}}
+        .dump();
+  }
+
+  // `n` events in entries of 1..7 events (some single `event` fields), deterministic.
+  std::string AddEvents(int n, uint64_t seed, int first = 0) {
+    base::Rng rng(seed);
+    std::string last;
+    for (int i = first; i < first + n;) {
+      const int size = std::min<int>(1 + static_cast<int>(rng.Uniform(7)), first + n - i);
+      std::vector<std::string> events;
+      for (int j = 0; j < size; ++j, ++i) {
+        const int user = static_cast<int>(rng.Uniform(40));
+        events.push_back(EventJson(user, (user % 4) * 10 + static_cast<int>(rng.Uniform(10)), i,
+                                   rng.Bernoulli(0.2) ? "purchase" : "view"));
+      }
+      last = Add(EncodeEntry(events));
+    }
+    return last;
+  }
+
+  TempDir redis_dir_;
+  std::unique_ptr<RedisServer> redis_;
+  StreamAddress address_;
+  std::unique_ptr<RedisClient> client_;
+};
+
+TEST_F(StreamRedisTest, IngestsEntriesAcksThemAndParksBadOnesWithTheirReason) {
+  TempDir dir;
+  auto engine = Open(dir.path());
+  ASSERT_NE(engine, nullptr);
+  auto consumer = Consume(engine.get(), "flywheel");
+  ASSERT_NE(consumer, nullptr);
+  Add({{"event", EventJson(1, 1, 0)}});
+  Add({{"events", "[" + EventJson(1, 2, 1) + "," + EventJson(2, 2, 2) + "]"}});
+  Add({{"event", "{broken"}});
+  Add({{"note", "hello"}});
+  Add({{"event", EventJson(3, 3, 3, "no_such_type")}});  // fails the engine's validation
+  Add({{"events", "[" + EventJson(3, 3, 4) + "," + EventJson(3, 4, 5, "bogus") + "]"}});
+  const std::string last = Add({{"event", EventJson(4, 1, 6)}});
+  ASSERT_OK(consumer->WaitApplied(last, 10'000));
+  EXPECT_EQ(engine->stats().applied_seq, 4u);  // 1 + 2 + 1 good events; a bad entry is whole
+  const json stats = consumer->Stats();
+  EXPECT_EQ(stats["entries"], 7);
+  EXPECT_EQ(stats["events"], 4);
+  EXPECT_EQ(stats["dead_letters"], 4);
+  EXPECT_EQ(stats["applied_id"], last);
+  // Every entry acked (the ack goes with the next read), none pending.
+  for (int i = 0; i < 200 && Pending("flywheel") != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Pending("flywheel"), 0);
+  auto dead = client_->Command({"XRANGE", "events:dead", "-", "+"});
+  ASSERT_OK(dead.status());
+  ASSERT_EQ(dead->elements.size(), 4u);
+  std::vector<std::string> reasons;
+  for (const RedisReply& entry : dead->elements) {
+    const auto& kv = entry.elements[1].elements;
+    ASSERT_GE(kv.size(), 10u);
+    EXPECT_EQ(kv[0].str, "reason");
+    reasons.push_back(kv[1].str);
+    EXPECT_EQ(kv[2].str, "stream");
+    EXPECT_EQ(kv[3].str, "events");
+    EXPECT_EQ(kv[8].str.substr(0, 6), "field:");  // the original field, kept
+  }
+  EXPECT_NE(reasons[0].find("not valid JSON"), std::string::npos) << reasons[0];
+  EXPECT_NE(reasons[1].find("unknown field 'note'"), std::string::npos) << reasons[1];
+  EXPECT_NE(reasons[2].find("event.type"), std::string::npos) << reasons[2];
+  EXPECT_NE(reasons[3].find("events[1].type"), std::string::npos) << reasons[3];
+}
+
+TEST_F(StreamRedisTest, RedeliveredEntriesAreAppliedOnce) {
+  TempDir dir;
+  auto engine = Open(dir.path());
+  ASSERT_NE(engine, nullptr);
+  const std::string last = AddEvents(300, 1);
+  {
+    auto consumer = Consume(engine.get(), "flywheel", 50);
+    ASSERT_OK(consumer->WaitApplied(last, 10'000));
+  }
+  ASSERT_EQ(engine->stats().applied_seq, 300u);
+  const uint32_t digest = engine->StateDigest().value();
+  // The group is rewound: every entry is delivered again (as after a crash before the acks).
+  ASSERT_OK(client_->Command({"XGROUP", "SETID", "events", "flywheel", "0"}).status());
+  auto consumer = Consume(engine.get(), "flywheel", 64);
+  const std::string more = AddEvents(10, 2, 300);
+  ASSERT_OK(consumer->WaitApplied(more, 10'000));
+  EXPECT_EQ(engine->stats().last_seq, 310u);  // the 300 again are duplicates
+  EXPECT_EQ(consumer->Stats()["duplicates"], 300);
+  EXPECT_NE(engine->StateDigest().value(), digest);  // the 10 new ones did apply
+}
+
+TEST_F(StreamRedisTest, ResumesItsPendingEntriesAfterARestart) {
+  // Entries delivered to this consumer and never acked (a kill -9 before XACK) are read again.
+  ASSERT_OK(client_->Command({"XGROUP", "CREATE", "events", "flywheel", "0", "MKSTREAM"}).status());
+  const std::string last = AddEvents(40, 3);
+  ASSERT_OK(client_
+                ->Command({"XREADGROUP", "GROUP", "flywheel", "flywheel-1", "COUNT", "1000",
+                           "STREAMS", "events", ">"})
+                .status());
+  ASSERT_GT(Pending("flywheel"), 0);
+  TempDir dir;
+  auto engine = Open(dir.path());
+  auto consumer = Consume(engine.get(), "flywheel");
+  ASSERT_OK(consumer->WaitApplied(last, 10'000));
+  EXPECT_EQ(engine->stats().applied_seq, 40u);
+  for (int i = 0; i < 200 && Pending("flywheel") != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Pending("flywheel"), 0);
+}
+
+TEST_F(StreamRedisTest, AReplicaReplayingTheStreamIsBitIdenticalToTheTrainer) {
+  TempDir trainer_dir;
+  TempDir replica_dir;
+  auto trainer = Open(trainer_dir.path());
+  auto replica = Open(replica_dir.path());
+  // Different batch sizes: the state must not depend on how the entries were grouped.
+  auto t = Consume(trainer.get(), "flywheel", 1000);
+  auto r = Consume(replica.get(), "replica-1", 3);
+  AddEvents(500, 4);
+  const std::string last = Add({{"event", "{bad"}});  // the newest entry, dead-lettered
+  ASSERT_OK(t->WaitApplied(last, 20'000));
+  ASSERT_OK(r->WaitApplied(last, 20'000));
+  EXPECT_EQ(trainer->stats().applied_seq, 500u);
+  EXPECT_EQ(replica->stats().applied_seq, 500u);
+  EXPECT_EQ(trainer->StateDigest().value(), replica->StateDigest().value());
+  for (int u = 0; u < 40; u += 7) {
+    RecommendQuery q;
+    q.user = "u" + std::to_string(u);
+    q.k = 10;
+    auto a = trainer->Recommend(q);
+    auto b = replica->Recommend(q);
+    ASSERT_OK(a.status());
+    ASSERT_OK(b.status());
+    ASSERT_EQ(a->items.size(), b->items.size());
+    ASSERT_FALSE(a->items.empty());
+    for (size_t i = 0; i < a->items.size(); ++i) {
+      EXPECT_EQ(a->items[i].item, b->items[i].item);
+      EXPECT_EQ(a->items[i].score, b->items[i].score);  // bit-identical
+    }
+  }
+  EXPECT_EQ(t->Stats()["dead_letters"], 1);
+  EXPECT_EQ(r->Stats()["dead_letters"], 1);  // both groups park it: two dead-letter entries
+  EXPECT_EQ(Integer({"XLEN", "events:dead"}), 2);
+}
+
+TEST_F(StreamRedisTest, ProducerAppendsEntriesTheConsumerApplies) {
+  auto producer = StreamProducer::Connect(address_, 5000);
+  ASSERT_OK(producer.status());
+  auto id = (*producer)->Append({EventJson(1, 1, 0), EventJson(2, 1, 1)});
+  ASSERT_OK(id.status());
+  EXPECT_EQ(Integer({"XLEN", "events"}), 1);
+  TempDir dir;
+  auto engine = Open(dir.path());
+  auto consumer = Consume(engine.get(), "flywheel");
+  ASSERT_OK(consumer->WaitApplied(*id, 10'000));
+  EXPECT_EQ(engine->stats().applied_seq, 2u);
+  // Redis restarted without persistence: the producer reconnects once, the consumer recreates
+  // its group and goes on.
+  ASSERT_OK(redis_->Restart());
+  auto again = (*producer)->Append({EventJson(3, 2, 2)});
+  ASSERT_OK(again.status());
+  ASSERT_OK(consumer->WaitApplied(*again, 10'000));
+  EXPECT_EQ(engine->stats().applied_seq, 3u);
+  EXPECT_GE(consumer->Stats()["failures"].get<int>(), 1);
+}
+
+TEST_F(StreamRedisTest, WaitAppliedTimesOutAndRefusesNonIds) {
+  TempDir dir;
+  auto engine = Open(dir.path());
+  auto consumer = Consume(engine.get(), "flywheel");
+  EXPECT_EQ(consumer->WaitApplied("99999999999999-0", 50).code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(consumer->WaitApplied("latest", 50).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace flywheel::stream
