@@ -193,14 +193,20 @@ Status RunServe(const Flags& flags) {
       server::HttpServer::Start(http, HandlerFor(&api, access_log), AdmitFor(&api, access_log)));
   // Recovery runs while /healthz answers and /readyz says "recovering".
   log->Log(base::LogLevel::kInfo, "recovering", {{"data_dir", engine_options.data_dir}});
+  FLYWHEEL_ASSIGN_OR_RETURN(std::string bootstrapped,
+                            BootstrapIfNew(settings->stream, engine_options.data_dir));
+  if (!bootstrapped.empty()) {
+    log->Log(base::LogLevel::kInfo, "bootstrapped", {{"detail", bootstrapped}});
+  }
   FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, OpenEngine(engine_options));
-  Result<ServeStream> stream = StartServeStream(settings->stream, engine.get());
+  Result<ServeStream> stream =
+      StartServeStream(settings->stream, engine_options.data_dir, engine.get());
   if (!stream.ok()) {
     http_server->Stop();
     (void)CloseEngine(log.get(), engine.get());
     return stream.status();
   }
-  api.SetReplication(stream->producer.get(), stream->consumer.get());
+  api.SetReplication(stream->producer.get(), stream->consumer.get(), stream->bootstrap.get());
   api.SetEngine(engine.get());
   api.StartHistorySampler();
   const EngineStats s = engine->stats();
@@ -267,6 +273,10 @@ int ServeMain(int argc, char** argv) {
       {"source", "URL",
        "consume events from redis://HOST:PORT/STREAM with a consumer group (config key "
        "stream.source)",
+       ""},
+      {"bootstrap-from", "URL",
+       "a replica with a new data directory starts from the trainer's snapshot at "
+       "http://HOST:PORT (config key stream.bootstrap_from)",
        ""},
       {"produce-to", "URL",
        "POST /v1/events appends to redis://HOST:PORT/STREAM instead of the local log (config "

@@ -2,7 +2,26 @@
 
 namespace flywheel::cli {
 
-Result<ServeStream> StartServeStream(const server::StreamSettings& s, Engine* engine) {
+Result<std::string> BootstrapIfNew(const server::StreamSettings& s, const std::string& data_dir) {
+  if (s.bootstrap_from.empty()) {
+    return std::string();
+  }
+  Result<stream::StreamAddress> address = stream::ParseStreamUrl(s.source);
+  if (!address.ok()) {
+    return address.status().WithPrefix("serve: stream.source");
+  }
+  Result<std::string> id =
+      stream::BootstrapReplica(s.bootstrap_from, s.bootstrap_key, data_dir, *address, s.group);
+  if (!id.ok()) {
+    return id.status().WithPrefix("serve: stream.bootstrap_from " + s.bootstrap_from);
+  }
+  return id->empty()
+             ? std::string()
+             : "bootstrapped from " + s.bootstrap_from + "; the stream resumes after " + *id;
+}
+
+Result<ServeStream> StartServeStream(const server::StreamSettings& s, const std::string& data_dir,
+                                     Engine* engine) {
   ServeStream out;
   constexpr int kTimeoutMs = 5000;
   if (!s.produce_to.empty()) {
@@ -36,6 +55,10 @@ Result<ServeStream> StartServeStream(const server::StreamSettings& s, Engine* en
       return consumer.status().WithPrefix("serve: stream.source");
     }
     out.consumer = std::move(consumer).value();
+    if (s.role == "trainer") {
+      out.bootstrap =
+          std::make_unique<stream::TrainerBootstrap>(engine, data_dir, out.consumer.get());
+    }
   }
   return out;
 }

@@ -106,6 +106,10 @@ Router<Api::RouteSpec> Api::MakeRouter() {
         {Scope::kRead, false, &Api::StatsHistoryRoute});
   r.Add("snapshot", verb::post, "/v1/admin/snapshot", {Scope::kAdmin, true, &Api::Snapshot});
   r.Add("replication", verb::get, "/v1/replication", {Scope::kRead, true, &Api::Replication});
+  r.Add("replica_bootstrap", verb::get, "/v1/admin/replica/bootstrap",
+        {Scope::kAdmin, true, &Api::ReplicaBootstrap});
+  r.Add("replica_file", verb::get, "/v1/admin/replica/files/{name}",
+        {Scope::kAdmin, true, &Api::ReplicaFile});
   r.Add("recommendations", verb::get, "/v1/users/{id}/recommendations",
         {Scope::kRead,
          true,

@@ -87,7 +87,9 @@ class Api {
   // (null: none); it makes GET /v1/replication and min_version=<entry id> work and refuses the
   // writes the stream does not carry (409 not_replicated). Not owned; each must outlive the
   // Api or be cleared (nullptr) before it goes.
-  void SetReplication(EventSink* sink, const StreamView* view);
+  // `bootstrap`: a trainer's snapshots for new replicas (GET /v1/admin/replica/...; null: 404).
+  void SetReplication(EventSink* sink, const StreamView* view,
+                      BootstrapSource* bootstrap = nullptr);
 
   // The history of GET /v1/stats/history: a background thread takes one sample
   // (SampleHistory) every history().interval_s() seconds from Start until Stop (or the
@@ -162,6 +164,8 @@ class Api {
   Response Recommendations(const Call& call);
   Response Similar(const Call& call);
   Response Replication(const Call& call);  // replication_routes.cc
+  Response ReplicaBootstrap(const Call& call);
+  Response ReplicaFile(const Call& call);
   // PostEvents in producer mode: the parsed batch appended to the stream.
   Response ProduceEvents(const Call& call, const nlohmann::json& list);
   // nullopt, or the 409 for a write this node cannot replicate (a stream consumer's catalogue
@@ -191,6 +195,7 @@ class Api {
   std::atomic<Engine*> engine_{nullptr};
   std::atomic<EventSink*> sink_{nullptr};
   std::atomic<const StreamView*> stream_view_{nullptr};
+  std::atomic<BootstrapSource*> bootstrap_{nullptr};
   std::atomic<uint64_t> next_request_{1};
   base::Mutex histograms_mu_;
   // Latency by route name; the histograms themselves are atomic (added to without the lock).

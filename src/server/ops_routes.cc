@@ -45,6 +45,39 @@ Response Api::Snapshot(const Call& call) {
   return JsonResponse(call.request, http::status::ok, {{"snapshot_seq", *seq}});
 }
 
+namespace {
+
+// The stream consumer's counters and lag (doc/stream.md) in the Prometheus text format.
+std::string StreamMetrics(const json& stats) {
+  std::string text;
+  const auto metric = [&](const char* name, const char* type, const char* help,
+                          const std::string& value) {
+    text += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+            name + " " + value + "\n";
+  };
+  const auto count = [&](const char* key) { return std::to_string(stats[key].get<uint64_t>()); };
+  metric("flywheel_stream_entries_total", "counter", "Stream entries read.", count("entries"));
+  metric("flywheel_stream_events_total", "counter", "Events logged from the stream (new).",
+         count("events"));
+  metric("flywheel_stream_duplicates_total", "counter",
+         "Events read again and dropped by the dedup window.", count("duplicates"));
+  metric("flywheel_stream_dead_letters_total", "counter",
+         "Entries parked in the dead-letter stream.", count("dead_letters"));
+  metric("flywheel_stream_failures_total", "counter", "Redis or write failures retried.",
+         count("failures"));
+  metric("flywheel_stream_connected", "gauge", "1 while connected to Redis.",
+         stats["connected"].get<bool>() ? "1" : "0");
+  text +=
+      "# HELP flywheel_stream_lag_ms Time from XADD to visible, per entry.\n"
+      "# TYPE flywheel_stream_lag_ms summary\n";
+  text += "flywheel_stream_lag_ms{quantile=\"0.5\"} " + stats["lag_ms"]["p50"].dump() + "\n";
+  text += "flywheel_stream_lag_ms{quantile=\"0.99\"} " + stats["lag_ms"]["p99"].dump() + "\n";
+  text += "flywheel_stream_lag_ms_count " + stats["lag_ms"]["count"].dump() + "\n";
+  return text;
+}
+
+}  // namespace
+
 Response Api::Stats(const Call& call) {
   const EngineStats s = call.engine->stats();
   const Result<StorageStats> storage = call.engine->Storage();
@@ -128,6 +161,9 @@ Response Api::Metrics(const Call& call) {
         "# TYPE flywheel_events_total counter\n";
     text += "flywheel_events_total " + std::to_string(engine->stats().last_seq) + "\n";
     text += engine->MetricsText();
+  }
+  if (const StreamView* view = stream_view_.load(std::memory_order_acquire)) {
+    text += StreamMetrics(view->Stats());
   }
   text +=
       "# HELP flywheel_request_seconds HTTP request latency by route.\n"

@@ -39,4 +39,16 @@ class StreamView {
   virtual Status WaitApplied(std::string_view id, int timeout_ms) const = 0;
 };
 
+// A trainer's side of bootstrapping a new replica (doc/stream.md, "A new replica").
+class BootstrapSource {
+ public:
+  virtual ~BootstrapSource() = default;
+  // Writes a snapshot now and answers the manifest: {"snapshot_seq", "stream_id" (the newest
+  // entry whose events are all in it), "files": [{"name", "bytes"}...]}. kUnavailable while the
+  // entry is not known yet (retry).
+  virtual Result<nlohmann::json> Prepare() = 0;
+  // The bytes of a file the manifest named; kNotFound for any other name.
+  virtual Result<std::string> ReadFile(std::string_view name) const = 0;
+};
+
 }  // namespace flywheel::server

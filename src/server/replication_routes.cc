@@ -28,9 +28,44 @@ std::string RandomId() {
 
 }  // namespace
 
-void Api::SetReplication(EventSink* sink, const StreamView* view) {
+void Api::SetReplication(EventSink* sink, const StreamView* view, BootstrapSource* bootstrap) {
   sink_.store(sink, std::memory_order_release);
   stream_view_.store(view, std::memory_order_release);
+  bootstrap_.store(bootstrap, std::memory_order_release);
+}
+
+Response Api::ReplicaBootstrap(const Call& call) {
+  BootstrapSource* source = bootstrap_.load(std::memory_order_acquire);
+  if (source == nullptr) {
+    return Error(call.request, http::status::not_found, "not_found",
+                 "this node has no snapshots for replicas (only a trainer, role trainer)");
+  }
+  Result<json> manifest = source->Prepare();
+  if (!manifest.ok()) {
+    Response res = StatusError(call.request, manifest.status());
+    if (manifest.status().code() == StatusCode::kUnavailable) {
+      res.set(http::field::retry_after, "1");
+    }
+    return res;
+  }
+  return JsonResponse(call.request, http::status::ok, *manifest);
+}
+
+Response Api::ReplicaFile(const Call& call) {
+  BootstrapSource* source = bootstrap_.load(std::memory_order_acquire);
+  if (source == nullptr) {
+    return Error(call.request, http::status::not_found, "not_found",
+                 "this node has no snapshots for replicas (only a trainer, role trainer)");
+  }
+  Result<std::string> bytes = source->ReadFile(call.param);
+  if (!bytes.ok()) {
+    return StatusError(call.request, bytes.status());
+  }
+  Response res{http::status::ok, call.request.version()};
+  res.set(http::field::content_type, "application/octet-stream");
+  res.body() = std::move(bytes).value();
+  res.prepare_payload();
+  return res;
 }
 
 Response Api::ProduceEvents(const Call& call, const json& list) {

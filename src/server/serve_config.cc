@@ -404,6 +404,11 @@ Status BuildStream(const ServeConfig& c, ServeSettings* s) {
   t.batch = static_cast<int>(c.GetInt("stream.batch"));
   t.block_ms = static_cast<int>(c.GetInt("stream.block_ms"));
   t.max_entry_bytes = c.GetInt("stream.max_entry_bytes");
+  t.bootstrap_from = c.GetString("stream.bootstrap_from");
+  t.bootstrap_key = c.GetString("stream.bootstrap_key");
+  if (!t.bootstrap_from.empty() && t.role != "replica") {
+    return KeyError("stream.bootstrap_from", "only a replica bootstraps from a trainer");
+  }
   s->api.min_version_wait_ms = static_cast<int>(c.GetInt("stream.min_version_wait_ms"));
   if (t.start_id != "0" && t.start_id != "$") {
     return KeyError("stream.start_id", "expected 0 or $, got '" + t.start_id + "'");

@@ -74,6 +74,8 @@ struct StreamSettings {
   int batch = 1000;
   int block_ms = 100;
   int64_t max_entry_bytes = 1 << 20;
+  std::string bootstrap_from;  // replica: the trainer's URL for a new data directory
+  std::string bootstrap_key;
 };
 
 // What `serve` runs with, assembled from a ServeConfig.

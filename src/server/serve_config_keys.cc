@@ -218,6 +218,12 @@ std::vector<ConfigKeySpec> StreamKeys() {
        "how long a read waits for new entries"},
       {"stream.max_entry_bytes", T::kInt, "1048576", 64, 1 << 30, "", "",
        "a larger entry goes to the dead-letter stream"},
+      {"stream.bootstrap_from", T::kString, R"("")", 0, 0, "", "bootstrap-from",
+       "a replica whose data directory is new first fetches the trainer's snapshot from this "
+       "URL (http://HOST:PORT) and starts its group after it (\"\": replay the stream from "
+       "stream.start_id)"},
+      {"stream.bootstrap_key", T::kString, R"("")", 0, 0, "FLYWHEEL_BOOTSTRAP_KEY", "",
+       "the trainer's admin key for stream.bootstrap_from", nullptr, true},
       {"stream.min_version_wait_ms", T::kInt, "2000", 0, 60000, "", "",
        "how long a read with min_version waits for this node to reach it (then 503)"},
   };

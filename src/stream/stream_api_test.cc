@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "server/server_test_fixture.h"
+#include "stream/bootstrap.h"
 #include "stream/stream_consumer.h"
 #include "stream/stream_producer.h"
 #include "testing/redis_server.h"
@@ -90,6 +91,9 @@ TEST_F(StreamApiTest, ProducerModeAnswersTheEntryIdAndMinVersionReadsTheWrite) {
   EXPECT_EQ(repl.body["produce_to"], address_.ToString());
   const Reply stats = client.Send(http::verb::get, "/v1/stats");
   EXPECT_EQ(stats.body["stream"]["applied_id"], id);
+  const Reply metrics = client.Send(http::verb::get, "/metrics");
+  EXPECT_NE(metrics.text.find("flywheel_stream_events_total 2\n"), std::string::npos);
+  EXPECT_NE(metrics.text.find("flywheel_stream_lag_ms{quantile=\"0.99\"}"), std::string::npos);
   // The event without an id got a random one before XADD (a retried XADD is recognised).
   auto c = RedisClient::Connect(address_, 5000).value();
   const RedisReply entries = c->Command({"XRANGE", "events", "-", "+"}).value();
@@ -155,6 +159,63 @@ TEST_F(StreamApiTest, AnEdgeWithoutRedisAnswers503AndLosesNothingSilently) {
   const Reply again = client.Send(http::verb::post, "/v1/events", kTwoEvents);
   EXPECT_EQ(again.status, 202) << again.text;  // reconnected
   EXPECT_EQ(StreamLength(), 1);
+}
+
+TEST_F(StreamApiTest, ANewReplicaStartsFromTheTrainersSnapshotAndCatchesUpIdentically) {
+  StartNode();
+  TrainerBootstrap bootstrap(engine_.get(), dir_.path(), consumer_.get());
+  api_->SetReplication(producer_.get(), consumer_.get(), &bootstrap);
+  Client client(port());
+  std::string id;
+  for (int b = 0; b < 3; ++b) {
+    json events = json::array();
+    for (int i = 0; i < 20; ++i) {
+      events.push_back({{"user", "u" + std::to_string(i % 7)},
+                        {"item", "i" + std::to_string((i * 3 + b) % 11)},
+                        {"type", "view"},
+                        {"ts", 1'700'000'000'000 + b * 100 + i}});
+    }
+    const Reply r = client.Send(http::verb::post, "/v1/events", json{{"events", events}}.dump());
+    ASSERT_EQ(r.status, 202) << r.text;
+    id = r.body["stream_id"];
+  }
+  ASSERT_OK(consumer_->WaitApplied(id, 10'000));
+  const Reply manifest = client.Send(http::verb::get, "/v1/admin/replica/bootstrap");
+  ASSERT_EQ(manifest.status, 200) << manifest.text;
+  EXPECT_EQ(manifest.body["stream_id"], id);
+  EXPECT_EQ(client.Send(http::verb::get, "/v1/admin/replica/files/..%2Fengine.json").status, 404);
+
+  ::flywheel::testing::TempDir replica_dir;
+  const std::string url = "http://127.0.0.1:" + std::to_string(port());
+  auto resumed = BootstrapReplica(url, "", replica_dir.path(), address_, "replica-1");
+  ASSERT_OK(resumed.status());
+  EXPECT_EQ(*resumed, manifest.body["stream_id"].get<std::string>());
+  EngineOptions o;
+  o.data_dir = replica_dir.path();
+  o.models = {ModelSpec{"pop", {}}, ModelSpec{"itemknn", {}}};
+  auto replica = Engine::Open(o);
+  ASSERT_OK(replica.status());
+  EXPECT_EQ((*replica)->stats().recovered_snapshot_seq, manifest.body["snapshot_seq"]);
+  StreamConsumerOptions co;
+  co.address = address_;
+  co.group = "replica-1";
+  co.block_ms = 20;
+  auto replica_consumer = StreamConsumer::Start(replica->get(), co);
+  ASSERT_OK(replica_consumer.status());
+  EXPECT_EQ((*replica_consumer)->AppliedId(), id);  // known at start: nothing pending
+  const Reply more = client.Send(http::verb::post, "/v1/events", kTwoEvents);
+  ASSERT_EQ(more.status, 202);
+  const std::string last = more.body["stream_id"];
+  ASSERT_OK(consumer_->WaitApplied(last, 10'000));
+  ASSERT_OK((*replica_consumer)->WaitApplied(last, 10'000));
+  EXPECT_EQ((*replica)->stats().last_seq, engine_->stats().last_seq);
+  EXPECT_EQ((*replica)->StateDigest().value(), engine_->StateDigest().value());
+  EXPECT_EQ((*replica_consumer)->Stats()["entries"], 1);  // only what came after the snapshot
+  (*replica_consumer)->Stop();
+  // A data directory that exists is left alone.
+  auto again = BootstrapReplica(url, "", replica_dir.path(), address_, "replica-1");
+  ASSERT_OK(again.status());
+  EXPECT_EQ(*again, "");
 }
 
 }  // namespace

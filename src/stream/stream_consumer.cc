@@ -64,6 +64,7 @@ Result<std::unique_ptr<StreamConsumer>> StreamConsumer::Start(Engine* engine,
       c->redis_,
       RedisClient::Connect(c->options_.address, c->options_.timeout_ms + c->options_.block_ms));
   FLYWHEEL_RETURN_IF_ERROR(CreateGroup(c->redis_.get(), c->options_));
+  FLYWHEEL_RETURN_IF_ERROR(c->NoteStartPosition());
   c->connected_ = true;
   c->reader_ = std::thread([p = c.get()] { p->ReadLoop(); });
   c->watcher_ = std::thread([p = c.get()] { p->WatchLoop(); });
@@ -209,6 +210,10 @@ Status StreamConsumer::Step() {
   {
     // Visible (AppliedId) once the learner applied it: after its dead letters are parked.
     base::MutexLock lock(&applied_mu_);
+    covered_.emplace_back(flight.logged_seq, flight.last_id);
+    if (covered_.size() > 100'000) {
+      covered_.pop_front();
+    }
     in_flight_.push_back(std::move(flight));
   }
   applied_cv_.NotifyAll();
@@ -281,6 +286,7 @@ Status StreamConsumer::Ingest(Decoded* batch, InFlight* flight) {
     flight->last_seq = result->last_seq;
     FLYWHEEL_RETURN_IF_ERROR(WaitDurable(result->last_seq));
   }
+  flight->logged_seq = events.empty() ? engine_->stats().last_seq : flight->last_seq;
   return Status::Ok();
 }
 
@@ -359,6 +365,42 @@ void StreamConsumer::WatchLoop() {
     }
     applied_cv_.NotifyAll();
   }
+}
+
+Status StreamConsumer::NoteStartPosition() {
+  FLYWHEEL_ASSIGN_OR_RETURN(RedisReply groups,
+                            redis_->Command({"XINFO", "GROUPS", options_.address.stream}));
+  for (const RedisReply& group : groups.elements) {
+    std::string name;
+    std::string last_delivered;
+    int64_t pending = -1;
+    for (size_t i = 0; i + 1 < group.elements.size(); i += 2) {
+      const std::string& key = group.elements[i].str;
+      if (key == "name") {
+        name = group.elements[i + 1].str;
+      } else if (key == "pending") {
+        pending = group.elements[i + 1].integer;
+      } else if (key == "last-delivered-id") {
+        last_delivered = group.elements[i + 1].str;
+      }
+    }
+    if (name == options_.group && pending == 0) {
+      base::MutexLock lock(&applied_mu_);
+      covered_.emplace_back(engine_->stats().last_seq, last_delivered);
+      applied_id_ = last_delivered;  // everything delivered before is logged (and applied)
+    }
+  }
+  return Status::Ok();
+}
+
+std::string StreamConsumer::EntryIdAt(uint64_t seq) const {
+  base::MutexLock lock(&applied_mu_);
+  for (auto it = covered_.rbegin(); it != covered_.rend(); ++it) {
+    if (it->first <= seq) {
+      return it->second;
+    }
+  }
+  return "";
 }
 
 std::string StreamConsumer::AppliedId() const {

@@ -69,11 +69,17 @@ class StreamConsumer final : public server::StreamView {
 
   std::string dead_letter_stream() const { return options_.dead_letter; }
 
+  // The id of the newest entry whose events all have sequence numbers <= `seq` in this node's
+  // log (what a snapshot at `seq` holds of the stream); "" when not known (nothing consumed
+  // since start, or older than the last 100,000 reads).
+  std::string EntryIdAt(uint64_t seq) const EXCLUDES(applied_mu_);
+
  private:
   struct Decoded;
   // An ingested batch on its way to becoming visible.
   struct InFlight {
-    uint64_t last_seq = 0;
+    uint64_t last_seq = 0;    // 0: nothing new to wait for
+    uint64_t logged_seq = 0;  // the log's last sequence number after this read
     std::string last_id;
     std::vector<uint64_t> entry_ms;
   };
@@ -87,6 +93,9 @@ class StreamConsumer final : public server::StreamView {
   Status Ingest(Decoded* batch, InFlight* flight);
   Status DeadLetter(const Decoded& batch);
   Status WaitDurable(uint64_t seq) const;
+  // At start: when the group has no pending entry, everything up to its last delivered id is
+  // in the local log.
+  Status NoteStartPosition();
   void Fail(const Status& status);
 
   Engine* const engine_;
@@ -104,6 +113,8 @@ class StreamConsumer final : public server::StreamView {
   std::string applied_id_ GUARDED_BY(applied_mu_) = "0-0";
   std::string read_id_ GUARDED_BY(applied_mu_) = "0-0";
   std::string last_error_ GUARDED_BY(applied_mu_);
+  // (highest sequence number logged, last entry id) after each read, newest last.
+  std::deque<std::pair<uint64_t, std::string>> covered_ GUARDED_BY(applied_mu_);
   bool watcher_stop_ GUARDED_BY(applied_mu_) = false;
 
   base::AtomicHistogram lag_;

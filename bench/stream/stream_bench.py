@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Benchmarks of Redis Streams ingestion and replicas (doc/stream.md; issue 19 targets).
+
+  ingest    a stream prefilled with N events (entries of --per-entry events) is consumed by a
+            fresh trainer (`flywheel serve --role trainer`, durability sync): events/s from the
+            first to the last event applied, and the trainer's CPU seconds per event.
+  lag       a producer appends at --rate events/s (one event per entry, as single-event POSTs
+            would) for --seconds; a trainer and a replica consume it: each node's lag from XADD
+            to visible (p50/p99, doc/stream.md "Versions"), and their CPU per event.
+  replicas  a trainer and two replicas over a stream of --events events; flywheel_load_bench
+            reads recommendations from one replica, then from both at once: server CPU per
+            recommendation of each replica and requests/s per core (constant = reads scale).
+
+Every run prints one table row per measure and, with --json, writes them.
+  python3 bench/stream/stream_bench.py ingest --binary build/release/bin/flywheel
+  python3 bench/stream/stream_bench.py lag --binary build/release/bin/flywheel --rate 5000
+  python3 bench/stream/stream_bench.py replicas --binary build/release/bin/flywheel \
+      --load-bench build/release/bin/flywheel_load_bench
+Results: bench/results/scale.md.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from failover import RedisProc, Node, entry_key, STREAM  # noqa: E402
+from resp import Redis  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def event(k, users=5000, items=2000):
+    return {"user": "u%d" % (k * 2654435761 % users), "item": "i%d" % (k * 40503 % items),
+            "type": "purchase" if k % 7 == 0 else "view", "ts": 1_700_000_000_000 + k,
+            "id": "b%d" % k}
+
+
+def prefill(port, n, per_entry):
+    r = Redis(port)
+    k = 0
+    while k < n:
+        commands = []
+        for _ in range(200):
+            if k >= n:
+                break
+            m = min(per_entry, n - k)
+            evs = [event(k + i) for i in range(m)]
+            commands.append(["XADD", STREAM, "*", "event", json.dumps(evs[0])] if m == 1 else
+                            ["XADD", STREAM, "*", "events", json.dumps(evs)])
+            k += m
+        r.pipeline(commands)
+    return r.call("XREVRANGE", STREAM, "+", "-", "COUNT", "1")[0][0]
+
+
+def start_redis(work):
+    os.makedirs(os.path.join(work, "redis"))
+    return RedisProc(os.path.join(work, "redis"), "everysec")
+
+
+def bench_ingest(args, work, log):
+    redis = start_redis(work)
+    last = prefill(redis.port, args.events, args.per_entry)
+    source = "redis://127.0.0.1:%d/%s" % (redis.port, STREAM)
+    node = Node(args.binary, os.path.join(work, "trainer"), "trainer", source, "flywheel", log,
+                models=args.models, extra={"batch": args.batch})
+    samples = []
+    cpu0 = cpu_seconds(node.proc.pid)
+    while True:
+        doc = node.replication()
+        samples.append((time.monotonic(), doc["stream"]["events"]))
+        if entry_key(doc["version"]) >= entry_key(last):
+            break
+        time.sleep(0.02)
+    cpu = cpu_seconds(node.proc.pid) - cpu0
+    first = next(t for t, n in samples if n > 0)
+    seconds = samples[-1][0] - first
+    node.stop()
+    redis.kill()
+    return {"bench": "ingest", "events": args.events, "per_entry": args.per_entry,
+            "batch": args.batch, "models": args.models, "seconds": round(seconds, 3),
+            "events_per_s": round(args.events / seconds), "cpu_s": round(cpu, 2),
+            "cpu_us_per_event": round(cpu / args.events * 1e6, 2)}
+
+
+def bench_lag(args, work, log):
+    redis = start_redis(work)
+    source = "redis://127.0.0.1:%d/%s" % (redis.port, STREAM)
+    trainer = Node(args.binary, os.path.join(work, "trainer"), "trainer", source, "flywheel",
+                   log, models=args.models)
+    replica = Node(args.binary, os.path.join(work, "replica"), "replica", source, "replica-1",
+                   log, models=args.models)
+    cpu0 = [cpu_seconds(n.proc.pid) for n in (trainer, replica)]
+    r = Redis(redis.port)
+    start, k = time.monotonic(), 0
+    tick = 0.01  # 100 pipelines a second, each with rate/100 single-event entries
+    while time.monotonic() - start < args.seconds:
+        due = int((time.monotonic() - start) * args.rate)
+        if due > k:
+            r.pipeline([["XADD", STREAM, "*", "event", json.dumps(event(i))]
+                        for i in range(k, due)])
+            k = due
+        time.sleep(tick)
+    last = r.call("XREVRANGE", STREAM, "+", "-", "COUNT", "1")[0][0]
+    rows = []
+    for name, node, c0 in (("trainer", trainer, cpu0[0]), ("replica", replica, cpu0[1])):
+        doc = node.wait_version(last)["stream"]
+        cpu = cpu_seconds(node.proc.pid) - c0
+        rows.append({"bench": "lag", "node": name, "rate": args.rate, "events": k,
+                     "seconds": args.seconds, "models": args.models,
+                     "lag_p50_ms": round(doc["lag_ms"]["p50"], 2),
+                     "lag_p99_ms": round(doc["lag_ms"]["p99"], 2),
+                     "cpu_us_per_event": round(cpu / k * 1e6, 2)})
+    trainer.stop()
+    replica.stop()
+    redis.kill()
+    return rows
+
+
+def load(args, urls, seconds):
+    procs = [subprocess.Popen(
+        [args.load_bench, "mixed", "--url", url, "--read-rate", str(args.read_rate),
+         "--write-rate", "0", "--duration", str(seconds), "--read-connections", "4",
+         "--users", "5000", "--json", os.path.join(args.tmp, "load%d.json" % i)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i, url in enumerate(urls)]
+    for p in procs:
+        p.wait()
+    out = []
+    for i in range(len(urls)):
+        with open(os.path.join(args.tmp, "load%d.json" % i)) as f:
+            out.append(json.load(f))
+    return out
+
+
+def reads_done(report):
+    """Successful reads in a flywheel_load_bench report."""
+    for key in ("reads", "read"):
+        if key in report:
+            part = report[key]
+            return part.get("ok", part.get("count", part.get("requests")))
+    raise KeyError("no reads in load report: %s" % sorted(report))
+
+
+def bench_replicas(args, work, log):
+    redis = start_redis(work)
+    last = prefill(redis.port, args.events, 50)
+    source = "redis://127.0.0.1:%d/%s" % (redis.port, STREAM)
+    trainer = Node(args.binary, os.path.join(work, "trainer"), "trainer", source, "flywheel",
+                   log, models=args.models)
+    replicas = [Node(args.binary, os.path.join(work, "r%d" % i), "replica", source,
+                     "replica-%d" % i, log, models=args.models) for i in (1, 2)]
+    for n in [trainer] + replicas:
+        n.wait_version(last)
+    args.tmp = work
+    rows = []
+    for count in (1, 2):
+        nodes = replicas[:count]
+        c0 = [cpu_seconds(n.proc.pid) for n in nodes]
+        t0 = time.monotonic()
+        reports = load(args, ["http://" + n.address for n in nodes], args.seconds)
+        wall = time.monotonic() - t0
+        for n, c, rep in zip(nodes, c0, reports):
+            cpu = cpu_seconds(n.proc.pid) - c
+            done = reads_done(rep)
+            rows.append({"bench": "replicas", "replicas_loaded": count, "node": n.args[5],
+                         "models": args.models, "reads": done, "seconds": round(wall, 1),
+                         "cpu_s": round(cpu, 2),
+                         "cpu_us_per_read": round(cpu / max(done, 1) * 1e6, 1),
+                         "reads_per_cpu_s": round(done / max(cpu, 1e-9))})
+    for n in [trainer] + replicas:
+        n.stop()
+    redis.kill()
+    return rows
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("bench", choices=["ingest", "lag", "replicas"])
+    p.add_argument("--binary", required=True)
+    p.add_argument("--load-bench")
+    p.add_argument("--models", default="pop")
+    p.add_argument("--events", type=int, default=1_000_000)
+    p.add_argument("--per-entry", type=int, default=1)
+    p.add_argument("--batch", type=int, default=1000)
+    p.add_argument("--rate", type=float, default=5000)
+    p.add_argument("--seconds", type=float, default=30)
+    p.add_argument("--read-rate", type=float, default=0, help="0: as fast as it answers")
+    p.add_argument("--json")
+    args = p.parse_args()
+    work = tempfile.mkdtemp(prefix="fw-stream-bench-")
+    try:
+        with open(os.path.join(work, "serve.log"), "w") as log:
+            rows = {"ingest": bench_ingest, "lag": bench_lag,
+                    "replicas": bench_replicas}[args.bench](args, work, log)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rows = rows if isinstance(rows, list) else [rows]
+    for row in rows:
+        print(json.dumps(row))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+// One Redis Stream entry (stream/entry_codec.h, doc/stream.md "Entries"): the first byte picks
+// the field name (event, events, or another), the rest is its value. DecodeEntry never crashes
+// or throws; an accepted entry gives 1..max_events events, each with an id; and the entry the
+// producer would write for those events decodes to the same events.
+#include <cstddef>
+#include <cstdint>
+
+#include "data/event_json.h"
+#include "fuzz_util.h"
+#include "stream/entry_codec.h"
+
+namespace {
+
+bool SameEvent(const flywheel::Event& a, const flywheel::Event& b) {
+  return a.user == b.user && a.item == b.item && a.type == b.type && a.value == b.value &&
+         a.ts_ms == b.ts_ms && a.id == b.id && a.context == b.context;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) {
+    return 0;
+  }
+  static const char* const kNames[] = {"event", "events", "other"};
+  const std::string name = kNames[data[0] % 3];
+  flywheel::stream::EntryLimits limits;
+  limits.max_bytes = 1 << 16;
+  limits.max_events = 64;
+  std::vector<flywheel::Event> events;
+  const flywheel::Status st = flywheel::stream::DecodeEntry(
+      "1700000000000-7", {{name, std::string(flywheel::fuzz::AsText(data + 1, size - 1))}}, limits,
+      &events);
+  if (!st.ok()) {
+    FUZZ_CHECK(events.empty(), "a refused entry left events behind");
+    return 0;
+  }
+  FUZZ_CHECK(!events.empty() && events.size() <= limits.max_events, "event count out of range");
+  std::vector<std::string> texts;
+  for (const flywheel::Event& e : events) {
+    FUZZ_CHECK(!e.id.empty(), "an accepted event has no id");
+    texts.push_back(flywheel::data::EventToJson(e));
+  }
+  std::vector<flywheel::Event> again;
+  const flywheel::Status round =
+      flywheel::stream::DecodeEntry("1-0", flywheel::stream::EncodeEntry(texts), limits, &again);
+  FUZZ_CHECK(round.ok(), "the producer's entry does not decode: " + round.message());
+  FUZZ_CHECK(again.size() == events.size(), "round trip changed the event count");
+  for (size_t i = 0; i < events.size(); ++i) {
+    FUZZ_CHECK(SameEvent(events[i], again[i]), "round trip changed an event: " + texts[i]);
+  }
+  return 0;
+}
