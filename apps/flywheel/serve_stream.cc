@@ -49,6 +49,7 @@ Result<ServeStream> StartServeStream(const server::StreamSettings& s, const std:
     o.batch = s.batch;
     o.block_ms = s.block_ms;
     o.limits.max_bytes = static_cast<size_t>(s.max_entry_bytes);
+    o.max_unapplied = static_cast<uint64_t>(s.max_unapplied);
     Result<std::unique_ptr<stream::StreamConsumer>> consumer =
         stream::StreamConsumer::Start(engine, std::move(o));
     if (!consumer.ok()) {

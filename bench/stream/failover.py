@@ -120,6 +120,7 @@ class Node:
             json.dump({"stream": dict({"group": group, "block_ms": 20}, **(extra or {}))}, f)
         self.args += ["--config", config]
         self.log, self.address, self.proc = log, None, None
+        self.name = os.path.basename(directory)
         self.start()
 
     def start(self):
@@ -154,7 +155,7 @@ class Node:
             except (OSError, http.client.HTTPException, ValueError, KeyError):
                 pass
             time.sleep(0.02)
-        raise AssertionError("%s did not reach %s" % (self.args[5], last_id))
+        raise AssertionError("%s did not reach %s" % (self.name, last_id))
 
 
 class Ledger:

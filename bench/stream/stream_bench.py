@@ -144,12 +144,9 @@ def load(args, urls, seconds):
 
 
 def reads_done(report):
-    """Successful reads in a flywheel_load_bench report."""
-    for key in ("reads", "read"):
-        if key in report:
-            part = report[key]
-            return part.get("ok", part.get("count", part.get("requests")))
-    raise KeyError("no reads in load report: %s" % sorted(report))
+    """Successful reads in a flywheel_load_bench report, and their latency p99."""
+    read = report["mixed"]["read"]
+    return read["sent"] - read["errors"], read["latency_ms"]["p99"]
 
 
 def bench_replicas(args, work, log):
@@ -172,12 +169,13 @@ def bench_replicas(args, work, log):
         wall = time.monotonic() - t0
         for n, c, rep in zip(nodes, c0, reports):
             cpu = cpu_seconds(n.proc.pid) - c
-            done = reads_done(rep)
-            rows.append({"bench": "replicas", "replicas_loaded": count, "node": n.args[5],
+            done, p99 = reads_done(rep)
+            rows.append({"bench": "replicas", "replicas_loaded": count, "node": n.name,
                          "models": args.models, "reads": done, "seconds": round(wall, 1),
                          "cpu_s": round(cpu, 2),
                          "cpu_us_per_read": round(cpu / max(done, 1) * 1e6, 1),
-                         "reads_per_cpu_s": round(done / max(cpu, 1e-9))})
+                         "reads_per_cpu_s": round(done / max(cpu, 1e-9)),
+                         "read_p99_ms": round(p99, 2)})
     for n in [trainer] + replicas:
         n.stop()
     redis.kill()
@@ -195,7 +193,8 @@ def main():
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--rate", type=float, default=5000)
     p.add_argument("--seconds", type=float, default=30)
-    p.add_argument("--read-rate", type=float, default=0, help="0: as fast as it answers")
+    p.add_argument("--read-rate", type=float, default=1000,
+                   help="recommendation requests/s sent to each loaded replica (open loop)")
     p.add_argument("--json")
     args = p.parse_args()
     work = tempfile.mkdtemp(prefix="fw-stream-bench-")

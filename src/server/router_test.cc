@@ -77,6 +77,7 @@ TEST(ApiRoutesTest, TableNamesEveryRoute) {
   EXPECT_THAT(Names(api),
               ElementsAre("GET ui", "GET ui", "GET healthz", "GET readyz", "GET metrics",
                           "POST events", "GET stats", "GET stats_history", "POST snapshot",
+                          "GET replication", "GET replica_bootstrap", "GET replica_file",
                           "GET recommendations", "POST impressions", "POST dry_run", "GET similar",
                           "GET item_detail", "PUT items", "DELETE items", "POST items_batch",
                           "GET user_detail", "PUT users", "DELETE users"));

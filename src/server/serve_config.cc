@@ -404,6 +404,7 @@ Status BuildStream(const ServeConfig& c, ServeSettings* s) {
   t.batch = static_cast<int>(c.GetInt("stream.batch"));
   t.block_ms = static_cast<int>(c.GetInt("stream.block_ms"));
   t.max_entry_bytes = c.GetInt("stream.max_entry_bytes");
+  t.max_unapplied = c.GetInt("stream.max_unapplied");
   t.bootstrap_from = c.GetString("stream.bootstrap_from");
   t.bootstrap_key = c.GetString("stream.bootstrap_key");
   if (!t.bootstrap_from.empty() && t.role != "replica") {

@@ -74,6 +74,7 @@ struct StreamSettings {
   int batch = 1000;
   int block_ms = 100;
   int64_t max_entry_bytes = 1 << 20;
+  int64_t max_unapplied = 100'000;
   std::string bootstrap_from;  // replica: the trainer's URL for a new data directory
   std::string bootstrap_key;
 };

@@ -216,6 +216,9 @@ std::vector<ConfigKeySpec> StreamKeys() {
        "entries read (and logged with one fdatasync) per XREADGROUP"},
       {"stream.block_ms", T::kInt, "100", 1, 60000, "", "",
        "how long a read waits for new entries"},
+      {"stream.max_unapplied", T::kInt, "100000", 0, 1e9, "", "",
+       "no new entries are read while more events than this are logged but not yet learned "
+       "(flow control: the backlog stays in Redis, not in memory)"},
       {"stream.max_entry_bytes", T::kInt, "1048576", 64, 1 << 30, "", "",
        "a larger entry goes to the dead-letter stream"},
       {"stream.bootstrap_from", T::kString, R"("")", 0, 0, "", "bootstrap-from",

@@ -108,6 +108,9 @@ void StreamConsumer::ReadLoop() {
       connected_ = st.ok();
       read_pending_ = true;
     }
+    if (st.ok() && !WaitForRoom()) {
+      break;
+    }
     if (st.ok()) {
       st = Step();
     }
@@ -211,6 +214,7 @@ Status StreamConsumer::Step() {
     // Visible (AppliedId) once the learner applied it: after its dead letters are parked.
     base::MutexLock lock(&applied_mu_);
     covered_.emplace_back(flight.logged_seq, flight.last_id);
+    unapplied_ += flight.events;
     if (covered_.size() > 100'000) {
       covered_.pop_front();
     }
@@ -284,6 +288,7 @@ Status StreamConsumer::Ingest(Decoded* batch, InFlight* flight) {
     events_.fetch_add(result->accepted, std::memory_order_relaxed);
     duplicates_.fetch_add(result->duplicates, std::memory_order_relaxed);
     flight->last_seq = result->last_seq;
+    flight->events = result->accepted;
     FLYWHEEL_RETURN_IF_ERROR(WaitDurable(result->last_seq));
   }
   flight->logged_seq = events.empty() ? engine_->stats().last_seq : flight->last_seq;
@@ -361,10 +366,22 @@ void StreamConsumer::WatchLoop() {
     {
       base::MutexLock lock(&applied_mu_);
       applied_id_ = flight.last_id;
+      unapplied_ -= std::min(unapplied_, flight.events);
       in_flight_.pop_front();
     }
     applied_cv_.NotifyAll();
   }
+}
+
+bool StreamConsumer::WaitForRoom() {
+  base::MutexLock lock(&applied_mu_);
+  while (unapplied_ > options_.max_unapplied) {
+    if (stop_.load()) {
+      return false;
+    }
+    applied_cv_.WaitFor(&applied_mu_, std::chrono::milliseconds(50));
+  }
+  return !stop_.load();
 }
 
 Status StreamConsumer::NoteStartPosition() {
@@ -448,6 +465,7 @@ json StreamConsumer::Stats() const {
   out["read_id"] = read_id_;
   out["applied_id"] = applied_id_;
   out["batches_in_flight"] = in_flight_.size();
+  out["unapplied_events"] = unapplied_;
   out["last_error"] = last_error_;
   uint64_t ms = 0;
   uint64_t n = 0;

@@ -48,6 +48,9 @@ struct StreamConsumerOptions {
   int block_ms = 100;                   // how long a read waits for new entries
   int retry_ms = 500;                   // back-off after a Redis or write failure
   int timeout_ms = 5000;                // connect and reply timeout (added to block_ms)
+  // Flow control: no new entries are read while more events than this are logged but not yet
+  // applied by the learner (the engine queues them in memory; Redis is the better buffer).
+  uint64_t max_unapplied = 100'000;
   EntryLimits limits;
 };
 
@@ -80,6 +83,7 @@ class StreamConsumer final : public server::StreamView {
   struct InFlight {
     uint64_t last_seq = 0;    // 0: nothing new to wait for
     uint64_t logged_seq = 0;  // the log's last sequence number after this read
+    uint64_t events = 0;      // new events logged by this read
     std::string last_id;
     std::vector<uint64_t> entry_ms;
   };
@@ -96,6 +100,8 @@ class StreamConsumer final : public server::StreamView {
   // At start: when the group has no pending entry, everything up to its last delivered id is
   // in the local log.
   Status NoteStartPosition();
+  // Waits while unapplied_ > max_unapplied (flow control); false when stopping.
+  bool WaitForRoom() EXCLUDES(applied_mu_);
   void Fail(const Status& status);
 
   Engine* const engine_;
@@ -110,6 +116,7 @@ class StreamConsumer final : public server::StreamView {
   mutable base::Mutex applied_mu_;
   mutable base::CondVar applied_cv_;
   std::deque<InFlight> in_flight_ GUARDED_BY(applied_mu_);
+  uint64_t unapplied_ GUARDED_BY(applied_mu_) = 0;  // events of in_flight_
   std::string applied_id_ GUARDED_BY(applied_mu_) = "0-0";
   std::string read_id_ GUARDED_BY(applied_mu_) = "0-0";
   std::string last_error_ GUARDED_BY(applied_mu_);

@@ -146,8 +146,9 @@ class StreamRedisTest : public ::testing::Test {
   }
 
   std::unique_ptr<StreamConsumer> Consume(Engine* engine, const std::string& group,
-                                          int batch = 1000) {
+                                          int batch = 1000, uint64_t max_unapplied = 100'000) {
     StreamConsumerOptions o;
+    o.max_unapplied = max_unapplied;
     o.address = address_;
     o.group = group;
     o.batch = batch;
@@ -304,9 +305,10 @@ TEST_F(StreamRedisTest, AReplicaReplayingTheStreamIsBitIdenticalToTheTrainer) {
   TempDir replica_dir;
   auto trainer = Open(trainer_dir.path());
   auto replica = Open(replica_dir.path());
-  // Different batch sizes: the state must not depend on how the entries were grouped.
+  // Different batch sizes: the state must not depend on how the entries were grouped. The
+  // replica also waits for each read to be applied before the next (flow control at 1 event).
   auto t = Consume(trainer.get(), "flywheel", 1000);
-  auto r = Consume(replica.get(), "replica-1", 3);
+  auto r = Consume(replica.get(), "replica-1", 3, /*max_unapplied=*/1);
   AddEvents(500, 4);
   const std::string last = Add({{"event", "{bad"}});  // the newest entry, dead-lettered
   ASSERT_OK(t->WaitApplied(last, 20'000));
