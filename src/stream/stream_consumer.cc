@@ -129,7 +129,8 @@ void StreamConsumer::ReadLoop() {
   }
 }
 
-Status StreamConsumer::Step() {
+// Sends the pending XACK and the next XREADGROUP in one round trip; the entries read.
+Status StreamConsumer::Read(Decoded* batch) {
   const StreamConsumerOptions& o = options_;
   std::vector<std::vector<std::string>> commands;
   if (!ack_.empty()) {
@@ -157,32 +158,38 @@ Status StreamConsumer::Step() {
   if (reply.is_error()) {
     return Status::FailedPrecondition("redis XREADGROUP: " + reply.str);
   }
-  Decoded batch;
-  if (reply.type == RedisReply::Type::kArray && !reply.elements.empty() &&
-      reply.elements.front().elements.size() == 2) {
-    for (const RedisReply& entry : reply.elements.front().elements[1].elements) {
-      if (entry.elements.size() != 2 || entry.elements[0].type != RedisReply::Type::kString) {
-        return Status::Internal("redis XREADGROUP: unexpected entry shape");
-      }
-      const std::string& id = entry.elements[0].str;
-      uint64_t ms = 0;
-      uint64_t n = 0;
-      if (!ParseEntryId(id, &ms, &n)) {
-        return Status::Internal("redis XREADGROUP: entry id '" + id + "'");
-      }
-      batch.ids.push_back(id);
-      batch.ms.push_back(ms);
-      EntryFields fields;
-      const std::vector<RedisReply>& kv = entry.elements[1].elements;
-      for (size_t i = 0; i + 1 < kv.size(); i += 2) {
-        fields.emplace_back(kv[i].str, kv[i + 1].str);
-      }
-      if (entry.elements[1].is_nil()) {  // pending, but trimmed from the stream since
-        missing_.fetch_add(1, std::memory_order_relaxed);
-      }
-      batch.fields.push_back(std::move(fields));
-    }
+  if (reply.type != RedisReply::Type::kArray || reply.elements.empty() ||
+      reply.elements.front().elements.size() != 2) {
+    return Status::Ok();  // nil: nothing new within block_ms
   }
+  for (const RedisReply& entry : reply.elements.front().elements[1].elements) {
+    if (entry.elements.size() != 2 || entry.elements[0].type != RedisReply::Type::kString) {
+      return Status::Internal("redis XREADGROUP: unexpected entry shape");
+    }
+    const std::string& id = entry.elements[0].str;
+    uint64_t ms = 0;
+    uint64_t n = 0;
+    if (!ParseEntryId(id, &ms, &n)) {
+      return Status::Internal("redis XREADGROUP: entry id '" + id + "'");
+    }
+    batch->ids.push_back(id);
+    batch->ms.push_back(ms);
+    EntryFields fields;
+    const std::vector<RedisReply>& kv = entry.elements[1].elements;
+    for (size_t i = 0; i + 1 < kv.size(); i += 2) {
+      fields.emplace_back(kv[i].str, kv[i + 1].str);
+    }
+    if (entry.elements[1].is_nil()) {  // pending, but trimmed from the stream since
+      missing_.fetch_add(1, std::memory_order_relaxed);
+    }
+    batch->fields.push_back(std::move(fields));
+  }
+  return Status::Ok();
+}
+
+Status StreamConsumer::Step() {
+  Decoded batch;
+  FLYWHEEL_RETURN_IF_ERROR(Read(&batch));
   if (batch.ids.empty()) {
     read_pending_ = false;  // the pending entries are done: new ones next
     return Status::Ok();
@@ -197,7 +204,7 @@ Status StreamConsumer::Step() {
     // A pending entry trimmed from the stream since (no fields) has nothing to apply.
     Status st = batch.fields[e].empty()
                     ? Status::Ok()
-                    : DecodeEntry(batch.ids[e], batch.fields[e], o.limits, &batch.events);
+                    : DecodeEntry(batch.ids[e], batch.fields[e], options_.limits, &batch.events);
     if (!st.ok()) {
       batch.bad.push_back({e, st.message()});
       continue;

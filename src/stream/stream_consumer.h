@@ -94,6 +94,7 @@ class StreamConsumer final : public server::StreamView {
   // One read, ingest, dead-letter; the entries to ack are appended to ack_. A failure leaves the
   // batch unacked (pending) and is retried from id 0.
   Status Step();
+  Status Read(Decoded* batch);
   Status Ingest(Decoded* batch, InFlight* flight);
   Status DeadLetter(const Decoded& batch);
   Status WaitDurable(uint64_t seq) const;
