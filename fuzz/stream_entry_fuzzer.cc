@@ -1,7 +1,8 @@
 // One Redis Stream entry (stream/entry_codec.h, doc/stream.md "Entries"): the first byte picks
-// the field name (event, events, or another), the rest is its value. DecodeEntry never crashes
-// or throws; an accepted entry gives 1..max_events events, each with an id; and the entry the
-// producer would write for those events decodes to the same events.
+// the field name (event, events, items, delete_item, user, forget_user, or another), the rest is
+// its value. DecodeEntry never crashes or throws; an accepted entry is either a catalogue record
+// or 1..max_events events, each with an id; and the entry the producer would write for those
+// events decodes to the same events.
 #include <cstddef>
 #include <cstdint>
 
@@ -22,8 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) {
     return 0;
   }
-  static const char* const kNames[] = {"event", "events", "other"};
-  const std::string name = kNames[data[0] % 3];
+  static const char* const kNames[] = {"event", "events",      "items", "delete_item",
+                                       "user",  "forget_user", "other"};
+  const std::string name = kNames[data[0] % 7];
   flywheel::stream::EntryLimits limits;
   limits.max_bytes = 1 << 16;
   limits.max_events = 64;
@@ -41,9 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(!e.id.empty(), "an accepted event has no id");
     texts.push_back(flywheel::data::EventToJson(e));
   }
-  std::vector<flywheel::Event> again;
-  const flywheel::Status round =
-      flywheel::stream::DecodeEntry("1-0", flywheel::stream::EncodeEntry(texts), limits, &again);
+  flywheel::stream::DecodedEntry decoded_again;
+  const flywheel::Status round = flywheel::stream::DecodeEntry(
+      "1-0", flywheel::stream::EncodeEntry(texts), limits, &decoded_again);
+  const std::vector<flywheel::Event>& again = decoded_again.events;
   FUZZ_CHECK(round.ok(), "the producer's entry does not decode: " + round.message());
   FUZZ_CHECK(again.size() == events.size(), "round trip changed the event count");
   for (size_t i = 0; i < events.size(); ++i) {

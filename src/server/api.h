@@ -168,6 +168,9 @@ class Api {
   Response ReplicaFile(const Call& call);
   // PostEvents in producer mode: the parsed batch appended to the stream.
   Response ProduceEvents(const Call& call, const nlohmann::json& list);
+  // A catalogue write in producer mode: one entry of field `field` (doc/stream.md, "Entries").
+  Response ProduceCatalog(const Call& call, std::string_view field, std::string value);
+  bool producing() const { return sink_.load(std::memory_order_acquire) != nullptr; }
   // nullopt, or the 409 for a write this node cannot replicate (a stream consumer's catalogue
   // writes, impressions, forgetting).
   std::optional<Response> RefuseUnreplicated(const Request& request,

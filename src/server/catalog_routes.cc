@@ -2,6 +2,7 @@
 #include <string>
 
 #include "data/catalog_json.h"
+#include "data/event_json.h"
 #include "server/api.h"
 
 namespace flywheel::server {
@@ -16,6 +17,17 @@ Response Accepted(const Request& request, const Result<uint64_t>& seq) {
   return JsonResponse(request, http::status::accepted, {{"seq", *seq}});
 }
 
+// The request's body object (already validated) with the path's id added: the stream entry's
+// form of a PUT (doc/stream.md, "Entries").
+nlohmann::json WithId(const Api::Call& call) {
+  nlohmann::json body = nlohmann::json::parse(call.request.body(), nullptr, false);
+  if (!body.is_object()) {
+    body = nlohmann::json::object();
+  }
+  body["id"] = call.param;
+  return body;
+}
+
 }  // namespace
 
 Response Api::PutItem(const Call& call) {
@@ -26,10 +38,19 @@ Response Api::PutItem(const Call& call) {
   if (!item.ok()) {
     return StatusError(call.request, item.status());
   }
+  if (producing()) {
+    return ProduceCatalog(call, "items", nlohmann::json::array({WithId(call)}).dump());
+  }
   return Accepted(call.request, call.engine->PutItem(*item));
 }
 
 Response Api::DeleteItem(const Call& call) {
+  if (producing()) {
+    if (std::string problem = data::IdProblem(call.param); !problem.empty()) {
+      return StatusError(call.request, Status::InvalidArgument("id: " + problem).WithField("id"));
+    }
+    return ProduceCatalog(call, "delete_item", call.param);
+  }
   return Accepted(call.request, call.engine->DeleteItem(call.param));
 }
 
@@ -41,10 +62,19 @@ Response Api::PutUser(const Call& call) {
   if (!user.ok()) {
     return StatusError(call.request, user.status());
   }
+  if (producing()) {
+    return ProduceCatalog(call, "user", WithId(call).dump());
+  }
   return Accepted(call.request, call.engine->PutUser(*user));
 }
 
 Response Api::DeleteUser(const Call& call) {
+  if (producing()) {  // every node forgets the user when it consumes the entry
+    if (std::string problem = data::IdProblem(call.param); !problem.empty()) {
+      return StatusError(call.request, Status::InvalidArgument("id: " + problem).WithField("id"));
+    }
+    return ProduceCatalog(call, "forget_user", call.param);
+  }
   Result<ForgetResult> forgotten = call.engine->ForgetUser(call.param);
   if (!forgotten.ok()) {
     return StatusError(call.request, forgotten.status());

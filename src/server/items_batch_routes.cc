@@ -79,6 +79,9 @@ Response Api::PostItemsBatch(const Call& call) {
   if (std::vector<data::ItemError> errors = ParseItems(list, &items); !errors.empty()) {
     return InvalidItems(request, errors);
   }
+  if (producing()) {
+    return ProduceCatalog(call, "items", list.dump());
+  }
   Result<uint64_t> first = call.engine->PutItems(items);
   if (!first.ok()) {
     return StatusError(request, first.status());

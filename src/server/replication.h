@@ -16,13 +16,14 @@
 
 namespace flywheel::server {
 
-// Producer mode: POST /v1/events appends the validated batch here and answers with the entry id.
+// Producer mode: POST /v1/events and the catalogue writes append their validated body here as one
+// stream entry (doc/stream.md, "Entries") and answer with the entry id.
 class EventSink {
  public:
   virtual ~EventSink() = default;
-  // `events`: each event's JSON object (validated by the caller), in batch order, appended as one
-  // entry. The entry id ("<ms>-<n>"), once the stream holds it. kUnavailable when it cannot.
-  virtual Result<std::string> Append(const std::vector<std::string>& events) = 0;
+  // One entry with one field (`event`, `events`, `items`, `delete_item`, `user`, `forget_user`).
+  // The entry id ("<ms>-<n>"), once the stream holds it. kUnavailable when it cannot.
+  virtual Result<std::string> Append(std::string_view field, std::string value) = 0;
   virtual std::string Describe() const = 0;  // "redis://host:port/stream"
 };
 

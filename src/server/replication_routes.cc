@@ -81,7 +81,17 @@ Response Api::ProduceEvents(const Call& call, const json& list) {
       texts.push_back(with_id.dump());
     }
   }
-  Result<std::string> id = sink->Append(texts);
+  std::string value;
+  if (texts.size() == 1) {
+    value = std::move(texts.front());
+  } else {
+    value = "[";
+    for (size_t i = 0; i < texts.size(); ++i) {
+      value += (i == 0 ? "" : ",") + texts[i];
+    }
+    value += "]";
+  }
+  Result<std::string> id = sink->Append(texts.size() == 1 ? "event" : "events", std::move(value));
   if (!id.ok()) {
     return Error(call.request, http::status::service_unavailable, "unavailable",
                  "cannot append to " + sink->Describe() + ": " + id.status().message());
@@ -91,24 +101,36 @@ Response Api::ProduceEvents(const Call& call, const json& list) {
       {{"accepted", list.size()}, {"stream", sink->Describe()}, {"stream_id", *id}});
 }
 
+Response Api::ProduceCatalog(const Call& call, std::string_view field, std::string value) {
+  EventSink* sink = sink_.load(std::memory_order_acquire);
+  Result<std::string> id = sink->Append(field, std::move(value));
+  if (!id.ok()) {
+    return Error(call.request, http::status::service_unavailable, "unavailable",
+                 "cannot append to " + sink->Describe() + ": " + id.status().message());
+  }
+  return JsonResponse(call.request, http::status::accepted,
+                      {{"stream", sink->Describe()}, {"stream_id", *id}});
+}
+
 std::optional<Response> Api::RefuseUnreplicated(const Request& request,
                                                 const std::string& route) const {
   if (stream_view_.load(std::memory_order_acquire) == nullptr) {
     return std::nullopt;
   }
+  // With a producer the catalogue writes travel through the stream (catalog_routes.cc).
+  const bool catalog = route == "items" || route == "items_batch" || route == "users";
   const bool write = request.method() != http::verb::get && request.method() != http::verb::head;
-  const bool refused = (write && (route == "items" || route == "items_batch" || route == "users" ||
-                                  route == "impressions")) ||
+  const bool refused = (write && (route == "impressions" || (catalog && !producing()))) ||
                        (route == "recommendations" &&
                         request.target().find("record_impression=true") != std::string::npos);
   if (!refused) {
     return std::nullopt;
   }
   return Error(request, http::status::conflict, "not_replicated",
-               "this node consumes an event stream: catalogue writes, impressions recorded "
-               "apart from events and forgetting are not carried by the stream yet, so they "
-               "would make the nodes diverge (doc/stream.md, \"Limits\"); send impressions "
-               "with the events (\"impressions\": [...])");
+               "this node consumes an event stream: impressions recorded apart from events (and "
+               "catalogue writes on a node without stream.produce_to) are not carried by the "
+               "stream, so they would make the nodes diverge (doc/stream.md, \"Limits\"); send "
+               "impressions with the events (\"impressions\": [...])");
 }
 
 std::optional<Response> Api::AwaitVersion(const Call& call) const {

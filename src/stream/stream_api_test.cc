@@ -116,21 +116,50 @@ TEST_F(StreamApiTest, AnInvalidBatchIsRefusedAtTheEdgeAndNeverAppended) {
 TEST_F(StreamApiTest, AConsumerRefusesTheWritesTheStreamDoesNotCarry) {
   StartNode();
   Client client(port());
-  const std::vector<std::pair<http::verb, std::string>> refused = {
-      {http::verb::put, "/v1/items/i9"},
-      {http::verb::delete_, "/v1/items/i9"},
-      {http::verb::post, "/v1/items:batch"},
-      {http::verb::put, "/v1/users/u1"},
-      {http::verb::delete_, "/v1/users/u1"},
-      {http::verb::post, "/v1/impressions"},
-      {http::verb::get, "/v1/users/u1/recommendations?record_impression=true"}};
-  for (const auto& [verb, target] : refused) {
-    const bool body = verb == http::verb::put || verb == http::verb::post;
-    const Reply r = client.Send(verb, target, body ? "{}" : "");
+  for (const std::string target :
+       {"/v1/impressions", "/v1/users/u1/recommendations?record_impression=true"}) {
+    const bool post = target == "/v1/impressions";
+    const Reply r =
+        client.Send(post ? http::verb::post : http::verb::get, target, post ? "{}" : "");
     EXPECT_EQ(r.status, 409) << target << " " << r.text;
     EXPECT_EQ(r.body["code"], "not_replicated") << target;
   }
   EXPECT_EQ(client.Send(http::verb::get, "/v1/users/u1/recommendations").status, 200);
+  // A consumer without a producer refuses catalogue writes too: they would stay on this node.
+  api_->SetReplication(nullptr, consumer_.get());
+  const Reply put = client.Send(http::verb::put, "/v1/items/i9", R"({"title": "x"})");
+  EXPECT_EQ(put.status, 409) << put.text;
+  EXPECT_EQ(StreamLength(), 0);
+}
+
+TEST_F(StreamApiTest, CatalogueWritesAndForgettingTravelThroughTheStream) {
+  StartNode();
+  Client client(port());
+  const auto accepted = [&](http::verb verb, const std::string& target, const std::string& body) {
+    const Reply r = client.Send(verb, target, body);
+    EXPECT_EQ(r.status, 202) << target << " " << r.text;
+    return r.body.value("stream_id", std::string("0-0"));
+  };
+  ASSERT_EQ(client.Send(http::verb::post, "/v1/events", kTwoEvents).status, 202);
+  accepted(http::verb::put, "/v1/items/i1", R"({"title": "Heat", "categories": ["drama"]})");
+  accepted(http::verb::post, "/v1/items:batch",
+           R"({"items": [{"id": "i2", "title": "Up"}, {"id": "i3", "title": "Jaws"}]})");
+  accepted(http::verb::delete_, "/v1/items/i3", "");
+  accepted(http::verb::put, "/v1/users/u2", R"({"attributes": {"age": "30"}})");
+  const std::string last = accepted(http::verb::delete_, "/v1/users/u1", "");
+  // Invalid bodies are refused at the edge, nothing appended.
+  EXPECT_EQ(client.Send(http::verb::put, "/v1/items/i4", R"({"title": 5})").status, 400);
+  EXPECT_EQ(StreamLength(), 6);  // one entry per accepted write
+  ASSERT_OK(consumer_->WaitApplied(last, 10'000));
+  EXPECT_EQ(consumer_->Stats()["catalog"], 5);
+  EXPECT_EQ(consumer_->Stats()["dead_letters"], 0);
+  auto heat = engine_->GetItem("i1");
+  ASSERT_OK(heat.status());
+  EXPECT_EQ(heat->title.value_or(""), "Heat");
+  EXPECT_EQ(engine_->GetItem("i2")->title.value_or(""), "Up");
+  EXPECT_EQ(engine_->stats().deleted_items, 1u);
+  EXPECT_EQ(engine_->stats().forgotten_users, 1u);
+  EXPECT_EQ(engine_->GetUser("u1", 10).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(StreamApiTest, MinVersionNotReachedIs503AndABadOneIs400) {

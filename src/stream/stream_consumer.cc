@@ -3,6 +3,8 @@
 #include <chrono>
 #include <utility>
 
+#include "stream/entry_applier.h"
+
 namespace flywheel::stream {
 namespace {
 
@@ -36,12 +38,10 @@ struct StreamConsumer::Decoded {
     size_t entry = 0;
     std::string reason;
   };
-  std::vector<std::string> ids;        // every entry read, in stream order
-  std::vector<uint64_t> ms;            // the milliseconds of each id
-  std::vector<EntryFields> fields;     // each entry's fields (kept for the dead letters)
-  std::vector<Event> events;           // the events of the good entries
-  std::vector<size_t> entry_of;        // for each event, its entry
-  std::vector<size_t> index_in_entry;  // for each event, its index in its entry
+  std::vector<std::string> ids;       // every entry read, in stream order
+  std::vector<uint64_t> ms;           // the milliseconds of each id
+  std::vector<EntryFields> fields;    // each entry's fields (kept for the dead letters)
+  std::vector<DecodedEntry> entries;  // each entry's events or catalogue record
   std::vector<Bad> bad;
 };
 
@@ -199,19 +199,14 @@ Status StreamConsumer::Step() {
     base::MutexLock lock(&applied_mu_);
     read_id_ = batch.ids.back();
   }
+  batch.entries.resize(batch.ids.size());
   for (size_t e = 0; e < batch.ids.size(); ++e) {
-    const size_t before = batch.events.size();
     // A pending entry trimmed from the stream since (no fields) has nothing to apply.
-    Status st = batch.fields[e].empty()
-                    ? Status::Ok()
-                    : DecodeEntry(batch.ids[e], batch.fields[e], options_.limits, &batch.events);
+    Status st = batch.fields[e].empty() ? Status::Ok()
+                                        : DecodeEntry(batch.ids[e], batch.fields[e],
+                                                      options_.limits, &batch.entries[e]);
     if (!st.ok()) {
       batch.bad.push_back({e, st.message()});
-      continue;
-    }
-    for (size_t i = before; i < batch.events.size(); ++i) {
-      batch.entry_of.push_back(e);
-      batch.index_in_entry.push_back(i - before);
     }
   }
   InFlight flight;
@@ -233,72 +228,30 @@ Status StreamConsumer::Step() {
   return Status::Ok();
 }
 
-// Engine::Validate sorts out the entries with an invalid event (the whole entry is refused, as
-// a batch is over HTTP); the rest is one Engine::Ingest. Should the batch still be refused as
-// invalid, each entry is ingested alone and the refused ones join the dead letters.
+// The decoded entries through the engine (entry_applier.h); the refused ones join the dead
+// letters. Durable before it returns.
 Status StreamConsumer::Ingest(Decoded* batch, InFlight* flight) {
-  std::vector<bool> refused(batch->ids.size(), false);
+  std::vector<bool> skip(batch->ids.size(), false);
   for (const Decoded::Bad& b : batch->bad) {
-    refused[b.entry] = true;
+    skip[b.entry] = true;
   }
-  for (const EventError& e : engine_->Validate(batch->events)) {
-    const size_t entry = batch->entry_of[e.index];
-    if (!refused[entry]) {
-      refused[entry] = true;
-      const std::string where =
-          batch->fields[entry].front().first == "event"
-              ? std::string("event")
-              : "events[" + std::to_string(batch->index_in_entry[e.index]) + "]";
-      batch->bad.push_back(
-          {entry, where + (e.field.empty() ? "" : "." + e.field) + ": " + e.message});
-    }
+  FLYWHEEL_ASSIGN_OR_RETURN(AppliedEntries applied, ApplyEntries(engine_, &batch->entries, skip));
+  for (auto& [entry, reason] : applied.refused) {
+    batch->bad.push_back({entry, std::move(reason)});
   }
-  // The good entries' events, and where each entry's events start.
-  std::vector<Event> events;
-  std::vector<size_t> entry_of;
-  events.reserve(batch->events.size());
-  for (size_t i = 0; i < batch->events.size(); ++i) {
-    if (!refused[batch->entry_of[i]]) {
-      events.push_back(std::move(batch->events[i]));
-      entry_of.push_back(batch->entry_of[i]);
-    }
-  }
+  events_.fetch_add(applied.accepted, std::memory_order_relaxed);
+  duplicates_.fetch_add(applied.duplicates, std::memory_order_relaxed);
+  catalog_.fetch_add(applied.catalog, std::memory_order_relaxed);
   flight->last_id = batch->ids.back();
   flight->entry_ms = batch->ms;
-  if (!events.empty()) {
-    Result<IngestResult> result = engine_->Ingest(events);
-    if (!result.ok() && result.status().code() == StatusCode::kInvalidArgument) {
-      IngestResult total;  // entry by entry
-      for (size_t begin = 0; begin < events.size();) {
-        size_t end = begin;
-        while (end < events.size() && entry_of[end] == entry_of[begin]) {
-          ++end;
-        }
-        Result<IngestResult> one =
-            engine_->Ingest(std::span<const Event>(events.data() + begin, events.data() + end));
-        if (one.ok()) {
-          total.accepted += one->accepted;
-          total.duplicates += one->duplicates;
-          total.last_seq = one->last_seq;
-        } else if (one.status().code() == StatusCode::kInvalidArgument) {
-          batch->bad.push_back({entry_of[begin], one.status().message()});
-        } else {
-          return one.status();
-        }
-        begin = end;
-      }
-      result = total;
-    }
-    if (!result.ok()) {
-      return result.status();
-    }
-    events_.fetch_add(result->accepted, std::memory_order_relaxed);
-    duplicates_.fetch_add(result->duplicates, std::memory_order_relaxed);
-    flight->last_seq = result->last_seq;
-    flight->events = result->accepted;
-    FLYWHEEL_RETURN_IF_ERROR(WaitDurable(result->last_seq));
+  flight->last_seq = applied.last_seq;
+  flight->events = applied.accepted;
+  if (applied.last_seq > 0) {
+    FLYWHEEL_RETURN_IF_ERROR(WaitDurable(applied.last_seq));
+    flight->logged_seq = applied.last_seq;
+  } else {
+    flight->logged_seq = engine_->stats().last_seq;
   }
-  flight->logged_seq = events.empty() ? engine_->stats().last_seq : flight->last_seq;
   return Status::Ok();
 }
 
@@ -461,6 +414,7 @@ json StreamConsumer::Stats() const {
       {"entries", entries_.load()},
       {"events", events_.load()},
       {"duplicates", duplicates_.load()},
+      {"catalog", catalog_.load()},
       {"dead_letters", dead_letters_.load()},
       {"missing", missing_.load()},
       {"acked", acked_.load()},

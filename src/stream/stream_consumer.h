@@ -129,6 +129,7 @@ class StreamConsumer final : public server::StreamView {
   std::atomic<uint64_t> entries_{0};
   std::atomic<uint64_t> events_{0};
   std::atomic<uint64_t> duplicates_{0};
+  std::atomic<uint64_t> catalog_{0};  // catalogue records applied
   std::atomic<uint64_t> dead_letters_{0};
   std::atomic<uint64_t> missing_{0};  // pending entries whose data was trimmed away
   std::atomic<uint64_t> acked_{0};

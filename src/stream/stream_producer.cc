@@ -11,12 +11,14 @@ Result<std::unique_ptr<StreamProducer>> StreamProducer::Connect(const StreamAddr
   return std::unique_ptr<StreamProducer>(new StreamProducer(address, std::move(redis)));
 }
 
-Result<std::string> StreamProducer::Append(const std::vector<std::string>& events) {
-  std::vector<std::string> xadd = {"XADD", address_.stream, "*"};
-  for (auto& [name, value] : EncodeEntry(events)) {
-    xadd.push_back(std::move(name));
-    xadd.push_back(std::move(value));
-  }
+Result<std::string> StreamProducer::AppendEvents(const std::vector<std::string>& events) {
+  EntryFields fields = EncodeEntry(events);
+  return Append(fields.front().first, std::move(fields.front().second));
+}
+
+Result<std::string> StreamProducer::Append(std::string_view field, std::string value) {
+  const std::vector<std::string> xadd = {"XADD", address_.stream, "*", std::string(field),
+                                         std::move(value)};
   base::MutexLock lock(&mu_);
   // A broken connection is reopened once. XADD is not idempotent, but a send that failed on a
   // broken connection reached no server, and events carry ids the consumers deduplicate by.

@@ -1,5 +1,6 @@
-// StreamProducer: producer mode (doc/stream.md): POST /v1/events on this node appends each
-// validated batch to a Redis Stream as one entry (entry_codec.h) instead of the local log. The
+// StreamProducer: producer mode (doc/stream.md): POST /v1/events (and the catalogue writes) on
+// this node append each validated batch to a Redis Stream as one entry (entry_codec.h) instead of
+// the local log. The
 // 202 is sent once XADD returned the entry id: the event is then as durable as the Redis
 // server's persistence makes it (appendfsync always: on disk; everysec: within a second).
 // The stream is never trimmed by the producer.
@@ -22,7 +23,9 @@ class StreamProducer final : public server::EventSink {
  public:
   static Result<std::unique_ptr<StreamProducer>> Connect(const StreamAddress& address,
                                                          int timeout_ms);
-  Result<std::string> Append(const std::vector<std::string>& events) override EXCLUDES(mu_);
+  Result<std::string> Append(std::string_view field, std::string value) override EXCLUDES(mu_);
+  // The entry of EncodeEntry(events).
+  Result<std::string> AppendEvents(const std::vector<std::string>& events);
   std::string Describe() const override { return address_.ToString(); }
 
  private:

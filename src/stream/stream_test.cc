@@ -54,19 +54,57 @@ TEST(EntryIdTest, ComparesNumerically) {
 }
 
 TEST(EntryCodecTest, DecodesOneEventOrAnArrayAndNamesEventsWithoutId) {
-  std::vector<Event> out;
+  DecodedEntry one;
   ASSERT_OK(DecodeEntry(
-      "5-1", {{"event", R"({"user":"u","item":"i","type":"view","ts":1700000000000})"}}, {}, &out));
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].id, "5-1/0");
+      "5-1", {{"event", R"({"user":"u","item":"i","type":"view","ts":1700000000000})"}}, {}, &one));
+  ASSERT_EQ(one.events.size(), 1u);
+  EXPECT_EQ(one.events[0].id, "5-1/0");
+  EXPECT_FALSE(one.catalog.has_value());
+  DecodedEntry two;
   ASSERT_OK(DecodeEntry(
       "6-0", {{"events", R"([{"user":"u","item":"a","type":"view","ts":1700000000000,"id":"mine"},
                       {"user":"u","item":"b","type":"click","ts":1700000000001}])"}},
-      {}, &out));
-  ASSERT_EQ(out.size(), 3u);
-  EXPECT_EQ(out[1].id, "mine");
-  EXPECT_EQ(out[2].id, "6-0/1");
-  EXPECT_EQ(out[2].item, "b");
+      {}, &two));
+  ASSERT_EQ(two.events.size(), 2u);
+  EXPECT_EQ(two.events[0].id, "mine");
+  EXPECT_EQ(two.events[1].id, "6-0/1");
+  EXPECT_EQ(two.events[1].item, "b");
+}
+
+TEST(EntryCodecTest, DecodesCatalogueRecords) {
+  DecodedEntry items;
+  ASSERT_OK(DecodeEntry(
+      "1-0", {{"items", R"([{"id":"i1","title":"Heat","categories":["drama"]},{"id":"i2"}])"}}, {},
+      &items));
+  ASSERT_TRUE(items.catalog.has_value());
+  EXPECT_EQ(items.catalog->kind, CatalogEntry::Kind::kPutItems);
+  ASSERT_EQ(items.catalog->items.size(), 2u);
+  EXPECT_EQ(items.catalog->items[0].title, "Heat");
+  DecodedEntry user;
+  ASSERT_OK(DecodeEntry("1-0", {{"user", R"({"id":"u1","attributes":{"age":"30"}})"}}, {}, &user));
+  EXPECT_EQ(user.catalog->kind, CatalogEntry::Kind::kPutUser);
+  EXPECT_EQ(user.catalog->user.id, "u1");
+  DecodedEntry forget;
+  ASSERT_OK(DecodeEntry("1-0", {{"forget_user", "u1"}}, {}, &forget));
+  EXPECT_EQ(forget.catalog->kind, CatalogEntry::Kind::kForgetUser);
+  EXPECT_EQ(forget.catalog->id, "u1");
+  DecodedEntry del;
+  ASSERT_OK(DecodeEntry("1-0", {{"delete_item", "i9"}}, {}, &del));
+  EXPECT_EQ(del.catalog->kind, CatalogEntry::Kind::kDeleteItem);
+  const std::vector<EntryFields> bad = {
+      {{"items", R"([{"id":"i1"},{"id":"i1"}])"}},  // a duplicated id
+      {{"items", "[]"}},
+      {{"items", R"([{"title":"no id"}])"}},
+      {{"user", R"({"attributes":{}})"}},
+      {{"user", R"({"id":"u1","nonsense":1})"}},
+      {{"forget_user", ""}},
+      {{"delete_item", std::string("a\x01b")}}};
+  for (const EntryFields& fields : bad) {
+    DecodedEntry out;
+    EXPECT_EQ(DecodeEntry("1-0", fields, {}, &out).code(), StatusCode::kInvalidArgument)
+        << fields.front().second;
+    EXPECT_FALSE(out.catalog.has_value());
+  }
 }
 
 TEST(EntryCodecTest, RefusesWhatItWouldOtherwiseIgnoreWithAReason) {
@@ -86,15 +124,15 @@ TEST(EntryCodecTest, RefusesWhatItWouldOtherwiseIgnoreWithAReason) {
       {{{"event", std::string(2 << 20, ' ')}}, "over the limit"},
   };
   for (const auto& c : cases) {
-    std::vector<Event> out;
+    DecodedEntry out;
     const Status st = DecodeEntry("1-0", c.fields, {}, &out);
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << c.reason;
     EXPECT_NE(st.message().find(c.reason), std::string::npos) << st.message();
-    EXPECT_TRUE(out.empty());
+    EXPECT_TRUE(out.events.empty());
   }
   EntryLimits limits;
   limits.max_events = 2;
-  std::vector<Event> out;
+  DecodedEntry out;
   EXPECT_FALSE(
       DecodeEntry("1-0", {{"events", "[" + ok + "," + ok + "," + ok + "]"}}, limits, &out).ok());
 }
@@ -103,11 +141,11 @@ TEST(EntryCodecTest, EncodeIsTheInverseOfDecode) {
   const std::vector<std::string> events = {
       R"({"user":"u1","item":"a","type":"view","ts":1700000000000,"id":"x1"})",
       R"({"user":"u2","item":"b","type":"purchase","ts":1700000000001,"id":"x2"})"};
-  std::vector<Event> out;
+  DecodedEntry out;
   ASSERT_OK(DecodeEntry("1-0", EncodeEntry(events), {}, &out));
-  ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[1].user, "u2");
-  EXPECT_EQ(out[1].type, "purchase");
+  ASSERT_EQ(out.events.size(), 2u);
+  EXPECT_EQ(out.events[1].user, "u2");
+  EXPECT_EQ(out.events[1].type, "purchase");
   ASSERT_EQ(EncodeEntry({events[0]}).front().first, "event");
 }
 
@@ -309,12 +347,21 @@ TEST_F(StreamRedisTest, AReplicaReplayingTheStreamIsBitIdenticalToTheTrainer) {
   // replica also waits for each read to be applied before the next (flow control at 1 event).
   auto t = Consume(trainer.get(), "flywheel", 1000);
   auto r = Consume(replica.get(), "replica-1", 3, /*max_unapplied=*/1);
-  AddEvents(500, 4);
+  AddEvents(250, 4);
+  // Catalogue records between the events: every node applies them at the same point.
+  Add({{"items", R"([{"id":"i1","title":"Heat","categories":["drama"]},{"id":"i77"}])"}});
+  Add({{"delete_item", "i2"}});
+  Add({{"user", R"({"id":"u3","attributes":{"age":"30"}})"}});
+  Add({{"forget_user", "u5"}});
+  AddEvents(250, 5, 250);
   const std::string last = Add({{"event", "{bad"}});  // the newest entry, dead-lettered
   ASSERT_OK(t->WaitApplied(last, 20'000));
   ASSERT_OK(r->WaitApplied(last, 20'000));
-  EXPECT_EQ(trainer->stats().applied_seq, 500u);
-  EXPECT_EQ(replica->stats().applied_seq, 500u);
+  EXPECT_EQ(t->Stats()["catalog"], 4) << t->Stats().dump();
+  EXPECT_EQ(trainer->stats().forgotten_users, 1u);
+  EXPECT_EQ(trainer->stats().deleted_items, 1u);
+  EXPECT_EQ(trainer->stats().applied_seq, replica->stats().applied_seq);
+  EXPECT_GT(trainer->stats().applied_seq, 490u);
   EXPECT_EQ(trainer->StateDigest().value(), replica->StateDigest().value());
   for (int u = 0; u < 40; u += 7) {
     RecommendQuery q;
@@ -339,7 +386,7 @@ TEST_F(StreamRedisTest, AReplicaReplayingTheStreamIsBitIdenticalToTheTrainer) {
 TEST_F(StreamRedisTest, ProducerAppendsEntriesTheConsumerApplies) {
   auto producer = StreamProducer::Connect(address_, 5000);
   ASSERT_OK(producer.status());
-  auto id = (*producer)->Append({EventJson(1, 1, 0), EventJson(2, 1, 1)});
+  auto id = (*producer)->AppendEvents({EventJson(1, 1, 0), EventJson(2, 1, 1)});
   ASSERT_OK(id.status());
   EXPECT_EQ(Integer({"XLEN", "events"}), 1);
   TempDir dir;
@@ -350,7 +397,7 @@ TEST_F(StreamRedisTest, ProducerAppendsEntriesTheConsumerApplies) {
   // Redis restarted without persistence: the producer reconnects once, the consumer recreates
   // its group and goes on.
   ASSERT_OK(redis_->Restart());
-  auto again = (*producer)->Append({EventJson(3, 2, 2)});
+  auto again = (*producer)->AppendEvents({EventJson(3, 2, 2)});
   ASSERT_OK(again.status());
   ASSERT_OK(consumer->WaitApplied(*again, 10'000));
   EXPECT_EQ(engine->stats().applied_seq, 3u);
