@@ -49,7 +49,7 @@ RUN_RSS = SCALE_MD + " 'Memory' (serve --read-only VmRSS, 4 data sets, linear fi
 RUN_SNAP = SCALE_MD + " 'Memory' (snapshot sections, --sections, linear fit)"
 RUN_REC = SCALE_MD + " 'CPU per recommendation' (serve --read-only, /proc/PID/stat)"
 RUN_REDIS = SCALE_MD + " 'Redis Streams' (redis-server 7.0.15, /proc/PID/stat, AOF size)"
-RUN_TOUCH = SCALE_MD + " 'Touched rows' (--bpr-touched between two snapshots)"
+RUN_TOUCH = SCALE_MD + " 'Touched item rows' (--bpr-touched between two snapshots)"
 
 DEFAULT_INPUTS = {
     # --- targets (issue 19)
