@@ -7,15 +7,6 @@
 #include "data/event_json.h"
 #include "fuzz_util.h"
 
-namespace {
-
-bool SameEvent(const flywheel::Event& a, const flywheel::Event& b) {
-  return a.user == b.user && a.item == b.item && a.type == b.type && a.value == b.value &&
-         a.ts_ms == b.ts_ms && a.id == b.id && a.context == b.context;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const flywheel::EventTypeTable types = flywheel::EventTypeTable::Default();
   const auto event = flywheel::data::ParseEventJson(flywheel::fuzz::AsText(data, size), types);
@@ -26,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string canonical = flywheel::data::EventToJson(*event);
   const auto again = flywheel::data::ParseEventJson(canonical, types);
   FUZZ_CHECK(again.ok(), "canonical form does not parse: " + canonical);
-  FUZZ_CHECK(SameEvent(*event, *again), "round trip changed the event: " + canonical);
+  FUZZ_CHECK(flywheel::fuzz::SameEvent(*event, *again),
+             "round trip changed the event: " + canonical);
   return 0;
 }

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "flywheel/event.h"
+
 namespace flywheel::fuzz {
 
 // The line that separates the files of one input ("\n=====\n").
@@ -22,6 +24,12 @@ inline constexpr std::string_view kPartSeparator = "\n=====\n";
 // The input's bytes as a string_view.
 inline std::string_view AsText(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};
+}
+
+// Two events with the same fields (the round trips of the event parsers).
+inline bool SameEvent(const Event& a, const Event& b) {
+  return a.user == b.user && a.item == b.item && a.type == b.type && a.value == b.value &&
+         a.ts_ms == b.ts_ms && a.id == b.id && a.context == b.context;
 }
 
 // At most `max_parts` parts of `data`, split at kPartSeparator (the last part keeps any further

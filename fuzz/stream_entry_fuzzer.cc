@@ -10,15 +10,6 @@
 #include "fuzz_util.h"
 #include "stream/entry_codec.h"
 
-namespace {
-
-bool SameEvent(const flywheel::Event& a, const flywheel::Event& b) {
-  return a.user == b.user && a.item == b.item && a.type == b.type && a.value == b.value &&
-         a.ts_ms == b.ts_ms && a.id == b.id && a.context == b.context;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) {
     return 0;
@@ -61,7 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(round.ok(), "the producer's entry does not decode: " + round.message());
   FUZZ_CHECK(again.size() == events.size(), "round trip changed the event count");
   for (size_t i = 0; i < events.size(); ++i) {
-    FUZZ_CHECK(SameEvent(events[i], again[i]), "round trip changed an event: " + texts[i]);
+    FUZZ_CHECK(flywheel::fuzz::SameEvent(events[i], again[i]),
+               "round trip changed an event: " + texts[i]);
   }
   return 0;
 }
