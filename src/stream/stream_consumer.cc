@@ -347,25 +347,65 @@ bool StreamConsumer::WaitForRoom() {
 Status StreamConsumer::NoteStartPosition() {
   FLYWHEEL_ASSIGN_OR_RETURN(RedisReply groups,
                             redis_->Command({"XINFO", "GROUPS", options_.address.stream}));
+  std::string mine;  // this group's last delivered id
   for (const RedisReply& group : groups.elements) {
     std::string name;
     std::string last_delivered;
     int64_t pending = -1;
     for (size_t i = 0; i + 1 < group.elements.size(); i += 2) {
       const std::string& key = group.elements[i].str;
+      const RedisReply& value = group.elements[i + 1];
       if (key == "name") {
-        name = group.elements[i + 1].str;
+        name = value.str;
       } else if (key == "pending") {
-        pending = group.elements[i + 1].integer;
+        pending = value.integer;
       } else if (key == "last-delivered-id") {
-        last_delivered = group.elements[i + 1].str;
+        last_delivered = value.str;
       }
     }
-    if (name == options_.group && pending == 0) {
+    if (name != options_.group) {
+      continue;
+    }
+    mine = last_delivered;
+    if (pending == 0) {
       base::MutexLock lock(&applied_mu_);
       covered_.emplace_back(engine_->stats().last_seq, last_delivered);
       applied_id_ = last_delivered;  // everything delivered before is logged (and applied)
     }
+  }
+  // Entries deleted (trimmed) from the stream before this group read them would be skipped
+  // without a trace, and the node would diverge. Redis 7 counts the entries ever added: when some
+  // were deleted and the oldest entry left (or, for an emptied stream, the newest ever added) is
+  // newer than this group's position, entries after that position are gone (an entry the group
+  // read may have gone too: trim with MINID at the slowest group's position, doc/operations.md).
+  FLYWHEEL_ASSIGN_OR_RETURN(RedisReply info,
+                            redis_->Command({"XINFO", "STREAM", options_.address.stream}));
+  int64_t added = -1;
+  int64_t length = -1;
+  std::string oldest;
+  std::string newest;
+  for (size_t i = 0; i + 1 < info.elements.size(); i += 2) {
+    const std::string& key = info.elements[i].str;
+    const RedisReply& value = info.elements[i + 1];
+    if (key == "entries-added") {
+      added = value.integer;
+    } else if (key == "length") {
+      length = value.integer;
+    } else if (key == "first-entry" && !value.elements.empty()) {
+      oldest = value.elements[0].str;
+    } else if (key == "last-generated-id") {
+      newest = value.str;
+    }
+  }
+  const std::string& after = length > 0 ? oldest : newest;
+  const bool deleted = added >= 0 && length >= 0 && added > length;
+  if (deleted && !mine.empty() && !after.empty() && CompareEntryIds(mine, after) < 0) {
+    return Status::FailedPrecondition(
+        "stream " + options_.address.stream + " was trimmed past group " + options_.group +
+        "'s position (" + mine + "; the oldest entry left is " + after +
+        "): this node would miss the entries deleted unread. Start it from the trainer's "
+        "snapshot (stream.bootstrap_from, a new data directory) or its group at $ "
+        "(stream.start_id)");
   }
   return Status::Ok();
 }

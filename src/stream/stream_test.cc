@@ -404,6 +404,28 @@ TEST_F(StreamRedisTest, ProducerAppendsEntriesTheConsumerApplies) {
   EXPECT_GE(consumer->Stats()["failures"].get<int>(), 1);
 }
 
+TEST_F(StreamRedisTest, RefusesToStartWhereTheStreamWasTrimmedPastItsGroup) {
+  ASSERT_OK(client_->Command({"XGROUP", "CREATE", "events", "flywheel", "0", "MKSTREAM"}).status());
+  AddEvents(30, 6);
+  ASSERT_OK(client_->Command({"XTRIM", "events", "MAXLEN", "5"}).status());  // unread entries go
+  TempDir dir;
+  auto engine = Open(dir.path());
+  StreamConsumerOptions o;
+  o.address = address_;
+  auto consumer = StreamConsumer::Start(engine.get(), o);
+  EXPECT_EQ(consumer.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(consumer.status().message().find("trimmed past group flywheel"), std::string::npos)
+      << consumer.status().message();
+  // A group that read everything before the trim starts.
+  auto other = StreamConsumer::Start(engine.get(), [&] {
+    StreamConsumerOptions p = o;
+    p.group = "late";
+    p.start_id = "$";
+    return p;
+  }());
+  EXPECT_OK(other.status());
+}
+
 TEST_F(StreamRedisTest, WaitAppliedTimesOutAndRefusesNonIds) {
   TempDir dir;
   auto engine = Open(dir.path());
