@@ -171,10 +171,12 @@ class Api {
   // A catalogue write in producer mode: one entry of field `field` (doc/stream.md, "Entries").
   Response ProduceCatalog(const Call& call, std::string_view field, std::string value);
   bool producing() const { return sink_.load(std::memory_order_acquire) != nullptr; }
-  // nullopt, or the 409 for a write this node cannot replicate (a stream consumer's catalogue
-  // writes, impressions, forgetting).
+  // nullopt, or the 409 for a write this node cannot replicate (POST /v1/impressions; catalogue
+  // writes on a stream consumer without a producer). record_impression=true is refused by
+  // Recommendations, on the parsed query.
   std::optional<Response> RefuseUnreplicated(const Request& request,
                                              const std::string& route) const;
+  static Response NotReplicated(const Request& request);  // that 409
   // min_version (a sequence number, or a stream entry id on a stream consumer): nullopt once
   // this node's applied version reached it (waiting up to min_version_wait_ms), else the error.
   std::optional<Response> AwaitVersion(const Call& call) const;

@@ -206,6 +206,9 @@ Response Api::Recommendations(const Call& call) {
   if (!q.ok()) {
     return StatusError(call.request, q.status());
   }
+  if (q->record_impression && stream_view_.load(std::memory_order_acquire) != nullptr) {
+    return NotReplicated(call.request);  // a `$impression` record on this node only
+  }
   if (auto not_yet = AwaitVersion(call)) {
     return *not_yet;
   }

@@ -21,9 +21,12 @@ namespace flywheel::server {
 class EventSink {
  public:
   virtual ~EventSink() = default;
-  // One entry with one field (`event`, `events`, `items`, `delete_item`, `user`, `forget_user`).
-  // The entry id ("<ms>-<n>"), once the stream holds it. kUnavailable when it cannot.
+  // One entry with one field (`items`, `delete_item`, `user`, `forget_user`). The entry id
+  // ("<ms>-<n>"), once the stream holds it. kUnavailable when it cannot.
   virtual Result<std::string> Append(std::string_view field, std::string value) = 0;
+  // One entry holding `events` (each an event's JSON object), in the entry format's event
+  // field(s); the entry id as Append's.
+  virtual Result<std::string> AppendEvents(const std::vector<std::string>& events) = 0;
   virtual std::string Describe() const = 0;  // "redis://host:port/stream"
 };
 

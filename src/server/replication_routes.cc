@@ -81,17 +81,7 @@ Response Api::ProduceEvents(const Call& call, const json& list) {
       texts.push_back(with_id.dump());
     }
   }
-  std::string value;
-  if (texts.size() == 1) {
-    value = std::move(texts.front());
-  } else {
-    value = "[";
-    for (size_t i = 0; i < texts.size(); ++i) {
-      value += (i == 0 ? "" : ",") + texts[i];
-    }
-    value += "]";
-  }
-  Result<std::string> id = sink->Append(texts.size() == 1 ? "event" : "events", std::move(value));
+  Result<std::string> id = sink->AppendEvents(texts);
   if (!id.ok()) {
     return Error(call.request, http::status::service_unavailable, "unavailable",
                  "cannot append to " + sink->Describe() + ": " + id.status().message());
@@ -120,12 +110,14 @@ std::optional<Response> Api::RefuseUnreplicated(const Request& request,
   // With a producer the catalogue writes travel through the stream (catalog_routes.cc).
   const bool catalog = route == "items" || route == "items_batch" || route == "users";
   const bool write = request.method() != http::verb::get && request.method() != http::verb::head;
-  const bool refused = (write && (route == "impressions" || (catalog && !producing()))) ||
-                       (route == "recommendations" &&
-                        request.target().find("record_impression=true") != std::string::npos);
+  const bool refused = write && (route == "impressions" || (catalog && !producing()));
   if (!refused) {
     return std::nullopt;
   }
+  return NotReplicated(request);
+}
+
+Response Api::NotReplicated(const Request& request) {
   return Error(request, http::status::conflict, "not_replicated",
                "this node consumes an event stream: impressions recorded apart from events (and "
                "catalogue writes on a node without stream.produce_to) are not carried by the "

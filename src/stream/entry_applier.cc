@@ -6,7 +6,7 @@
 namespace flywheel::stream {
 namespace {
 
-bool EntrysFault(const Status& st) {
+bool RefusedOnItsMerits(const Status& st) {
   return st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kNotFound;
 }
 
@@ -75,7 +75,7 @@ Status ApplyRun(Engine* engine, std::vector<DecodedEntry>* entries, const std::v
         engine->Ingest(std::span<const Event>(good.data() + i, good.data() + j));
     if (one.ok()) {
       add(*one);
-    } else if (EntrysFault(one.status())) {
+    } else if (RefusedOnItsMerits(one.status())) {
       out->refused.emplace_back(good_entry[i], one.status().message());
     } else {
       return one.status();
@@ -129,7 +129,7 @@ Result<AppliedEntries> ApplyEntries(Engine* engine, std::vector<DecodedEntry>* e
       if (seq.ok()) {
         out.last_seq = std::max(out.last_seq, *seq);
         ++out.catalog;
-      } else if (EntrysFault(seq.status())) {
+      } else if (RefusedOnItsMerits(seq.status())) {
         out.refused.emplace_back(e, std::string(CatalogField((*entries)[e].catalog->kind)) + ": " +
                                         seq.status().message());
       } else {

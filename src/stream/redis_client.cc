@@ -57,6 +57,15 @@ bool ParseU64(std::string_view text, uint64_t* out) {
 
 }  // namespace
 
+const RedisReply* RedisReply::Find(std::string_view key) const {
+  for (size_t i = 0; i + 1 < elements.size(); i += 2) {
+    if (elements[i].str == key) {
+      return &elements[i + 1];
+    }
+  }
+  return nullptr;
+}
+
 std::string StreamAddress::ToString() const {
   return "redis://" + host + ":" + std::to_string(port) + "/" + stream;
 }

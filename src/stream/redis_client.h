@@ -42,6 +42,8 @@ struct RedisReply {
 
   bool is_error() const { return type == Type::kError; }
   bool is_nil() const { return type == Type::kNil; }
+  // For a reply that is a flat key/value array (XINFO): the value of `key`, or null.
+  const RedisReply* Find(std::string_view key) const;
 };
 
 class RedisClient {

@@ -117,7 +117,8 @@ TEST_F(StreamApiTest, AConsumerRefusesTheWritesTheStreamDoesNotCarry) {
   StartNode();
   Client client(port());
   for (const std::string target :
-       {"/v1/impressions", "/v1/users/u1/recommendations?record_impression=true"}) {
+       {"/v1/impressions", "/v1/users/u1/recommendations?record_impression=true",
+        "/v1/users/u1/recommendations?record_impression=1"}) {
     const bool post = target == "/v1/impressions";
     const Reply r =
         client.Send(post ? http::verb::post : http::verb::get, target, post ? "{}" : "");

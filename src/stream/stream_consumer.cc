@@ -349,28 +349,18 @@ Status StreamConsumer::NoteStartPosition() {
                             redis_->Command({"XINFO", "GROUPS", options_.address.stream}));
   std::string mine;  // this group's last delivered id
   for (const RedisReply& group : groups.elements) {
-    std::string name;
-    std::string last_delivered;
-    int64_t pending = -1;
-    for (size_t i = 0; i + 1 < group.elements.size(); i += 2) {
-      const std::string& key = group.elements[i].str;
-      const RedisReply& value = group.elements[i + 1];
-      if (key == "name") {
-        name = value.str;
-      } else if (key == "pending") {
-        pending = value.integer;
-      } else if (key == "last-delivered-id") {
-        last_delivered = value.str;
-      }
-    }
-    if (name != options_.group) {
+    const RedisReply* name = group.Find("name");
+    const RedisReply* pending = group.Find("pending");
+    const RedisReply* last_delivered = group.Find("last-delivered-id");
+    if (name == nullptr || name->str != options_.group || last_delivered == nullptr) {
       continue;
     }
-    mine = last_delivered;
-    if (pending == 0) {
+    mine = last_delivered->str;
+    if (pending != nullptr && pending->integer == 0) {
+      const uint64_t logged = engine_->stats().last_seq;
       base::MutexLock lock(&applied_mu_);
-      covered_.emplace_back(engine_->stats().last_seq, last_delivered);
-      applied_id_ = last_delivered;  // everything delivered before is logged (and applied)
+      covered_.emplace_back(logged, mine);
+      applied_id_ = mine;  // everything delivered before is logged (and applied)
     }
   }
   // Entries deleted (trimmed) from the stream before this group read them would be skipped
@@ -380,26 +370,18 @@ Status StreamConsumer::NoteStartPosition() {
   // read may have gone too: trim with MINID at the slowest group's position, doc/operations.md).
   FLYWHEEL_ASSIGN_OR_RETURN(RedisReply info,
                             redis_->Command({"XINFO", "STREAM", options_.address.stream}));
-  int64_t added = -1;
-  int64_t length = -1;
-  std::string oldest;
-  std::string newest;
-  for (size_t i = 0; i + 1 < info.elements.size(); i += 2) {
-    const std::string& key = info.elements[i].str;
-    const RedisReply& value = info.elements[i + 1];
-    if (key == "entries-added") {
-      added = value.integer;
-    } else if (key == "length") {
-      length = value.integer;
-    } else if (key == "first-entry" && !value.elements.empty()) {
-      oldest = value.elements[0].str;
-    } else if (key == "last-generated-id") {
-      newest = value.str;
-    }
+  const RedisReply* added = info.Find("entries-added");
+  const RedisReply* length = info.Find("length");
+  const RedisReply* first = info.Find("first-entry");
+  const RedisReply* newest = info.Find("last-generated-id");
+  if (added == nullptr || length == nullptr || added->integer <= length->integer || mine.empty()) {
+    return Status::Ok();  // nothing deleted (or a Redis before 7 that does not say)
   }
-  const std::string& after = length > 0 ? oldest : newest;
-  const bool deleted = added >= 0 && length >= 0 && added > length;
-  if (deleted && !mine.empty() && !after.empty() && CompareEntryIds(mine, after) < 0) {
+  const std::string after =
+      length->integer > 0
+          ? (first != nullptr && !first->elements.empty() ? first->elements[0].str : std::string())
+          : (newest != nullptr ? newest->str : std::string());
+  if (!after.empty() && CompareEntryIds(mine, after) < 0) {
     return Status::FailedPrecondition(
         "stream " + options_.address.stream + " was trimmed past group " + options_.group +
         "'s position (" + mine + "; the oldest entry left is " + after +

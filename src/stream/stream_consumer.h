@@ -1,14 +1,16 @@
 // StreamConsumer: feeds an Engine from a Redis Stream through a consumer group (doc/stream.md).
 //
 // The reader thread loops: XREADGROUP a batch (first this consumer's pending entries, from id 0,
-// then new ones, ">"), decode each entry (entry_codec.h), check the events with
-// Engine::Validate, Engine::Ingest the good ones as one batch (durable under the engine's mode;
-// with interval durability it waits for durable_seq), park each bad entry in the dead-letter
-// stream with its reason, and only then XACK every entry of the batch, pipelined with the next
-// read. A crash between the log append and the XACK leaves the entries pending: they are read
-// again on restart and the engine's dedup window drops the events already logged (ids are the
-// events' own or "<entry id>/<index>"), so each event is applied exactly once. A Redis or log
-// failure is retried after `retry_ms` from the pending entries, never acked before it is durable.
+// then new ones, ">"), decode each entry (entry_codec.h), apply them in stream order
+// (entry_applier.h: each run of event entries one Engine::Ingest, catalogue entries between;
+// durable under the engine's mode, and with interval durability it waits for durable_seq), park
+// each refused entry in the dead-letter stream with its reason, and only then XACK every entry
+// of the read, pipelined with the next read. No new entry is read while more than
+// max_unapplied logged events wait for the learner. A crash between the log append and the XACK
+// leaves the entries pending: they are read again on restart and the engine's dedup window drops
+// the events already logged (ids are the events' own or "<entry id>/<index>"), so each event is
+// applied exactly once. A Redis or log failure is retried after `retry_ms` from the pending
+// entries, never acked before it is durable.
 //
 // The watcher thread publishes the version: for each ingested batch it waits until the
 // engine's visible sequence number covers it, then sets AppliedId() to its last entry and

@@ -20,8 +20,11 @@ Result<std::string> StreamProducer::Append(std::string_view field, std::string v
   const std::vector<std::string> xadd = {"XADD", address_.stream, "*", std::string(field),
                                          std::move(value)};
   base::MutexLock lock(&mu_);
-  // A broken connection is reopened once. XADD is not idempotent, but a send that failed on a
-  // broken connection reached no server, and events carry ids the consumers deduplicate by.
+  // A broken connection is reopened once and the XADD sent again. XADD is not idempotent: if the
+  // first one reached Redis before the connection broke, the entry is there twice. Events carry
+  // ids (POST /v1/events gives one to each event without), so consumers apply them once; a
+  // repeated catalogue entry is applied again (a put leaves the same state; a delete or forget
+  // finds nothing left, and a refused entry is dead-lettered).
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (redis_->broken()) {
       FLYWHEEL_RETURN_IF_ERROR(redis_->Reconnect());

@@ -25,7 +25,7 @@ class StreamProducer final : public server::EventSink {
                                                          int timeout_ms);
   Result<std::string> Append(std::string_view field, std::string value) override EXCLUDES(mu_);
   // The entry of EncodeEntry(events).
-  Result<std::string> AppendEvents(const std::vector<std::string>& events);
+  Result<std::string> AppendEvents(const std::vector<std::string>& events) override;
   std::string Describe() const override { return address_.ToString(); }
 
  private:
