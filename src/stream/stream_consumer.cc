@@ -127,6 +127,20 @@ void StreamConsumer::ReadLoop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
+  // The last read's entries are durable: acknowledge them now rather than with a read that will
+  // not come (else a restart reads them again, only for the dedup window to drop them).
+  if (!ack_.empty() && !redis_->broken()) {
+    if (Result<RedisReply> r = redis_->Command(AckCommand()); r.ok()) {
+      acked_.fetch_add(static_cast<uint64_t>(r->integer), std::memory_order_relaxed);
+    }
+    ack_.clear();
+  }
+}
+
+std::vector<std::string> StreamConsumer::AckCommand() const {
+  std::vector<std::string> xack = {"XACK", options_.address.stream, options_.group};
+  xack.insert(xack.end(), ack_.begin(), ack_.end());
+  return xack;
 }
 
 // Sends the pending XACK and the next XREADGROUP in one round trip; the entries read.
@@ -134,9 +148,7 @@ Status StreamConsumer::Read(Decoded* batch) {
   const StreamConsumerOptions& o = options_;
   std::vector<std::vector<std::string>> commands;
   if (!ack_.empty()) {
-    std::vector<std::string> xack = {"XACK", o.address.stream, o.group};
-    xack.insert(xack.end(), ack_.begin(), ack_.end());
-    commands.push_back(std::move(xack));
+    commands.push_back(AckCommand());
   }
   std::vector<std::string> read = {"XREADGROUP", "GROUP", o.group,
                                    o.consumer,   "COUNT", std::to_string(o.batch)};

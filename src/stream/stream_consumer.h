@@ -65,7 +65,7 @@ class StreamConsumer final : public server::StreamView {
   StreamConsumer(const StreamConsumer&) = delete;
   StreamConsumer& operator=(const StreamConsumer&) = delete;
 
-  // Stops reading after the current batch (acked or left pending) and joins the threads.
+  // Stops reading after the current batch, acknowledges what it logged, joins the threads.
   void Stop() EXCLUDES(applied_mu_);
 
   nlohmann::json Stats() const override EXCLUDES(applied_mu_);
@@ -97,6 +97,7 @@ class StreamConsumer final : public server::StreamView {
   // batch unacked (pending) and is retried from id 0.
   Status Step();
   Status Read(Decoded* batch);
+  std::vector<std::string> AckCommand() const;  // XACK of ack_
   Status Ingest(Decoded* batch, InFlight* flight);
   Status DeadLetter(const Decoded& batch);
   Status WaitDurable(uint64_t seq) const;
