@@ -23,6 +23,14 @@ Status Recommender::LoadState(base::ByteReader* /*in*/) {
   return Status::Unimplemented("model '" + name() + "' does not support snapshots");
 }
 
+Status Recommender::ExportDelta(bool /*dense*/, base::ByteWriter* /*out*/, bool* /*full*/) {
+  return Status::Unimplemented("model '" + name() + "' does not support deltas");
+}
+
+Status Recommender::ApplyDelta(base::ByteReader* /*in*/) {
+  return Status::Unimplemented("model '" + name() + "' does not support deltas");
+}
+
 namespace {
 
 // Heap order: the worst kept item on top (lowest score, then highest index).

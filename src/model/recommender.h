@@ -122,6 +122,23 @@ class Recommender {
   virtual Status SaveState(base::ByteWriter* out) const;
   virtual Status LoadState(base::ByteReader* in);
 
+  // Delta replication (doc/stream.md, "Delta mode"): a trainer's model ships what it learned as
+  // row deltas instead of every replica learning again. A model that supports it
+  //   - with learning off (SetLearning(false), a delta replica) keeps from Observe only what its
+  //     serving needs besides its parameters (known items, counts) and takes no training step;
+  //   - ExportDelta (trainer, writer side) appends the parameter rows that changed since its
+  //     previous export, plus the dense weights when `dense`; the first export after creation,
+  //     LoadState or Fit holds everything (full = true). Values are absolute, so applying the
+  //     exports of one trainer in order from a full one reproduces its serving parameters
+  //     exactly (optimizer moments and replay samples are not shipped: a replica never trains);
+  //   - ApplyDelta (replica, writer side) applies one: kCorruption on malformed bytes (the
+  //     model is unchanged then), kFailedPrecondition for a delta of another shape.
+  // The defaults: no deltas (kUnimplemented); such a model is replayed on delta replicas.
+  virtual bool SupportsDeltas() const { return false; }
+  virtual void SetLearning(bool /*on*/) {}
+  virtual Status ExportDelta(bool dense, base::ByteWriter* out, bool* full);
+  virtual Status ApplyDelta(base::ByteReader* in);
+
   // Explicit-rating prediction for models that have one (e.g. bpr with loss=mse); nullopt
   // otherwise. The evaluation reports RMSE and MAE on rating events when this is available.
   virtual std::optional<float> PredictRating(UserIdx /*user*/, ItemIdx /*item*/) const {

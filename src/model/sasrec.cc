@@ -449,6 +449,9 @@ void Sasrec::Observe(const data::Interaction& event, const UserState& user) {
     return;  // negative feedback is not modelled
   }
   NoteItem(event.item);
+  if (!learning_) {
+    return;  // a delta replica: the parameters come from the trainer (ApplyDelta)
+  }
   std::vector<ItemIdx> seq = RecentSequence(user);
   seq.push_back(event.item);
   if (seq.size() < 2) {
@@ -502,7 +505,7 @@ void Sasrec::ObserveNegatives(UserIdx /*user*/, std::span<const ItemIdx> items,
                               std::span<const float> weights, TimestampMs /*now_ms*/,
                               const UserState& state) {
   const nn::ScopedFlushDenormals flush;
-  if (items.size() != weights.size()) {
+  if (items.size() != weights.size() || !learning_) {
     return;
   }
   std::vector<ItemIdx> seq = RecentSequence(state);

@@ -153,6 +153,13 @@ class Sasrec final : public Recommender {
   size_t num_items() const override { return rows_; }
   Status SaveState(base::ByteWriter* out) const override;
   Status LoadState(base::ByteReader* in) override;
+  // Deltas (sasrec_delta.cc, format in its comment): the item rows (id rows with content) and
+  // content feature rows the optimizer changed, the encoder when dense. Tracking starts at the
+  // first export. With learning off, Observe only notes the item (known, counts).
+  bool SupportsDeltas() const override { return true; }
+  void SetLearning(bool on) override { learning_ = on; }
+  Status ExportDelta(bool dense, base::ByteWriter* out, bool* full) override;
+  Status ApplyDelta(base::ByteReader* in) override;
 
   // Recent items of `user` weighted by the attention of the newest position (sum over repeats),
   // best first. `item` must be known (the explanation does not depend on it otherwise: it is
@@ -291,6 +298,17 @@ class Sasrec final : public Recommender {
   int best_epoch_ = -1;
   std::vector<std::unique_ptr<ThreadState>> threads_;
   uint64_t version_ = 0;  // bumped by every change of the weights or item rows
+
+  // Delta replication (sasrec_delta.cc). Rows and feature buckets changed since the last
+  // export; delta_all_: the next export is full (fresh, loaded or fitted model).
+  void MarkDeltaStep(std::span<const uint32_t> rows, bool encoder);
+  void ClearDeltaMarks();
+  bool learning_ = true;
+  bool delta_tracking_ = false;  // set by the first export
+  bool delta_all_ = true;
+  bool delta_encoder_ = false;
+  std::vector<uint8_t> delta_row_mark_, delta_feat_mark_;
+  std::vector<uint32_t> delta_rows_, delta_feats_;
 
   struct CachedUser {
     std::vector<ItemIdx> sequence;

@@ -72,6 +72,7 @@ double Sasrec::ValidationNdcg(const std::vector<std::vector<ItemIdx>>& train_seq
 
 Status Sasrec::Fit(std::span<const data::Interaction> history) {
   const nn::ScopedFlushDenormals flush;  // fp_env.h: subnormals cost ~100x
+  delta_all_ = true;                     // the next delta export ships everything
   std::vector<std::vector<ItemIdx>> seqs;
   for (const data::Interaction& e : history) {
     if (e.weight <= 0) {

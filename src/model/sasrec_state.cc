@@ -185,6 +185,7 @@ Status Sasrec::LoadState(base::ByteReader* in) {
   FLYWHEEL_RETURN_IF_ERROR(LoadWeights(&r));
   FLYWHEEL_RETURN_IF_ERROR(LoadReservoir(&r));
   ++version_;
+  delta_all_ = true;
   FLYWHEEL_RETURN_IF_ERROR(LoadVersionedTail(&r, version));
   return r.ExpectEnd();
 }

@@ -231,6 +231,7 @@ bool Sasrec::ApplyGradients(float lr, int threads) {
     if (options_.content) {
       ContentStep(adam, main);
     }
+    MarkDeltaStep(main.touched_rows, !step_rule_.items_only);
   } else {
     ++skipped_non_finite_;
   }
