@@ -86,6 +86,10 @@ struct EngineOptions {
   // Snapshot fail with kFailedPrecondition (for inspection while nothing else runs, and for
   // `serve --read-only` on a full disk: opening writes nothing at all).
   bool read_only = false;
+  // false: a delta replica (doc/stream.md, "Delta mode"): the models that support deltas take
+  // no training step from events (they still note items and counts); their parameters come
+  // from ApplyModelDelta. Models without delta support learn as usual. Pretrain is refused.
+  bool model_learning = true;
   // After a full disk, writes are refused (kUnavailable) for this long, doubling to 30 s while
   // the disk stays full; then a write (or a stats() call) tries again (doc/engine.md, "Disk
   // full"). 0: try again at every call (tests).
@@ -281,6 +285,16 @@ struct StorageStats {
   uint64_t snapshots = 0;
 };
 
+// One model's delta (Engine::ExportModelDeltas; the bytes' format: the model's, e.g.
+// src/model/sasrec_delta.cc).
+struct ModelDelta {
+  size_t index = 0;   // the model's position in EngineOptions::models
+  std::string model;  // its name
+  bool full = false;  // holds everything (the first export after open, a load or a pretrain)
+  uint64_t seq = 0;   // the state it reflects: every record up to seq applied
+  std::string bytes;
+};
+
 class Engine {
  public:
   // Opens (creating if needed) and recovers the data directory, then starts the learner.
@@ -385,6 +399,14 @@ class Engine {
   // CRC32C of the serialised learned state (id maps, user states, models) at the applied
   // sequence number: equal digests mean bit-identical state.
   Result<uint32_t> StateDigest() const;
+
+  // Delta replication (doc/stream.md, "Delta mode"). Trainer: for each model that supports
+  // deltas, what it learned since its previous export (rows; the dense weights too when
+  // `dense`), taken under the state lock at `seq`. Replica: applies one (to the model at
+  // `delta.index`, which must have the same name); kFailedPrecondition while model_learning is
+  // on or for another model, kCorruption for malformed bytes (nothing applied then).
+  Result<std::vector<ModelDelta>> ExportModelDeltas(bool dense);
+  Status ApplyModelDelta(const ModelDelta& delta);
 
   // Waits for the learner to apply everything logged, snapshots if configured, syncs and closes
   // the log. Later calls fail with kFailedPrecondition.

@@ -28,6 +28,7 @@
 #include "engine/ingest/ingestor.h"
 #include "engine/learn/learned_state.h"
 #include "engine/learn/learner.h"
+#include "engine/learn/model_delta.h"
 #include "engine/learn/pretrainer.h"
 #include "engine/loop/impression_recorder.h"
 #include "engine/messages.h"
@@ -59,7 +60,8 @@ class Engine::Impl {
       : options_(std::move(options)),
         env_(options_.env != nullptr ? options_.env : io::Env::Default()),
         types_(std::move(types)),
-        state_(std::move(specs), types_, options_.user_history, options_.loop),
+        state_(std::move(specs), types_, options_.user_history, options_.loop,
+               options_.model_learning),
         learner_(&state_, options_.pipeline, &messages_),
         ingestor_(types_, options_.dedup_window, options_.read_only, options_.disk_full_retry_ms,
                   [this](engine::Batch batch) { learner_.Enqueue(std::move(batch)); }),
@@ -69,7 +71,8 @@ class Engine::Impl {
         indexer_(&state_, options_.pipeline),
         queries_(&state_, &learner_, &indexer_, options_.pipeline, options_.loop),
         inspector_(&state_),
-        recorder_(options_.loop, &state_, &learner_, &queries_, &ingestor_) {}
+        recorder_(options_.loop, &state_, &learner_, &queries_, &ingestor_),
+        deltas_(&state_, &learner_, &indexer_) {}
 
   ~Impl() { StopThreads(); }
 
@@ -87,6 +90,7 @@ class Engine::Impl {
   const engine::QueryRunner& queries() const { return queries_; }
   const EventTypeTable& types() const { return types_; }
   const engine::Inspector& inspector() const { return inspector_; }
+  engine::ModelDeltas& deltas() { return deltas_; }
   engine::ImpressionRecorder& recorder() { return recorder_; }
   Result<StorageStats> Storage() const { return engine::MeasureStorage(env_, options_.data_dir); }
   std::unique_ptr<engine::DirLock> dir_lock;
@@ -113,6 +117,7 @@ class Engine::Impl {
   engine::Inspector inspector_;
   engine::ImpressionRecorder recorder_;  // before recovery_: declared after what it uses
   engine::RecoveryReport recovery_;      // written by Start only
+  engine::ModelDeltas deltas_;
 };
 
 Status Engine::Impl::Start() {
@@ -380,6 +385,12 @@ std::string Engine::MetricsText() const {
 }
 Result<uint32_t> Engine::StateDigest() const {
   return impl_->StateDigest();
+}
+Result<std::vector<ModelDelta>> Engine::ExportModelDeltas(bool dense) {
+  return impl_->deltas().Export(dense);
+}
+Status Engine::ApplyModelDelta(const ModelDelta& delta) {
+  return impl_->deltas().Apply(delta);
 }
 Status Engine::Close() {
   return impl_->Close();

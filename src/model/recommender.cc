@@ -27,7 +27,7 @@ Status Recommender::ExportDelta(bool /*dense*/, base::ByteWriter* /*out*/, bool*
   return Status::Unimplemented("model '" + name() + "' does not support deltas");
 }
 
-Status Recommender::ApplyDelta(base::ByteReader* /*in*/) {
+Status Recommender::ApplyDelta(base::ByteReader* /*in*/, std::vector<ItemIdx>* /*changed*/) {
   return Status::Unimplemented("model '" + name() + "' does not support deltas");
 }
 

@@ -131,13 +131,14 @@ class Recommender {
   //     LoadState or Fit holds everything (full = true). Values are absolute, so applying the
   //     exports of one trainer in order from a full one reproduces its serving parameters
   //     exactly (optimizer moments and replay samples are not shipped: a replica never trains);
-  //   - ApplyDelta (replica, writer side) applies one: kCorruption on malformed bytes (the
-  //     model is unchanged then), kFailedPrecondition for a delta of another shape.
+  //   - ApplyDelta (replica, writer side) applies one and appends to *changed the items whose
+  //     retrieval vectors may have moved: kCorruption on malformed bytes (the model is
+  //     unchanged then), kFailedPrecondition for a delta of another shape.
   // The defaults: no deltas (kUnimplemented); such a model is replayed on delta replicas.
   virtual bool SupportsDeltas() const { return false; }
   virtual void SetLearning(bool /*on*/) {}
   virtual Status ExportDelta(bool dense, base::ByteWriter* out, bool* full);
-  virtual Status ApplyDelta(base::ByteReader* in);
+  virtual Status ApplyDelta(base::ByteReader* in, std::vector<ItemIdx>* changed);
 
   // Explicit-rating prediction for models that have one (e.g. bpr with loss=mse); nullopt
   // otherwise. The evaluation reports RMSE and MAE on rating events when this is available.

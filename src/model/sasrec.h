@@ -159,7 +159,7 @@ class Sasrec final : public Recommender {
   bool SupportsDeltas() const override { return true; }
   void SetLearning(bool on) override { learning_ = on; }
   Status ExportDelta(bool dense, base::ByteWriter* out, bool* full) override;
-  Status ApplyDelta(base::ByteReader* in) override;
+  Status ApplyDelta(base::ByteReader* in, std::vector<ItemIdx>* changed) override;
 
   // Recent items of `user` weighted by the attention of the newest position (sum over repeats),
   // best first. `item` must be known (the explanation does not depend on it otherwise: it is

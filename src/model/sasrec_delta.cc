@@ -134,7 +134,7 @@ Status Sasrec::ExportDelta(bool dense, base::ByteWriter* out, bool* full) {
   return Status::Ok();
 }
 
-Status Sasrec::ApplyDelta(base::ByteReader* in) {
+Status Sasrec::ApplyDelta(base::ByteReader* in, std::vector<ItemIdx>* changed) {
   std::string payload;
   FLYWHEEL_RETURN_IF_ERROR(in->GetString(&payload, "sasrec delta"));
   uint32_t crc = 0;
@@ -199,21 +199,18 @@ Status Sasrec::ApplyDelta(base::ByteReader* in) {
   if ((flags & kDense) != 0) {
     encoder_.params() = std::move(encoder);
   }
+  std::vector<ItemIdx> refresh(row_ids.begin(), row_ids.end());
   if (options_.content) {
-    if ((flags & kFull) != 0) {
-      RefreshAllRows();
-    } else {
-      std::vector<ItemIdx> refresh(row_ids.begin(), row_ids.end());
-      for (uint32_t bucket : feat_ids) {
-        refresh.insert(refresh.end(), feature_items_[bucket].begin(), feature_items_[bucket].end());
-      }
-      std::sort(refresh.begin(), refresh.end());
-      refresh.erase(std::unique(refresh.begin(), refresh.end()), refresh.end());
-      for (ItemIdx item : refresh) {
-        RefreshRow(item);
-      }
+    for (uint32_t bucket : feat_ids) {
+      refresh.insert(refresh.end(), feature_items_[bucket].begin(), feature_items_[bucket].end());
+    }
+    std::sort(refresh.begin(), refresh.end());
+    refresh.erase(std::unique(refresh.begin(), refresh.end()), refresh.end());
+    for (ItemIdx item : refresh) {
+      RefreshRow(item);
     }
   }
+  changed->insert(changed->end(), refresh.begin(), refresh.end());
   ++version_;
   return Status::Ok();
 }

@@ -55,11 +55,13 @@ struct Pair {
     base::ByteWriter w(&bytes);
     EXPECT_TRUE(trainer->ExportDelta(dense, &w, full).ok());
     base::ByteReader r(bytes, "delta");
-    const Status st = replica->ApplyDelta(&r);
+    changed.clear();
+    const Status st = replica->ApplyDelta(&r, &changed);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return bytes.size();
   }
   std::unique_ptr<Sasrec> trainer, replica;
+  std::vector<ItemIdx> changed;  // by the last Ship
   UserStateStore trainer_users, replica_users;
 };
 
@@ -104,6 +106,7 @@ TEST(SasrecDeltaTest, ReplicaServesExactlyWhatTheTrainerServes) {
     EXPECT_GT(Differing(p, kUsers), 0) << "the trainer learned; the replica must not have";
     p.Ship(true, &full);
     EXPECT_FALSE(full);
+    EXPECT_FALSE(p.changed.empty()) << "learned rows are the items to re-index";
     EXPECT_EQ(Differing(p, kUsers), 0) << "chunk " << n;
   }
   EXPECT_EQ(p.replica->steps(), 0u);
@@ -175,14 +178,15 @@ TEST(SasrecDeltaTest, BadDeltasAreRefusedAndChangeNothing) {
   base::ByteWriter w(&bytes);
   ASSERT_TRUE(p.trainer->ExportDelta(true, &w, &full).ok());
   const auto before = Top(*p.replica, p.replica_users, 1);
+  std::vector<ItemIdx> changed;
   for (size_t at : {size_t{3}, bytes.size() / 2, bytes.size() - 1}) {
     std::string bad = bytes;
     bad[at] = static_cast<char>(bad[at] ^ 0x40);
     base::ByteReader r(bad, "delta");
-    EXPECT_EQ(p.replica->ApplyDelta(&r).code(), StatusCode::kCorruption) << "byte " << at;
+    EXPECT_EQ(p.replica->ApplyDelta(&r, &changed).code(), StatusCode::kCorruption) << "byte " << at;
   }
   base::ByteReader truncated(std::string_view(bytes).substr(0, bytes.size() - 9), "delta");
-  EXPECT_EQ(p.replica->ApplyDelta(&truncated).code(), StatusCode::kCorruption);
+  EXPECT_EQ(p.replica->ApplyDelta(&truncated, &changed).code(), StatusCode::kCorruption);
   auto other = std::move(Sasrec::Create([] {
                  SasrecOptions o = DeltaOptions(false);
                  o.encoder.dim = 8;
@@ -190,7 +194,8 @@ TEST(SasrecDeltaTest, BadDeltasAreRefusedAndChangeNothing) {
                }()))
                    .value();
   base::ByteReader r(bytes, "delta");
-  EXPECT_EQ(other->ApplyDelta(&r).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(other->ApplyDelta(&r, &changed).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(changed.empty());
   const auto after = Top(*p.replica, p.replica_users, 1);
   ASSERT_EQ(before.size(), after.size());
   for (size_t i = 0; i < before.size(); ++i) {

@@ -38,7 +38,7 @@ ImpressionLearnerOptions LearnerOptions(const LoopOptions& loop) {
 }  // namespace
 
 LearnedState::LearnedState(std::vector<ModelSpec> specs, const EventTypeTable& types,
-                           size_t user_history, const LoopOptions& loop)
+                           size_t user_history, const LoopOptions& loop, bool model_learning)
     : users(user_history),
       attributor(loop, types),
       impression_learner(LearnerOptions(loop)),
@@ -46,7 +46,8 @@ LearnedState::LearnedState(std::vector<ModelSpec> specs, const EventTypeTable& t
       specs_(std::move(specs)),
       types_(types),
       user_history_(user_history),
-      loop_(loop) {
+      loop_(loop),
+      model_learning_(model_learning) {
   for (const ModelSpec& spec : specs_) {
     model_names_.push_back(spec.name);
   }
@@ -71,7 +72,11 @@ Status LearnedState::Reset() {
   reward_ranker.Reset();
   attributor.Reset();
   FLYWHEEL_RETURN_IF_ERROR(ValidateAttributionOptions(loop_, types_));
-  return CreateModels(specs_, &models);
+  FLYWHEEL_RETURN_IF_ERROR(CreateModels(specs_, &models));
+  for (const auto& m : models) {
+    m->SetLearning(model_learning_);
+  }
+  return Status::Ok();
 }
 
 namespace {

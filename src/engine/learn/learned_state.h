@@ -41,9 +41,10 @@ Status CreateModels(const std::vector<ModelSpec>& specs,
 
 class LearnedState {
  public:
-  // `loop`: the attributor's options (checked by Reset).
+  // `loop`: the attributor's options (checked by Reset). `model_learning` false: every model
+  // Reset creates gets SetLearning(false) (a delta replica, EngineOptions::model_learning).
   LearnedState(std::vector<ModelSpec> specs, const EventTypeTable& types, size_t user_history,
-               const LoopOptions& loop = {});
+               const LoopOptions& loop = {}, bool model_learning = true);
   LearnedState(const LearnedState&) = delete;
   LearnedState& operator=(const LearnedState&) = delete;
 
@@ -79,6 +80,7 @@ class LearnedState {
   const std::vector<ModelSpec>& specs() const { return specs_; }
   const EventTypeTable& types() const { return types_; }
   size_t user_history() const { return user_history_; }
+  bool model_learning() const { return model_learning_; }
 
   // Puts `fresh` in place of model `which`; the old one is kept alive until destruction (the
   // indexer thread may still read it). REQUIRES: mu held exclusively.
@@ -124,6 +126,7 @@ class LearnedState {
   const size_t user_history_;
   std::vector<std::string> model_names_;  // specs_' names (the reward ranker's model lookup)
   const LoopOptions loop_;
+  const bool model_learning_;
   std::vector<std::unique_ptr<model::Recommender>> retired_models_ GUARDED_BY(mu);
 };
 

@@ -88,6 +88,9 @@ Status ReadHistory(const PretrainInputs& in, const LearnedState& state, model::R
 
 Status PretrainModel(const PretrainInputs& in, size_t which, const Learner& learner,
                      LearnedState* state, VectorIndexer* indexer, PretrainResult* result) {
+  if (!state->model_learning()) {
+    return Status::FailedPrecondition("engine: a delta replica's models come from its trainer");
+  }
   base::WriterLock lock(&state->mu);
   result->through_seq = learner.applied_seq();
   const ModelSpec& spec = state->specs()[which];

@@ -1,0 +1,54 @@
+#include "engine/learn/model_delta.h"
+
+#include <string>
+#include <utility>
+
+#include "base/serial.h"
+
+namespace flywheel::engine {
+
+Result<std::vector<ModelDelta>> ModelDeltas::Export(bool dense) {
+  LearnedState* const state = state_;
+  std::vector<ModelDelta> out;
+  base::WriterLock lock(&state->mu);
+  const uint64_t seq = learner_->applied_seq();  // set under this lock: it matches the state
+  for (size_t i = 0; i < state->models.size(); ++i) {
+    model::Recommender& m = *state->models[i];
+    if (!m.SupportsDeltas()) {
+      continue;
+    }
+    ModelDelta d;
+    d.index = i;
+    d.model = state->specs()[i].name;
+    d.seq = seq;
+    base::ByteWriter w(&d.bytes);
+    FLYWHEEL_RETURN_IF_ERROR(m.ExportDelta(dense, &w, &d.full));
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Status ModelDeltas::Apply(const ModelDelta& delta) {
+  LearnedState* const state = state_;
+  std::vector<ItemIdx> moved;
+  {
+    base::WriterLock lock(&state->mu);
+    if (state->model_learning()) {
+      return Status::FailedPrecondition(
+          "engine: deltas apply only with model learning off (a delta replica)");
+    }
+    if (delta.index >= state->models.size() || state->specs()[delta.index].name != delta.model) {
+      return Status::FailedPrecondition("engine: delta for model '" + delta.model + "' at " +
+                                        std::to_string(delta.index) +
+                                        ", which this engine does not configure there");
+    }
+    base::ByteReader r(delta.bytes, "delta of model " + delta.model);
+    FLYWHEEL_RETURN_IF_ERROR(state->models[delta.index]->ApplyDelta(&r, &moved));
+  }
+  for (ItemIdx item : moved) {
+    indexer_->MarkDirty(item);
+  }
+  return Status::Ok();
+}
+
+}  // namespace flywheel::engine
