@@ -290,8 +290,10 @@ struct StorageStats {
 struct ModelDelta {
   size_t index = 0;   // the model's position in EngineOptions::models
   std::string model;  // its name
-  bool full = false;  // holds everything (the first export after open, a load or a pretrain)
-  uint64_t seq = 0;   // the state it reflects: every record up to seq applied
+  bool full = false;   // holds everything (asked for, or the first export after open/pretrain)
+  bool dense = false;  // holds the dense weights
+  size_t rows = 0;     // parameter rows it holds
+  uint64_t seq = 0;    // the state it reflects: every record up to seq applied
   std::string bytes;
 };
 
@@ -402,10 +404,11 @@ class Engine {
 
   // Delta replication (doc/stream.md, "Delta mode"). Trainer: for each model that supports
   // deltas, what it learned since its previous export (rows; the dense weights too when
-  // `dense`), taken under the state lock at `seq`. Replica: applies one (to the model at
+  // `dense`; everything when `full`), taken under the state lock at `seq`. Models without
+  // deltas are left out (a delta replica replays them). Replica: applies one (to the model at
   // `delta.index`, which must have the same name); kFailedPrecondition while model_learning is
   // on or for another model, kCorruption for malformed bytes (nothing applied then).
-  Result<std::vector<ModelDelta>> ExportModelDeltas(bool dense);
+  Result<std::vector<ModelDelta>> ExportModelDeltas(bool dense, bool full = false);
   Status ApplyModelDelta(const ModelDelta& delta);
 
   // Waits for the learner to apply everything logged, snapshots if configured, syncs and closes

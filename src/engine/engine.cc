@@ -386,8 +386,8 @@ std::string Engine::MetricsText() const {
 Result<uint32_t> Engine::StateDigest() const {
   return impl_->StateDigest();
 }
-Result<std::vector<ModelDelta>> Engine::ExportModelDeltas(bool dense) {
-  return impl_->deltas().Export(dense);
+Result<std::vector<ModelDelta>> Engine::ExportModelDeltas(bool dense, bool full) {
+  return impl_->deltas().Export(dense, full);
 }
 Status Engine::ApplyModelDelta(const ModelDelta& delta) {
   return impl_->deltas().Apply(delta);

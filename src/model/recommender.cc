@@ -23,7 +23,8 @@ Status Recommender::LoadState(base::ByteReader* /*in*/) {
   return Status::Unimplemented("model '" + name() + "' does not support snapshots");
 }
 
-Status Recommender::ExportDelta(bool /*dense*/, base::ByteWriter* /*out*/, bool* /*full*/) {
+Status Recommender::ExportDelta(DeltaScope /*scope*/, base::ByteWriter* /*out*/,
+                                DeltaInfo* /*info*/) {
   return Status::Unimplemented("model '" + name() + "' does not support deltas");
 }
 

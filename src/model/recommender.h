@@ -35,6 +35,14 @@ struct ScoredItem {
   float score = 0.0f;
 };
 
+// Recommender::ExportDelta: what an export holds.
+enum class DeltaScope { kRows, kDense, kFull };
+struct DeltaInfo {
+  bool full = false;   // everything (the replica may start from it)
+  bool dense = false;  // the dense weights are in it
+  size_t rows = 0;     // parameter rows in it
+};
+
 struct RecommendRequest {
   UserIdx user = kNoUser;
   int k = 10;
@@ -127,8 +135,9 @@ class Recommender {
   //   - with learning off (SetLearning(false), a delta replica) keeps from Observe only what its
   //     serving needs besides its parameters (known items, counts) and takes no training step;
   //   - ExportDelta (trainer, writer side) appends the parameter rows that changed since its
-  //     previous export, plus the dense weights when `dense`; the first export after creation,
-  //     LoadState or Fit holds everything (full = true). Values are absolute, so applying the
+  //     previous export, plus the dense weights (those that changed) for scope kDense, or
+  //     everything for kFull; the first export after creation, LoadState or Fit is full
+  //     whatever the scope. *info says what went in. Values are absolute, so applying the
   //     exports of one trainer in order from a full one reproduces its serving parameters
   //     exactly (optimizer moments and replay samples are not shipped: a replica never trains);
   //   - ApplyDelta (replica, writer side) applies one and appends to *changed the items whose
@@ -137,7 +146,7 @@ class Recommender {
   // The defaults: no deltas (kUnimplemented); such a model is replayed on delta replicas.
   virtual bool SupportsDeltas() const { return false; }
   virtual void SetLearning(bool /*on*/) {}
-  virtual Status ExportDelta(bool dense, base::ByteWriter* out, bool* full);
+  virtual Status ExportDelta(DeltaScope scope, base::ByteWriter* out, DeltaInfo* info);
   virtual Status ApplyDelta(base::ByteReader* in, std::vector<ItemIdx>* changed);
 
   // Explicit-rating prediction for models that have one (e.g. bpr with loss=mse); nullopt

@@ -158,7 +158,7 @@ class Sasrec final : public Recommender {
   // first export. With learning off, Observe only notes the item (known, counts).
   bool SupportsDeltas() const override { return true; }
   void SetLearning(bool on) override { learning_ = on; }
-  Status ExportDelta(bool dense, base::ByteWriter* out, bool* full) override;
+  Status ExportDelta(DeltaScope scope, base::ByteWriter* out, DeltaInfo* info) override;
   Status ApplyDelta(base::ByteReader* in, std::vector<ItemIdx>* changed) override;
 
   // Recent items of `user` weighted by the attention of the newest position (sum over repeats),

@@ -88,9 +88,10 @@ void Sasrec::ClearDeltaMarks() {
   delta_feats_.clear();
 }
 
-Status Sasrec::ExportDelta(bool dense, base::ByteWriter* out, bool* full) {
+Status Sasrec::ExportDelta(DeltaScope scope, base::ByteWriter* out, DeltaInfo* info) {
   const size_t d = static_cast<size_t>(options_.encoder.dim);
-  *full = delta_all_;
+  delta_all_ = delta_all_ || scope == DeltaScope::kFull;
+  const bool dense = scope == DeltaScope::kDense;
   std::vector<uint32_t> rows, feats;
   if (delta_all_) {
     rows.resize(rows_);
@@ -110,6 +111,9 @@ Status Sasrec::ExportDelta(bool dense, base::ByteWriter* out, bool* full) {
     std::sort(feats.begin(), feats.end());
   }
   const bool with_encoder = delta_all_ || (dense && delta_encoder_);
+  info->full = delta_all_;
+  info->dense = with_encoder;
+  info->rows = rows.size() + feats.size();
   std::string payload;
   base::ByteWriter w(&payload);
   w.Put<uint32_t>(kDeltaVersion);

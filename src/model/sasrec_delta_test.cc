@@ -53,7 +53,9 @@ struct Pair {
   size_t Ship(bool dense, bool* full) {
     std::string bytes;
     base::ByteWriter w(&bytes);
-    EXPECT_TRUE(trainer->ExportDelta(dense, &w, full).ok());
+    DeltaInfo info;
+    EXPECT_TRUE(trainer->ExportDelta(dense ? DeltaScope::kDense : DeltaScope::kRows, &w, &info).ok());
+    *full = info.full;
     base::ByteReader r(bytes, "delta");
     changed.clear();
     const Status st = replica->ApplyDelta(&r, &changed);
@@ -161,12 +163,22 @@ TEST(SasrecDeltaTest, LoadedOrFittedModelsExportInFull) {
   ASSERT_TRUE(loaded->LoadState(&r).ok());
   std::string bytes;
   base::ByteWriter dw(&bytes);
-  ASSERT_TRUE(loaded->ExportDelta(false, &dw, &full).ok());
-  EXPECT_TRUE(full);
+  DeltaInfo info;
+  ASSERT_TRUE(loaded->ExportDelta(DeltaScope::kRows, &dw, &info).ok());
+  EXPECT_TRUE(info.full);
   ASSERT_TRUE(p.trainer->Fit(Chunk(1)).ok());
   bytes.clear();
-  ASSERT_TRUE(p.trainer->ExportDelta(false, &dw, &full).ok());
-  EXPECT_TRUE(full);
+  ASSERT_TRUE(p.trainer->ExportDelta(DeltaScope::kRows, &dw, &info).ok());
+  EXPECT_TRUE(info.full);
+  bytes.clear();
+  ASSERT_TRUE(p.trainer->ExportDelta(DeltaScope::kRows, &dw, &info).ok());
+  EXPECT_FALSE(info.full);
+  EXPECT_EQ(info.rows, 0u);
+  EXPECT_FALSE(info.dense);
+  bytes.clear();
+  ASSERT_TRUE(p.trainer->ExportDelta(DeltaScope::kFull, &dw, &info).ok());
+  EXPECT_TRUE(info.full) << "a full export on request";
+  EXPECT_TRUE(info.dense);
 }
 
 TEST(SasrecDeltaTest, BadDeltasAreRefusedAndChangeNothing) {
@@ -176,7 +188,8 @@ TEST(SasrecDeltaTest, BadDeltasAreRefusedAndChangeNothing) {
   p.Feed(Chunk(0));
   std::string bytes;
   base::ByteWriter w(&bytes);
-  ASSERT_TRUE(p.trainer->ExportDelta(true, &w, &full).ok());
+  DeltaInfo info;
+  ASSERT_TRUE(p.trainer->ExportDelta(DeltaScope::kDense, &w, &info).ok());
   const auto before = Top(*p.replica, p.replica_users, 1);
   std::vector<ItemIdx> changed;
   for (size_t at : {size_t{3}, bytes.size() / 2, bytes.size() - 1}) {

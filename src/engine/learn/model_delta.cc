@@ -7,7 +7,7 @@
 
 namespace flywheel::engine {
 
-Result<std::vector<ModelDelta>> ModelDeltas::Export(bool dense) {
+Result<std::vector<ModelDelta>> ModelDeltas::Export(bool dense, bool full) {
   LearnedState* const state = state_;
   std::vector<ModelDelta> out;
   base::WriterLock lock(&state->mu);
@@ -22,7 +22,14 @@ Result<std::vector<ModelDelta>> ModelDeltas::Export(bool dense) {
     d.model = state->specs()[i].name;
     d.seq = seq;
     base::ByteWriter w(&d.bytes);
-    FLYWHEEL_RETURN_IF_ERROR(m.ExportDelta(dense, &w, &d.full));
+    const model::DeltaScope scope = full    ? model::DeltaScope::kFull
+                                    : dense ? model::DeltaScope::kDense
+                                            : model::DeltaScope::kRows;
+    model::DeltaInfo info;
+    FLYWHEEL_RETURN_IF_ERROR(m.ExportDelta(scope, &w, &info));
+    d.full = info.full;
+    d.dense = info.dense;
+    d.rows = info.rows;
     out.push_back(std::move(d));
   }
   return out;

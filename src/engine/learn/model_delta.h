@@ -24,7 +24,7 @@ class ModelDeltas {
       : state_(state), learner_(learner), indexer_(indexer) {}
 
   // Engine::ExportModelDeltas / ApplyModelDelta.
-  Result<std::vector<ModelDelta>> Export(bool dense);
+  Result<std::vector<ModelDelta>> Export(bool dense, bool full);
   Status Apply(const ModelDelta& delta);
 
  private:
