@@ -206,7 +206,7 @@ Status RunServe(const Flags& flags) {
     (void)CloseEngine(log.get(), engine.get());
     return stream.status();
   }
-  api.SetReplication(stream->producer.get(), stream->consumer.get(), stream->bootstrap.get());
+  api.SetReplication(stream->producer.get(), stream->view.get(), stream->bootstrap.get());
   api.SetEngine(engine.get());
   api.StartHistorySampler();
   const EngineStats s = engine->stats();
@@ -225,9 +225,7 @@ Status RunServe(const Flags& flags) {
   log->Log(base::LogLevel::kInfo, "stopping",
            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   http_server->Stop();
-  if (stream->consumer != nullptr) {
-    stream->consumer->Stop();  // what it read and did not ack is read again at the next start
-  }
+  stream->Stop();
   api.StopHistorySampler();
   api.SetReplication(nullptr, nullptr);
   api.SetEngine(nullptr);
@@ -277,6 +275,10 @@ int ServeMain(int argc, char** argv) {
       {"bootstrap-from", "URL",
        "a replica with a new data directory starts from the trainer's snapshot at "
        "http://HOST:PORT (config key stream.bootstrap_from)",
+       ""},
+      {"replication", "MODE",
+       "a replica's models: replay | delta (the trainer's deltas; doc/stream.md; config key "
+       "stream.replication)",
        ""},
       {"produce-to", "URL",
        "POST /v1/events appends to redis://HOST:PORT/STREAM instead of the local log (config "

@@ -1,6 +1,43 @@
 #include "serve_stream.h"
 
 namespace flywheel::cli {
+namespace {
+
+constexpr int kTimeoutMs = 5000;
+
+// The trainer's delta publisher or the delta replica's applier (doc/stream.md, "Delta mode").
+Status StartDeltas(const server::StreamSettings& s, const stream::StreamAddress& address,
+                   Engine* engine, ServeStream* out) {
+  if (s.delta_rows_ms > 0) {
+    stream::DeltaPublisherOptions o;
+    o.address = address;
+    o.rows_ms = s.delta_rows_ms;
+    o.dense_ms = s.delta_dense_ms;
+    o.full_s = s.delta_full_s;
+    o.timeout_ms = kTimeoutMs;
+    Result<std::unique_ptr<stream::DeltaPublisher>> p =
+        stream::DeltaPublisher::Start(engine, out->consumer.get(), std::move(o));
+    if (!p.ok()) {
+      return p.status().WithPrefix("serve: stream.delta_rows_ms");
+    }
+    out->publisher = std::move(p).value();
+  }
+  if (s.replication == "delta") {
+    stream::DeltaApplierOptions o;
+    o.address = address;
+    o.block_ms = s.block_ms;
+    o.timeout_ms = kTimeoutMs;
+    Result<std::unique_ptr<stream::DeltaApplier>> a =
+        stream::DeltaApplier::Start(engine, out->consumer.get(), std::move(o));
+    if (!a.ok()) {
+      return a.status().WithPrefix("serve: stream.replication");
+    }
+    out->applier = std::move(a).value();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<std::string> BootstrapIfNew(const server::StreamSettings& s, const std::string& data_dir) {
   if (s.bootstrap_from.empty()) {
@@ -23,7 +60,6 @@ Result<std::string> BootstrapIfNew(const server::StreamSettings& s, const std::s
 Result<ServeStream> StartServeStream(const server::StreamSettings& s, const std::string& data_dir,
                                      Engine* engine) {
   ServeStream out;
-  constexpr int kTimeoutMs = 5000;
   if (!s.produce_to.empty()) {
     Result<stream::StreamAddress> address = stream::ParseStreamUrl(s.produce_to);
     if (!address.ok()) {
@@ -60,6 +96,32 @@ Result<ServeStream> StartServeStream(const server::StreamSettings& s, const std:
       out.bootstrap =
           std::make_unique<stream::TrainerBootstrap>(engine, data_dir, out.consumer.get());
     }
+    FLYWHEEL_RETURN_IF_ERROR(StartDeltas(s, *address, engine, &out));
+    out.view =
+        std::make_unique<NodeView>(out.consumer.get(), out.publisher.get(), out.applier.get());
+  }
+  return out;
+}
+
+void ServeStream::Stop() {
+  if (publisher != nullptr) {
+    publisher->Stop();
+  }
+  if (applier != nullptr) {
+    applier->Stop();
+  }
+  if (consumer != nullptr) {
+    consumer->Stop();
+  }
+}
+
+nlohmann::json NodeView::Stats() const {
+  nlohmann::json out = consumer_->Stats();
+  out["replication"] = applier_ != nullptr ? "delta" : "replay";
+  if (publisher_ != nullptr) {
+    out["deltas"] = publisher_->Stats();
+  } else if (applier_ != nullptr) {
+    out["deltas"] = applier_->Stats();
   }
   return out;
 }

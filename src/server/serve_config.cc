@@ -407,6 +407,17 @@ Status BuildStream(const ServeConfig& c, ServeSettings* s) {
   t.max_unapplied = c.GetInt("stream.max_unapplied");
   t.bootstrap_from = c.GetString("stream.bootstrap_from");
   t.bootstrap_key = c.GetString("stream.bootstrap_key");
+  t.replication = c.GetString("stream.replication");
+  t.delta_rows_ms = static_cast<int>(c.GetInt("stream.delta_rows_ms"));
+  t.delta_dense_ms = static_cast<int>(c.GetInt("stream.delta_dense_ms"));
+  t.delta_full_s = static_cast<int>(c.GetInt("stream.delta_full_s"));
+  if (t.replication == "delta" && t.role != "replica") {
+    return KeyError("stream.replication", "delta is a replica's mode (the trainer publishes)");
+  }
+  if (t.delta_rows_ms > 0 && t.role != "trainer") {
+    return KeyError("stream.delta_rows_ms", "only a trainer publishes deltas");
+  }
+  s->engine.model_learning = t.replication != "delta";
   if (!t.bootstrap_from.empty() && t.role != "replica") {
     return KeyError("stream.bootstrap_from", "only a replica bootstraps from a trainer");
   }

@@ -77,6 +77,10 @@ struct StreamSettings {
   int64_t max_unapplied = 100'000;
   std::string bootstrap_from;  // replica: the trainer's URL for a new data directory
   std::string bootstrap_key;
+  std::string replication = "replay";  // replica: replay | delta
+  int delta_rows_ms = 0;               // trainer: > 0 publishes deltas
+  int delta_dense_ms = 1000;
+  int delta_full_s = 600;
 };
 
 // What `serve` runs with, assembled from a ServeConfig.

@@ -192,6 +192,14 @@ Status CheckRole(const json& value) {
   return Status::Ok();
 }
 
+Status CheckReplication(const json& value) {
+  const std::string mode = value.get<std::string>();
+  if (mode != "replay" && mode != "delta") {
+    return Status::InvalidArgument("expected replay or delta, got '" + mode + "'");
+  }
+  return Status::Ok();
+}
+
 // Keys of a replicated deployment: the Redis Stream a node consumes and produces to
 // (doc/stream.md).
 std::vector<ConfigKeySpec> StreamKeys() {
@@ -229,6 +237,18 @@ std::vector<ConfigKeySpec> StreamKeys() {
        "the trainer's admin key for stream.bootstrap_from", nullptr, true},
       {"stream.min_version_wait_ms", T::kInt, "2000", 0, 60000, "", "",
        "how long a read with min_version waits for this node to reach it (then 503)"},
+      {"stream.replication", T::kString, R"("replay")", 0, 0, "", "replication",
+       "a replica's models: replay (learn from the events like the trainer) or delta (apply "
+       "the trainer's deltas for the models that have them; doc/stream.md, \"Delta mode\")",
+       &CheckReplication},
+      {"stream.delta_rows_ms", T::kInt, "0", 0, 3600000, "", "",
+       "a trainer publishes the rows its models changed every this many ms to STREAM:deltas "
+       "for delta replicas (0: no deltas)"},
+      {"stream.delta_dense_ms", T::kInt, "1000", 1, 3600000, "", "",
+       "a trainer's deltas carry the dense weights (e.g. the transformer) at most this often"},
+      {"stream.delta_full_s", T::kInt, "600", 1, 86400, "", "",
+       "a trainer publishes a full delta this often and trims the delta stream behind the "
+       "previous one"},
   };
   // clang-format on
 }
