@@ -6,7 +6,12 @@
             first to the last event applied, and the trainer's CPU seconds per event.
   lag       a producer appends at --rate events/s (one event per entry, as single-event POSTs
             would) for --seconds; a trainer and a replica consume it: each node's lag from XADD
-            to visible (p50/p99, doc/stream.md "Versions"), and their CPU per event.
+            to visible (p50/p99, doc/stream.md "Versions"), and their CPU per event. With
+            --replication delta the replica applies the trainer's deltas (doc/stream.md, "Delta
+            mode"): also its model lag (XADD to the delta that holds the event applied) and the
+            delta bytes per event. Both modes end with the divergence of the replica from the
+            trainer once both hold every event (and, with deltas, the last dense delta):
+            the largest score difference and the overlap@10 of --compare-users lists.
   replicas  a trainer and two replicas over a stream of --events events; flywheel_load_bench
             reads recommendations from one replica, then from both at once: server CPU per
             recommendation of each replica and requests/s per core (constant = reads scale).
@@ -29,7 +34,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from failover import RedisProc, Node, entry_key, STREAM  # noqa: E402
+from failover import Http, RedisProc, Node, entry_key, STREAM  # noqa: E402
 from resp import Redis  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -97,10 +102,13 @@ def bench_ingest(args, work, log):
 def bench_lag(args, work, log):
     redis = start_redis(work)
     source = "redis://127.0.0.1:%d/%s" % (redis.port, STREAM)
+    delta = args.replication == "delta"
     trainer = Node(args.binary, os.path.join(work, "trainer"), "trainer", source, "flywheel",
-                   log, models=args.models)
+                   log, models=args.models,
+                   extra={"delta_rows_ms": args.delta_rows_ms,
+                          "delta_dense_ms": args.delta_dense_ms} if delta else None)
     replica = Node(args.binary, os.path.join(work, "replica"), "replica", source, "replica-1",
-                   log, models=args.models)
+                   log, models=args.models, extra={"replication": "delta"} if delta else None)
     cpu0 = [cpu_seconds(n.proc.pid) for n in (trainer, replica)]
     r = Redis(redis.port)
     start, k = time.monotonic(), 0
@@ -114,18 +122,70 @@ def bench_lag(args, work, log):
         time.sleep(tick)
     last = r.call("XREVRANGE", STREAM, "+", "-", "COUNT", "1")[0][0]
     rows = []
+    docs = {}
     for name, node, c0 in (("trainer", trainer, cpu0[0]), ("replica", replica, cpu0[1])):
         doc = node.wait_version(last)["stream"]
+        if delta and name == "replica":
+            doc = wait_deltas(node, last)
         cpu = cpu_seconds(node.proc.pid) - c0
-        rows.append({"bench": "lag", "node": name, "rate": args.rate, "events": k,
-                     "seconds": args.seconds, "models": args.models,
-                     "lag_p50_ms": round(doc["lag_ms"]["p50"], 2),
-                     "lag_p99_ms": round(doc["lag_ms"]["p99"], 2),
-                     "cpu_us_per_event": round(cpu / k * 1e6, 2)})
+        docs[name] = doc
+        row = {"bench": "lag", "node": name, "replication": args.replication,
+               "rate": args.rate, "events": k, "seconds": args.seconds, "models": args.models,
+               "lag_p50_ms": round(doc["lag_ms"]["p50"], 2),
+               "lag_p99_ms": round(doc["lag_ms"]["p99"], 2),
+               "cpu_us_per_event": round(cpu / k * 1e6, 2)}
+        if delta and name == "replica":
+            d = doc["deltas"]
+            row.update({"model_lag_p50_ms": round(d["model_lag_ms"]["p50"], 2),
+                        "model_lag_p99_ms": round(d["model_lag_ms"]["p99"], 2),
+                        "delta_entries": d["entries"], "delta_refused": d["refused"],
+                        "delta_bytes_per_event": round(d["bytes"] / k, 1),
+                        "apply_p99_ms": round(d["apply_ms"]["p99"], 3)})
+        rows.append(row)
+    if delta:
+        time.sleep(args.delta_dense_ms / 1000 + 0.5)  # the last dense delta, then compare
+        wait_deltas(replica, last)
+    rows[-1].update(divergence(trainer, replica, args))
     trainer.stop()
     replica.stop()
     redis.kill()
     return rows
+
+
+def wait_deltas(node, last, timeout=120.0):
+    """The replica's stream document once its deltas reached `last` (they follow the trainer)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        doc = node.replication()["stream"]
+        if entry_key(doc["deltas"]["version"]) >= entry_key(last):
+            return doc
+        time.sleep(0.05)
+    raise AssertionError("%s: deltas did not reach %s" % (node.name, last))
+
+
+def divergence(trainer, replica, args):
+    """Largest |score difference| over the items both lists hold, and mean overlap@10, of the
+    first model's lists for --compare-users users, trainer against replica."""
+    a, b = Http(trainer.address), Http(replica.address)
+    model = args.models.split(",")[0]
+    worst, overlap, same, n = 0.0, 0.0, 0, 0
+    for u in range(args.compare_users):
+        path = "/v1/users/u%d/recommendations?k=10&model=%s&policy=greedy" % (
+            u * 2654435761 % 5000, model)
+        sa, ja = a.get(path)
+        sb, jb = b.get(path)
+        if sa != 200 or sb != 200:
+            raise AssertionError("recommendations: %s %s" % (sa, sb))
+        x = {i["id"]: i["score"] for i in ja["items"]}
+        y = {i["id"]: i["score"] for i in jb["items"]}
+        for item in set(x) & set(y):
+            worst = max(worst, abs(x[item] - y[item]))
+        overlap += len(set(x) & set(y)) / max(len(x), 1)
+        same += [(i["id"], i["score"]) for i in ja["items"]] == \
+            [(i["id"], i["score"]) for i in jb["items"]]
+        n += 1
+    return {"compared_users": n, "max_abs_score_diff": worst,
+            "overlap_at_10": round(overlap / max(n, 1), 4), "identical_lists": same}
 
 
 def load(args, urls, seconds):
@@ -195,6 +255,11 @@ def main():
     p.add_argument("--seconds", type=float, default=30)
     p.add_argument("--read-rate", type=float, default=1000,
                    help="recommendation requests/s sent to each loaded replica (open loop)")
+    p.add_argument("--replication", choices=["replay", "delta"], default="replay",
+                   help="lag: how the replica keeps its models current")
+    p.add_argument("--delta-rows-ms", type=int, default=100)
+    p.add_argument("--delta-dense-ms", type=int, default=1000)
+    p.add_argument("--compare-users", type=int, default=200)
     p.add_argument("--json")
     args = p.parse_args()
     work = tempfile.mkdtemp(prefix="fw-stream-bench-")
