@@ -188,6 +188,43 @@ void ModelSeeds() {
   }
 }
 
+// Sasrec deltas (model_delta: first byte bit 0 = content, bit 1 = bare payload): a trainer's
+// full, rows and dense exports, whole and as bare payloads.
+void DeltaSeeds() {
+  for (int content = 0; content < 2; ++content) {
+    model::ModelParams params = {{"dim", "4"},     {"heads", "1"},   {"blocks", "1"},
+                                 {"max_len", "8"}, {"threads", "1"}, {"feature_buckets", "16"}};
+    params["content"] = content != 0 ? "1" : "0";
+    auto created = model::CreateRecommender("sasrec", params);
+    FUZZ_CHECK(created.ok(), created.status().ToString());
+    model::Recommender& trainer = **created;
+    model::UserStateStore users;
+    base::Rng rng(11);
+    const char* kinds[] = {"full", "rows", "dense"};
+    const model::DeltaScope scopes[] = {model::DeltaScope::kRows, model::DeltaScope::kRows,
+                                        model::DeltaScope::kDense};
+    for (int k = 0; k < 3; ++k) {
+      for (int n = 0; n < 20; ++n) {
+        data::Interaction e;
+        e.user = static_cast<UserIdx>(rng.Uniform(4));
+        e.item = static_cast<ItemIdx>(rng.Uniform(9));
+        e.ts_ms = 1000 * (20 * k + n);
+        trainer.Observe(e, users.Get(e.user));
+        users.Get(e.user).Add(e);
+      }
+      std::string delta;
+      base::ByteWriter w(&delta);
+      model::DeltaInfo info;
+      FUZZ_CHECK(trainer.ExportDelta(scopes[k], &w, &info).ok(), "export");
+      const std::string name = std::string(kinds[k]) + (content != 0 ? "-content" : "");
+      Seed("model_delta", name, std::string(1, static_cast<char>(content)) + delta);
+      // The bare payload: after the u64 length, before the CRC.
+      Seed("model_delta", name + "-payload",
+           std::string(1, static_cast<char>(content | 2)) + delta.substr(8, delta.size() - 12));
+    }
+  }
+}
+
 void EmbeddingSeeds() {
   embedding::EmbeddingTableOptions options;
   options.dim = 4;
@@ -217,6 +254,7 @@ int main(int argc, char** argv) {
   flywheel::fuzz::LogSeeds();
   flywheel::fuzz::SnapshotSeeds();
   flywheel::fuzz::ModelSeeds();
+  flywheel::fuzz::DeltaSeeds();
   flywheel::fuzz::EmbeddingSeeds();
   std::printf("seeds written under %s\n", argv[1]);
   return 0;

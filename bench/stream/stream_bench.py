@@ -69,17 +69,25 @@ def prefill(port, n, per_entry):
     return r.call("XREVRANGE", STREAM, "+", "-", "COUNT", "1")[0][0]
 
 
+STARTED = []  # every process started, killed at exit if still running (a failed run)
+
+
+def track(proc):
+    STARTED.append(proc)
+    return proc
+
+
 def start_redis(work):
     os.makedirs(os.path.join(work, "redis"))
-    return RedisProc(os.path.join(work, "redis"), "everysec")
+    return track(RedisProc(os.path.join(work, "redis"), "everysec"))
 
 
 def bench_ingest(args, work, log):
     redis = start_redis(work)
     last = prefill(redis.port, args.events, args.per_entry)
     source = "redis://127.0.0.1:%d/%s" % (redis.port, STREAM)
-    node = Node(args.binary, os.path.join(work, "trainer"), "trainer", source, "flywheel", log,
-                models=args.models, extra={"batch": args.batch})
+    node = track(Node(args.binary, os.path.join(work, "trainer"), "trainer", source, "flywheel", log,
+                models=args.models, extra={"batch": args.batch}))
     samples = []
     cpu0 = cpu_seconds(node.proc.pid)
     while True:
@@ -103,12 +111,12 @@ def bench_lag(args, work, log):
     redis = start_redis(work)
     source = "redis://127.0.0.1:%d/%s" % (redis.port, STREAM)
     delta = args.replication == "delta"
-    trainer = Node(args.binary, os.path.join(work, "trainer"), "trainer", source, "flywheel",
+    trainer = track(Node(args.binary, os.path.join(work, "trainer"), "trainer", source, "flywheel",
                    log, models=args.models,
                    extra={"delta_rows_ms": args.delta_rows_ms,
-                          "delta_dense_ms": args.delta_dense_ms} if delta else None)
-    replica = Node(args.binary, os.path.join(work, "replica"), "replica", source, "replica-1",
-                   log, models=args.models, extra={"replication": "delta"} if delta else None)
+                          "delta_dense_ms": args.delta_dense_ms} if delta else None))
+    replica = track(Node(args.binary, os.path.join(work, "replica"), "replica", source, "replica-1",
+                   log, models=args.models, extra={"replication": "delta"} if delta else None))
     cpu0 = [cpu_seconds(n.proc.pid) for n in (trainer, replica)]
     r = Redis(redis.port)
     start, k = time.monotonic(), 0
@@ -138,6 +146,7 @@ def bench_lag(args, work, log):
             d = doc["deltas"]
             row.update({"model_lag_p50_ms": round(d["model_lag_ms"]["p50"], 2),
                         "model_lag_p99_ms": round(d["model_lag_ms"]["p99"], 2),
+                        "oldest_event_lag_p99_ms": round(d["oldest_lag_ms"]["p99"], 2),
                         "delta_entries": d["entries"], "delta_refused": d["refused"],
                         "delta_bytes_per_event": round(d["bytes"] / k, 1),
                         "apply_p99_ms": round(d["apply_ms"]["p99"], 3)})
@@ -213,10 +222,10 @@ def bench_replicas(args, work, log):
     redis = start_redis(work)
     last = prefill(redis.port, args.events, 50)
     source = "redis://127.0.0.1:%d/%s" % (redis.port, STREAM)
-    trainer = Node(args.binary, os.path.join(work, "trainer"), "trainer", source, "flywheel",
-                   log, models=args.models)
-    replicas = [Node(args.binary, os.path.join(work, "r%d" % i), "replica", source,
-                     "replica-%d" % i, log, models=args.models) for i in (1, 2)]
+    trainer = track(Node(args.binary, os.path.join(work, "trainer"), "trainer", source, "flywheel",
+                   log, models=args.models))
+    replicas = [track(Node(args.binary, os.path.join(work, "r%d" % i), "replica", source,
+                     "replica-%d" % i, log, models=args.models)) for i in (1, 2)]
     for n in [trainer] + replicas:
         n.wait_version(last)
     args.tmp = work
@@ -268,6 +277,11 @@ def main():
             rows = {"ingest": bench_ingest, "lag": bench_lag,
                     "replicas": bench_replicas}[args.bench](args, work, log)
     finally:
+        for proc in STARTED:
+            try:
+                proc.kill()  # stopped ones: a no-op
+            except (OSError, ProcessLookupError):
+                pass
         shutil.rmtree(work, ignore_errors=True)
     rows = rows if isinstance(rows, list) else [rows]
     for row in rows:

@@ -73,6 +73,31 @@ std::string StreamMetrics(const json& stats) {
   text += "flywheel_stream_lag_ms{quantile=\"0.5\"} " + stats["lag_ms"]["p50"].dump() + "\n";
   text += "flywheel_stream_lag_ms{quantile=\"0.99\"} " + stats["lag_ms"]["p99"].dump() + "\n";
   text += "flywheel_stream_lag_ms_count " + stats["lag_ms"]["count"].dump() + "\n";
+  if (stats.contains("deltas")) {  // a trainer publishing deltas, or a delta replica
+    const json& d = stats["deltas"];
+    const auto delta_count = [&](const char* key) {
+      return std::to_string(d[key].get<uint64_t>());
+    };
+    metric("flywheel_stream_delta_entries_total", "counter",
+           "Delta entries published (trainer) or applied (replica).", delta_count("entries"));
+    metric("flywheel_stream_delta_bytes_total", "counter", "Bytes of those delta entries.",
+           delta_count("bytes"));
+    metric("flywheel_stream_delta_failures_total", "counter",
+           "Delta publications or reads that failed.", delta_count("failures"));
+    if (d.contains("refused")) {
+      metric("flywheel_stream_delta_refused_total", "counter", "Delta entries refused.",
+             delta_count("refused"));
+      metric("flywheel_stream_delta_gaps_total", "counter",
+             "Restarts from the newest full delta after missed entries.", delta_count("gaps"));
+      text +=
+          "# HELP flywheel_stream_delta_model_lag_ms Time from XADD to the replica's parameters "
+          "holding the event.\n# TYPE flywheel_stream_delta_model_lag_ms summary\n";
+      for (const char* q : {"p50", "p99"}) {
+        text += std::string("flywheel_stream_delta_model_lag_ms{quantile=\"") +
+                (q[1] == '5' ? "0.5" : "0.99") + "\"} " + d["model_lag_ms"][q].dump() + "\n";
+      }
+    }
+  }
   return text;
 }
 

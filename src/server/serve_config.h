@@ -80,7 +80,7 @@ struct StreamSettings {
   std::string replication = "replay";  // replica: replay | delta
   int delta_rows_ms = 0;               // trainer: > 0 publishes deltas
   int delta_dense_ms = 1000;
-  int delta_full_s = 600;
+  int delta_full_s = 60;
 };
 
 // What `serve` runs with, assembled from a ServeConfig.

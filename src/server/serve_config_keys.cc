@@ -246,7 +246,7 @@ std::vector<ConfigKeySpec> StreamKeys() {
        "for delta replicas (0: no deltas)"},
       {"stream.delta_dense_ms", T::kInt, "1000", 1, 3600000, "", "",
        "a trainer's deltas carry the dense weights (e.g. the transformer) at most this often"},
-      {"stream.delta_full_s", T::kInt, "600", 1, 86400, "", "",
+      {"stream.delta_full_s", T::kInt, "60", 1, 86400, "", "",
        "a trainer publishes a full delta this often and trims the delta stream behind the "
        "previous one"},
   };

@@ -371,8 +371,14 @@ Status DeltaApplier::ApplyEntry(const RedisReply& entry) {
   uint64_t ms = 0;
   uint64_t n = 0;
   if (ParseEntryId(version->str, &ms, &n) && ms > 0) {
-    model_lag_ms_.Add(
-        static_cast<double>(std::max<int64_t>(0, NowMs() - static_cast<int64_t>(ms))));
+    const int64_t now = NowMs();
+    model_lag_ms_.Add(static_cast<double>(std::max<int64_t>(0, now - static_cast<int64_t>(ms))));
+    if (previous_ms_ > 0 && ms > previous_ms_) {
+      // The oldest new event in it came just after the previous delta's version.
+      oldest_lag_ms_.Add(
+          static_cast<double>(std::max<int64_t>(0, now - static_cast<int64_t>(previous_ms_))));
+    }
+    previous_ms_ = std::max(previous_ms_, ms);
   }
   entries_.fetch_add(1, std::memory_order_relaxed);
   full_.fetch_add(d.full ? 1 : 0, std::memory_order_relaxed);
@@ -414,6 +420,7 @@ json DeltaApplier::Stats() const {
               {"bytes", bytes_.load()},
               {"failures", failures_.load()},
               {"model_lag_ms", Quantiles(model_lag_ms_)},
+              {"oldest_lag_ms", Quantiles(oldest_lag_ms_)},
               {"apply_ms", Quantiles(apply_ms_)}};
   base::MutexLock lock(&mu_);
   out["version"] = applied_version_;

@@ -44,7 +44,7 @@ struct DeltaPublisherOptions {
   StreamAddress address;  // the event stream (the deltas go next to it)
   int rows_ms = 100;      // export period
   int dense_ms = 1000;    // the dense weights at most this often
-  int full_s = 600;       // a full export this often (the delta stream is trimmed behind it)
+  int full_s = 60;        // a full export this often (the delta stream is trimmed behind it)
   int timeout_ms = 5000;
 };
 
@@ -136,7 +136,11 @@ class DeltaApplier {
   std::string epoch_;                   // reader thread: the publisher run of the last entry read
   uint64_t last_n_ = 0;                 // and its n
   base::AtomicHistogram model_lag_ms_;  // now - the version's XADD time, when applied
-  base::AtomicHistogram apply_ms_;      // Engine::ApplyModelDelta
+  // now - the previous version's XADD time: an upper bound on the wait of the oldest event a
+  // delta brings (events between two versions wait for the next delta).
+  base::AtomicHistogram oldest_lag_ms_;
+  uint64_t previous_ms_ = 0;        // reader thread
+  base::AtomicHistogram apply_ms_;  // Engine::ApplyModelDelta
   std::thread thread_;
 };
 
