@@ -137,8 +137,8 @@ Status DeltaPublisher::PublishLocked(bool dense, bool full) {
   std::vector<std::vector<std::string>> commands;
   std::vector<const ModelDelta*> sent;
   for (const ModelDelta& d : *deltas) {
-    if (!d.full && !d.dense && d.rows == 0) {
-      continue;  // nothing learned since the last export
+    if (!d.full && !d.dense && d.rows == 0 && version == last_version_) {
+      continue;  // nothing learned since the last export, and no newer version to announce
     }
     commands.push_back({"XADD", key_, "*", "model", d.model, "index", std::to_string(d.index),
                         "kind", Kind(d), "version", version, "seq", std::to_string(d.seq), "epoch",
@@ -166,6 +166,7 @@ Status DeltaPublisher::PublishLocked(bool dense, bool full) {
     return st;
   }
   next_n_ += sent.size();
+  last_version_ = version;
   std::string first_full;
   for (size_t i = 0; i < sent.size(); ++i) {
     const ModelDelta& d = *sent[i];

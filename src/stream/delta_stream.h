@@ -8,7 +8,8 @@
 // every event of it and of the entries before is in the delta). After a full entry it sets the
 // key `<STREAM>:deltas:full` to the full entry's id and trims the delta stream to the previous
 // full entry (XTRIM MINID), so a replica starting from the newest full entry always finds every
-// entry after it. Nothing is appended while the models learned nothing.
+// entry after it. An export without changes is appended only when the
+// version moved.
 //
 // DeltaApplier (replica, whose engine has model_learning off): reads `<STREAM>:deltas` with
 // XREAD from the newest full entry (the key), and applies each entry once its own event
@@ -85,6 +86,10 @@ class DeltaPublisher {
   // jump knows it missed entries (trimmed) and starts again from the newest full entry.
   const std::string epoch_;
   uint64_t next_n_ GUARDED_BY(mu_) = 0;
+  // The version of the last publication: an export with no change is still published when the
+  // version moved (the events applied since changed nothing, or an earlier export already held
+  // them), so a replica learns that its parameters are current up to it.
+  std::string last_version_ GUARDED_BY(mu_);
   std::atomic<uint64_t> entries_{0}, full_{0}, dense_{0}, rows_{0}, bytes_{0}, failures_{0};
   base::AtomicHistogram export_ms_;  // export + XADD per publication
   std::thread thread_;

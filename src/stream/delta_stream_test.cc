@@ -79,7 +79,8 @@ class DeltaStreamTest : public StreamRedisTest {
     ASSERT_OK(trainer_events.WaitApplied(last, 30'000));
     ASSERT_OK(replica_events.WaitApplied(last, 30'000));
     ASSERT_OK(publisher->PublishNow(/*dense=*/true, /*full=*/false));
-    ASSERT_OK(applier.WaitVersion(last, 30'000));
+    ASSERT_OK(applier.WaitVersion(last, 30'000)) << applier.Stats().dump() << "\n"
+                                                 << publisher->Stats().dump();
   }
 };
 
