@@ -288,8 +288,8 @@ struct StorageStats {
 // One model's delta (Engine::ExportModelDeltas; the bytes' format: the model's, e.g.
 // src/model/sasrec_delta.cc).
 struct ModelDelta {
-  size_t index = 0;   // the model's position in EngineOptions::models
-  std::string model;  // its name
+  size_t index = 0;    // the model's position in EngineOptions::models
+  std::string model;   // its name
   bool full = false;   // holds everything (asked for, or the first export after open/pretrain)
   bool dense = false;  // holds the dense weights
   size_t rows = 0;     // parameter rows it holds

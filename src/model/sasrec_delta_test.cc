@@ -54,7 +54,8 @@ struct Pair {
     std::string bytes;
     base::ByteWriter w(&bytes);
     DeltaInfo info;
-    EXPECT_TRUE(trainer->ExportDelta(dense ? DeltaScope::kDense : DeltaScope::kRows, &w, &info).ok());
+    EXPECT_TRUE(
+        trainer->ExportDelta(dense ? DeltaScope::kDense : DeltaScope::kRows, &w, &info).ok());
     *full = info.full;
     base::ByteReader r(bytes, "delta");
     changed.clear();
