@@ -103,7 +103,7 @@ Result<ServeStream> StartServeStream(const server::StreamSettings& s, const std:
   return out;
 }
 
-void ServeStream::Stop() {
+void ServeStream::Stop() const {
   if (publisher != nullptr) {
     publisher->Stop();
   }

@@ -43,7 +43,7 @@ struct ServeStream {
 
   // Stops the delta threads (the publisher's last export first), then the consumer (what it
   // read and did not ack is read again at the next start).
-  void Stop();
+  void Stop() const;
 };
 
 // A replica with stream.bootstrap_from and a new data directory: the trainer's snapshot into

@@ -362,7 +362,7 @@ Status DeltaApplier::ApplyEntry(const RedisReply& entry) {
   d.seq = std::strtoull(seq->str.c_str(), nullptr, 10);
   d.bytes = data->str;
   const auto start = Clock::now();
-  const Status st = engine_->ApplyModelDelta(d);
+  Status st = engine_->ApplyModelDelta(d);
   apply_ms_.Add(MsSince(start));
   if (!st.ok()) {
     refused_.fetch_add(1, std::memory_order_relaxed);
