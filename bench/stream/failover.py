@@ -20,7 +20,13 @@ What a Redis kill -9 (a process crash, not a power loss) may lose: nothing, in b
 write()s the AOF before it answers. A power loss may lose up to a second of acknowledged
 entries with everysec; that cannot be produced on this machine and is not tested.
 
-Short CI mode (ctest `stream_failover`): --quick. Long bench mode (the issue's 200 trainer
+With --replication delta the replica applies the trainer's deltas (doc/stream.md, "Delta mode")
+and the nodes run sasrec (small) and pop: the trainer's kills start new publisher runs (a full
+delta each), the replica's restart from the newest full delta; at the end, once the replica's
+deltas reached the last event and one dense period passed, the lists must be the same too.
+
+Short CI mode (ctest `stream_failover`, and `stream_failover_delta` with --replication delta
+--modes everysec): --quick. Long bench mode (the issue's 200 trainer
 cycles): python3 bench/stream/failover.py --binary build/release/bin/flywheel \
     --trainer-kills 200 --replica-kills 20 --redis-kills 5 --json /tmp/failover.json
 Results: bench/results/scale.md.
@@ -112,9 +118,9 @@ class Http:
 
 class Node:
     def __init__(self, binary, directory, role, source, group, log, models="bpr,pop",
-                 extra=None):
+                 extra=None, flags=()):
         self.args = [binary, "serve", "--data-dir", directory, "--port", "0", "--role", role,
-                     "--source", source, "--models", models]
+                     "--source", source, "--models", models] + list(flags)
         config = directory + ".json"
         with open(config, "w") as f:
             json.dump({"stream": dict({"group": group, "block_ms": 20}, **(extra or {}))}, f)
@@ -223,6 +229,28 @@ def histories(node, users):
     return out
 
 
+# Delta mode (--replication delta): a small sasrec on both nodes, deltas every 50 ms, the
+# transformer every 200 ms.
+DELTA_MODELS = "sasrec,pop"
+DELTA_FLAGS = ["--param", "sasrec.dim=16", "--param", "sasrec.blocks=1", "--param",
+               "sasrec.max_len=10"]
+DELTA_TRAINER = {"delta_rows_ms": 50, "delta_dense_ms": 200, "delta_full_s": 5}
+
+
+def wait_deltas(node, last_id, timeout=120.0):
+    """Until a delta replica's parameters hold `last_id` (stream.deltas.version)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            doc = node.replication()["stream"]["deltas"]
+            if entry_key(doc["version"]) >= entry_key(last_id):
+                return doc
+        except (OSError, http.client.HTTPException, ValueError, KeyError):
+            pass
+        time.sleep(0.02)
+    raise AssertionError("%s: deltas did not reach %s" % (node.name, last_id))
+
+
 def check(trainer, replica, redis_port, ledger):
     """Exactly once on both nodes, nothing pending or dead, the same answers."""
     expected = {}
@@ -267,10 +295,12 @@ def run_mode(args, appendfsync, rng, log):
         os.makedirs(os.path.join(work, "redis"))
         redis = RedisProc(os.path.join(work, "redis"), appendfsync)
         source = "redis://127.0.0.1:%d/%s" % (redis.port, STREAM)
+        delta = args.replication == "delta"
+        node_args = {"models": DELTA_MODELS, "flags": DELTA_FLAGS} if delta else {}
         trainer = Node(args.binary, os.path.join(work, "trainer"), "trainer", source, "flywheel",
-                       log)
+                       log, extra=DELTA_TRAINER if delta else None, **node_args)
         replica = Node(args.binary, os.path.join(work, "replica"), "replica", source, "replica-1",
-                       log)
+                       log, extra={"replication": "delta"} if delta else None, **node_args)
         ledger, stop = Ledger(), threading.Event()
         reads = {"trainer": {"ok": 0, "bad": 0, "failed": 0},
                  "replica": {"ok": 0, "bad": 0, "failed": 0}}
@@ -282,7 +312,8 @@ def run_mode(args, appendfsync, rng, log):
                 lambda n=node: n, stop, reads[name], random.Random(rng.random()))))
         for t in threads:
             t.start()
-        result = {"appendfsync": appendfsync, "trainer_kills": 0, "replica_kills": 0,
+        result = {"appendfsync": appendfsync, "replication": args.replication,
+                  "trainer_kills": 0, "replica_kills": 0,
                   "redis_kills": 0, "catch_up_s": []}
 
         def cycles(kind, n, victim):
@@ -328,7 +359,16 @@ def run_mode(args, appendfsync, rng, log):
         ledger.next_k += 1
         trainer.wait_version(last)
         replica.wait_version(last)
+        if delta:
+            wait_deltas(replica, last)
+            time.sleep(DELTA_TRAINER["delta_dense_ms"] / 1000 + 0.5)  # the last dense delta
         problems = check(trainer, replica, redis.port, ledger)
+        if delta:
+            d = replica.replication()["stream"]["deltas"]
+            if d["refused"]:
+                problems.append("the replica refused %d deltas: %s" % (d["refused"],
+                                                                      d["last_error"]))
+            result["replica_deltas"] = d
         result.update({"events": len(ledger.acked), "failed_xadds": ledger.failed_xadds,
                        "reads": reads, "problems": problems,
                        "trainer_stream": trainer.replication()["stream"],
@@ -350,6 +390,7 @@ def main():
     p.add_argument("--modes", default="always,everysec")
     p.add_argument("--rate", type=float, default=2000, help="events/s the producer sends")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--replication", choices=["replay", "delta"], default="replay")
     p.add_argument("--quick", action="store_true",
                    help="CI: 3 trainer, 2 replica, 1 Redis kill per mode")
     p.add_argument("--json")
@@ -364,10 +405,10 @@ def main():
                 results.append(run_mode(args, mode, rng, log))
                 r = results[-1]
                 cu = sorted(r["catch_up_s"])
-                print("appendfsync %-8s trainer kills %d, replica kills %d, redis kills %d: "
+                print("%s, appendfsync %-8s trainer kills %d, replica kills %d, redis kills %d: "
                       "%d events, lost/duplicated: %s; reads failed trainer %d replica %d; "
                       "catch-up after restart p50 %.2f s max %.2f s"
-                      % (mode, r["trainer_kills"], r["replica_kills"], r["redis_kills"],
+                      % (args.replication, mode, r["trainer_kills"], r["replica_kills"], r["redis_kills"],
                          r["events"], "; ".join(r["problems"]) or "0/0",
                          r["reads"]["trainer"]["failed"], r["reads"]["replica"]["failed"],
                          cu[len(cu) // 2] if cu else 0, cu[-1] if cu else 0), flush=True)

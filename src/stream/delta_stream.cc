@@ -166,6 +166,7 @@ Status DeltaPublisher::PublishLocked(bool dense, bool full) {
     return st;
   }
   next_n_ += sent.size();
+  last_id_ = replies->back().str;
   last_version_ = version;
   std::string first_full;
   for (size_t i = 0; i < sent.size(); ++i) {
@@ -215,6 +216,7 @@ json DeltaPublisher::Stats() const {
               {"full_s", options_.full_s}};
   base::MutexLock lock(&mu_);
   out["last_full_id"] = last_full_;
+  out["last_id"] = last_id_;
   out["last_error"] = last_error_;
   return out;
 }
@@ -335,6 +337,8 @@ bool DeltaApplier::Step(RedisClient* redis, std::string* last_id) {
       return false;
     }
     *last_id = entry.elements[0].str;
+    base::MutexLock lock(&mu_);
+    read_id_ = *last_id;
   }
   return true;
 }
@@ -425,6 +429,7 @@ json DeltaApplier::Stats() const {
               {"apply_ms", Quantiles(apply_ms_)}};
   base::MutexLock lock(&mu_);
   out["version"] = applied_version_;
+  out["read_id"] = read_id_;
   out["last_error"] = last_error_;
   return out;
 }

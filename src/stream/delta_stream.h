@@ -79,6 +79,7 @@ class DeltaPublisher {
   base::CondVar cv_;
   std::unique_ptr<RedisClient> redis_ GUARDED_BY(mu_);
   std::string last_full_ GUARDED_BY(mu_);
+  std::string last_id_ GUARDED_BY(mu_);  // the newest entry appended
   std::string last_error_ GUARDED_BY(mu_);
   bool stop_ GUARDED_BY(mu_) = false;
   bool need_full_ GUARDED_BY(mu_) = false;  // a failed publication lost the change marks
@@ -136,6 +137,7 @@ class DeltaApplier {
   mutable base::Mutex mu_;
   mutable base::CondVar cv_;
   std::string applied_version_ GUARDED_BY(mu_) = "0-0";
+  std::string read_id_ GUARDED_BY(mu_) = "0-0";  // the newest delta entry applied or refused
   std::string last_error_ GUARDED_BY(mu_);
   std::atomic<uint64_t> entries_{0}, full_{0}, refused_{0}, bytes_{0}, failures_{0}, gaps_{0};
   std::string epoch_;                   // reader thread: the publisher run of the last entry read
