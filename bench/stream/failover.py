@@ -151,17 +151,21 @@ class Node:
     def replication(self):
         return Http(self.address).get("/v1/replication")[1]
 
-    def wait_version(self, last_id, timeout=120.0):
+    def wait_version(self, last_id, timeout=120.0, deltas=False):
+        """The replication document once the node's version (with deltas: the version of its
+        delta replica's parameters, stream.deltas.version) reached `last_id`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 doc = self.replication()
-                if entry_key(doc["version"]) >= entry_key(last_id):
+                version = doc["stream"]["deltas"]["version"] if deltas else doc["version"]
+                if entry_key(version) >= entry_key(last_id):
                     return doc
-            except (OSError, http.client.HTTPException, ValueError, KeyError):
+            except (OSError, http.client.HTTPException, ValueError, KeyError, TypeError):
                 pass
             time.sleep(0.02)
-        raise AssertionError("%s did not reach %s" % (self.name, last_id))
+        raise AssertionError("%s did not reach %s%s" % (self.name, last_id,
+                                                        " (deltas)" if deltas else ""))
 
 
 class Ledger:
@@ -237,18 +241,9 @@ DELTA_FLAGS = ["--param", "sasrec.dim=16", "--param", "sasrec.blocks=1", "--para
 DELTA_TRAINER = {"delta_rows_ms": 50, "delta_dense_ms": 200, "delta_full_s": 5}
 
 
-def wait_deltas(node, last_id, timeout=120.0):
-    """Until a delta replica's parameters hold `last_id` (stream.deltas.version)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            doc = node.replication()["stream"]["deltas"]
-            if entry_key(doc["version"]) >= entry_key(last_id):
-                return doc
-        except (OSError, http.client.HTTPException, ValueError, KeyError):
-            pass
-        time.sleep(0.02)
-    raise AssertionError("%s: deltas did not reach %s" % (node.name, last_id))
+def wait_deltas(node, last_id):
+    """Until a delta replica's parameters hold `last_id`; its stream.deltas document."""
+    return node.wait_version(last_id, deltas=True)["stream"]["deltas"]
 
 
 def check(trainer, replica, redis_port, ledger):

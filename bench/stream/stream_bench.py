@@ -34,7 +34,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from failover import Http, RedisProc, Node, entry_key, STREAM  # noqa: E402
+from failover import Http, RedisProc, Node, entry_key, wait_deltas, STREAM  # noqa: E402
 from resp import Redis  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -134,7 +134,8 @@ def bench_lag(args, work, log):
     for name, node, c0 in (("trainer", trainer, cpu0[0]), ("replica", replica, cpu0[1])):
         doc = node.wait_version(last)["stream"]
         if delta and name == "replica":
-            doc = wait_deltas(node, last)
+            wait_deltas(node, last)
+            doc = node.replication()["stream"]
         cpu = cpu_seconds(node.proc.pid) - c0
         docs[name] = doc
         row = {"bench": "lag", "node": name, "replication": args.replication,
@@ -159,17 +160,6 @@ def bench_lag(args, work, log):
     replica.stop()
     redis.kill()
     return rows
-
-
-def wait_deltas(node, last, timeout=120.0):
-    """The replica's stream document once its deltas reached `last` (they follow the trainer)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        doc = node.replication()["stream"]
-        if entry_key(doc["deltas"]["version"]) >= entry_key(last):
-            return doc
-        time.sleep(0.05)
-    raise AssertionError("%s: deltas did not reach %s" % (node.name, last))
 
 
 def divergence(trainer, replica, args):

@@ -72,45 +72,62 @@ class DeltaStreamTest : public StreamRedisTest {
     }
     return differing;
   }
+  // A trainer that publishes deltas and a delta replica, each with its consumer group. Members
+  // are destroyed in reverse order: the delta threads, the consumers, then the engines.
+  struct Deployment {
+    TempDir trainer_dir, replica_dir;
+    std::unique_ptr<Engine> trainer, replica;
+    std::unique_ptr<StreamConsumer> trainer_events, replica_events;
+    std::unique_ptr<DeltaPublisher> publisher;
+    std::unique_ptr<DeltaApplier> applier;
+    bool ok() const {
+      return trainer && replica && trainer_events && replica_events && publisher && applier;
+    }
+  };
+  void Deploy(Deployment* d, bool with_replica = true) {
+    d->trainer = OpenNode(d->trainer_dir.path(), true);
+    d->trainer_events = Consume(d->trainer.get(), "trainer");
+    d->publisher = Publish(d->trainer.get(), d->trainer_events.get());
+    if (with_replica) {
+      StartReplica(d);
+    }
+  }
+  void StartReplica(Deployment* d) {
+    d->replica = OpenNode(d->replica_dir.path(), false);
+    d->replica_events = Consume(d->replica.get(), "replica");
+    d->applier = Apply(d->replica.get(), d->replica_events.get());
+  }
   // Both consumers applied `last`, the publisher flushed (dense), the applier caught up.
-  static void Settle(const StreamConsumer& trainer_events, const StreamConsumer& replica_events,
-                     DeltaPublisher* publisher, const DeltaApplier& applier,
-                     const std::string& last) {
-    ASSERT_OK(trainer_events.WaitApplied(last, 30'000));
-    ASSERT_OK(replica_events.WaitApplied(last, 30'000));
-    ASSERT_OK(publisher->PublishNow(/*dense=*/true, /*full=*/false));
-    ASSERT_OK(applier.WaitVersion(last, 30'000)) << applier.Stats().dump() << "\n"
-                                                 << publisher->Stats().dump();
+  static void Settle(const Deployment& d, const std::string& last) {
+    ASSERT_OK(d.trainer_events->WaitApplied(last, 30'000));
+    ASSERT_OK(d.replica_events->WaitApplied(last, 30'000));
+    ASSERT_OK(d.publisher->PublishNow(/*dense=*/true, /*full=*/false));
+    ASSERT_OK(d.applier->WaitVersion(last, 30'000)) << d.applier->Stats().dump() << "\n"
+                                                    << d.publisher->Stats().dump();
     // An earlier rows-only entry may already hold `last`: wait for the newest published entry
     // (the dense one from PublishNow) to be read.
-    const std::string newest = publisher->Stats()["last_id"];
-    for (int i = 0;
-         i < 3000 && CompareEntryIds(applier.Stats()["read_id"].get<std::string>(), newest) < 0;
-         ++i) {
+    const std::string newest = d.publisher->Stats()["last_id"];
+    const auto read = [&] { return d.applier->Stats()["read_id"].get<std::string>(); };
+    for (int i = 0; i < 3000 && CompareEntryIds(read(), newest) < 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    ASSERT_GE(CompareEntryIds(applier.Stats()["read_id"].get<std::string>(), newest), 0);
+    ASSERT_GE(CompareEntryIds(read(), newest), 0);
   }
 };
 
 TEST_F(DeltaStreamTest, ADeltaReplicaConvergesToTheTrainer) {
-  TempDir trainer_dir, replica_dir;
-  auto trainer = OpenNode(trainer_dir.path(), true);
-  auto replica = OpenNode(replica_dir.path(), false);
-  auto trainer_events = Consume(trainer.get(), "trainer");
-  auto replica_events = Consume(replica.get(), "replica");
-  auto publisher = Publish(trainer.get(), trainer_events.get());
-  auto applier = Apply(replica.get(), replica_events.get());
-  ASSERT_TRUE(trainer && replica && trainer_events && replica_events && publisher && applier);
+  Deployment d;
+  Deploy(&d);
+  ASSERT_TRUE(d.ok());
   int first = 0;
   for (int round = 0; round < 3; ++round) {
     const std::string last = AddEvents(300, 40 + static_cast<uint64_t>(round), first);
     first += 300;
-    Settle(*trainer_events, *replica_events, publisher.get(), *applier, last);
-    EXPECT_EQ(Differing(*trainer, *replica), 0) << "round " << round;
+    Settle(d, last);
+    EXPECT_EQ(Differing(*d.trainer, *d.replica), 0) << "round " << round;
   }
-  const json p = publisher->Stats();
-  const json a = applier->Stats();
+  const json p = d.publisher->Stats();
+  const json a = d.applier->Stats();
   EXPECT_GE(p["entries"].get<int>(), 3);
   EXPECT_GE(p["full"].get<int>(), 1);
   EXPECT_EQ(p["failures"].get<int>(), 0);
@@ -122,21 +139,19 @@ TEST_F(DeltaStreamTest, ADeltaReplicaConvergesToTheTrainer) {
 }
 
 TEST_F(DeltaStreamTest, ALateReplicaStartsAtTheNewestFullEntryAndOldEntriesAreTrimmed) {
-  TempDir trainer_dir, replica_dir;
-  auto trainer = OpenNode(trainer_dir.path(), true);
-  auto trainer_events = Consume(trainer.get(), "trainer");
-  auto publisher = Publish(trainer.get(), trainer_events.get());
-  ASSERT_TRUE(trainer && trainer_events && publisher);
+  Deployment d;
+  Deploy(&d, /*with_replica=*/false);
+  ASSERT_TRUE(d.trainer && d.trainer_events && d.publisher);
   std::string last = AddEvents(200, 1);
-  ASSERT_OK(trainer_events->WaitApplied(last, 30'000));
-  ASSERT_OK(publisher->PublishNow(true, /*full=*/true));
+  ASSERT_OK(d.trainer_events->WaitApplied(last, 30'000));
+  ASSERT_OK(d.publisher->PublishNow(true, /*full=*/true));
   last = AddEvents(200, 2, 200);
-  ASSERT_OK(trainer_events->WaitApplied(last, 30'000));
-  ASSERT_OK(publisher->PublishNow(true, false));
+  ASSERT_OK(d.trainer_events->WaitApplied(last, 30'000));
+  ASSERT_OK(d.publisher->PublishNow(true, false));
   auto previous_full = client_->Command({"GET", "events:deltas:full"});
   ASSERT_OK(previous_full.status());
   ASSERT_FALSE(previous_full->is_nil());
-  ASSERT_OK(publisher->PublishNow(true, /*full=*/true));  // trims before the previous full
+  ASSERT_OK(d.publisher->PublishNow(true, /*full=*/true));  // trims before the previous full
   auto oldest = client_->Command({"XRANGE", "events:deltas", "-", "+", "COUNT", "1"});
   ASSERT_OK(oldest.status());
   ASSERT_EQ(oldest->elements.size(), 1u);
@@ -146,62 +161,50 @@ TEST_F(DeltaStreamTest, ALateReplicaStartsAtTheNewestFullEntryAndOldEntriesAreTr
   ASSERT_OK(full_id.status());
   EXPECT_GT(CompareEntryIds(full_id->str, previous_full->str), 0);
 
-  auto replica = OpenNode(replica_dir.path(), false);
-  auto replica_events = Consume(replica.get(), "replica");
-  auto applier = Apply(replica.get(), replica_events.get());
-  ASSERT_TRUE(replica && replica_events && applier);
+  StartReplica(&d);
+  ASSERT_TRUE(d.ok());
   last = AddEvents(100, 3, 400);
-  Settle(*trainer_events, *replica_events, publisher.get(), *applier, last);
-  EXPECT_EQ(Differing(*trainer, *replica), 0);
-  EXPECT_GE(applier->Stats()["full"].get<int>(), 1);
+  Settle(d, last);
+  EXPECT_EQ(Differing(*d.trainer, *d.replica), 0);
+  EXPECT_GE(d.applier->Stats()["full"].get<int>(), 1);
 }
 
 TEST_F(DeltaStreamTest, AGapSendsTheReplicaBackToAFullEntryAndBadEntriesAreRefused) {
-  TempDir trainer_dir, replica_dir;
-  auto trainer = OpenNode(trainer_dir.path(), true);
-  auto replica = OpenNode(replica_dir.path(), false);
-  auto trainer_events = Consume(trainer.get(), "trainer");
-  auto replica_events = Consume(replica.get(), "replica");
-  auto publisher = Publish(trainer.get(), trainer_events.get());
-  auto applier = Apply(replica.get(), replica_events.get());
-  ASSERT_TRUE(trainer && replica && trainer_events && replica_events && publisher && applier);
+  Deployment d;
+  Deploy(&d);
+  ASSERT_TRUE(d.ok());
   std::string last = AddEvents(200, 5);
-  Settle(*trainer_events, *replica_events, publisher.get(), *applier, last);
-  const std::string epoch = publisher->Stats()["epoch"];
-  const int next = publisher->Stats()["entries"].get<int>();
+  Settle(d, last);
+  const std::string epoch = d.publisher->Stats()["epoch"];
+  const int next = d.publisher->Stats()["entries"].get<int>();
+  // A rows entry of the publisher's run with number n and these bytes.
+  const auto forge = [&](int n, const std::string& data) {
+    Add({{"model", "sasrec"},
+         {"index", "0"},
+         {"kind", "rows"},
+         {"version", "0-0"},
+         {"seq", "1"},
+         {"epoch", epoch},
+         {"n", std::to_string(n)},
+         {"data", data}},
+        "events:deltas");
+  };
   // An entry that skips n (as if entries were trimmed unread), then one with bad bytes in order.
-  Add({{"model", "sasrec"},
-       {"index", "0"},
-       {"kind", "rows"},
-       {"version", "0-0"},
-       {"seq", "1"},
-       {"epoch", epoch},
-       {"n", std::to_string(next + 5)},
-       {"data", "x"}},
-      "events:deltas");
-  for (int i = 0; i < 200 && applier->Stats()["gaps"].get<int>() == 0; ++i) {
+  forge(next + 5, "x");
+  for (int i = 0; i < 200 && d.applier->Stats()["gaps"].get<int>() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_GE(applier->Stats()["gaps"].get<int>(), 1);
-  ASSERT_OK(publisher->PublishNow(true, /*full=*/true));  // where the replica starts again
+  EXPECT_GE(d.applier->Stats()["gaps"].get<int>(), 1);
+  ASSERT_OK(d.publisher->PublishNow(true, /*full=*/true));  // where the replica starts again
   last = AddEvents(100, 6, 200);
-  Settle(*trainer_events, *replica_events, publisher.get(), *applier, last);
-  EXPECT_EQ(Differing(*trainer, *replica), 0);
-  const int n = publisher->Stats()["entries"].get<int>();
-  Add({{"model", "sasrec"},
-       {"index", "0"},
-       {"kind", "rows"},
-       {"version", "0-0"},
-       {"seq", "1"},
-       {"epoch", epoch},
-       {"n", std::to_string(n)},
-       {"data", "not a delta"}},
-      "events:deltas");
-  for (int i = 0; i < 200 && applier->Stats()["refused"].get<int>() == 0; ++i) {
+  Settle(d, last);
+  EXPECT_EQ(Differing(*d.trainer, *d.replica), 0);
+  forge(d.publisher->Stats()["entries"].get<int>(), "not a delta");
+  for (int i = 0; i < 200 && d.applier->Stats()["refused"].get<int>() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_EQ(applier->Stats()["refused"].get<int>(), 1);
-  EXPECT_NE(applier->Stats()["last_error"].get<std::string>().find("delta"), std::string::npos);
+  EXPECT_EQ(d.applier->Stats()["refused"].get<int>(), 1);
+  EXPECT_NE(d.applier->Stats()["last_error"].get<std::string>().find("delta"), std::string::npos);
 }
 
 }  // namespace
