@@ -128,6 +128,12 @@ Status DeltaPublisher::PublishLocked(bool dense, bool full) {
   const auto start = Clock::now();
   // Before the export: every event of this entry (and before) is in the state exported.
   const std::string version = events_->AppliedId();
+  if (version == "0-0" && engine_->stats().applied_seq > 0) {
+    // A restarted trainer holds a recovered state whose stream position its consumer does not
+    // know until it applies a new entry: publishing now would announce a version too old for
+    // the state. Replicas keep the previous run's deltas, which hold this same state.
+    return Status::Ok();
+  }
   Result<std::vector<ModelDelta>> deltas = engine_->ExportModelDeltas(dense, full || need_full_);
   if (!deltas.ok()) {
     last_error_ = deltas.status().ToString();
