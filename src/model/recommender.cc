@@ -28,8 +28,17 @@ Status Recommender::ExportDelta(DeltaScope /*scope*/, base::ByteWriter* /*out*/,
   return Status::Unimplemented("model '" + name() + "' does not support deltas");
 }
 
-Status Recommender::ApplyDelta(base::ByteReader* /*in*/, std::vector<ItemIdx>* /*changed*/) {
+Result<std::unique_ptr<DecodedDelta>> Recommender::DecodeDelta(base::ByteReader* /*in*/) const {
   return Status::Unimplemented("model '" + name() + "' does not support deltas");
+}
+
+Status Recommender::ApplyDecoded(const DecodedDelta& /*delta*/, std::vector<ItemIdx>* /*changed*/) {
+  return Status::Unimplemented("model '" + name() + "' does not support deltas");
+}
+
+Status Recommender::ApplyDelta(base::ByteReader* in, std::vector<ItemIdx>* changed) {
+  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<DecodedDelta> decoded, DecodeDelta(in));
+  return ApplyDecoded(*decoded, changed);
 }
 
 namespace {

@@ -43,6 +43,12 @@ struct DeltaInfo {
   size_t rows = 0;     // parameter rows in it
 };
 
+// A delta DecodeDelta checked, for ApplyDecoded of the same model (each model its own kind).
+class DecodedDelta {
+ public:
+  virtual ~DecodedDelta() = default;
+};
+
 struct RecommendRequest {
   UserIdx user = kNoUser;
   int k = 10;
@@ -142,12 +148,17 @@ class Recommender {
   //     exactly (optimizer moments and replay samples are not shipped: a replica never trains);
   //   - ApplyDelta (replica, writer side) applies one and appends to *changed the items whose
   //     retrieval vectors may have moved: kCorruption on malformed bytes (the model is
-  //     unchanged then), kFailedPrecondition for a delta of another shape.
+  //     unchanged then), kFailedPrecondition for a delta of another shape. It is DecodeDelta
+  //     (const: checksum, parsing and checks, reader side, e.g. under a shared lock) followed by
+  //     ApplyDecoded (writer side: the copies), so a caller can hold its exclusive lock for
+  //     the copies only.
   // The defaults: no deltas (kUnimplemented); such a model is replayed on delta replicas.
   virtual bool SupportsDeltas() const { return false; }
   virtual void SetLearning(bool /*on*/) {}
   virtual Status ExportDelta(DeltaScope scope, base::ByteWriter* out, DeltaInfo* info);
-  virtual Status ApplyDelta(base::ByteReader* in, std::vector<ItemIdx>* changed);
+  virtual Result<std::unique_ptr<DecodedDelta>> DecodeDelta(base::ByteReader* in) const;
+  virtual Status ApplyDecoded(const DecodedDelta& delta, std::vector<ItemIdx>* changed);
+  Status ApplyDelta(base::ByteReader* in, std::vector<ItemIdx>* changed);
 
   // Explicit-rating prediction for models that have one (e.g. bpr with loss=mse); nullopt
   // otherwise. The evaluation reports RMSE and MAE on rating events when this is available.

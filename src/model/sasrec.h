@@ -159,7 +159,8 @@ class Sasrec final : public Recommender {
   bool SupportsDeltas() const override { return true; }
   void SetLearning(bool on) override { learning_ = on; }
   Status ExportDelta(DeltaScope scope, base::ByteWriter* out, DeltaInfo* info) override;
-  Status ApplyDelta(base::ByteReader* in, std::vector<ItemIdx>* changed) override;
+  Result<std::unique_ptr<DecodedDelta>> DecodeDelta(base::ByteReader* in) const override;
+  Status ApplyDecoded(const DecodedDelta& delta, std::vector<ItemIdx>* changed) override;
 
   // Recent items of `user` weighted by the attention of the newest position (sum over repeats),
   // best first. `item` must be known (the explanation does not depend on it otherwise: it is

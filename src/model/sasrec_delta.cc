@@ -11,6 +11,7 @@
 // recomputes E for the items whose id row or feature rows arrived (RefreshRow), the same
 // computation the trainer ran, so its E equals the trainer's bit for bit.
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "base/crc32c.h"
@@ -138,7 +139,19 @@ Status Sasrec::ExportDelta(DeltaScope scope, base::ByteWriter* out, DeltaInfo* i
   return Status::Ok();
 }
 
-Status Sasrec::ApplyDelta(base::ByteReader* in, std::vector<ItemIdx>* changed) {
+namespace {
+
+// What DecodeDelta checked, for ApplyDecoded.
+struct SasrecDelta final : DecodedDelta {
+  uint8_t flags = 0;
+  uint64_t rows = 0;
+  std::vector<uint32_t> row_ids, feat_ids;
+  std::vector<float> row_values, feat_values, encoder;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<DecodedDelta>> Sasrec::DecodeDelta(base::ByteReader* in) const {
   std::string payload;
   FLYWHEEL_RETURN_IF_ERROR(in->GetString(&payload, "sasrec delta"));
   uint32_t crc = 0;
@@ -147,21 +160,20 @@ Status Sasrec::ApplyDelta(base::ByteReader* in, std::vector<ItemIdx>* changed) {
     return in->Error("sasrec delta: checksum mismatch");
   }
   base::ByteReader r(payload, "sasrec delta");
+  auto out = std::make_unique<SasrecDelta>();
   uint32_t version = 0;
-  uint8_t flags = 0;
   int32_t dim = 0;
   uint8_t content = 0;
   int32_t buckets = 0;
-  uint64_t rows = 0;
   FLYWHEEL_RETURN_IF_ERROR(r.Get(&version, "version"));
   if (version != kDeltaVersion) {
     return r.Error("unsupported delta version " + std::to_string(version));
   }
-  FLYWHEEL_RETURN_IF_ERROR(r.Get(&flags, "flags"));
+  FLYWHEEL_RETURN_IF_ERROR(r.Get(&out->flags, "flags"));
   FLYWHEEL_RETURN_IF_ERROR(r.Get(&dim, "dim"));
   FLYWHEEL_RETURN_IF_ERROR(r.Get(&content, "content"));
   FLYWHEEL_RETURN_IF_ERROR(r.Get(&buckets, "feature_buckets"));
-  FLYWHEEL_RETURN_IF_ERROR(r.Get(&rows, "rows"));
+  FLYWHEEL_RETURN_IF_ERROR(r.Get(&out->rows, "rows"));
   if (dim != options_.encoder.dim || (content != 0) != options_.content ||
       (options_.content && buckets != options_.feature_buckets)) {
     return Status::FailedPrecondition(
@@ -169,43 +181,52 @@ Status Sasrec::ApplyDelta(base::ByteReader* in, std::vector<ItemIdx>* changed) {
   }
   // The replica applies a delta once its own events reached the delta's version, so it knows
   // (nearly) every item the trainer did: a row count far beyond its own is a bad delta, refused
-  // before it can allocate.
-  if (rows > rows_ + kMaxRowsAhead) {
-    return r.Error("rows " + std::to_string(rows) + " is more than " +
+  // before it can allocate (rows_ only grows until ApplyDecoded).
+  if (out->rows > rows_ + kMaxRowsAhead) {
+    return r.Error("rows " + std::to_string(out->rows) + " is more than " +
                    std::to_string(kMaxRowsAhead) + " ahead of this model's " +
                    std::to_string(rows_));
   }
   const size_t d = static_cast<size_t>(dim);
-  std::vector<uint32_t> row_ids, feat_ids;
-  std::vector<float> row_values, feat_values, encoder;
-  FLYWHEEL_RETURN_IF_ERROR(GetRows(&r, d, rows, "item rows", &row_ids, &row_values));
+  FLYWHEEL_RETURN_IF_ERROR(GetRows(&r, d, out->rows, "item rows", &out->row_ids, &out->row_values));
   const uint64_t bucket_limit = options_.content ? static_cast<uint64_t>(buckets) : 0;
-  FLYWHEEL_RETURN_IF_ERROR(GetRows(&r, d, bucket_limit, "feature rows", &feat_ids, &feat_values));
-  if ((flags & kDense) != 0) {
-    FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&encoder, "encoder"));
-    if (encoder.size() != encoder_.params().size()) {
-      return r.Error("encoder size " + std::to_string(encoder.size()) + ", expected " +
+  FLYWHEEL_RETURN_IF_ERROR(
+      GetRows(&r, d, bucket_limit, "feature rows", &out->feat_ids, &out->feat_values));
+  if ((out->flags & kDense) != 0) {
+    FLYWHEEL_RETURN_IF_ERROR(r.GetVector(&out->encoder, "encoder"));
+    if (out->encoder.size() != encoder_.params().size()) {
+      return r.Error("encoder size " + std::to_string(out->encoder.size()) + ", expected " +
                      std::to_string(encoder_.params().size()));
     }
   }
   FLYWHEEL_RETURN_IF_ERROR(r.ExpectEnd());
-  // Everything checked: apply.
-  if (rows > 0) {
-    GrowItems(static_cast<ItemIdx>(rows - 1));
+  return std::unique_ptr<DecodedDelta>(std::move(out));
+}
+
+Status Sasrec::ApplyDecoded(const DecodedDelta& decoded, std::vector<ItemIdx>* changed) {
+  const auto* delta = dynamic_cast<const SasrecDelta*>(&decoded);
+  if (delta == nullptr) {
+    return Status::InvalidArgument("sasrec: a delta decoded by another model");
+  }
+  const size_t d = static_cast<size_t>(options_.encoder.dim);
+  if (delta->rows > 0) {
+    GrowItems(static_cast<ItemIdx>(delta->rows - 1));
   }
   std::vector<float>& table = IdRows();
-  for (size_t n = 0; n < row_ids.size(); ++n) {
-    std::copy_n(row_values.data() + n * d, d, table.data() + static_cast<size_t>(row_ids[n]) * d);
+  for (size_t n = 0; n < delta->row_ids.size(); ++n) {
+    std::copy_n(delta->row_values.data() + n * d, d,
+                table.data() + static_cast<size_t>(delta->row_ids[n]) * d);
   }
-  for (size_t n = 0; n < feat_ids.size(); ++n) {
-    std::copy_n(feat_values.data() + n * d, d, feat_.data() + static_cast<size_t>(feat_ids[n]) * d);
+  for (size_t n = 0; n < delta->feat_ids.size(); ++n) {
+    std::copy_n(delta->feat_values.data() + n * d, d,
+                feat_.data() + static_cast<size_t>(delta->feat_ids[n]) * d);
   }
-  if ((flags & kDense) != 0) {
-    encoder_.params() = std::move(encoder);
+  if ((delta->flags & kDense) != 0) {
+    std::copy(delta->encoder.begin(), delta->encoder.end(), encoder_.params().begin());
   }
-  std::vector<ItemIdx> refresh(row_ids.begin(), row_ids.end());
+  std::vector<ItemIdx> refresh(delta->row_ids.begin(), delta->row_ids.end());
   if (options_.content) {
-    for (uint32_t bucket : feat_ids) {
+    for (uint32_t bucket : delta->feat_ids) {
       refresh.insert(refresh.end(), feature_items_[bucket].begin(), feature_items_[bucket].end());
     }
     std::sort(refresh.begin(), refresh.end());

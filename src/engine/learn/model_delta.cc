@@ -1,5 +1,6 @@
 #include "engine/learn/model_delta.h"
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -37,9 +38,12 @@ Result<std::vector<ModelDelta>> ModelDeltas::Export(bool dense, bool full) {
 
 Status ModelDeltas::Apply(const ModelDelta& delta) {
   LearnedState* const state = state_;
-  std::vector<ItemIdx> moved;
+  std::unique_ptr<model::DecodedDelta> decoded;
+  const model::Recommender* decoded_by = nullptr;
   {
-    base::WriterLock lock(&state->mu);
+    // Checksum and parsing under the shared lock: requests keep running (only the learner,
+    // which has little to do on a delta replica, waits).
+    base::ReaderLock lock(&state->mu);
     if (state->model_learning()) {
       return Status::FailedPrecondition(
           "engine: deltas apply only with model learning off (a delta replica)");
@@ -50,7 +54,17 @@ Status ModelDeltas::Apply(const ModelDelta& delta) {
                                         ", which this engine does not configure there");
     }
     base::ByteReader r(delta.bytes, "delta of model " + delta.model);
-    FLYWHEEL_RETURN_IF_ERROR(state->models[delta.index]->ApplyDelta(&r, &moved));
+    decoded_by = state->models[delta.index].get();
+    FLYWHEEL_ASSIGN_OR_RETURN(decoded, decoded_by->DecodeDelta(&r));
+  }
+  std::vector<ItemIdx> moved;
+  {
+    base::WriterLock lock(&state->mu);  // the copies only
+    model::Recommender* model = state->models[delta.index].get();
+    if (model != decoded_by) {
+      return Status::FailedPrecondition("engine: model " + delta.model + " was replaced meanwhile");
+    }
+    FLYWHEEL_RETURN_IF_ERROR(model->ApplyDecoded(*decoded, &moved));
   }
   for (ItemIdx item : moved) {
     indexer_->MarkDirty(item);

@@ -2,10 +2,11 @@
 // what the models learned (trainer) and applies a trainer's export to the models (replica),
 // under the state's lock, and marks the items whose vectors moved for the ANN indexer.
 //
-// Threads: any (the stream's publisher and applier threads). Both take the state's writer lock:
-// an export clears the models' change marks, so it must not interleave with a learning step;
-// the lock is held while the changed rows are copied (bench/results/scale.md gives the delta
-// sizes), so readers wait that long.
+// Threads: any (the stream's publisher and applier threads). An export takes the state's writer
+// lock (it clears the models' change marks, so it must not interleave with a learning step)
+// while the changed rows are copied (bench/results/scale.md gives the delta sizes). An apply
+// checks and parses the bytes under the shared lock (requests keep running), then takes the
+// writer lock for the copies only.
 #pragma once
 
 #include <vector>
