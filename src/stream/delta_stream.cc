@@ -188,22 +188,26 @@ Status DeltaPublisher::PublishLocked(bool dense, bool full) {
   }
   need_full_ = false;
   if (!first_full.empty()) {
-    // Replicas start from the newest full entry; the previous one (and what follows) stays for
-    // a replica that started from it a moment ago.
-    std::vector<std::vector<std::string>> tail = {{"SET", full_key_, first_full}};
-    if (!last_full_.empty()) {
-      tail.push_back({"XTRIM", key_, "MINID", last_full_});
-    }
-    Result<std::vector<RedisReply>> r = redis_->Pipeline(tail);
-    if (!r.ok() || r->front().is_error()) {
-      last_error_ = r.ok() ? r->front().str : r.status().ToString();
-      failures_.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      last_full_ = first_full;
-    }
+    NewFullLocked(first_full);
   }
   export_ms_.Add(MsSince(start));
   return Status::Ok();
+}
+
+// Replicas start from the newest full entry; the previous one (and what follows) stays for a
+// replica that started from it a moment ago.
+void DeltaPublisher::NewFullLocked(const std::string& id) {
+  std::vector<std::vector<std::string>> tail = {{"SET", full_key_, id}};
+  if (!last_full_.empty()) {
+    tail.push_back({"XTRIM", key_, "MINID", last_full_});
+  }
+  Result<std::vector<RedisReply>> r = redis_->Pipeline(tail);
+  if (!r.ok() || r->front().is_error()) {
+    last_error_ = r.ok() ? r->front().str : r.status().ToString();
+    failures_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    last_full_ = id;
+  }
 }
 
 json DeltaPublisher::Stats() const {

@@ -70,6 +70,8 @@ class DeltaPublisher {
                  std::unique_ptr<RedisClient> redis);
   void Loop() EXCLUDES(mu_);
   Status PublishLocked(bool dense, bool full) REQUIRES(mu_);
+  // After a full entry `id`: the key names it, the stream is trimmed to the previous one.
+  void NewFullLocked(const std::string& id) REQUIRES(mu_);
 
   Engine* const engine_;
   const server::StreamView* const events_;
