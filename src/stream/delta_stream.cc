@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/strings.h"
+
 namespace flywheel::stream {
 namespace {
 
@@ -286,6 +288,7 @@ void DeltaApplier::Loop() {
       Result<RedisReply> full = redis->Command({"GET", full_key_});
       if (!full.ok()) {
         Fail(full.status().ToString());
+        std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_ms));
         continue;
       }
       // No full entry yet: from the start (a trainer's first export is full).
@@ -318,14 +321,17 @@ bool DeltaApplier::Step(RedisClient* redis, std::string* last_id) {
     const RedisReply* epoch = entry.elements[1].Find("epoch");
     const RedisReply* n = entry.elements[1].Find("n");
     const RedisReply* kind = entry.elements[1].Find("kind");
+    // n must be a number (a hostile or broken entry is a gap, never an exception).
+    const Result<int64_t> number =
+        n != nullptr ? base::ParseInt64(n->str) : Result<int64_t>(Status::InvalidArgument("n"));
     bool in_order = false;
-    if (epoch != nullptr && n != nullptr && kind != nullptr) {
+    if (epoch != nullptr && number.ok() && *number >= 0 && kind != nullptr) {
       if (epoch_.empty()) {
         in_order = kind->str == "full";  // just started (or sought): from a full entry
       } else if (epoch->str == epoch_) {
-        in_order = n->str == std::to_string(last_n_ + 1);
+        in_order = static_cast<uint64_t>(*number) == last_n_ + 1;
       } else {
-        in_order = n->str == "0";  // a new trainer run starts with its full export
+        in_order = *number == 0;  // a new trainer run starts with its full export
       }
     }
     if (!in_order) {
@@ -336,7 +342,7 @@ bool DeltaApplier::Step(RedisClient* redis, std::string* last_id) {
       return false;  // after retry_ms
     }
     epoch_ = epoch->str;
-    last_n_ = std::stoull(n->str);
+    last_n_ = static_cast<uint64_t>(*number);
     while (!stop_.load()) {
       const Status st = ApplyEntry(entry);
       if (st.code() != StatusCode::kDeadlineExceeded) {
@@ -406,11 +412,6 @@ Status DeltaApplier::ApplyEntry(const RedisReply& entry) {
   }
   cv_.NotifyAll();
   return Status::Ok();
-}
-
-std::string DeltaApplier::AppliedVersion() const {
-  base::MutexLock lock(&mu_);
-  return applied_version_;
 }
 
 Status DeltaApplier::WaitVersion(std::string_view version, int timeout_ms) const {

@@ -116,10 +116,8 @@ class DeltaApplier {
   DeltaApplier& operator=(const DeltaApplier&) = delete;
 
   void Stop();
-  // The version of the newest delta applied ("0-0": none yet).
-  std::string AppliedVersion() const EXCLUDES(mu_);
-  // Waits until every delta published up to now whose version is <= `version`... is applied:
-  // until AppliedVersion() >= version. kDeadlineExceeded after timeout_ms.
+  // Waits until a delta holding `version` is applied (Stats()["version"] >= version).
+  // kDeadlineExceeded after timeout_ms.
   Status WaitVersion(std::string_view version, int timeout_ms) const EXCLUDES(mu_);
   nlohmann::json Stats() const EXCLUDES(mu_);
 

@@ -1,8 +1,8 @@
 // Delta replication over a real redis-server (label redis): a trainer's DeltaPublisher and a
 // delta replica's DeltaApplier converge to identical recommendations; a replica started late
 // begins at the newest full entry, which trims what came before the previous one; a gap in a
-// run's entries sends the replica back to the newest full entry; malformed entries are refused
-// and counted.
+// run's entries (or an entry without a run number) sends the replica back to the newest full
+// entry; malformed entries are refused and counted.
 #include "stream/delta_stream.h"
 
 #include <chrono>
@@ -205,6 +205,20 @@ TEST_F(DeltaStreamTest, AGapSendsTheReplicaBackToAFullEntryAndBadEntriesAreRefus
   }
   EXPECT_EQ(d.applier->Stats()["refused"].get<int>(), 1);
   EXPECT_NE(d.applier->Stats()["last_error"].get<std::string>().find("delta"), std::string::npos);
+  // A full entry whose run number is not a number, named by the key (so the replica reaches it
+  // both in order and when it starts again from the newest full entry): gaps, not a crash.
+  const int gaps = d.applier->Stats()["gaps"].get<int>();
+  const std::string bogus = "99999999999999-0";  // after every real entry
+  ASSERT_OK(client_->Command({"SET", "events:deltas:full", bogus}).status());
+  ASSERT_OK(client_
+                ->Command({"XADD", "events:deltas", bogus, "model", "sasrec", "index", "0", "kind",
+                           "full", "version", "0-0", "seq", "1", "epoch", epoch, "n",
+                           "99999999999999999999999", "data", "x"})
+                .status());
+  for (int i = 0; i < 300 && d.applier->Stats()["gaps"].get<int>() < gaps + 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(d.applier->Stats()["gaps"].get<int>(), gaps + 2);
 }
 
 }  // namespace
