@@ -40,7 +40,7 @@ std::string ModelNames() {
 std::vector<cli::FlagSpec> EvalFlagSpecs() {
   return {
       {"dataset", "KIND:PATH",
-       "movielens:DIR, taobao:DIR|FILE, lastfm:DIR, events:FILE.jsonl|.csv, or "
+       "movielens:DIR, taobao:DIR|FILE, lastfm:DIR, seqfile:FILE, events:FILE.jsonl|.csv, or "
        "synthetic:users=N,items=M,events=E,seed=S",
        ""},
       {"protocol", "P", "prequential | loo | temporal", "prequential"},

@@ -14,7 +14,8 @@ Result<DatasetSpec> ParseDatasetSpec(std::string_view text) {
   const size_t colon = text.find(':');
   if (colon == std::string_view::npos || colon == 0) {
     return Status::InvalidArgument(
-        "dataset: expected <kind>:<path or params> (kinds: movielens, taobao, lastfm, events, "
+        "dataset: expected <kind>:<path or params> (kinds: movielens, taobao, lastfm, seqfile, "
+        "events, "
         "synthetic), got '" +
         std::string(text) + "'");
   }
@@ -38,9 +39,10 @@ Result<DatasetSpec> ParseDatasetSpec(std::string_view text) {
     return spec;
   }
   if (spec.kind != "movielens" && spec.kind != "taobao" && spec.kind != "lastfm" &&
-      spec.kind != "events") {
-    return Status::InvalidArgument("dataset: unknown kind '" + spec.kind +
-                                   "' (kinds: movielens, taobao, lastfm, events, synthetic)");
+      spec.kind != "seqfile" && spec.kind != "events") {
+    return Status::InvalidArgument(
+        "dataset: unknown kind '" + spec.kind +
+        "' (kinds: movielens, taobao, lastfm, seqfile, events, synthetic)");
   }
   if (rest.empty()) {
     return Status::InvalidArgument("dataset: missing path after '" + spec.kind + ":'");
@@ -59,6 +61,9 @@ Result<std::unique_ptr<EventReader>> OpenReader(const DatasetSpec& spec,
   }
   if (spec.kind == "lastfm") {
     return OpenLastfm(spec.path, skip);
+  }
+  if (spec.kind == "seqfile") {
+    return OpenSeqFile(spec.path, skip);
   }
   if (spec.kind == "events") {
     return OpenEventsFile(spec.path, types, skip);

@@ -6,6 +6,8 @@
 //                        dslabs movielens.csv
 //   taobao:DIR|FILE      Taobao UserBehavior.csv (user,item,category,behavior,ts; no header)
 //   lastfm:DIR|FILE      Last.fm HetRec user_artists.dat (+ artists.dat, tags); no timestamps
+//   seqfile:FILE         benchmark sequence file, one line per user "user item item ..." in time
+//                        order (SASRec's ml-1m.txt, S3-Rec's Beauty.txt); no timestamps
 //   events:FILE          generic events: JSON Lines (.jsonl/.ndjson/.json) or CSV with a header
 //                        naming columns user,item,type[,value][,ts][,id]
 //   synthetic:users=N,items=M,events=E,seed=S[,...]   the embedded generator (data/synthetic.h)
@@ -28,8 +30,8 @@
 namespace flywheel::data {
 
 struct DatasetSpec {
-  std::string kind;                           // movielens, taobao, lastfm, events, synthetic
-  std::string path;                           // for file kinds
+  std::string kind;  // movielens, taobao, lastfm, seqfile, events, synthetic
+  std::string path;  // for file kinds
   std::map<std::string, std::string> params;  // for synthetic (key=value list)
   std::string text;                           // the spec as given
 };
@@ -44,6 +46,7 @@ Result<std::unique_ptr<EventReader>> OpenReader(const DatasetSpec& spec,
 Result<std::unique_ptr<EventReader>> OpenMovieLens(const std::string& path, SkipPolicy skip);
 Result<std::unique_ptr<EventReader>> OpenTaobao(const std::string& path, SkipPolicy skip);
 Result<std::unique_ptr<EventReader>> OpenLastfm(const std::string& path, SkipPolicy skip);
+Result<std::unique_ptr<EventReader>> OpenSeqFile(const std::string& path, SkipPolicy skip);
 Result<std::unique_ptr<EventReader>> OpenEventsFile(const std::string& path,
                                                     const EventTypeTable& types, SkipPolicy skip);
 

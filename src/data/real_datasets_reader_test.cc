@@ -86,5 +86,18 @@ TEST(RealDatasetsTest, Lastfm) {
                {92834, 1892, 17632, 17632});
 }
 
+// The benchmark files: exactly their PROVENANCE.md counts (and the papers' for Beauty).
+TEST(RealDatasetsTest, Ml1mSasrecFile) {
+  CheckDataset("ml-1m-sasrec/ml-1m.txt",
+               [](const std::string& path) { return OpenSeqFile(path, SkipPolicy{}); },
+               {999572, 6039, 3416, 0});
+}
+
+TEST(RealDatasetsTest, AmazonBeautyS3RecFile) {
+  CheckDataset("amazon-beauty-s3rec/Beauty.txt",
+               [](const std::string& path) { return OpenSeqFile(path, SkipPolicy{}); },
+               {198502, 22363, 12101, 0});
+}
+
 }  // namespace
 }  // namespace flywheel::data

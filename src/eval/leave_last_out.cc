@@ -21,13 +21,10 @@ namespace {
 
 using nlohmann::json;
 
-struct Split {
-  std::vector<data::Interaction> train;  // time-ordered
-  std::vector<size_t> valid_event;       // per user: index into events, or SIZE_MAX
-  std::vector<size_t> test_event;        // per user: index into events, or SIZE_MAX
-};
+}  // namespace
 
-Split MakeSplit(const std::vector<data::Interaction>& events, size_t num_users) {
+LeaveLastOutSplit MakeLeaveLastOutSplit(const std::vector<data::Interaction>& events,
+                                        size_t num_users) {
   // Per user, the indices of the first interaction with each distinct item.
   std::vector<std::vector<size_t>> firsts(num_users);
   {
@@ -39,7 +36,7 @@ Split MakeSplit(const std::vector<data::Interaction>& events, size_t num_users) 
       }
     }
   }
-  Split split;
+  LeaveLastOutSplit split;
   split.valid_event.assign(num_users, SIZE_MAX);
   split.test_event.assign(num_users, SIZE_MAX);
   for (size_t u = 0; u < num_users; ++u) {
@@ -56,6 +53,8 @@ Split MakeSplit(const std::vector<data::Interaction>& events, size_t num_users) 
   }
   return split;
 }
+
+namespace {
 
 int RankFor(const model::Recommender& model, const model::UserState& state,
             const data::Interaction& target, int k, std::vector<model::ScoredItem>* top) {
@@ -75,7 +74,7 @@ Status RunLeaveLastOut(const ProtocolContext& ctx, const ModelEntry& entry, json
   const auto& events = ctx.dataset->events;
   const size_t num_users = ctx.dataset->users.size();
   const int64_t wall_start = NowNs();
-  Split split = MakeSplit(events, num_users);
+  LeaveLastOutSplit split = MakeLeaveLastOutSplit(events, num_users);
   FLYWHEEL_ASSIGN_OR_RETURN(auto model, entry.factory());
   DeliverItemContent(*ctx.dataset, 0, ctx.dataset->items.size(), model.get());  // the catalogue
   const int64_t fit_start = NowNs();
@@ -124,6 +123,11 @@ Status RunLeaveLastOut(const ProtocolContext& ctx, const ModelEntry& entry, json
       {"valid_hr", valid_small.hr()},
       {"valid_ndcg", valid_small.ndcg()}};
   result["scored"] = test_small.count();
+  if (const KeyValues diagnostics = model->diagnostics(); !diagnostics.empty()) {
+    for (const auto& [key, value] : diagnostics) {
+      result["diagnostics"][key] = value;
+    }
+  }
   if (!fit_cache.is_null()) {
     result["fit_cache"] = fit_cache;
   }

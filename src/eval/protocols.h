@@ -2,6 +2,9 @@
 // entries for one model (one per update mode) and fills shared document fields.
 #pragma once
 
+#include <cstddef>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
@@ -24,6 +27,18 @@ void AddRatingError(const ProtocolContext& ctx, const model::Recommender& model,
                     const data::Interaction& event, RatingErrorAccumulator* acc);
 // Adds "rmse", "mae" to `metrics` and "rated" to `result` when anything was predicted.
 void RatingErrorJson(const RatingErrorAccumulator& acc, nlohmann::json* result);
+
+// Protocol L's split (doc/evaluation.md): per user, the distinct positive items in order of
+// first interaction; the last is the test item, the second-to-last the validation item, users
+// with fewer than 3 contribute training events only. Training events: every event of a user
+// strictly before the first interaction with their validation item, in time order.
+struct LeaveLastOutSplit {
+  std::vector<data::Interaction> train;  // time-ordered
+  std::vector<size_t> valid_event;       // per user: index into events, or SIZE_MAX
+  std::vector<size_t> test_event;        // per user: index into events, or SIZE_MAX
+};
+LeaveLastOutSplit MakeLeaveLastOutSplit(const std::vector<data::Interaction>& events,
+                                        size_t num_users);
 
 // Each appends to doc["results"] and may set protocol-level fields (events_scored, split...).
 Status RunPrequential(const ProtocolContext& ctx, const ModelEntry& model, nlohmann::json* doc);
