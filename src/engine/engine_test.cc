@@ -469,6 +469,12 @@ std::map<std::string, std::string> SmallParams(const std::string& model) {
   if (model == "sasrec") {
     return {{"dim", "16"}, {"blocks", "1"}, {"max_len", "10"}, {"threads", "1"}};
   }
+  if (model == "default") {
+    return {{"sasrec.dim", "16"},
+            {"sasrec.blocks", "1"},
+            {"sasrec.max_len", "10"},
+            {"sasrec.threads", "1"}};
+  }
   return {};
 }
 

@@ -105,6 +105,9 @@ Status RawModelTarget::Observe(size_t from, size_t to) {
 
 void RawModelTarget::AddResultFields(json* result) const {
   internal::RatingErrorJson(rating_error_, result);
+  for (const auto& [key, value] : model_->diagnostics()) {
+    (*result)["diagnostics"][key] = value;
+  }
   if (!fit_cache_.is_null()) {
     (*result)["fit_cache"] = fit_cache_;
   }

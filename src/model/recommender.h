@@ -65,6 +65,9 @@ class Recommender {
   virtual std::string name() const = 0;
   // Hyper-parameters, for reports.
   virtual KeyValues params() const = 0;
+  // What the model measured about itself on the data (not parameters: they never key a fit
+  // cache), for reports; e.g. the arm "default" serves per segment. Empty by default.
+  virtual KeyValues diagnostics() const { return {}; }
 
   // True for a parameter that changes only online learning (Observe), never what Fit produces:
   // the evaluation's fit cache (eval/fit_cache.h) leaves such parameters out of its key.

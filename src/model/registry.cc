@@ -1,10 +1,12 @@
 #include "model/registry.h"
 
+#include <algorithm>
 #include <cctype>
 #include <functional>
 
 #include "base/strings.h"
 #include "model/baselines.h"
+#include "model/blend.h"
 #include "model/bpr.h"
 #include "model/sasrec.h"
 #include "model/twotower.h"
@@ -38,6 +40,42 @@ Result<std::unique_ptr<Recommender>> CreateChecked(const Options& options) {
 
 struct NoOptions {};
 
+Result<std::unique_ptr<Recommender>> CreateRecommenderByName(const std::string& name,
+                                                             const ModelParams& params);
+
+// "default" (model/blend.h): its own parameters, and "CHILD.KEY" ones routed to its arms.
+Result<std::unique_ptr<Recommender>> CreateBlend(const ModelParams& params) {
+  static const std::vector<std::string> kChildren = {"sasrec", "itemknn", "pop"};
+  ModelParams own;
+  std::map<std::string, ModelParams> child_params;
+  for (const auto& [key, value] : params) {
+    const size_t dot = key.find('.');
+    if (dot == std::string::npos) {
+      own[key] = value;
+      continue;
+    }
+    const std::string child = key.substr(0, dot);
+    if (std::find(kChildren.begin(), kChildren.end(), child) == kChildren.end()) {
+      return Status::InvalidArgument("model default: parameter '" + key +
+                                     "' names no arm (arms: sasrec, itemknn, pop)");
+    }
+    child_params[child][key.substr(dot + 1)] = value;
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(BlendOptions options, BlendParamTable().Parse(own));
+  std::vector<Blend::ArmFactory> arms;
+  for (const std::string& child : kChildren) {
+    arms.push_back([child, params = child_params[child]]() -> Result<std::unique_ptr<Recommender>> {
+      auto created = CreateRecommenderByName(child, params);
+      if (!created.ok()) {
+        return created.status().WithPrefix("model default");
+      }
+      return created;
+    });
+  }
+  FLYWHEEL_ASSIGN_OR_RETURN(std::unique_ptr<Blend> blend, Blend::Create(options, std::move(arms)));
+  return std::unique_ptr<Recommender>(std::move(blend));
+}
+
 const std::vector<ModelEntry>& Models() {
   static const ParamTable<NoOptions> kPopTable("pop");
   static const std::vector<ModelEntry> kModels = {
@@ -56,6 +94,7 @@ const std::vector<ModelEntry>& Models() {
       Entry(BprParamTable(), CreateChecked<Bpr, BprOptions>),
       Entry(TwoTowerParamTable(), CreateChecked<TwoTower, TwoTowerOptions>),
       Entry(SasrecParamTable(), CreateChecked<Sasrec, SasrecOptions>),
+      {BlendParamTable().model(), BlendParamTable().infos(), CreateBlend},
   };
   return kModels;
 }
@@ -123,6 +162,13 @@ Result<std::unique_ptr<Recommender>> CreateRecommender(const std::string& name,
   FLYWHEEL_ASSIGN_OR_RETURN(const ModelEntry* entry, FindModel(name));
   return entry->create(params);
 }
+
+namespace {
+Result<std::unique_ptr<Recommender>> CreateRecommenderByName(const std::string& name,
+                                                             const ModelParams& params) {
+  return CreateRecommender(name, params);
+}
+}  // namespace
 
 Result<std::vector<ParamInfo>> ModelParamInfos(const std::string& name) {
   FLYWHEEL_ASSIGN_OR_RETURN(const ModelEntry* entry, FindModel(name));

@@ -1,6 +1,6 @@
 // Creates models by name with string parameters, for the CLI, the evaluation harness (which
 // re-creates a model from scratch for retrain:<period>) and the engine's configuration.
-//   names: pop, recentpop, itemknn, bpr, twotower, sasrec
+//   names: pop, recentpop, itemknn, bpr, twotower, sasrec, default (model/blend.h)
 //   params: each model's ParamTable (model/param_table.h), declared next to the model
 //           (RecentPopParamTable, ItemKnnParamTable, BprParamTable, TwoTowerParamTable,
 //           SasrecParamTable); `flywheel models` prints them, doc/params.md carries them.
