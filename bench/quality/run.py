@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The quality table of issue 14 (bench/results/quality.md): every shared dataset, every model,
-under protocol P (warm-up 0, and warm-up 0.5 online plus sasrec frozen) and protocol L, through
+under protocol P (warm-up 0; warm-up 0.5 online; and warm-up 0.5 with
+sasrec and default alone, online against frozen) and protocol L, through
 `flywheel eval` (../shared/guides/evaluation.md). One JSON document per (dataset, run) under
 --out; the table is generated from whatever JSON documents are there.
 
-  python3 bench/quality/run.py run [--jobs 2] [--datasets a,b] [--runs P0,P50,P50frozen,L]
+  python3 bench/quality/run.py run [--jobs 2] [--datasets a,b] [--runs P0,P50,P50raw,L]
   python3 bench/quality/run.py table [--write bench/results/quality.md]
 
 `run` skips documents that already exist (delete one to rerun it); pre-training fits are cached
@@ -23,12 +24,12 @@ DATA = os.path.join(os.path.dirname(ROOT), "shared", "datasets")
 
 # name -> (spec, runs that apply). seqfile datasets have no time: P is not a temporal replay.
 DATASETS = {
-    "ml-100k": ("movielens:{d}/ml-100k", "P0,P50,P50frozen,L"),
-    "ml-1m-partial": ("movielens:{d}/ml-1m-partial", "P0,P50,P50frozen,L"),
-    "ml-latest-small": ("movielens:{d}/ml-latest-small", "P0,P50,P50frozen,L"),
-    "ml-latest-small-dslabs": ("movielens:{d}/ml-latest-small-dslabs", "P0,P50,P50frozen,L"),
-    "taobao": ("taobao:{d}/taobao-userbehavior-head", "P0,P50,P50frozen,L"),
-    "lastfm": ("lastfm:{d}/lastfm-hetrec2011-2k", "P0,P50,P50frozen,L"),
+    "ml-100k": ("movielens:{d}/ml-100k", "P0,P50,P50raw,L"),
+    "ml-1m-partial": ("movielens:{d}/ml-1m-partial", "P0,P50,P50raw,L"),
+    "ml-latest-small": ("movielens:{d}/ml-latest-small", "P0,P50,P50raw,L"),
+    "ml-latest-small-dslabs": ("movielens:{d}/ml-latest-small-dslabs", "P0,P50,P50raw,L"),
+    "taobao": ("taobao:{d}/taobao-userbehavior-head", "P0,P50,P50raw,L"),
+    "lastfm": ("lastfm:{d}/lastfm-hetrec2011-2k", "P0,P50,P50raw,L"),
     "ml-1m-sasrec": ("seqfile:{d}/ml-1m-sasrec/ml-1m.txt", "L"),
     "beauty-s3rec": ("seqfile:{d}/amazon-beauty-s3rec/Beauty.txt", "L"),
 }
@@ -36,23 +37,26 @@ SCHEDULE = ["ml-1m-sasrec", "ml-1m-partial", "beauty-s3rec", "taobao", "lastfm",
             "ml-latest-small-dslabs", "ml-100k"]
 BASELINES = ["pop", "recentpop", "itemknn", "bpr", "twotower"]
 MODELS = BASELINES + ["sasrec", "default"]
+RAW_COLUMNS = ["sasrec online", "sasrec frozen", "default online", "default frozen"]
 RUNS = {
     "P0": ["--protocol", "prequential"],
     "P50": ["--protocol", "prequential", "--warmup", "0.5", "--update", "online"],
-    "P50frozen": ["--protocol", "prequential", "--warmup", "0.5", "--update", "frozen"],
+    # The model alone (frozen exists only there), online and frozen in one run.
+    "P50raw": ["--protocol", "prequential", "--warmup", "0.5", "--raw-model", "--update",
+               "online,frozen"],
     "L": ["--protocol", "loo"],
 }
 RUN_TITLES = {
     "P0": "P, all events online (warm-up 0)",
     "P50": "P, warm-up 0.5, online",
-    "P50frozen": "P, warm-up 0.5, frozen",
+    "P50raw": "P, warm-up 0.5, the model alone (--raw-model): online vs frozen",
     "L": "L (leave-last-out, full ranking)",
 }
 
 
 def job_command(args, dataset, run):
     spec = DATASETS[dataset][0].format(d=DATA)
-    models = "sasrec,default" if run == "P50frozen" else args.models
+    models = "sasrec,default" if run == "P50raw" else args.models
     out = os.path.join(args.out, f"{dataset}.{run}.json")
     cmd = [args.binary, "eval", "--dataset", spec, "--models", models, "--json", out,
            "--no-progress", "--fit-cache", args.fit_cache] + RUNS[run]
@@ -104,9 +108,10 @@ def table(args):
             doc = json.load(open(path))
             res = {}
             for r in doc["results"]:
-                res[r["model"]] = r
+                key = r["model"] + (" " + r["update"] if run == "P50raw" else "")
+                res[key] = r
             cells = []
-            for m in (["sasrec", "default"] if run == "P50frozen" else MODELS):
+            for m in (RAW_COLUMNS if run == "P50raw" else MODELS):
                 r = res.get(m)
                 if r is None:
                     cells.append("")
@@ -116,7 +121,11 @@ def table(args):
             best = max((res[m]["metrics"]["hr"], m) for m in BASELINES if m in res) \
                 if any(m in res for m in BASELINES) else None
             ratio = ""
-            if best and "default" in res and best[0] > 0:
+            if run == "P50raw":
+                on, off = res.get("sasrec online"), res.get("sasrec frozen")
+                if on and off and off["metrics"]["hr"] > 0:
+                    ratio = f"sasrec online/frozen {on['metrics']['hr'] / off['metrics']['hr']:.2f}x"
+            elif best and "default" in res and best[0] > 0:
                 q = res["default"]["metrics"]["hr"] / best[0]
                 ratio = f"{q:.2f}x {best[1]}"
                 summary.append((dataset, run, q, best[1]))
@@ -124,10 +133,11 @@ def table(args):
                          f" | {ratio} |")
         if not block:
             continue
-        models = ["sasrec", "default"] if run == "P50frozen" else MODELS
+        models = RAW_COLUMNS if run == "P50raw" else MODELS
         lines.append(f"\n### {RUN_TITLES[run]}\n")
-        lines.append("HR@10 / NDCG@10; last column: `default`'s HR@10 over the best of "
-                     + ", ".join(BASELINES) + ".\n")
+        lines.append("HR@10 / NDCG@10; last column: " +
+                     ("sasrec's online HR@10 over its frozen self.\n" if run == "P50raw" else
+                      "`default`'s HR@10 over the best of " + ", ".join(BASELINES) + ".\n"))
         lines.append("| dataset | scored | " + " | ".join(models) + " | default / best baseline |")
         lines.append("|---|---|" + "---|" * len(models) + "---|")
         lines.extend(block)
