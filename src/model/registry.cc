@@ -63,6 +63,7 @@ Result<std::unique_ptr<Recommender>> CreateBlend(const ModelParams& params) {
   }
   FLYWHEEL_ASSIGN_OR_RETURN(BlendOptions options, BlendParamTable().Parse(own));
   std::vector<Blend::ArmFactory> arms;
+  arms.reserve(kChildren.size());
   for (const std::string& child : kChildren) {
     arms.push_back([child, params = child_params[child]]() -> Result<std::unique_ptr<Recommender>> {
       auto created = CreateRecommenderByName(child, params);
