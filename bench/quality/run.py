@@ -124,7 +124,7 @@ def table(args):
             if run == "P50raw":
                 on, off = res.get("sasrec online"), res.get("sasrec frozen")
                 if on and off and off["metrics"]["hr"] > 0:
-                    ratio = f"sasrec online/frozen {on['metrics']['hr'] / off['metrics']['hr']:.2f}x"
+                    ratio = f"{on['metrics']['hr'] / off['metrics']['hr']:.2f}x"
             elif best and "default" in res and best[0] > 0:
                 q = res["default"]["metrics"]["hr"] / best[0]
                 ratio = f"{q:.2f}x {best[1]}"
@@ -138,7 +138,8 @@ def table(args):
         lines.append("HR@10 / NDCG@10; last column: " +
                      ("sasrec's online HR@10 over its frozen self.\n" if run == "P50raw" else
                       "`default`'s HR@10 over the best of " + ", ".join(BASELINES) + ".\n"))
-        lines.append("| dataset | scored | " + " | ".join(models) + " | default / best baseline |")
+        last = "sasrec online / frozen" if run == "P50raw" else "default / best baseline"
+        lines.append("| dataset | scored | " + " | ".join(models) + f" | {last} |")
         lines.append("|---|---|" + "---|" * len(models) + "---|")
         lines.extend(block)
     text = "\n".join(lines) + "\n"
