@@ -1,6 +1,6 @@
 // Every model's state decoder (Recommender::LoadState; model/*_state.cc, doc/models/): the first
-// byte picks the model (pop, recentpop, itemknn, bpr, twotower, sasrec; small dimensions), the
-// rest is its snapshot section. Never a crash; a state that loads saves (SaveState) and that
+// byte picks the model (pop, recentpop, itemknn, bpr, twotower, sasrec, default; small dimensions),
+// the rest is its snapshot section. Never a crash; a state that loads saves (SaveState) and that
 // state loads into a fresh model.
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       {"bpr", {{"dim", "4"}}},
       {"twotower", {{"dim", "4"}}},
       {"sasrec", {{"dim", "4"}, {"heads", "1"}, {"max_len", "8"}}},
+      {"default", {{"sasrec.dim", "4"}, {"sasrec.heads", "1"}, {"sasrec.max_len", "8"}}},
   };
   const ModelChoice& choice = kModels[data[0] % std::size(kModels)];
   std::unique_ptr<flywheel::model::Recommender> model = Create(choice);
