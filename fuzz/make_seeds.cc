@@ -161,6 +161,7 @@ void ModelSeeds() {
       {"bpr", {{"dim", "4"}}},
       {"twotower", {{"dim", "4"}}},
       {"sasrec", {{"dim", "4"}, {"heads", "1"}, {"max_len", "8"}}},
+      {"default", {{"sasrec.dim", "4"}, {"sasrec.heads", "1"}, {"sasrec.max_len", "8"}}},
   };
   std::vector<data::Interaction> history;
   base::Rng rng(7);
