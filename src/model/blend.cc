@@ -141,20 +141,15 @@ double Blend::RecordMean(int segment, size_t arm) const {
 
 size_t Blend::ChosenArm(int segment) const {
   // Preference on ties: the children from the last (popularity) to the first (the sequential
-  // model), then the fused arm: with no record yet, a new user gets popularity.
-  std::vector<size_t> order;
-  for (size_t a = children_.size(); a-- > 0;) {
-    order.push_back(a);
-  }
-  for (size_t a = children_.size(); a < num_arms(); ++a) {
-    order.push_back(a);
-  }
-  size_t best = order[0];
+  // model), then the fused arms: with no record yet, a new user gets popularity.
+  const size_t children = children_.size();
+  size_t best = children - 1;
   double best_mean = RecordMean(segment, best);
-  for (size_t i = 1; i < order.size(); ++i) {
-    const double mean = RecordMean(segment, order[i]);
+  for (size_t i = 1; i < num_arms(); ++i) {
+    const size_t arm = i < children ? children - 1 - i : i;
+    const double mean = RecordMean(segment, arm);
     if (mean > best_mean) {
-      best = order[i];
+      best = arm;
       best_mean = mean;
     }
   }
@@ -170,9 +165,24 @@ void Blend::ChildLists(const Arms& arms, const RecommendRequest& request, int de
   }
 }
 
-void Blend::Fuse(const std::vector<std::vector<ScoredItem>>& lists, int segment, double power,
-                 int k, std::vector<ScoredItem>* out) const {
-  std::array<double, kMaxArms> weight{};
+void Blend::RankLists(const std::vector<std::vector<ScoredItem>>& lists, std::vector<Ranked>* out) {
+  thread_local std::unordered_map<ItemIdx, size_t> slot;
+  slot.clear();
+  out->clear();
+  for (size_t c = 0; c < lists.size(); ++c) {
+    for (size_t r = 0; r < lists[c].size(); ++r) {
+      const auto [it, fresh] = slot.emplace(lists[c][r].item, out->size());
+      if (fresh) {
+        out->push_back(Ranked{lists[c][r].item, {}});
+      }
+      (*out)[it->second].rank[c] = static_cast<int>(r) + 1;
+    }
+  }
+}
+
+void Blend::Fuse(const std::vector<Ranked>& ranked, int segment, double power, int k,
+                 std::vector<ScoredItem>* out) const {
+  std::array<double, kMaxChildren> weight{};
   double total = 0;
   for (size_t c = 0; c < children_.size(); ++c) {
     weight[c] = std::pow(std::max(0.0, RecordMean(segment, c)), power);
@@ -181,16 +191,15 @@ void Blend::Fuse(const std::vector<std::vector<ScoredItem>>& lists, int segment,
   if (total <= 0) {
     std::fill(weight.begin(), weight.begin() + static_cast<long>(children_.size()), 1.0);
   }
-  thread_local std::unordered_map<ItemIdx, double> fused;
-  fused.clear();
-  for (size_t c = 0; c < children_.size(); ++c) {
-    for (size_t r = 0; r < lists[c].size(); ++r) {
-      fused[lists[c][r].item] += weight[c] / (options_.fusion_c + static_cast<double>(r + 1));
-    }
-  }
   out->clear();
-  for (const auto& [item, score] : fused) {
-    out->push_back(ScoredItem{item, static_cast<float>(score)});
+  for (const Ranked& r : ranked) {
+    double score = 0;
+    for (size_t c = 0; c < children_.size(); ++c) {
+      if (r.rank[c] > 0) {
+        score += weight[c] / (options_.fusion_c + r.rank[c]);
+      }
+    }
+    out->push_back(ScoredItem{r.item, static_cast<float>(score)});
   }
   const size_t n = std::min(out->size(), static_cast<size_t>(k));
   std::partial_sort(out->begin(), out->begin() + static_cast<long>(n), out->end(),
@@ -209,7 +218,9 @@ void Blend::Recommend(const RecommendRequest& request, std::vector<ScoredItem>* 
   }
   auto& lists = ScratchLists(children_.size());
   ChildLists(children_, request, std::max(options_.depth, request.k), &lists);
-  Fuse(lists, segment, kFusionPowers[arm - children_.size()], request.k, out);
+  thread_local std::vector<Ranked> ranked;
+  RankLists(lists, &ranked);
+  Fuse(ranked, segment, kFusionPowers[arm - children_.size()], request.k, out);
 }
 
 void Blend::Record(int segment, const std::array<double, kMaxArms>& gains) {
@@ -221,9 +232,9 @@ void Blend::Record(int segment, const std::array<double, kMaxArms>& gains) {
 }
 
 bool Blend::ShouldJudge(const Arms& arms, const data::Interaction& event, const UserState& user) {
-  const bool known = std::any_of(arms.begin(), arms.end(),
-                                 [&](const auto& arm) { return event.item < arm->num_items(); });
-  if (event.weight <= 0 || user.HasSeen(event.item) || !known || options_.judge <= 0) {
+  if (event.weight <= 0 || options_.judge <= 0 || user.HasSeen(event.item) ||
+      std::none_of(arms.begin(), arms.end(),
+                   [&](const auto& arm) { return event.item < arm->num_items(); })) {
     return false;
   }
   if (options_.judge >= 1) {
@@ -248,9 +259,11 @@ void Blend::Judge(const Arms& arms, const data::Interaction& event, const UserSt
     gains[c] = Gain(RankIn(lists[c], event.item, options_.k));
   }
   if (options_.fusion) {
+    thread_local std::vector<Ranked> ranked;
     thread_local std::vector<ScoredItem> fused;
+    RankLists(lists, &ranked);  // once for the three weightings
     for (size_t f = 0; f < kFusionPowers.size(); ++f) {
-      Fuse(lists, segment, kFusionPowers[f], options_.k, &fused);
+      Fuse(ranked, segment, kFusionPowers[f], options_.k, &fused);
       gains[arms.size() + f] = Gain(RankIn(fused, event.item, options_.k));
     }
   }

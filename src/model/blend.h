@@ -99,8 +99,16 @@ class Blend final : public Recommender {
   // Each of `arms`' top `depth` for the request, into *lists (size: arms).
   static void ChildLists(const Arms& arms, const RecommendRequest& request, int depth,
                          std::vector<std::vector<ScoredItem>>* lists);
-  // The fused top-k of `lists` for a segment, arms weighted by their record to `power`.
-  void Fuse(const std::vector<std::vector<ScoredItem>>& lists, int segment, double power, int k,
+  // Every item of `lists` with its rank in each (0: absent), for Fuse (one pass for all the
+  // fused arms of a judgement).
+  struct Ranked {
+    ItemIdx item;
+    std::array<int, kMaxChildren> rank;
+  };
+  static void RankLists(const std::vector<std::vector<ScoredItem>>& lists,
+                        std::vector<Ranked>* out);
+  // The fused top-k of `ranked` for a segment, arms weighted by their record to `power`.
+  void Fuse(const std::vector<Ranked>& ranked, int segment, double power, int k,
             std::vector<ScoredItem>* out) const;
   // Adds one judged event's gains (one per arm) to a segment's record.
   void Record(int segment, const std::array<double, kMaxArms>& gains);

@@ -40,9 +40,6 @@ Result<std::unique_ptr<Recommender>> CreateChecked(const Options& options) {
 
 struct NoOptions {};
 
-Result<std::unique_ptr<Recommender>> CreateRecommenderByName(const std::string& name,
-                                                             const ModelParams& params);
-
 // "default" (model/blend.h): its own parameters, and "CHILD.KEY" ones routed to its arms.
 Result<std::unique_ptr<Recommender>> CreateBlend(const ModelParams& params) {
   static const std::vector<std::string> kChildren = {"sasrec", "itemknn", "pop"};
@@ -66,7 +63,7 @@ Result<std::unique_ptr<Recommender>> CreateBlend(const ModelParams& params) {
   arms.reserve(kChildren.size());
   for (const std::string& child : kChildren) {
     arms.push_back([child, params = child_params[child]]() -> Result<std::unique_ptr<Recommender>> {
-      auto created = CreateRecommenderByName(child, params);
+      auto created = CreateRecommender(child, params);
       if (!created.ok()) {
         return created.status().WithPrefix("model default");
       }
@@ -163,13 +160,6 @@ Result<std::unique_ptr<Recommender>> CreateRecommender(const std::string& name,
   FLYWHEEL_ASSIGN_OR_RETURN(const ModelEntry* entry, FindModel(name));
   return entry->create(params);
 }
-
-namespace {
-Result<std::unique_ptr<Recommender>> CreateRecommenderByName(const std::string& name,
-                                                             const ModelParams& params) {
-  return CreateRecommender(name, params);
-}
-}  // namespace
 
 Result<std::vector<ParamInfo>> ModelParamInfos(const std::string& name) {
   FLYWHEEL_ASSIGN_OR_RETURN(const ModelEntry* entry, FindModel(name));
